@@ -1,0 +1,3 @@
+//! One module per subcommand: the imperative shell around the pure core.
+
+pub mod plan;

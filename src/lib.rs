@@ -1,0 +1,28 @@
+//! mailshift: plan and execute bulk email-address changes for Atlassian Cloud managed accounts.
+//!
+//! The core (`model`, `org`, `input` parsing, `plan`, `ledger`, `review`) is pure; `commands` is
+//! the shell that reads files and writes output.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod hash;
+pub mod input;
+pub mod ledger;
+pub mod model;
+pub mod org;
+pub mod plan;
+pub mod review;
+
+pub use error::{Error, Outcome, exit_code};
+
+/// Runs one parsed command line.
+pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
+    match cli.command {
+        cli::Command::Plan(args) => {
+            let config = config::PlanConfig::from_arguments(args)?;
+            commands::plan::run(&config)
+        }
+    }
+}

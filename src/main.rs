@@ -1,0 +1,20 @@
+//! Parse, run, map the result to an exit code: nothing else lives here.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match mailshift::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Exit code 2 means "plan written with blocked items", so usage errors are plain errors.
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let result = mailshift::run(cli);
+    if let Err(e) = &result {
+        eprintln!("mailshift: error: {e}");
+    }
+    ExitCode::from(mailshift::exit_code(&result))
+}

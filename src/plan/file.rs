@@ -1,0 +1,169 @@
+//! The plan file: versioned JSON with a content hash, one step per line, written atomically with
+//! mode 0600 because it holds names and addresses. docs/plan-format.md describes it.
+
+use super::Plan;
+use crate::hash::sha256_hex;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const FORMAT: &str = "mailshift-plan";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a plan file cannot be written or used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// Creating, writing or renaming the file failed; no partial file is left.
+    #[error("{}: cannot write the plan: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file could not be read.
+    #[error("{}: cannot read the plan: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not JSON, or JSON that is not a mailshift plan.
+    #[error("{}: not a mailshift plan: {detail}", path.display())]
+    NotAPlan { path: PathBuf, detail: String },
+    /// Written by a newer mailshift whose format this one does not know.
+    #[error("{}: plan format version {found} is newer than this mailshift understands (up to {supported}); use mailshift {tool_version} or later", path.display())]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+        tool_version: String,
+    },
+    /// The content does not match its recorded hash: the file was edited or damaged.
+    #[error("{}: the plan's content does not match its recorded SHA-256 (recorded {recorded}, found {actual}); it was edited or damaged since it was written, so make a new plan with `mailshift plan`", path.display())]
+    HashMismatch {
+        path: PathBuf,
+        recorded: String,
+        actual: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<'a> {
+    format: String,
+    format_version: u32,
+    tool_version: String,
+    content_sha256: String,
+    #[serde(borrow)]
+    plan: &'a RawValue,
+}
+
+/// The file's bytes and the content hash it records.
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// Lays the plan out one step per line, so that a diff of two plans reads as a list of changed steps.
+pub fn encode(plan: &Plan) -> Encoded {
+    let mut body = Vec::with_capacity(256 + plan.steps.len() * 256);
+    body.extend_from_slice(b"{\"inputs\":");
+    json(&mut body, &plan.inputs);
+    body.extend_from_slice(b",\n\"summary\":");
+    json(&mut body, &plan.summary);
+    list(&mut body, "steps", &plan.steps);
+    list(&mut body, "blocked", &plan.blocked);
+    list(&mut body, "unchanged", &plan.unchanged);
+    body.extend_from_slice(b"}");
+    let sha256 = sha256_hex(&body);
+    let mut bytes = Vec::with_capacity(body.len() + 200);
+    let _ = write!(
+        bytes,
+        "{{\"format\":\"{FORMAT}\",\"format_version\":{FORMAT_VERSION},\"tool_version\":\"{}\",\"content_sha256\":\"{sha256}\",\n\"plan\":",
+        env!("CARGO_PKG_VERSION")
+    );
+    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(b"}\n");
+    Encoded { bytes, sha256 }
+}
+
+fn json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    // Writing into a Vec cannot fail, and these types serialize without error.
+    let _ = serde_json::to_writer(out, value);
+}
+
+fn list<T: Serialize>(out: &mut Vec<u8>, name: &str, items: &[T]) {
+    let _ = write!(out, ",\n\"{name}\":[");
+    for (i, item) in items.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        json(out, item);
+    }
+    out.extend_from_slice(if items.is_empty() { b"]" } else { b"\n]" });
+}
+
+/// Reads a plan from bytes, refusing one from a newer format or whose hash does not match.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
+    let not_a_plan = |detail: String| PlanFileError::NotAPlan {
+        path: path.to_owned(),
+        detail,
+    };
+    let envelope: Envelope =
+        serde_json::from_slice(bytes).map_err(|e| not_a_plan(e.to_string()))?;
+    if envelope.format != FORMAT {
+        return Err(not_a_plan(format!("its format is {:?}", envelope.format)));
+    }
+    if envelope.format_version > FORMAT_VERSION {
+        return Err(PlanFileError::NewerFormat {
+            path: path.to_owned(),
+            found: envelope.format_version,
+            supported: FORMAT_VERSION,
+            tool_version: envelope.tool_version,
+        });
+    }
+    let actual = sha256_hex(envelope.plan.get().as_bytes());
+    if actual != envelope.content_sha256 {
+        return Err(PlanFileError::HashMismatch {
+            path: path.to_owned(),
+            recorded: envelope.content_sha256,
+            actual,
+        });
+    }
+    serde_json::from_str(envelope.plan.get()).map_err(|e| not_a_plan(e.to_string()))
+}
+
+pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
+    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    decode(path, &bytes)
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, created 0600,
+/// synced, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanFileError> {
+    let fail = |source| PlanFileError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mailshift-plan-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    // The rename is durable only once the directory is; failing that is not worth failing the run.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

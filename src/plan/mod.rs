@@ -1,0 +1,193 @@
+//! The plan: the ordered email writes that take the org from its export to its targets, and every
+//! wish it cannot carry out, each with its reason. `compute` builds it (pure); `file` stores it.
+
+mod compute;
+pub mod file;
+mod placeholder;
+mod summary;
+
+pub use compute::{Request, compute};
+pub use summary::Summary;
+
+use crate::input::Layout;
+use crate::model::Status;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub inputs: Inputs,
+    pub summary: Summary,
+    /// In an order that can be run one by one; `after` allows running more at once.
+    pub steps: Vec<Step>,
+    pub blocked: Vec<Blocked>,
+    /// Wishes already met: the account has the target address (perhaps spelled otherwise).
+    pub unchanged: Vec<Unchanged>,
+}
+
+/// What the plan was made from, so that a reviewer and `apply` can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub accounts: InputFile,
+    pub accounts_layout: Layout,
+    pub targets: Option<InputFile>,
+    pub rewrite_domains: Vec<String>,
+    pub verified_domains: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// As given on the command line.
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Renames an account that holds a wanted address and is not itself moving.
+    Free,
+    /// Parks one account of a cycle on a temporary address.
+    Temporary,
+    /// Gives an account its target address.
+    Rename,
+}
+
+/// One `PUT /users/{account_id}/manage/email`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based, in plan order.
+    pub id: u32,
+    /// Steps that depend on each other share a group (a chain, a cycle, or one rename).
+    pub group: u32,
+    pub kind: StepKind,
+    pub account_id: String,
+    pub name: String,
+    pub status: Status,
+    pub product_access: bool,
+    /// The address the account must have right before this step: the precondition.
+    pub from: String,
+    pub to: String,
+    /// Steps that must have finished first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<u32>,
+    /// The row or rule asking for this change; none for frees and temporaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+impl Step {
+    /// A free step takes an address from a user who did not ask to move: the review flags it
+    /// when that user can sign in or uses a product.
+    pub fn flagged(&self) -> bool {
+        self.kind == StepKind::Free && (self.status.may_have_sessions() || self.product_access)
+    }
+}
+
+/// Where a wish came from: a line of the targets file or a `--rewrite-domain` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Line(u64),
+    Rule(String),
+}
+
+/// A wish the plan does not carry out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub origin: Origin,
+    /// The account, when the row could be matched to one; else as the row gave it.
+    pub account_id: Option<String>,
+    pub current: Option<String>,
+    pub target: String,
+    pub reason: BlockReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BlockReason {
+    /// No account in the export has the row's account ID or current address.
+    UnknownAccount {},
+    /// The row gives neither an account ID nor a current address.
+    NoAccountNamed {},
+    /// The row's account ID and current address name different accounts.
+    AmbiguousAccount {
+        by_id: Option<String>,
+        by_email: Option<String>,
+    },
+    /// Several rows give one account different targets.
+    ConflictingRows { lines: Vec<u64> },
+    /// The target is not an address the API accepts.
+    InvalidAddress { problem: String },
+    /// The target's domain is not among `--verified-domains`.
+    UnverifiedDomain { domain: String },
+    /// Other accounts want the same address.
+    DuplicateTarget { others: Vec<String> },
+    /// The address is held by an account that stays where it is (its own change is blocked or
+    /// it asked to keep the address), so it cannot be freed.
+    HolderStays {
+        holder: String,
+        holder_email: String,
+    },
+}
+
+impl BlockReason {
+    /// A stable name for counting and for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlockReason::UnknownAccount {} => "unknown_account",
+            BlockReason::NoAccountNamed {} => "no_account_named",
+            BlockReason::AmbiguousAccount { .. } => "ambiguous_account",
+            BlockReason::ConflictingRows { .. } => "conflicting_rows",
+            BlockReason::InvalidAddress { .. } => "invalid_address",
+            BlockReason::UnverifiedDomain { .. } => "unverified_domain",
+            BlockReason::DuplicateTarget { .. } => "duplicate_target",
+            BlockReason::HolderStays { .. } => "holder_stays",
+        }
+    }
+
+    /// The reason in a sentence, for people.
+    pub fn describe(&self) -> String {
+        let lines = |ls: &[u64]| ls.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        match self {
+            BlockReason::UnknownAccount {} => "no account in the export matches this row".into(),
+            BlockReason::NoAccountNamed {} => {
+                "the row names no account (no account ID, no current address)".into()
+            }
+            BlockReason::AmbiguousAccount { by_id, by_email } => format!(
+                "the row's account ID and current address disagree: the ID is {}, the address is held by {}",
+                by_id
+                    .as_deref()
+                    .map_or("unknown".to_owned(), |e| format!("the account at {e}")),
+                by_email.as_deref().unwrap_or("no account"),
+            ),
+            BlockReason::ConflictingRows { lines: ls } => {
+                format!("lines {} give this account different targets", lines(ls))
+            }
+            BlockReason::InvalidAddress { problem } => format!("invalid target: {problem}"),
+            BlockReason::UnverifiedDomain { domain } => {
+                format!("{domain} is not a verified domain (see --verified-domains)")
+            }
+            BlockReason::DuplicateTarget { others } => {
+                format!("also the target of {}", others.join(", "))
+            }
+            BlockReason::HolderStays {
+                holder,
+                holder_email,
+            } => format!(
+                "{holder_email} is held by {holder}, which is not moving (its own change is blocked or unchanged)"
+            ),
+        }
+    }
+}
+
+/// A wish already met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unchanged {
+    pub origin: Origin,
+    pub account_id: String,
+    pub current: String,
+    pub target: String,
+    /// The target differs from the current address in letter case only; Atlassian treats the
+    /// two as one address, so nothing is written.
+    pub case_only: bool,
+}

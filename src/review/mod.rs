@@ -1,0 +1,131 @@
+//! The dry run: a plan rendered for the people who approve it and the scripts that check it.
+//! Renderers write to any `io::Write`; the caller owns the terminal.
+
+mod markdown;
+mod spreadsheet;
+mod table;
+
+use crate::plan::{Origin, Plan, Step, StepKind};
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A change request: summary and tables in Markdown.
+    Markdown,
+    /// One row per step, blocked item and unchanged wish, for a spreadsheet.
+    Csv,
+    /// The plan itself, for scripts.
+    Json,
+}
+
+pub fn render(plan: &Plan, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::render(plan, out),
+        Format::Markdown => markdown::render(plan, out),
+        Format::Csv => spreadsheet::render(plan, out),
+        Format::Json => {
+            serde_json::to_writer(&mut *out, plan)?;
+            out.write_all(b"\n")
+        }
+    }
+}
+
+/// Where a wish came from, as a reviewer looks it up: `targets.csv:12` or the rule.
+pub fn origin_text(plan: &Plan, origin: &Origin) -> String {
+    match origin {
+        Origin::Line(line) => {
+            let file = plan
+                .inputs
+                .targets
+                .as_ref()
+                .map_or("targets", |f| f.path.as_str());
+            format!("{file}:{line}")
+        }
+        Origin::Rule(rule) => format!("--rewrite-domain {rule}"),
+    }
+}
+
+/// What a reviewer should know about a step beyond its addresses.
+pub fn step_note(plan: &Plan, step: &Step) -> String {
+    match step.kind {
+        StepKind::Free if step.flagged() => {
+            let products = if step.product_access {
+                ", has product access"
+            } else {
+                ""
+            };
+            format!("WARNING {} user{products} loses this address", step.status)
+        }
+        StepKind::Free => format!("{} holder keeps its account", step.status),
+        StepKind::Temporary => "temporary address that breaks a cycle".to_owned(),
+        StepKind::Rename => step
+            .origin
+            .as_ref()
+            .map(|o| origin_text(plan, o))
+            .unwrap_or_default(),
+    }
+}
+
+pub fn kind_text(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Free => "free",
+        StepKind::Temporary => "temporary",
+        StepKind::Rename => "rename",
+    }
+}
+
+pub fn after_text(step: &Step) -> String {
+    if step.after.is_empty() {
+        return "-".to_owned();
+    }
+    step.after
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The summary as label/value pairs, shared by the table and markdown renderers.
+pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
+    let s = &plan.summary;
+    let blocked = if s.blocked_by_reason.is_empty() {
+        s.blocked.to_string()
+    } else {
+        let parts: Vec<String> = s
+            .blocked_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        format!("{} ({})", s.blocked, parts.join(", "))
+    };
+    vec![
+        ("accounts in export", s.accounts.to_string()),
+        ("writes (API calls)", s.writes.to_string()),
+        ("renames", s.renames.to_string()),
+        (
+            "frees",
+            format!(
+                "{} ({} flagged: the holder can sign in or uses a product)",
+                s.frees, s.flagged_holders
+            ),
+        ),
+        (
+            "temporary addresses",
+            format!(
+                "{} (one per cycle; {} chains need none)",
+                s.temporaries, s.chains
+            ),
+        ),
+        (
+            "users signed out",
+            format!("{} (every write ends the account's sessions)", s.signed_out),
+        ),
+        ("blocked", blocked),
+        (
+            "unchanged",
+            format!("{} (already at their target)", s.unchanged),
+        ),
+    ]
+}
