@@ -2,7 +2,7 @@
 
 use crate::cli::PlanArgs;
 use crate::input::DomainRule;
-use crate::model::{check_domain, domain_key};
+use crate::model::{domain_key, is_domain};
 use crate::review::Format;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ impl PlanConfig {
             let mut set = BTreeSet::new();
             for value in &args.verified_domains {
                 let domain = value.trim().trim_start_matches('@');
-                if check_domain(domain).is_err() {
+                if !is_domain(domain) {
                     return Err(ConfigError::BadVerifiedDomain {
                         value: value.clone(),
                     });

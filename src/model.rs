@@ -126,7 +126,11 @@ pub fn check_address(text: &str) -> Result<(), AddressProblem> {
     if let Some(c) = local.chars().find(|c| !is_local_char(*c)) {
         return Err(AddressProblem::BadCharacter(c));
     }
-    check_domain(domain).map_err(|_| AddressProblem::BadDomain(domain.to_owned()))
+    if is_domain(domain) {
+        Ok(())
+    } else {
+        Err(AddressProblem::BadDomain(domain.to_owned()))
+    }
 }
 
 fn is_local_char(c: char) -> bool {
@@ -139,7 +143,7 @@ fn is_local_char(c: char) -> bool {
 }
 
 /// A domain is two or more labels of letters, digits and inner hyphens, each at most 63 long.
-pub fn check_domain(domain: &str) -> Result<(), ()> {
+pub fn is_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     let label_ok = |l: &&str| {
         !l.is_empty()
@@ -148,11 +152,7 @@ pub fn check_domain(domain: &str) -> Result<(), ()> {
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_alphanumeric() || c == '-')
     };
-    if labels.len() >= 2 && labels.iter().all(label_ok) {
-        Ok(())
-    } else {
-        Err(())
-    }
+    labels.len() >= 2 && labels.iter().all(label_ok)
 }
 
 /// The API's pattern for an account ID: `[a-zA-Z0-9_|:-]{1,128}`.

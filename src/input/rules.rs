@@ -1,7 +1,7 @@
 //! `--rewrite-domain old=new`: the rebrand case, where every account on one domain moves to
 //! another with the same user part.
 
-use crate::model::{check_domain, domain_key};
+use crate::model::{domain_key, is_domain};
 
 /// One rewrite rule; `from` is compared without case, `to` is written as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl DomainRule {
             to.trim().trim_start_matches('@'),
         );
         for domain in [from, to] {
-            if check_domain(domain).is_err() {
+            if !is_domain(domain) {
                 return Err(format!("{domain:?} is not a domain name"));
             }
         }

@@ -167,3 +167,103 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanFileError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Layout;
+    use crate::model::Status;
+    use crate::plan::{BlockReason, Blocked, InputFile, Inputs, Origin, Step, StepKind, Summary};
+
+    fn sample() -> Plan {
+        let steps = vec![Step {
+            id: 1,
+            group: 1,
+            kind: StepKind::Rename,
+            account_id: "id-1".into(),
+            name: "Ann \"Lee\"".into(),
+            status: Status::Active,
+            product_access: true,
+            from: "ann@old.example".into(),
+            to: "ann@new.example".into(),
+            after: vec![],
+            origin: Some(Origin::Line(2)),
+        }];
+        let blocked = vec![Blocked {
+            origin: Origin::Rule("old.example=new.example".into()),
+            account_id: None,
+            current: None,
+            target: "x".into(),
+            reason: BlockReason::InvalidAddress {
+                problem: "the address has no @".into(),
+            },
+        }];
+        Plan {
+            inputs: Inputs {
+                accounts: InputFile {
+                    path: "a.csv".into(),
+                    sha256: "00".into(),
+                },
+                accounts_layout: Layout::ExportUsers,
+                targets: None,
+                rewrite_domains: vec!["old.example=new.example".into()],
+                verified_domains: None,
+            },
+            summary: Summary::of(1, &steps, &blocked, &[]),
+            steps,
+            blocked,
+            unchanged: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips_one_step_per_line() {
+        let plan = sample();
+        let encoded = encode(&plan);
+        let text = String::from_utf8(encoded.bytes.clone()).unwrap();
+        assert!(text.contains("\n{\"id\":1,\"group\":1,\"kind\":\"rename\""));
+        assert!(text.contains(&format!("\"content_sha256\":\"{}\"", encoded.sha256)));
+        assert_eq!(decode(Path::new("p.json"), &encoded.bytes).unwrap(), plan);
+    }
+
+    #[test]
+    fn an_edited_plan_is_refused() {
+        let bytes = encode(&sample()).bytes;
+        let edited = String::from_utf8(bytes)
+            .unwrap()
+            .replace("ann@new.example", "eve@new.example");
+        let err = decode(Path::new("p.json"), edited.as_bytes()).unwrap_err();
+        assert!(matches!(err, PlanFileError::HashMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("edited or damaged"));
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_by_name() {
+        let bytes = String::from_utf8(encode(&sample()).bytes)
+            .unwrap()
+            .replace("\"format_version\":1", "\"format_version\":7");
+        let err = decode(Path::new("p.json"), bytes.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "p.json: plan format version 7 is newer than this mailshift understands (up to 1); use mailshift {} or later",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+
+    #[test]
+    fn other_json_is_not_a_plan() {
+        for bytes in [&b"{}"[..], b"[1,2]", b"\xff\xfe", b""] {
+            let err = decode(Path::new("p.json"), bytes).unwrap_err();
+            assert!(matches!(err, PlanFileError::NotAPlan { .. }), "{err}");
+        }
+        let other = br#"{"format":"terraform","format_version":1,"tool_version":"1","content_sha256":"","plan":{}}"#;
+        assert!(
+            decode(Path::new("p.json"), other)
+                .unwrap_err()
+                .to_string()
+                .contains("\"terraform\"")
+        );
+    }
+}

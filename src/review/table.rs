@@ -85,7 +85,7 @@ where
             *w = (*w).max(cell.chars().count());
         }
     }
-    write_row(out, &widths, header.iter().map(|h| *h))?;
+    write_row(out, &widths, header.iter().copied())?;
     for row in rows {
         write_row(out, &widths, row.iter().map(String::as_str))?;
     }

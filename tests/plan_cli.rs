@@ -1,0 +1,428 @@
+//! `mailshift plan` as an admin runs it: the built binary on the bundled fixtures and on broken
+//! inputs. Every failure must name the file and line, exit 1, and leave no plan file behind.
+
+use mailshift::ledger::Ledger;
+use mailshift::org::Org;
+use mailshift::plan::{StepKind, file};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Runs mailshift in `dir`, so relative paths in messages are as an admin would see them.
+fn mailshift(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailshift"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch folder holding copies of the fixtures.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "accounts.csv",
+        "targets.csv",
+        "accounts-domains.csv",
+        "managed-accounts.csv",
+    ] {
+        std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+const FIXTURE_ARGS: &[&str] = &[
+    "plan",
+    "--accounts",
+    "accounts.csv",
+    "--targets",
+    "targets.csv",
+    "--verified-domains",
+    "companya.example,companyb.example",
+    "--out",
+    "plan.json",
+];
+
+#[test]
+fn fixture_plan_is_written_private_and_reaches_every_target() {
+    let dir = scratch();
+    let out = mailshift(dir.path(), FIXTURE_ARGS);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "blocked rows give exit 2: {}",
+        stderr(&out)
+    );
+    let path = dir.path().join("plan.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the plan holds personal data");
+    }
+    let plan = file::read(&path).unwrap();
+    let s = &plan.summary;
+    assert_eq!(
+        (
+            s.renames,
+            s.frees,
+            s.temporaries,
+            s.chains,
+            s.cycles,
+            s.writes
+        ),
+        (12, 2, 2, 1, 2, 16)
+    );
+    assert_eq!(
+        (s.blocked, s.unchanged, s.flagged_holders, s.signed_out),
+        (6, 1, 1, 13)
+    );
+    let reasons: Vec<&str> = plan.blocked.iter().map(|b| b.reason.code()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "duplicate_target",
+            "duplicate_target",
+            "unknown_account",
+            "invalid_address",
+            "unverified_domain",
+            "ambiguous_account"
+        ]
+    );
+
+    // Replaying the plan on the export's world ends with every renamed account at its target.
+    let bytes = std::fs::read(dir.path().join("accounts.csv")).unwrap();
+    let org: Org = mailshift::input::parse_accounts(Path::new("accounts.csv"), &bytes)
+        .unwrap()
+        .org;
+    let mut world = Ledger::from_org(&org);
+    for step in &plan.steps {
+        world.apply(&step.account_id, &step.from, &step.to).unwrap();
+    }
+    for step in plan.steps.iter().filter(|s| s.kind == StepKind::Rename) {
+        assert_eq!(world.email_of(&step.account_id), Some(step.to.as_str()));
+    }
+
+    let review = stdout(&out);
+    assert!(review.starts_with("mailshift plan from accounts.csv, targets.csv\n"));
+    assert!(review.contains("WARNING active user, has product access loses this address"));
+    assert!(review.contains(
+        "targets.csv:16  712020:5b10a284-4c20-4165-80ed-e21a00000016  tbaker@companya.example   tom.baker@companyb          invalid target: the domain \"companyb\" is not a valid domain name"
+    ));
+    assert!(stderr(&out).starts_with(
+        "mailshift: plan written to plan.json (16 writes, 6 blocked; content sha256 "
+    ));
+}
+
+#[test]
+fn same_inputs_give_the_same_plan_bytes() {
+    let dir = scratch();
+    mailshift(dir.path(), FIXTURE_ARGS);
+    let first = std::fs::read(dir.path().join("plan.json")).unwrap();
+    mailshift(dir.path(), FIXTURE_ARGS);
+    assert_eq!(first, std::fs::read(dir.path().join("plan.json")).unwrap());
+}
+
+#[test]
+fn domains_export_layout_plans_the_same_steps() {
+    let dir = scratch();
+    let mut args = FIXTURE_ARGS.to_vec();
+    args[2] = "accounts-domains.csv";
+    args[8] = "plan-domains.json";
+    assert_eq!(mailshift(dir.path(), &args).status.code(), Some(2));
+    mailshift(dir.path(), FIXTURE_ARGS);
+    let a = file::read(&dir.path().join("plan.json")).unwrap();
+    let b = file::read(&dir.path().join("plan-domains.json")).unwrap();
+    assert_eq!(a.steps, b.steps);
+    assert_ne!(a.inputs.accounts.sha256, b.inputs.accounts.sha256);
+}
+
+#[test]
+fn managed_accounts_export_explains_how_to_get_ids() {
+    let dir = scratch();
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "managed-accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("mailshift: error: managed-accounts.csv: this is an \"Export managed accounts\" file, which has no account IDs"), "{err}");
+    assert!(err.contains("Directory → Domains → ⋯ → Export accounts"));
+    assert!(!dir.path().join("plan.json").exists());
+}
+
+#[test]
+fn rewrite_rule_alone_plans_the_rebrand() {
+    let dir = scratch();
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--rewrite-domain",
+            "companya.example=companyb.example",
+            "--out",
+            "plan.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = file::read(&dir.path().join("plan.json")).unwrap();
+    // Ten accounts live on companya.example; bob.stone@companyb.example is held, so it is freed.
+    assert_eq!(plan.summary.renames, 10);
+    let bob = plan
+        .steps
+        .iter()
+        .find(|s| s.from == "bob.stone@companyb.example")
+        .unwrap();
+    assert_eq!(
+        (bob.kind, bob.to.as_str()),
+        (StepKind::Free, "bob.stone_FREE@companyb.example")
+    );
+    // The JSON review is the plan itself.
+    let printed: mailshift::plan::Plan = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(printed, plan);
+}
+
+#[test]
+fn markdown_and_csv_reviews() {
+    let dir = scratch();
+    let mut args = FIXTURE_ARGS.to_vec();
+    args.extend(["--format", "markdown"]);
+    let md = stdout(&mailshift(dir.path(), &args));
+    assert!(md.starts_with("## mailshift plan\n"));
+    assert!(md.contains("| step | group | kind | account | name | from | to | after | note |"));
+    assert!(md.contains("| 9 | 5 | temporary | 712020:5b10a284-4c20-4165-80ed-e21a00000009 | Sam Green | sam.green@companyb.example | sam.green_MOVING@companyb.example | - | temporary address that breaks a cycle |"));
+
+    // A name that a spreadsheet would run as a formula is neutralised.
+    std::fs::write(
+        dir.path().join("evil.csv"),
+        "User id,User name,email\nid-1,=HYPERLINK(\"http://x\"),a@old.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "evil.csv",
+            "--rewrite-domain",
+            "old.example=new.example",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(&row[0], "step");
+    assert_eq!(&row[5], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(&row[10], "'--rewrite-domain old.example=new.example");
+}
+
+/// Runs `plan` on an accounts file with the given bytes and returns (exit code, stderr, files left).
+fn plan_with_accounts(bytes: &[u8]) -> (Option<i32>, String, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("accounts.csv"), bytes).unwrap();
+    std::fs::copy(fixture("targets.csv"), dir.path().join("targets.csv")).unwrap();
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ],
+    );
+    (out.status.code(), stderr(&out), files_in(dir.path()))
+}
+
+#[track_caller]
+fn assert_refused(bytes: &[u8], message: &str) {
+    let (code, err, files) = plan_with_accounts(bytes);
+    assert_eq!(code, Some(1));
+    assert_eq!(err, format!("mailshift: error: {message}\n"));
+    assert_eq!(
+        files,
+        ["accounts.csv", "targets.csv"],
+        "no plan and no temporary file left"
+    );
+}
+
+#[test]
+fn malformed_accounts_files_are_refused_by_file_and_line() {
+    assert_refused(
+        b"",
+        "accounts.csv: the file is empty; expected a CSV header line",
+    );
+    assert_refused(
+        b"User id,User name,User status\nid-1,Ann,Active\n",
+        "accounts.csv: no email column in the header (found columns: \"User id\", \"User name\", \"User status\")",
+    );
+    assert_refused(
+        b"email\nann@old.example\n",
+        "accounts.csv: the header is not one mailshift knows (found columns: \"email\"); expected the \"Export users\" header (User id, email, ...), the domains \"Export accounts\" header (Atlassian ID, Email, ...) or the \"Export managed accounts\" header (Name, Email, Status, ...)",
+    );
+    assert_refused(
+        b"User id,User name,email\nid-1,Ren\xe9e,renee@old.example\n",
+        "accounts.csv:2: column \"User name\" is not valid UTF-8; save the file as \"CSV UTF-8\" and try again",
+    );
+    assert_refused(
+        b"User id,email\nid-1,ann@old.example\nid-2,bob@old.example\nid-1,ann.lee@old.example\n",
+        "accounts.csv:4: account id-1 appears again with ann.lee@old.example, but line 2 gives it ann@old.example",
+    );
+    assert_refused(
+        b"User id,email\nid-1,ann@old.example\nid-2,ANN@old.example\n",
+        "accounts.csv:3: ANN@old.example is held by id-2 here and by id-1 on line 2; one address belongs to one account, so this export cannot be right",
+    );
+    assert_refused(
+        b"User id,email\nid-1,ann@old.example,Active\n",
+        "accounts.csv:2: this row has 3 cells but the header has 2",
+    );
+}
+
+#[test]
+fn a_50_megabyte_line_is_refused_without_reading_it_as_data() {
+    let mut bytes = b"User id,email\nid-1,".to_vec();
+    bytes.resize(bytes.len() + 50 * 1024 * 1024, b'a');
+    bytes.extend_from_slice(b"@old.example\n");
+    assert_refused(
+        &bytes,
+        &format!(
+            "accounts.csv:2: a record of {} bytes is larger than the 1048576 bytes mailshift accepts; is this the right file?",
+            4 + 50 * 1024 * 1024 + 12
+        ),
+    );
+}
+
+#[test]
+fn broken_targets_and_arguments_are_refused() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "account_id,new_mail\nid-1,x@y.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "t.csv",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "mailshift: error: t.csv: no target_email column in the header (found columns: \"account_id\", \"new_mail\")\n"
+    );
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "missing.csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("mailshift: error: missing.csv: cannot read the file: "));
+    let out = mailshift(dir.path(), &["plan", "--accounts", "accounts.csv"]);
+    assert_eq!(
+        stderr(&out),
+        "mailshift: error: nothing to plan: give --targets FILE, --rewrite-domain OLD=NEW, or both\n"
+    );
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "targets.csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("that is one of the input files"));
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--rewrite-domain",
+            "companya.example",
+        ],
+    );
+    assert_eq!(
+        stderr(&out),
+        "mailshift: error: --rewrite-domain \"companya.example\": expected OLD=NEW, for example old.example=new.example\n"
+    );
+    let out = mailshift(dir.path(), &["plan", "--bogus"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "usage errors are errors, not 'blocked'"
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        [
+            "accounts-domains.csv",
+            "accounts.csv",
+            "managed-accounts.csv",
+            "t.csv",
+            "targets.csv"
+        ]
+    );
+}
+
+#[test]
+fn dry_run_without_out_writes_nothing() {
+    let dir = scratch();
+    let out = mailshift(dir.path(), &FIXTURE_ARGS[..7]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("dry run only"));
+    assert!(!dir.path().join("plan.json").exists());
+}
