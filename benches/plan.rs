@@ -1,1 +1,194 @@
-fn main() {}
+//! `cargo bench --bench plan`: times `mailshift plan` end to end (read, plan, write the plan file,
+//! print the table review to /dev/null) on a generated org, and reports its peak memory.
+//!
+//! The org (default 1,000,000 accounts and 1,000,000 target rows) is a rebrand old.example →
+//! new.example in which 5% of the rows conflict: 1% need a holder freed, 3% form chains of three,
+//! 1% form swaps and 3-cycles; 1% of the rows name accounts the export lacks.
+//! Environment: MAILSHIFT_BENCH_ACCOUNTS (default 1000000), MAILSHIFT_BENCH_RUNS (default 5).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn account_id(i: usize) -> String {
+    format!(
+        "712020:{:08x}-4c20-4165-80ed-{:012x}",
+        i * 2654435761 % (1 << 32),
+        i
+    )
+}
+
+/// Writes the accounts export and the targets list; returns (rows blocked on purpose).
+fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
+    let movers = n - n / 100; // the last 1% stay put and hold stale addresses
+    let frees = n / 100;
+    let chain_rows = n * 3 / 100 / 3 * 3;
+    let cycle_rows = n / 100 / 5 * 5; // groups of five: one swap and one 3-cycle
+
+    let mut acc = BufWriter::with_capacity(1 << 20, File::create(dir.join("accounts.csv"))?);
+    writeln!(
+        acc,
+        "User id,User name,email,User status,Added to org,Jira - acme,Last seen in Jira - acme"
+    )?;
+    for i in 0..n {
+        let email = if i < movers {
+            format!("user{i}@old.example")
+        } else {
+            // A stale account holding the address mover (i - movers) wants.
+            format!("user{}@new.example", i - movers)
+        };
+        let status = if i % 50 == 0 { "Inactive" } else { "Active" };
+        let jira = if i % 3 == 0 { "User" } else { "" };
+        writeln!(
+            acc,
+            "{},User {i},{email},{status},12 Mar 2021,{jira},Never accessed",
+            account_id(i)
+        )?;
+    }
+    acc.flush()?;
+
+    let mut tgt = BufWriter::with_capacity(1 << 20, File::create(dir.join("targets.csv"))?);
+    writeln!(tgt, "account_id,target_email")?;
+    let mut i = 0;
+    // Frees: the first `frees` movers want an address a stale account holds.
+    while i < frees {
+        writeln!(tgt, "{},user{i}@new.example", account_id(i))?;
+        i += 1;
+    }
+    // Chains of three: a takes b's address, b takes c's, c goes to new.example.
+    let chain_end = i + chain_rows;
+    while i < chain_end {
+        writeln!(tgt, "{},user{}@old.example", account_id(i), i + 1)?;
+        writeln!(tgt, "{},user{}@old.example", account_id(i + 1), i + 2)?;
+        writeln!(tgt, "{},user{}@new.example", account_id(i + 2), i + 2)?;
+        i += 3;
+    }
+    // A swap and a 3-cycle per five rows.
+    let cycle_end = i + cycle_rows;
+    while i < cycle_end {
+        writeln!(tgt, "{},user{}@old.example", account_id(i), i + 1)?;
+        writeln!(tgt, "{},user{}@old.example", account_id(i + 1), i)?;
+        writeln!(tgt, "{},user{}@old.example", account_id(i + 2), i + 3)?;
+        writeln!(tgt, "{},user{}@old.example", account_id(i + 3), i + 4)?;
+        writeln!(tgt, "{},user{}@old.example", account_id(i + 4), i + 2)?;
+        i += 5;
+    }
+    // Everyone else: a plain rebrand.
+    while i < movers {
+        writeln!(tgt, "{},user{i}@new.example", account_id(i))?;
+        i += 1;
+    }
+    // Rows for people the export lacks.
+    for k in 0..(n - movers) {
+        writeln!(tgt, "{},ghost{k}@new.example", account_id(n + k))?;
+    }
+    tgt.flush()
+}
+
+/// Runs the command once; returns wall seconds and the child's peak RSS in KiB.
+fn run_once(bin: &str, dir: &Path) -> (f64, u64, i32) {
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .current_dir(dir)
+        .args([
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mailshift");
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in; pid is our child's.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(waited, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (wall, usage.ru_maxrss as u64, code)
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful. Either way, run.
+    let n = env_usize("MAILSHIFT_BENCH_ACCOUNTS", 1_000_000);
+    let runs = env_usize("MAILSHIFT_BENCH_RUNS", 5).max(1);
+    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!("bench-plan-{n}"));
+    std::fs::create_dir_all(&dir).expect("create bench dir");
+    if !dir.join("targets.csv").exists() {
+        let t = Instant::now();
+        generate(&dir, n).expect("generate the org");
+        eprintln!(
+            "generated {n} accounts in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let size = |name: &str| {
+        std::fs::metadata(dir.join(name))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let bin = env!("CARGO_BIN_EXE_mailshift");
+
+    let mut walls = Vec::new();
+    let mut peak = 0;
+    for _ in 0..runs {
+        let (wall, rss, code) = run_once(bin, &dir);
+        assert_eq!(
+            code, 2,
+            "the generated org has blocked rows, so plan exits 2"
+        );
+        walls.push(wall);
+        peak = peak.max(rss);
+    }
+    walls.sort_by(f64::total_cmp);
+    let plan = std::fs::read(dir.join("plan.json")).expect("plan written");
+    let plan: serde_json::Value = serde_json::from_slice(&plan).expect("plan is JSON");
+    let summary = &plan["plan"]["summary"];
+    println!(
+        "mailshift plan, {n} accounts ({} MB) + {n} target rows ({} MB)",
+        size("accounts.csv") / 1_000_000,
+        size("targets.csv") / 1_000_000
+    );
+    println!(
+        "  plan: {} writes ({} renames, {} frees, {} temporaries, {} chains, {} cycles), {} blocked; plan file {} MB",
+        summary["writes"],
+        summary["renames"],
+        summary["frees"],
+        summary["temporaries"],
+        summary["chains"],
+        summary["cycles"],
+        summary["blocked"],
+        size("plan.json") / 1_000_000
+    );
+    println!(
+        "  wall over {runs} runs: median {:.3} s, min {:.3} s, max {:.3} s (target <= 3 s)",
+        walls[walls.len() / 2],
+        walls[0],
+        walls[walls.len() - 1]
+    );
+    println!(
+        "  peak RSS: {:.0} MiB (target <= 1536 MiB)",
+        peak as f64 / 1024.0
+    );
+}

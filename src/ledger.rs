@@ -38,10 +38,10 @@ impl Ledger {
             if let Some(id) = &a.id {
                 ledger
                     .email_of
-                    .insert(id.clone(), a.email.text().to_owned());
+                    .insert(id.to_string(), a.email.text().to_owned());
                 ledger
                     .holder_of
-                    .insert(a.email.key().to_owned(), id.clone());
+                    .insert(a.email.key().to_owned(), id.to_string());
             }
         }
         ledger

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// An email address as a file spelled it, with the key it is compared by.
 ///
@@ -10,17 +11,28 @@ use std::fmt;
 /// the original spelling is kept because it is what gets written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
-    text: String,
-    key: String,
+    /// Shared, so that plan steps name the address without copying it.
+    text: Arc<str>,
+    /// `None` when the text is its own key (already lower case), which is most addresses: a
+    /// million-account export then holds one string per address, not two.
+    key: Option<Box<str>>,
 }
 
 impl Email {
     /// Takes an address as found in an export, without judging its syntax: an account holds the
     /// address it holds, however odd. Whitespace around it is dropped.
     pub fn lenient(text: &str) -> Email {
-        let text = text.trim().to_owned();
-        let key = email_key(&text);
-        Email { text, key }
+        let text = text.trim();
+        let key = if text.is_ascii() {
+            let upper = text.bytes().any(|b| b.is_ascii_uppercase());
+            upper.then(|| text.to_ascii_lowercase())
+        } else {
+            Some(text.to_lowercase()).filter(|k| k != text)
+        };
+        Email {
+            key: key.map(String::into_boxed_str),
+            text: text.into(),
+        }
     }
 
     /// Takes an address that mailshift will write, which must be one the API accepts.
@@ -34,9 +46,14 @@ impl Email {
         &self.text
     }
 
+    /// The spelling, shared rather than copied.
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.text)
+    }
+
     /// The comparison key: the whole address in lower case.
     pub fn key(&self) -> &str {
-        &self.key
+        self.key.as_deref().unwrap_or(&self.text)
     }
 
     /// The part before the last `@`, as spelled.
@@ -144,15 +161,14 @@ fn is_local_char(c: char) -> bool {
 
 /// A domain is two or more labels of letters, digits and inner hyphens, each at most 63 long.
 pub fn is_domain(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |l: &&str| {
+    let label_ok = |l: &str| {
         !l.is_empty()
             && l.chars().count() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_alphanumeric() || c == '-')
     };
-    labels.len() >= 2 && labels.iter().all(label_ok)
+    domain.contains('.') && domain.split('.').all(label_ok)
 }
 
 /// The API's pattern for an account ID: `[a-zA-Z0-9_|:-]{1,128}`.
@@ -177,11 +193,15 @@ pub enum Status {
 impl Status {
     /// Reads the status cell of any export (`Active`, `Inactive`, `Deactivated`, `Suspended`, ...).
     pub fn from_cell(cell: &str) -> Status {
-        match email_key(cell).as_str() {
-            "active" | "enabled" => Status::Active,
-            "inactive" | "deactivated" | "disabled" => Status::Deactivated,
-            "suspended" => Status::Suspended,
-            _ => Status::Unknown,
+        let is = |word: &str| cell.trim().eq_ignore_ascii_case(word);
+        if is("active") || is("enabled") {
+            Status::Active
+        } else if is("inactive") || is("deactivated") || is("disabled") {
+            Status::Deactivated
+        } else if is("suspended") {
+            Status::Suspended
+        } else {
+            Status::Unknown
         }
     }
 
@@ -206,8 +226,8 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     /// Missing only in the "Export managed accounts" layout.
-    pub id: Option<String>,
-    pub name: String,
+    pub id: Option<Arc<str>>,
+    pub name: Arc<str>,
     pub email: Email,
     pub status: Status,
     /// Some product column of the export is filled for this account.

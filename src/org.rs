@@ -32,11 +32,38 @@ impl KeyIndex {
             .copied()
     }
 
-    fn insert(&mut self, accounts: &[Account], i: u32, key_of: fn(&Account) -> &str) {
+    /// An index of every account under its key, or `None` at the first key two accounts share.
+    fn build(accounts: &[Account], key_of: fn(&Account) -> &str) -> Option<KeyIndex> {
+        let mut index = KeyIndex::with_capacity(accounts.len());
+        for i in 0..accounts.len() {
+            if index.claim(accounts, i as u32, key_of).is_some() {
+                return None;
+            }
+        }
+        Some(index)
+    }
+
+    /// Indexes account `i` under its key, in one probe; if another account already has that
+    /// key, leaves the index as it was and returns that account. Empty keys are not indexed.
+    fn claim(&mut self, accounts: &[Account], i: u32, key_of: fn(&Account) -> &str) -> Option<u32> {
+        let key = key_of(&accounts[i as usize]);
+        if key.is_empty() {
+            return None;
+        }
         let hasher = &self.hasher;
-        let hash = hasher.hash_one(key_of(&accounts[i as usize]));
-        self.table
-            .insert_unique(hash, i, |&j| hasher.hash_one(key_of(&accounts[j as usize])));
+        let hash = hasher.hash_one(key);
+        let entry = self.table.entry(
+            hash,
+            |&j| key_of(&accounts[j as usize]) == key,
+            |&j| hasher.hash_one(key_of(&accounts[j as usize])),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get()),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(i);
+                None
+            }
+        }
     }
 }
 
@@ -80,51 +107,80 @@ pub struct Org {
 }
 
 impl Org {
-    /// Indexes the accounts. Rows repeating an account with the same address are merged (an export
-    /// with one row per group membership does that); anything else that breaks "one address, one
-    /// account" is an error.
+    /// Indexes the rows of an export. Both indexes are built at once, one per core; an export
+    /// that repeats an ID or an address takes the row-by-row path of [`Org::new`], which merges
+    /// repeated rows and names the first offending line.
+    pub fn from_rows(rows: Vec<Account>) -> Result<Org, OrgError> {
+        let (by_id, by_email) = std::thread::scope(|s| {
+            let ids = s.spawn(|| KeyIndex::build(&rows, id_of));
+            let emails = KeyIndex::build(&rows, key_of);
+            let ids = ids
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (ids, emails)
+        });
+        match (by_id, by_email) {
+            (Some(by_id), Some(by_email)) => Ok(Org {
+                accounts: rows,
+                by_id,
+                by_email,
+            }),
+            _ => Org::new(rows),
+        }
+    }
+
+    /// Indexes the accounts row by row; see [`Org::add`].
     pub fn new(rows: Vec<Account>) -> Result<Org, OrgError> {
-        let mut org = Org {
-            accounts: Vec::with_capacity(rows.len()),
-            by_id: KeyIndex::with_capacity(rows.len()),
-            by_email: KeyIndex::with_capacity(rows.len()),
-        };
+        let mut org = Org::with_capacity(rows.len());
         for row in rows {
-            if let Some(id) = row.id.as_deref()
-                && let Some(i) = org.by_id.find(&org.accounts, id, id_of)
-            {
-                let first = &mut org.accounts[i as usize];
-                if first.email.key() != row.email.key() {
-                    return Err(OrgError::DuplicateId {
-                        account: id.to_owned(),
-                        line: row.line,
-                        email: row.email.text().to_owned(),
-                        first_line: first.line,
-                        first_email: first.email.text().to_owned(),
-                    });
-                }
-                first.product_access |= row.product_access;
-                continue;
-            }
-            if let Some(i) = org.by_email.find(&org.accounts, row.email.key(), key_of) {
-                let other = &org.accounts[i as usize];
-                return Err(OrgError::SharedAddress {
-                    email: row.email.text().to_owned(),
-                    account: row.id.clone().unwrap_or_else(|| "an account".to_owned()),
-                    line: row.line,
-                    other: other.id.clone().unwrap_or_else(|| "another".to_owned()),
-                    other_line: other.line,
-                });
-            }
-            let i = u32::try_from(org.accounts.len()).unwrap_or(u32::MAX);
-            let has_id = row.id.is_some();
-            org.accounts.push(row);
-            if has_id {
-                org.by_id.insert(&org.accounts, i, id_of);
-            }
-            org.by_email.insert(&org.accounts, i, key_of);
+            org.add(row)?;
         }
         Ok(org)
+    }
+
+    pub fn with_capacity(n: usize) -> Org {
+        Org {
+            accounts: Vec::with_capacity(n),
+            by_id: KeyIndex::with_capacity(n),
+            by_email: KeyIndex::with_capacity(n),
+        }
+    }
+
+    /// Adds one export row. A row repeating an account with the same address is merged (an export
+    /// with one row per group membership does that); anything else that breaks "one address, one
+    /// account" is an error, after which the org is not to be used.
+    pub fn add(&mut self, row: Account) -> Result<(), OrgError> {
+        let i = u32::try_from(self.accounts.len()).unwrap_or(u32::MAX);
+        self.accounts.push(row);
+        if let Some(first) = self.by_id.claim(&self.accounts, i, id_of) {
+            let row = self
+                .accounts
+                .pop()
+                .unwrap_or_else(|| unreachable!("just pushed"));
+            let first = &mut self.accounts[first as usize];
+            if first.email.key() != row.email.key() {
+                return Err(OrgError::DuplicateId {
+                    account: id_of(&row).to_owned(),
+                    line: row.line,
+                    email: row.email.text().to_owned(),
+                    first_line: first.line,
+                    first_email: first.email.text().to_owned(),
+                });
+            }
+            first.product_access |= row.product_access;
+            return Ok(());
+        }
+        if let Some(other) = self.by_email.claim(&self.accounts, i, key_of) {
+            let (row, other) = (&self.accounts[i as usize], &self.accounts[other as usize]);
+            return Err(OrgError::SharedAddress {
+                email: row.email.text().to_owned(),
+                account: row.id.as_deref().unwrap_or("an account").to_owned(),
+                line: row.line,
+                other: other.id.as_deref().unwrap_or("another").to_owned(),
+                other_line: other.line,
+            });
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

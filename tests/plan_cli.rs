@@ -122,7 +122,7 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
         world.apply(&step.account_id, &step.from, &step.to).unwrap();
     }
     for step in plan.steps.iter().filter(|s| s.kind == StepKind::Rename) {
-        assert_eq!(world.email_of(&step.account_id), Some(step.to.as_str()));
+        assert_eq!(world.email_of(&step.account_id), Some(&*step.to));
     }
 
     let review = stdout(&out);
@@ -205,10 +205,10 @@ fn rewrite_rule_alone_plans_the_rebrand() {
     let bob = plan
         .steps
         .iter()
-        .find(|s| s.from == "bob.stone@companyb.example")
+        .find(|s| &*s.from == "bob.stone@companyb.example")
         .unwrap();
     assert_eq!(
-        (bob.kind, bob.to.as_str()),
+        (bob.kind, &*bob.to),
         (StepKind::Free, "bob.stone_FREE@companyb.example")
     );
     // The JSON review is the plan itself.

@@ -1,4 +1,6 @@
 //! `mailshift plan`: read the files, compute the plan, write it, print the review.
+//! The machine has two cores, so independent work runs side by side: the two files are parsed
+//! (and hashed) at once, and the plan file is written while the review is printed.
 
 use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
@@ -7,30 +9,28 @@ use crate::input::{InputError, Layout, SourceFile, parse_accounts, parse_targets
 use crate::plan::{self, InputFile, Inputs, Plan, Request};
 use crate::review;
 use std::io::{self, Write};
+use std::thread;
 
 pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     let accounts_src = SourceFile::read(&config.accounts)?;
-    let targets_src = config
-        .targets
-        .as_deref()
-        .map(SourceFile::read)
-        .transpose()?;
-
-    // Hashing runs beside parsing: on a million-row export both take a while.
-    let (accounts, targets, accounts_sha, targets_sha) = std::thread::scope(|s| {
-        let a_hash = s.spawn(|| sha256_hex(&accounts_src.bytes));
-        let t_hash = s.spawn(|| targets_src.as_ref().map(|t| sha256_hex(&t.bytes)));
+    // The targets file is read, hashed and parsed on its own thread while this one parses the
+    // accounts and a third hashes them.
+    let (accounts, targets, accounts_sha) = thread::scope(|s| {
+        let accounts_sha = s.spawn(|| sha256_hex(&accounts_src.bytes));
+        let targets = s.spawn(|| {
+            let Some(path) = config.targets.as_deref() else {
+                return Ok(None);
+            };
+            let src = SourceFile::read(path)?;
+            let sha = sha256_hex(&src.bytes);
+            parse_targets(&src.path, &src.bytes).map(|rows| Some((rows, sha)))
+        });
         let accounts = parse_accounts(&accounts_src.path, &accounts_src.bytes);
-        let targets = targets_src
-            .as_ref()
-            .map(|t| parse_targets(&t.path, &t.bytes))
-            .transpose();
-        let a_sha = a_hash.join().unwrap_or_default();
-        let t_sha = t_hash.join().unwrap_or_default();
-        (accounts, targets, a_sha, t_sha)
+        (accounts, joined(targets), joined(accounts_sha))
     });
     let accounts = accounts?;
-    let rows = targets?.unwrap_or_default();
+    let (rows, targets_sha) = targets?.unzip();
+    let rows = rows.unwrap_or_default();
     if accounts.layout == Layout::ManagedAccounts {
         return Err(InputError::NoAccountIds {
             path: config.accounts.clone(),
@@ -38,7 +38,6 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         .into());
     }
     drop(accounts_src);
-    drop(targets_src);
 
     let computed = plan::compute(&Request {
         org: &accounts.org,
@@ -55,7 +54,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
             accounts_layout: accounts.layout,
             targets: config.targets.as_ref().map(|p| InputFile {
                 path: p.display().to_string(),
-                sha256: targets_sha.unwrap_or_default(),
+                sha256: targets_sha.clone().unwrap_or_default(),
             }),
             rewrite_domains: config.rules.iter().map(|r| r.label()).collect(),
             verified_domains: config
@@ -68,32 +67,47 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         blocked: computed.blocked,
         unchanged: computed.unchanged,
     };
-    drop(accounts);
+    drop((accounts, rows));
 
-    if let Some(out) = &config.out {
-        let encoded = plan::file::encode(&plan);
-        plan::file::write_atomic(out, &encoded.bytes)?;
-        eprintln!(
-            "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {})",
+    let (written, printed) = thread::scope(|s| {
+        let writer = config
+            .out
+            .as_ref()
+            .map(|out| s.spawn(|| plan::file::write(out, &plan)));
+        let printed = print_review(&plan, config);
+        (writer.map(joined).transpose(), printed)
+    });
+    let written = written?;
+    match (&config.out, written) {
+        (Some(out), Some(sha256)) => eprintln!(
+            "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {sha256})",
             out.display(),
             plan.summary.writes,
             plan.summary.blocked,
-            encoded.sha256
-        );
-    } else {
-        eprintln!("mailshift: dry run only; give --out FILE to write the plan");
+        ),
+        _ => eprintln!("mailshift: dry run only; give --out FILE to write the plan"),
     }
-
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let printed = review::render(&plan, config.format, &mut out).and_then(|()| out.flush());
-    match printed {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Error::Output(e)),
-        _ => {} // a reader that stopped early (`| head`) is not an error
-    }
+    printed?;
     Ok(if plan.blocked.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Blocked
     })
+}
+
+fn print_review(plan: &Plan, config: &PlanConfig) -> Result<(), Error> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match review::render(plan, config.format, &mut out).and_then(|()| out.flush()) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A worker's result; a worker that panicked carries its panic on to this thread.
+fn joined<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

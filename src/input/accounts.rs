@@ -101,7 +101,7 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
         .map(|(i, _)| i)
         .collect();
 
-    let mut accounts = Vec::new();
+    let mut accounts = Vec::with_capacity(table.capacity_hint());
     let mut rec = csv::ByteRecord::new();
     while let Some(line) = table.next(&mut rec)? {
         let id = match id_col {
@@ -114,7 +114,7 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
                         value: id.to_owned(),
                     });
                 }
-                Some(id.to_owned())
+                Some(id.into())
             }
             None => None,
         };
@@ -123,12 +123,15 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
             return Err(InputError::MissingEmail {
                 path: path.to_owned(),
                 line,
-                account: id.unwrap_or_else(|| format!("on line {line}")),
+                account: id.map_or_else(
+                    || format!("on line {line}"),
+                    |id: std::sync::Arc<str>| id.to_string(),
+                ),
             });
         }
         let name = match name_col {
-            Some(col) => table.cell(&rec, col, line)?.to_owned(),
-            None => String::new(),
+            Some(col) => table.cell(&rec, col, line)?.into(),
+            None => "".into(),
         };
         let status = match status_col {
             Some(col) => Status::from_cell(table.cell(&rec, col, line)?),
@@ -141,21 +144,22 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
                 break;
             }
         }
-        accounts.push(Account {
+        let account = Account {
             id,
             name,
             email: Email::lenient(email),
             status,
             product_access,
             line,
-        });
+        };
+        accounts.push(account);
     }
     if accounts.is_empty() {
         return Err(InputError::NoAccounts {
             path: path.to_owned(),
         });
     }
-    let org = Org::new(accounts).map_err(|e| org_error(path, e))?;
+    let org = Org::from_rows(accounts).map_err(|e| org_error(path, e))?;
     Ok(AccountsFile { layout, org })
 }
 
@@ -167,10 +171,8 @@ fn is_product_column(layout: Layout, header: &str) -> bool {
 }
 
 fn has_access(cell: &str) -> bool {
-    !matches!(
-        crate::model::email_key(cell).as_str(),
-        "" | "-" | "no" | "none" | "false" | "never accessed"
-    )
+    let none = ["", "-", "no", "none", "false", "never accessed"];
+    !none.iter().any(|n| cell.eq_ignore_ascii_case(n))
 }
 
 fn org_error(path: &Path, e: OrgError) -> InputError {
@@ -223,7 +225,7 @@ mod tests {
         assert_eq!(file.layout, Layout::ExportUsers);
         let a = file.org.account(0);
         assert_eq!(a.id.as_deref(), Some("id-1"));
-        assert_eq!(a.name, "Lee, Ann");
+        assert_eq!(&*a.name, "Lee, Ann");
         assert_eq!(a.email.key(), "ann@old.example");
         assert_eq!(
             (a.status, a.product_access, a.line),

@@ -7,6 +7,8 @@ use std::path::Path;
 
 pub struct CsvTable<'a> {
     path: &'a Path,
+    /// Line breaks in the file: an upper bound on its records, to size vectors once.
+    lines: usize,
     /// Header names lower-cased, trimmed, inner whitespace folded to one space.
     headers: Vec<String>,
     /// Header names as written, for messages.
@@ -59,12 +61,19 @@ impl<'a> CsvTable<'a> {
             raw_headers.push(text.trim().to_owned());
         }
         let headers = raw_headers.iter().map(|h| normalise_header(h)).collect();
+        let lines = body.iter().filter(|&&b| b == b'\n').count();
         Ok(CsvTable {
             path,
+            lines,
             headers,
             raw_headers,
             reader,
         })
+    }
+
+    /// At least the number of records left to read.
+    pub fn capacity_hint(&self) -> usize {
+        self.lines + 1
     }
 
     pub fn headers(&self) -> &[String] {

@@ -8,7 +8,7 @@ mod targets;
 
 pub use accounts::{Layout, parse_accounts};
 pub use rules::DomainRule;
-pub use targets::{TargetRow, parse_targets};
+pub use targets::{Target, TargetRow, parse_targets};
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@
 
 use super::InputError;
 use super::csvfile::CsvTable;
+use crate::model::{AddressProblem, Email};
 use std::path::Path;
 
 /// Header aliases per role, compared after folding case and space (docs/inputs.md lists them).
@@ -23,7 +24,37 @@ pub struct TargetRow {
     pub line: u64,
     pub account_id: Option<String>,
     pub current_email: Option<String>,
-    pub target: String,
+    pub target: Target,
+}
+
+/// The target cell, checked once where it is read (the reader runs beside the accounts reader).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Valid(Email),
+    Invalid {
+        text: String,
+        problem: AddressProblem,
+    },
+}
+
+impl Target {
+    pub fn parse(text: &str) -> Target {
+        match Email::strict(text) {
+            Ok(email) => Target::Valid(email),
+            Err(problem) => Target::Invalid {
+                text: text.trim().to_owned(),
+                problem,
+            },
+        }
+    }
+
+    /// As the file spelled it.
+    pub fn text(&self) -> &str {
+        match self {
+            Target::Valid(email) => email.text(),
+            Target::Invalid { text, .. } => text,
+        }
+    }
 }
 
 pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputError> {
@@ -39,7 +70,7 @@ pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputE
         });
     }
     let optional = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(table.capacity_hint());
     let mut rec = csv::ByteRecord::new();
     while let Some(line) = table.next(&mut rec)? {
         let account_id = match id_col {
@@ -50,7 +81,7 @@ pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputE
             Some(col) => optional(table.cell(&rec, col, line)?),
             None => None,
         };
-        let target = table.cell(&rec, target_col, line)?.to_owned();
+        let target = table.cell(&rec, target_col, line)?;
         if account_id.is_none() && current_email.is_none() && target.is_empty() {
             continue; // a row of empty cells, as spreadsheets leave at the end
         }
@@ -58,7 +89,7 @@ pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputE
             line,
             account_id,
             current_email,
-            target,
+            target: Target::parse(target),
         });
     }
     Ok(rows)
@@ -82,7 +113,7 @@ mod tests {
                 line: 2,
                 account_id: None,
                 current_email: Some("ann@old.example".into()),
-                target: "Ann.Lee@New.example".into(),
+                target: Target::parse("Ann.Lee@New.example"),
             }]
         );
         let rows = parse("Atlassian ID,new_email\nid-1,a@new.example\n").unwrap();

@@ -7,12 +7,14 @@
 //! cycle parks one member on a temporary address, runs the rest backwards, then unparks it.
 
 use super::placeholder::Placeholders;
-use super::{BlockReason, Blocked, Origin, Step, StepKind, Summary, Unchanged};
-use crate::input::{DomainRule, TargetRow};
+use super::{After, BlockReason, Blocked, Origin, Step, StepKind, Summary, Unchanged};
+use crate::input::{DomainRule, Target, TargetRow};
 use crate::model::{Account, Email, email_key};
 use crate::org::Org;
 use hashbrown::{HashMap, HashSet};
+use smallvec::smallvec;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What the planner needs; nothing here touches a file.
 pub struct Request<'a> {
@@ -33,30 +35,38 @@ pub struct Computed {
 const NONE: u32 = u32::MAX;
 
 /// One account's wish for one address, after its row was matched and its target parsed.
-struct Claim {
+struct Claim<'a> {
     account: u32,
-    target: Email,
+    target: &'a Email,
     origin: Origin,
 }
 
 pub fn compute(req: &Request) -> Computed {
     let org = req.org;
     let mut blocked = Vec::new();
-    let (claims, named) = gather_claims(req, &mut blocked);
-
-    // Who else wants each address; an address wanted twice is wanted by nobody.
-    let mut by_target: HashMap<&str, u32> = HashMap::with_capacity(claims.len());
-    let mut duplicated: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (ci, c) in claims.iter().enumerate() {
-        if let Some(&first) = by_target.get(c.target.key()) {
-            duplicated
-                .entry(c.target.key())
-                .or_insert_with(|| vec![first])
-                .push(ci as u32);
-        } else {
-            by_target.insert(c.target.key(), ci as u32);
-        }
+    let (mut claims, named) = row_claims(req, &mut blocked);
+    let ruled = rule_targets(req, &named);
+    for (a, target, rule) in &ruled {
+        let origin = Origin::Rule(Arc::clone(rule));
+        claims.extend(claim(*a, org.account(*a), target, origin, &mut blocked));
     }
+
+    // Who else wants each address (an address wanted twice is wanted by nobody), and who holds
+    // each wanted address now: independent reads, so one core does each.
+    let (targets, holders) = std::thread::scope(|s| {
+        let holders = s.spawn(|| {
+            claims
+                .iter()
+                .map(|c| org.holder_of_key(c.target.key()).unwrap_or(NONE))
+                .collect::<Vec<u32>>()
+        });
+        let targets = who_wants(&claims);
+        let holders = holders
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (targets, holders)
+    });
+    let (by_target, duplicated) = targets;
 
     // Sort the claims into movers, unchanged and blocked. `stays[a]`: the account has a wish
     // and keeps its address, so nobody may free it.
@@ -66,7 +76,11 @@ pub fn compute(req: &Request) -> Computed {
     for (ci, c) in claims.iter().enumerate() {
         let account = org.account(c.account);
         stays[c.account as usize] = true;
-        if let Some(claimants) = duplicated.get(c.target.key()) {
+        let claimants = match duplicated.is_empty() {
+            true => None,
+            false => duplicated.get(c.target.key()),
+        };
+        if let Some(claimants) = claimants {
             let others = claimants
                 .iter()
                 .filter(|&&other| other as usize != ci)
@@ -81,7 +95,7 @@ pub fn compute(req: &Request) -> Computed {
                 target: c.target.text().to_owned(),
                 case_only: c.target.text() != account.email.text(),
             });
-        } else if let Some(domain) = unverified(req.verified_domains, &c.target) {
+        } else if let Some(domain) = unverified(req.verified_domains, c.target) {
             blocked.push(block(c, account, BlockReason::UnverifiedDomain { domain }));
         } else {
             mover_claim[c.account as usize] = ci as u32;
@@ -89,21 +103,23 @@ pub fn compute(req: &Request) -> Computed {
         }
     }
 
-    // Movers whose address is held by an account that stays are blocked, and so, in turn, is
-    // whoever wanted a blocked mover's address.
-    let mut wanted_by: HashMap<&str, u32> = HashMap::with_capacity(claims.len());
+    // The mover that wants each account's address, if any (at most one: duplicates are blocked).
+    let mut wanter = vec![NONE; org.len()];
     let mut stuck = Vec::new();
-    for c in &claims {
-        if mover_claim[c.account as usize] == NONE {
+    for (ci, c) in claims.iter().enumerate() {
+        if mover_claim[c.account as usize] != ci as u32 {
             continue;
         }
-        wanted_by.insert(c.target.key(), c.account);
-        if let Some(holder) = org.holder_of_key(c.target.key())
-            && stays[holder as usize]
-        {
-            stuck.push((c.account, holder));
+        let holder = holders[ci];
+        if holder != NONE {
+            wanter[holder as usize] = c.account;
+            if stays[holder as usize] {
+                stuck.push((c.account, holder));
+            }
         }
     }
+    // Movers whose address is held by an account that stays are blocked, and so, in turn, is
+    // whoever wanted a blocked mover's address.
     let mut cascaded = Vec::new();
     while let Some((mover, holder)) = stuck.pop() {
         let ci = mover_claim[mover as usize];
@@ -118,34 +134,27 @@ pub fn compute(req: &Request) -> Computed {
             holder_email: h.email.text().to_owned(),
         };
         cascaded.push(block(&claims[ci as usize], org.account(mover), reason));
-        if let Some(&wanter) = wanted_by.get(org.account(mover).email.key())
-            && mover_claim[wanter as usize] != NONE
-        {
-            stuck.push((wanter, mover));
+        let w = wanter[mover as usize];
+        if w != NONE && mover_claim[w as usize] != NONE {
+            stuck.push((w, mover));
         }
     }
     blocked.extend(cascaded);
 
     let is_mover = |a: u32| mover_claim[a as usize] != NONE;
     let target_of = |a: u32| &claims[mover_claim[a as usize] as usize].target;
+    let holder_of_target =
+        |a: u32| Some(holders[mover_claim[a as usize] as usize]).filter(|&h| h != NONE);
     // The mover that wants `a`'s address, and the mover holding the address `a` wants.
-    let prev = |a: u32| {
-        wanted_by
-            .get(org.account(a).email.key())
-            .copied()
-            .filter(|&w| is_mover(w))
-    };
-    let next = |a: u32| {
-        org.holder_of_key(target_of(a).key())
-            .filter(|&h| is_mover(h))
-    };
+    let prev = |a: u32| Some(wanter[a as usize]).filter(|&w| w != NONE && is_mover(w));
+    let next = |a: u32| holder_of_target(a).filter(|&h| is_mover(h));
 
     let unmatched_targets: HashSet<String> = blocked.iter().map(|b| email_key(&b.target)).collect();
     let wanted = |key: &str| by_target.contains_key(key) || unmatched_targets.contains(key);
     let mut names = Placeholders::new(org, &wanted);
     let mut out = StepWriter {
         org,
-        steps: Vec::new(),
+        steps: Vec::with_capacity(claims.len() + claims.len() / 8),
         group: 0,
     };
     let mut visited = vec![false; org.len()];
@@ -180,61 +189,61 @@ pub fn compute(req: &Request) -> Computed {
         let origin = |a: u32| claims[mover_claim[a as usize] as usize].origin.clone();
         if cycle {
             let breaker = org.account(head);
-            let temp = names.moving(breaker.email.local(), target_of(head).domain());
+            let temp: Arc<str> = names
+                .moving(breaker.email.local(), target_of(head).domain())
+                .into();
             let park = out.push(
                 StepKind::Temporary,
                 head,
-                breaker.email.text(),
-                &temp,
-                vec![],
+                breaker.email.shared(),
+                Arc::clone(&temp),
+                After::new(),
                 None,
             );
             let mut last = park;
             for &m in members[1..].iter().rev() {
-                let from = org.account(m).email.text();
                 last = out.push(
                     StepKind::Rename,
                     m,
-                    from,
-                    target_of(m).text(),
-                    vec![last],
+                    org.account(m).email.shared(),
+                    target_of(m).shared(),
+                    smallvec![last],
                     Some(origin(m)),
                 );
             }
             out.push(
                 StepKind::Rename,
                 head,
-                &temp,
-                target_of(head).text(),
-                vec![park, last],
+                temp,
+                target_of(head).shared(),
+                smallvec![park, last],
                 Some(origin(head)),
             );
         } else {
             let tail = *members.last().unwrap_or(&head);
-            let mut after = vec![];
-            if let Some(holder) = org.holder_of_key(target_of(tail).key()) {
+            let mut after = After::new();
+            if let Some(holder) = holder_of_target(tail) {
                 let held = &org.account(holder).email;
                 let placeholder = names.free(held.local(), held.domain());
                 after.push(out.push(
                     StepKind::Free,
                     holder,
-                    held.text(),
-                    &placeholder,
-                    vec![],
+                    held.shared(),
+                    placeholder.into(),
+                    After::new(),
                     None,
                 ));
             }
             for &m in members.iter().rev() {
-                let from = org.account(m).email.text();
                 let step = out.push(
                     StepKind::Rename,
                     m,
-                    from,
-                    target_of(m).text(),
+                    org.account(m).email.shared(),
+                    target_of(m).shared(),
                     after,
                     Some(origin(m)),
                 );
-                after = vec![step];
+                after = smallvec![step];
             }
         }
     }
@@ -253,22 +262,43 @@ pub fn compute(req: &Request) -> Computed {
     }
 }
 
-/// Matches rows to accounts, parses targets, applies rules to accounts no row names.
-/// Returns the claims in row order, then rule order, and which accounts some row names.
-fn gather_claims(req: &Request, blocked: &mut Vec<Blocked>) -> (Vec<Claim>, Vec<bool>) {
+/// Each wanted address with its first claim, and the addresses more than one claim wants.
+#[allow(clippy::type_complexity)]
+fn who_wants<'a>(claims: &[Claim<'a>]) -> (HashMap<&'a str, u32>, HashMap<&'a str, Vec<u32>>) {
+    let mut by_target: HashMap<&str, u32> = HashMap::with_capacity(claims.len());
+    let mut duplicated: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (ci, c) in claims.iter().enumerate() {
+        if let Some(&first) = by_target.get(c.target.key()) {
+            duplicated
+                .entry(c.target.key())
+                .or_insert_with(|| vec![first])
+                .push(ci as u32);
+        } else {
+            by_target.insert(c.target.key(), ci as u32);
+        }
+    }
+    (by_target, duplicated)
+}
+
+/// Matches rows to accounts. Returns the claims in row order, and which accounts some row names.
+fn row_claims<'a>(req: &Request<'a>, blocked: &mut Vec<Blocked>) -> (Vec<Claim<'a>>, Vec<bool>) {
     let org = req.org;
     let mut named = vec![false; org.len()];
     let mut matched: Vec<(&TargetRow, u32)> = Vec::with_capacity(req.rows.len());
     let mut first_row = vec![NONE; org.len()];
     let mut conflicting: HashMap<u32, Vec<u64>> = HashMap::new();
-    for row in req.rows {
-        match resolve(org, row) {
+    for (row, &found) in req.rows.iter().zip(&resolve_all(org, req.rows)) {
+        match if found == NONE {
+            resolve(org, row)
+        } else {
+            Ok(found)
+        } {
             Ok(a) => {
                 named[a as usize] = true;
                 let first = first_row[a as usize];
                 if first == NONE {
                     first_row[a as usize] = matched.len() as u32;
-                } else if matched[first as usize].0.target != row.target {
+                } else if matched[first as usize].0.target.text() != row.target.text() {
                     conflicting.entry(a).or_default();
                 }
                 matched.push((row, a));
@@ -277,7 +307,7 @@ fn gather_claims(req: &Request, blocked: &mut Vec<Blocked>) -> (Vec<Claim>, Vec<
                 origin: Origin::Line(row.line),
                 account_id: row.account_id.clone(),
                 current: row.current_email.clone(),
-                target: row.target.clone(),
+                target: row.target.text().to_owned(),
                 reason,
             }),
         }
@@ -296,53 +326,79 @@ fn gather_claims(req: &Request, blocked: &mut Vec<Blocked>) -> (Vec<Claim>, Vec<
             let reason = BlockReason::ConflictingRows {
                 lines: lines.clone(),
             };
-            blocked.push(block_row(origin, account, &row.target, reason));
+            blocked.push(block_row(origin, account, row.target.text(), reason));
         } else if first_row[a as usize] == i as u32 {
-            match Email::strict(&row.target) {
-                Ok(target) => claims.push(Claim {
-                    account: a,
-                    target,
-                    origin,
-                }),
-                Err(problem) => {
-                    let reason = BlockReason::InvalidAddress {
-                        problem: problem.to_string(),
-                    };
-                    blocked.push(block_row(origin, account, &row.target, reason));
-                }
-            }
+            claims.extend(claim(a, account, &row.target, origin, blocked));
         } // else: the same row again, word for word; the first one stands for both.
     }
+    (claims, named)
+}
 
-    if !req.rules.is_empty() {
-        let by_domain: HashMap<&str, &DomainRule> =
-            req.rules.iter().map(|r| (r.from.as_str(), r)).collect();
-        for (a, account) in org.accounts().iter().enumerate() {
-            if named[a] {
-                continue;
-            }
-            let domain = account.email.key().rsplit_once('@').map_or("", |(_, d)| d);
-            let Some(rule) = by_domain.get(domain) else {
-                continue;
-            };
+/// The address each rule gives the accounts no row names, with the rule that gives it.
+fn rule_targets(req: &Request, named: &[bool]) -> Vec<(u32, Target, Arc<str>)> {
+    if req.rules.is_empty() {
+        return Vec::new();
+    }
+    let by_domain: HashMap<&str, (&DomainRule, Arc<str>)> = req
+        .rules
+        .iter()
+        .map(|r| (r.from.as_str(), (r, Arc::from(r.label()))))
+        .collect();
+    let mut ruled = Vec::new();
+    for (a, account) in req.org.accounts().iter().enumerate() {
+        if named[a] {
+            continue;
+        }
+        let domain = account.email.key().rsplit_once('@').map_or("", |(_, d)| d);
+        if let Some((rule, label)) = by_domain.get(domain) {
             let text = format!("{}@{}", account.email.local(), rule.to);
-            let origin = Origin::Rule(rule.label());
-            match Email::strict(&text) {
-                Ok(target) => claims.push(Claim {
-                    account: a as u32,
-                    target,
-                    origin,
-                }),
-                Err(problem) => {
-                    let reason = BlockReason::InvalidAddress {
-                        problem: problem.to_string(),
-                    };
-                    blocked.push(block_row(origin, account, &text, reason));
-                }
-            }
+            ruled.push((a as u32, Target::parse(&text), Arc::clone(label)));
         }
     }
-    (claims, named)
+    ruled
+}
+
+/// A claim on a valid target, or a blocked item saying why the target is not one.
+fn claim<'a>(
+    a: u32,
+    account: &Account,
+    target: &'a Target,
+    origin: Origin,
+    blocked: &mut Vec<Blocked>,
+) -> Option<Claim<'a>> {
+    match target {
+        Target::Valid(email) => Some(Claim {
+            account: a,
+            target: email,
+            origin,
+        }),
+        Target::Invalid { text, problem } => {
+            let reason = BlockReason::InvalidAddress {
+                problem: problem.to_string(),
+            };
+            blocked.push(block_row(origin, account, text, reason));
+            None
+        }
+    }
+}
+
+/// The account each row means, or `NONE`. The lookups only read the org, so the two halves of a
+/// large list are looked up at once, one per core.
+fn resolve_all(org: &Org, rows: &[TargetRow]) -> Vec<u32> {
+    let one = |row: &TargetRow| resolve(org, row).unwrap_or(NONE);
+    if rows.len() < 10_000 {
+        return rows.iter().map(one).collect();
+    }
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|s| {
+        let tail = s.spawn(|| second.iter().map(one).collect::<Vec<u32>>());
+        let mut found: Vec<u32> = first.iter().map(one).collect();
+        found.extend(
+            tail.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        found
+    })
 }
 
 /// Finds the account a row means, by ID, by current address, or by both when they agree.
@@ -380,7 +436,7 @@ fn block(claim: &Claim, account: &Account, reason: BlockReason) -> Blocked {
 fn block_row(origin: Origin, account: &Account, target: &str, reason: BlockReason) -> Blocked {
     Blocked {
         origin,
-        account_id: account.id.clone(),
+        account_id: account.id.as_deref().map(str::to_owned),
         current: Some(account.email.text().to_owned()),
         target: target.to_owned(),
         reason,
@@ -398,9 +454,9 @@ impl StepWriter<'_> {
         &mut self,
         kind: StepKind,
         account: u32,
-        from: &str,
-        to: &str,
-        after: Vec<u32>,
+        from: Arc<str>,
+        to: Arc<str>,
+        after: After,
         origin: Option<Origin>,
     ) -> u32 {
         let a = self.org.account(account);
@@ -409,12 +465,12 @@ impl StepWriter<'_> {
             id: step_id,
             group: self.group,
             kind,
-            account_id: id(a).to_owned(),
-            name: a.name.clone(),
+            account_id: a.id.clone().unwrap_or_else(|| "".into()),
+            name: Arc::clone(&a.name),
             status: a.status,
             product_access: a.product_access,
-            from: from.to_owned(),
-            to: to.to_owned(),
+            from,
+            to,
             after,
             origin,
         });
@@ -433,8 +489,8 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (id, email))| Account {
-                id: Some((*id).to_owned()),
-                name: format!("User {id}"),
+                id: Some((*id).into()),
+                name: format!("User {id}").into(),
                 email: Email::lenient(email),
                 status: Status::Active,
                 product_access: false,
@@ -451,7 +507,7 @@ mod tests {
                 line: i as u64 + 2,
                 account_id: Some((*id).to_owned()),
                 current_email: None,
-                target: (*target).to_owned(),
+                target: Target::parse(target),
             })
             .collect()
     }
@@ -524,7 +580,7 @@ mod tests {
             &o,
             &rows(&[("a", "bob@x.example"), ("b", "bob_free2@x.example")]),
         );
-        assert_eq!(c.steps[0].to, "bob_FREE3@x.example");
+        assert_eq!(&*c.steps[0].to, "bob_FREE3@x.example");
         run_in_order(&o, &c);
     }
 
@@ -664,31 +720,31 @@ mod tests {
                 line: 2,
                 account_id: Some("zz".into()),
                 current_email: None,
-                target: "q@x.example".into(),
+                target: Target::parse("q@x.example"),
             },
             TargetRow {
                 line: 3,
                 account_id: None,
                 current_email: None,
-                target: "q@x.example".into(),
+                target: Target::parse("q@x.example"),
             },
             TargetRow {
                 line: 4,
                 account_id: Some("a".into()),
                 current_email: Some("b@x.example".into()),
-                target: "q@x.example".into(),
+                target: Target::parse("q@x.example"),
             },
             TargetRow {
                 line: 5,
                 account_id: None,
                 current_email: Some("B@X.example".into()),
-                target: "not an address".into(),
+                target: Target::parse("not an address"),
             },
             TargetRow {
                 line: 6,
                 account_id: None,
                 current_email: Some("nobody@x.example".into()),
-                target: "q@x.example".into(),
+                target: Target::parse("q@x.example"),
             },
         ];
         let c = plan(&o, &r);
@@ -785,7 +841,7 @@ mod tests {
         {
             accounts.push(Account {
                 id: Some(id.into()),
-                name: String::new(),
+                name: "".into(),
                 email: Email::lenient(&format!("{id}@x.example")),
                 status,
                 product_access: false,

@@ -1,11 +1,13 @@
-//! The plan file: versioned JSON with a content hash, one step per line, written atomically with
-//! mode 0600 because it holds names and addresses. docs/plan-format.md describes it.
+//! The plan file: versioned JSON, one step per line, ending with the SHA-256 of its content;
+//! written atomically with mode 0600 because it holds names and addresses.
+//! docs/plan-format.md describes it.
 
 use super::Plan;
-use crate::hash::sha256_hex;
+use crate::hash::{hex, sha256_hex};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::io::Write;
+use sha2::{Digest, Sha256};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "mailshift-plan";
@@ -48,7 +50,9 @@ pub enum PlanFileError {
     },
 }
 
-#[derive(Serialize, Deserialize)]
+/// The envelope as read; the hash comes last in the file so that it can be written after
+/// streaming the content, but JSON does not care about key order.
+#[derive(Deserialize)]
 struct Envelope<'a> {
     format: String,
     format_version: u32,
@@ -58,47 +62,89 @@ struct Envelope<'a> {
     plan: &'a RawValue,
 }
 
-/// The file's bytes and the content hash it records.
-pub struct Encoded {
-    pub bytes: Vec<u8>,
-    pub sha256: String,
-}
-
-/// Lays the plan out one step per line, so that a diff of two plans reads as a list of changed steps.
-pub fn encode(plan: &Plan) -> Encoded {
-    let mut body = Vec::with_capacity(256 + plan.steps.len() * 256);
-    body.extend_from_slice(b"{\"inputs\":");
-    json(&mut body, &plan.inputs);
-    body.extend_from_slice(b",\n\"summary\":");
-    json(&mut body, &plan.summary);
-    list(&mut body, "steps", &plan.steps);
-    list(&mut body, "blocked", &plan.blocked);
-    list(&mut body, "unchanged", &plan.unchanged);
-    body.extend_from_slice(b"}");
-    let sha256 = sha256_hex(&body);
-    let mut bytes = Vec::with_capacity(body.len() + 200);
-    let _ = write!(
-        bytes,
-        "{{\"format\":\"{FORMAT}\",\"format_version\":{FORMAT_VERSION},\"tool_version\":\"{}\",\"content_sha256\":\"{sha256}\",\n\"plan\":",
+/// Writes the whole file to `out` and returns the content hash it records. The content is laid
+/// out one step per line, so that a diff of two plans reads as a list of changed steps.
+pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
+    write!(
+        out,
+        "{{\"format\":\"{FORMAT}\",\"format_version\":{FORMAT_VERSION},\"tool_version\":\"{}\",\n\"plan\":",
         env!("CARGO_PKG_VERSION")
-    );
-    bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(b"}\n");
-    Encoded { bytes, sha256 }
+    )?;
+    let mut body = Hashing {
+        out,
+        hasher: Sha256::new(),
+        scratch: Vec::with_capacity(512),
+    };
+    body.raw(b"{\"inputs\":")?;
+    body.json(&plan.inputs)?;
+    body.raw(b",\n\"summary\":")?;
+    body.json(&plan.summary)?;
+    body.list("steps", &plan.steps)?;
+    body.list("blocked", &plan.blocked)?;
+    body.list("unchanged", &plan.unchanged)?;
+    body.raw(b"}")?;
+    let sha256 = hex(&body.hasher.finalize());
+    write!(body.out, ",\n\"content_sha256\":\"{sha256}\"}}\n")?;
+    Ok(sha256)
 }
 
-fn json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
-    // Writing into a Vec cannot fail, and these types serialize without error.
-    let _ = serde_json::to_writer(out, value);
+/// The file's bytes in memory, as `write_to` lays them out.
+pub fn encode(plan: &Plan) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_to(plan, &mut bytes);
+    bytes
 }
 
-fn list<T: Serialize>(out: &mut Vec<u8>, name: &str, items: &[T]) {
-    let _ = write!(out, ",\n\"{name}\":[");
-    for (i, item) in items.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        json(out, item);
+/// Passes the content through to the file while hashing it. Each value is serialized whole into
+/// a scratch buffer first, so the hasher and the file see a few large writes, not many tiny ones.
+struct Hashing<'a> {
+    out: &'a mut dyn Write,
+    hasher: Sha256,
+    scratch: Vec<u8>,
+}
+
+impl Hashing<'_> {
+    fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.out.write_all(bytes)
     }
-    out.extend_from_slice(if items.is_empty() { b"]" } else { b"\n]" });
+
+    fn json<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, value)?;
+        self.hasher.update(&self.scratch);
+        self.out.write_all(&self.scratch)
+    }
+
+    /// Serializing is the slow part of writing a large plan, so a helper thread serializes
+    /// chunks of items while this one hashes and writes the chunk before.
+    fn list<T: Serialize + Sync>(&mut self, name: &str, items: &[T]) -> io::Result<()> {
+        const CHUNK: usize = 8192;
+        self.raw(format!(",\n\"{name}\":[").as_bytes())?;
+        std::thread::scope(|s| {
+            let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            s.spawn(move || {
+                for (c, chunk) in items.chunks(CHUNK).enumerate() {
+                    let mut buf = Vec::with_capacity(chunk.len() * 256);
+                    for (i, item) in chunk.iter().enumerate() {
+                        buf.extend_from_slice(if c == 0 && i == 0 { b"\n" } else { b",\n" });
+                        // Serializing into a Vec cannot fail for these types.
+                        let _ = serde_json::to_writer(&mut buf, item);
+                    }
+                    if chunks.send(buf).is_err() {
+                        break; // the writer stopped on an error
+                    }
+                }
+            });
+            for buf in received {
+                self.hasher.update(&buf);
+                self.out.write_all(&buf)?;
+            }
+            Ok::<(), io::Error>(())
+        })?;
+        self.raw(if items.is_empty() { b"]" } else { b"\n]" })
+    }
 }
 
 /// Reads a plan from bytes, refusing one from a newer format or whose hash does not match.
@@ -139,9 +185,9 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
     decode(path, &bytes)
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, created 0600,
-/// synced, then renamed over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanFileError> {
+/// Writes the plan to `path` whole or not at all: a temporary file beside it, created 0600,
+/// synced, then renamed over the target. Returns the content hash.
+pub fn write(path: &Path, plan: &Plan) -> Result<String, PlanFileError> {
     let fail = |source| PlanFileError::Write {
         path: path.to_owned(),
         source,
@@ -157,15 +203,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlanFileError> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o600));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
+    let tmp = builder.tempfile_in(dir).map_err(fail)?;
+    let mut out = io::BufWriter::with_capacity(1 << 20, tmp);
+    let sha256 = write_to(plan, &mut out).map_err(fail)?;
+    let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     // The rename is durable only once the directory is; failing that is not worth failing the run.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(sha256)
 }
 
 #[cfg(test)]
@@ -186,7 +234,7 @@ mod tests {
             product_access: true,
             from: "ann@old.example".into(),
             to: "ann@new.example".into(),
-            after: vec![],
+            after: Default::default(),
             origin: Some(Origin::Line(2)),
         }];
         let blocked = vec![Blocked {
@@ -219,16 +267,18 @@ mod tests {
     #[test]
     fn round_trips_one_step_per_line() {
         let plan = sample();
-        let encoded = encode(&plan);
-        let text = String::from_utf8(encoded.bytes.clone()).unwrap();
+        let mut bytes = Vec::new();
+        let sha256 = write_to(&plan, &mut bytes).unwrap();
+        assert_eq!(bytes, encode(&plan));
+        let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\n{\"id\":1,\"group\":1,\"kind\":\"rename\""));
-        assert!(text.contains(&format!("\"content_sha256\":\"{}\"", encoded.sha256)));
-        assert_eq!(decode(Path::new("p.json"), &encoded.bytes).unwrap(), plan);
+        assert!(text.ends_with(&format!(",\n\"content_sha256\":\"{sha256}\"}}\n")));
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
     }
 
     #[test]
     fn an_edited_plan_is_refused() {
-        let bytes = encode(&sample()).bytes;
+        let bytes = encode(&sample());
         let edited = String::from_utf8(bytes)
             .unwrap()
             .replace("ann@new.example", "eve@new.example");
@@ -239,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_newer_format_is_refused_by_name() {
-        let bytes = String::from_utf8(encode(&sample()).bytes)
+        let bytes = String::from_utf8(encode(&sample()))
             .unwrap()
             .replace("\"format_version\":1", "\"format_version\":7");
         let err = decode(Path::new("p.json"), bytes.as_bytes()).unwrap_err();

@@ -12,6 +12,12 @@ pub use summary::Summary;
 use crate::input::Layout;
 use crate::model::Status;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use std::sync::Arc;
+
+/// The steps one step waits for: at most two (the step that frees its address, and for a cycle's
+/// last step also the step that parked it), so they live inline, not in an allocation per step.
+pub type After = SmallVec<[u32; 2]>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -60,19 +66,39 @@ pub struct Step {
     /// Steps that depend on each other share a group (a chain, a cycle, or one rename).
     pub group: u32,
     pub kind: StepKind,
-    pub account_id: String,
-    pub name: String,
+    pub account_id: Arc<str>,
+    #[serde(default = "no_name", skip_serializing_if = "str::is_empty")]
+    pub name: Arc<str>,
+    /// Left out of the file when active, the common case, to keep a large plan small.
+    #[serde(default = "active", skip_serializing_if = "is_active")]
     pub status: Status,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub product_access: bool,
     /// The address the account must have right before this step: the precondition.
-    pub from: String,
-    pub to: String,
+    pub from: Arc<str>,
+    pub to: Arc<str>,
     /// Steps that must have finished first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after: Vec<u32>,
+    #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
+    pub after: After,
     /// The row or rule asking for this change; none for frees and temporaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+}
+
+fn no_name() -> Arc<str> {
+    "".into()
+}
+
+fn active() -> Status {
+    Status::Active
+}
+
+fn is_active(status: &Status) -> bool {
+    *status == Status::Active
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Step {
@@ -88,7 +114,8 @@ impl Step {
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Line(u64),
-    Rule(String),
+    /// Shared: a rebrand rule can be the origin of a million steps.
+    Rule(Arc<str>),
 }
 
 /// A wish the plan does not carry out, and why.

@@ -1,7 +1,6 @@
 //! The counts a reviewer reads first.
 
 use super::{Blocked, Step, StepKind, Unchanged};
-use hashbrown::HashSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -45,11 +44,14 @@ impl Summary {
                 chains += 1;
             }
         }
-        let mut touched = HashSet::with_capacity(steps.len());
-        let mut signed_out = 0;
-        for s in steps {
-            if touched.insert(s.account_id.as_str()) && s.status.may_have_sessions() {
-                signed_out += 1;
+        // An account's steps all stand in its one group, so distinct accounts are counted per group.
+        let (mut touched, mut signed_out) = (0, 0);
+        for group in steps.chunk_by(|a, b| a.group == b.group) {
+            for (i, s) in group.iter().enumerate() {
+                if group[..i].iter().all(|p| p.account_id != s.account_id) {
+                    touched += 1;
+                    signed_out += u64::from(s.status.may_have_sessions());
+                }
             }
         }
         let mut blocked_by_reason = BTreeMap::new();
@@ -66,7 +68,7 @@ impl Summary {
             temporaries: count(StepKind::Temporary),
             chains,
             cycles,
-            accounts_touched: touched.len() as u64,
+            accounts_touched: touched,
             signed_out,
             flagged_holders: steps.iter().filter(|s| s.flagged()).count() as u64,
             blocked: blocked.len() as u64,

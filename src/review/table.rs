@@ -1,7 +1,9 @@
 //! The review as aligned columns for a terminal.
 
-use super::{after_text, kind_text, origin_text, step_note, summary_rows};
-use crate::plan::Plan;
+use super::{kind_text, origin_text, step_note, summary_rows};
+use crate::plan::{Origin, Plan, Step, StepKind};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -11,33 +13,18 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     }
     if !plan.steps.is_empty() {
         writeln!(out, "\nSteps, in execution order")?;
-        let header = [
-            "STEP", "GROUP", "KIND", "ACCOUNT", "FROM", "TO", "AFTER", "NOTE",
-        ];
-        let rows = plan.steps.iter().map(|s| {
-            [
-                s.id.to_string(),
-                s.group.to_string(),
-                kind_text(s.kind).to_owned(),
-                s.account_id.clone(),
-                s.from.clone(),
-                s.to.clone(),
-                after_text(s),
-                step_note(plan, s),
-            ]
-        });
-        write_table(out, header, rows)?;
+        write_steps(plan, out)?;
     }
     if !plan.blocked.is_empty() {
         writeln!(out, "\nBlocked, not planned")?;
         let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "REASON"];
         let rows = plan.blocked.iter().map(|b| {
             [
-                origin_text(plan, &b.origin),
-                b.account_id.clone().unwrap_or_else(|| "-".into()),
-                b.current.clone().unwrap_or_else(|| "-".into()),
-                b.target.clone(),
-                b.reason.describe(),
+                origin_text(plan, &b.origin).into(),
+                b.account_id.as_deref().unwrap_or("-").into(),
+                b.current.as_deref().unwrap_or("-").into(),
+                b.target.as_str().into(),
+                b.reason.describe().into(),
             ]
         });
         write_table(out, header, rows)?;
@@ -46,16 +33,17 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\nUnchanged, already at their target")?;
         let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "NOTE"];
         let rows = plan.unchanged.iter().map(|u| {
+            let note = if u.case_only {
+                "differs in letter case only"
+            } else {
+                ""
+            };
             [
-                origin_text(plan, &u.origin),
-                u.account_id.clone(),
-                u.current.clone(),
-                u.target.clone(),
-                if u.case_only {
-                    "differs in letter case only".into()
-                } else {
-                    String::new()
-                },
+                origin_text(plan, &u.origin).into(),
+                u.account_id.as_str().into(),
+                u.current.as_str().into(),
+                u.target.as_str().into(),
+                note.into(),
             ]
         });
         write_table(out, header, rows)?;
@@ -74,10 +62,15 @@ fn sources(plan: &Plan) -> String {
     parts.join(", ")
 }
 
-/// Two passes over the rows: one to size the columns, one to print them padded.
-fn write_table<const N: usize, I>(out: &mut dyn Write, header: [&str; N], rows: I) -> io::Result<()>
+/// Two passes over the rows: one to size the columns, one to print them padded. Cells borrow
+/// from the plan where they can, since a large plan has millions of them.
+fn write_table<'a, const N: usize, I>(
+    out: &mut dyn Write,
+    header: [&str; N],
+    rows: I,
+) -> io::Result<()>
 where
-    I: Iterator<Item = [String; N]> + Clone,
+    I: Iterator<Item = [Cow<'a, str>; N]> + Clone,
 {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows.clone() {
@@ -87,7 +80,7 @@ where
     }
     write_row(out, &widths, header.iter().copied())?;
     for row in rows {
-        write_row(out, &widths, row.iter().map(String::as_str))?;
+        write_row(out, &widths, row.iter().map(|c| c.as_ref()))?;
     }
     Ok(())
 }
@@ -111,4 +104,118 @@ fn write_row<'a>(
         }
     }
     writeln!(out, "{}", line.trim_end())
+}
+
+const STEP_HEADER: [&str; 8] = [
+    "STEP", "GROUP", "KIND", "ACCOUNT", "FROM", "TO", "AFTER", "NOTE",
+];
+
+/// The steps table, which can have a million rows: column widths are worked out from lengths and
+/// cells are written straight to the output, so no row allocates.
+fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let mut widths = STEP_HEADER.map(str::len);
+    for s in &plan.steps {
+        for (w, len) in widths.iter_mut().zip(step_widths(plan, s)) {
+            *w = (*w).max(len);
+        }
+    }
+    let mut line = String::with_capacity(256);
+    for (i, h) in STEP_HEADER.iter().enumerate() {
+        pad_cell(&mut line, h, widths[i], i + 1 == widths.len());
+    }
+    writeln!(out, "{}", line.trim_end())?;
+    for s in &plan.steps {
+        line.clear();
+        let lens = step_widths(plan, s);
+        let _ = write!(line, "{}", s.id);
+        pad(&mut line, widths[0] - lens[0] + 2);
+        let _ = write!(line, "{}", s.group);
+        pad(&mut line, widths[1] - lens[1] + 2);
+        for (i, text) in [
+            (2, kind_text(s.kind)),
+            (3, &*s.account_id),
+            (4, &*s.from),
+            (5, &*s.to),
+        ] {
+            line.push_str(text);
+            pad(&mut line, widths[i] - lens[i] + 2);
+        }
+        write_after(&mut line, &s.after);
+        pad(&mut line, widths[6] - lens[6] + 2);
+        write_note(&mut line, plan, s);
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn pad(line: &mut String, n: usize) {
+    line.extend(std::iter::repeat_n(' ', n));
+}
+
+fn pad_cell(line: &mut String, text: &str, width: usize, last: bool) {
+    line.push_str(text);
+    if !last {
+        pad(line, width - text.chars().count() + 2);
+    }
+}
+
+/// The printed width of each cell of a step's row, as [`write_steps`] writes them.
+fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
+    let after = if s.after.is_empty() {
+        1
+    } else {
+        s.after.iter().map(|&a| digits(a.into())).sum::<usize>() + s.after.len() - 1
+    };
+    let note = match (s.kind, &s.origin) {
+        (StepKind::Rename, Some(Origin::Line(l))) => {
+            targets_path(plan).chars().count() + 1 + digits(*l)
+        }
+        (StepKind::Rename, Some(Origin::Rule(r))) => "--rewrite-domain ".len() + r.chars().count(),
+        _ => step_note(plan, s).chars().count(),
+    };
+    [
+        digits(s.id.into()),
+        digits(s.group.into()),
+        kind_text(s.kind).len(),
+        s.account_id.chars().count(),
+        s.from.chars().count(),
+        s.to.chars().count(),
+        after,
+        note,
+    ]
+}
+
+fn write_after(line: &mut String, after: &[u32]) {
+    if after.is_empty() {
+        line.push('-');
+    }
+    for (i, a) in after.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        let _ = write!(line, "{a}");
+    }
+}
+
+fn write_note(line: &mut String, plan: &Plan, s: &Step) {
+    match (s.kind, &s.origin) {
+        (StepKind::Rename, Some(Origin::Line(l))) => {
+            let _ = write!(line, "{}:{l}", targets_path(plan));
+        }
+        (StepKind::Rename, Some(Origin::Rule(r))) => {
+            let _ = write!(line, "--rewrite-domain {r}");
+        }
+        _ => line.push_str(&step_note(plan, s)),
+    }
+}
+
+fn targets_path(plan: &Plan) -> &str {
+    plan.inputs
+        .targets
+        .as_ref()
+        .map_or("targets", |f| f.path.as_str())
+}
+
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
