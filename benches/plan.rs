@@ -97,6 +97,8 @@ fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
 /// Runs the command once; returns wall seconds and the child's peak RSS in KiB.
 fn run_once(bin: &str, dir: &Path) -> (f64, u64, i32) {
     let start = Instant::now();
+    // Reaped by wait4 below rather than Child::wait, because wait4 also reports peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin)
         .current_dir(dir)
         .args([
