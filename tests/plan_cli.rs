@@ -127,6 +127,10 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
 
     let review = stdout(&out);
     assert!(review.starts_with("mailshift plan from accounts.csv, targets.csv\n"));
+    assert!(review.contains("\n  temporary addresses  2 (one per cycle; cycles 2, chains 1)\n"));
+    assert!(
+        review.contains("\n  users signed out     13 (every write ends the account's sessions)\n")
+    );
     assert!(review.contains("WARNING active user, has product access loses this address"));
     assert!(review.contains(
         "targets.csv:16  712020:5b10a284-4c20-4165-80ed-e21a00000016  tbaker@companya.example   tom.baker@companyb          invalid target: the domain \"companyb\" is not a valid domain name"

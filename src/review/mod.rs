@@ -114,8 +114,8 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
         (
             "temporary addresses",
             format!(
-                "{} (one per cycle; {} chains need none)",
-                s.temporaries, s.chains
+                "{} (one per cycle; cycles {}, chains {})",
+                s.temporaries, s.cycles, s.chains
             ),
         ),
         (
