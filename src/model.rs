@@ -9,6 +9,16 @@ use std::sync::Arc;
 ///
 /// Atlassian treats addresses case-insensitively, so two spellings with one key are one address;
 /// the original spelling is kept because it is what gets written.
+///
+/// ```
+/// use mailshift::model::Email;
+///
+/// let held = Email::lenient(" Ann.Lee@CompanyB.example ");
+/// let wanted = Email::strict("ann.lee@companyb.example").unwrap();
+/// assert_eq!(held.key(), wanted.key()); // one address
+/// assert_eq!(held.text(), "Ann.Lee@CompanyB.example"); // kept as spelled, trimmed
+/// assert!(Email::strict("ann.lee@companyb").is_err()); // not an address the API takes
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     /// Shared, so that plan steps name the address without copying it.

@@ -12,6 +12,14 @@ pub struct DomainRule {
 
 impl DomainRule {
     /// Parses `old.example=new.example`.
+    ///
+    /// ```
+    /// use mailshift::input::DomainRule;
+    ///
+    /// let rule = DomainRule::parse("CompanyA.example=companyb.example").unwrap();
+    /// assert_eq!(rule.label(), "companya.example=companyb.example");
+    /// assert!(DomainRule::parse("companya.example").is_err());
+    /// ```
     pub fn parse(text: &str) -> Result<DomainRule, String> {
         let Some((from, to)) = text.split_once('=') else {
             return Err("expected OLD=NEW, for example old.example=new.example".to_owned());
