@@ -61,7 +61,7 @@ pub struct AccountsFile {
 }
 
 pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputError> {
-    let mut table = CsvTable::open(path, bytes)?;
+    let table = CsvTable::open(path, bytes)?;
     let has = |name: &str| table.headers().iter().any(|h| h == name);
     let (layout, id_col) = if has("user id") {
         (
@@ -101,12 +101,11 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
         .map(|(i, _)| i)
         .collect();
 
-    let mut accounts = Vec::with_capacity(table.capacity_hint());
-    let mut rec = csv::ByteRecord::new();
-    while let Some(line) = table.next(&mut rec)? {
+    let accounts = table.rows(|row| {
+        let line = row.line;
         let id = match id_col {
             Some(col) => {
-                let id = table.cell(&rec, col, line)?;
+                let id = row.cell(col)?;
                 if !is_account_id(id) {
                     return Err(InputError::BadAccountId {
                         path: path.to_owned(),
@@ -118,7 +117,7 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
             }
             None => None,
         };
-        let email = table.cell(&rec, email_col, line)?;
+        let email = row.cell(email_col)?;
         if email.is_empty() {
             return Err(InputError::MissingEmail {
                 path: path.to_owned(),
@@ -130,30 +129,29 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
             });
         }
         let name = match name_col {
-            Some(col) => table.cell(&rec, col, line)?.into(),
+            Some(col) => row.cell(col)?.into(),
             None => "".into(),
         };
         let status = match status_col {
-            Some(col) => Status::from_cell(table.cell(&rec, col, line)?),
+            Some(col) => Status::from_cell(row.cell(col)?),
             None => Status::Unknown,
         };
         let mut product_access = false;
         for &col in &product_cols {
-            if has_access(table.cell(&rec, col, line)?) {
+            if has_access(row.cell(col)?) {
                 product_access = true;
                 break;
             }
         }
-        let account = Account {
+        Ok(Some(Account {
             id,
             name,
             email: Email::lenient(email),
             status,
             product_access,
             line,
-        };
-        accounts.push(account);
-    }
+        }))
+    })?;
     if accounts.is_empty() {
         return Err(InputError::NoAccounts {
             path: path.to_owned(),

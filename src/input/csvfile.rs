@@ -7,12 +7,11 @@ use std::path::Path;
 
 pub struct CsvTable<'a> {
     path: &'a Path,
-    /// Line breaks in the file: an upper bound on its records, to size vectors once.
-    lines: usize,
     /// Header names lower-cased, trimmed, inner whitespace folded to one space.
     headers: Vec<String>,
     /// Header names as written, for messages.
     raw_headers: Vec<String>,
+    /// Positioned after the header.
     reader: csv::Reader<&'a [u8]>,
 }
 
@@ -22,6 +21,34 @@ pub fn normalise_header(cell: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// What reading a record needs to know about its file.
+struct Context<'a> {
+    path: &'a Path,
+    raw_headers: &'a [String],
+}
+
+/// One record and the line it starts on; the readers take its cells by column.
+pub struct Row<'r> {
+    context: &'r Context<'r>,
+    rec: &'r ByteRecord,
+    pub line: u64,
+}
+
+impl<'r> Row<'r> {
+    /// The cell at `column`, trimmed.
+    pub fn cell(&self, column: usize) -> Result<&'r str, InputError> {
+        let bytes = self.rec.get(column).unwrap_or_default();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.trim()),
+            Err(_) => Err(InputError::NotUtf8 {
+                path: self.context.path.to_owned(),
+                line: self.line,
+                column: self.context.raw_headers[column].clone(),
+            }),
+        }
+    }
 }
 
 impl<'a> CsvTable<'a> {
@@ -37,9 +64,7 @@ impl<'a> CsvTable<'a> {
                 path: path.to_owned(),
             });
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(body);
+        let mut reader = reader_for(body, true);
         let header = reader
             .byte_headers()
             .map_err(|e| csv_error(path, &e))?
@@ -61,19 +86,12 @@ impl<'a> CsvTable<'a> {
             raw_headers.push(text.trim().to_owned());
         }
         let headers = raw_headers.iter().map(|h| normalise_header(h)).collect();
-        let lines = body.iter().filter(|&&b| b == b'\n').count();
         Ok(CsvTable {
             path,
-            lines,
             headers,
             raw_headers,
             reader,
         })
-    }
-
-    /// At least the number of records left to read.
-    pub fn capacity_hint(&self) -> usize {
-        self.lines + 1
     }
 
     pub fn headers(&self) -> &[String] {
@@ -127,50 +145,94 @@ impl<'a> CsvTable<'a> {
             })
     }
 
-    /// Reads the next record into `rec`; returns its first line, or `None` at the end.
-    pub fn next(&mut self, rec: &mut ByteRecord) -> Result<Option<u64>, InputError> {
-        match self.reader.read_byte_record(rec) {
-            Ok(false) => Ok(None),
-            Ok(true) => {
-                let line = rec.position().map_or(0, |p| p.line());
-                if rec.as_slice().len() > MAX_RECORD_BYTES {
-                    return Err(InputError::RecordTooLong {
-                        path: self.path.to_owned(),
-                        line,
-                        bytes: rec.as_slice().len(),
-                    });
-                }
-                Ok(Some(line))
-            }
-            Err(e) => Err(csv_error(self.path, &e)),
-        }
+    /// Every record turned into a value by `parse` (`None` skips the record), in file order; the
+    /// first error stops the reading.
+    pub fn rows<T>(
+        self,
+        parse: impl Fn(&Row) -> Result<Option<T>, InputError>,
+    ) -> Result<Vec<T>, InputError> {
+        let CsvTable {
+            path,
+            raw_headers,
+            mut reader,
+            ..
+        } = self;
+        let context = Context {
+            path,
+            raw_headers: &raw_headers,
+        };
+        read(&mut reader, &context, &parse)
     }
+}
 
-    /// The cell at `column`, trimmed; a missing cell reads as empty.
-    pub fn cell<'r>(
-        &self,
-        rec: &'r ByteRecord,
-        column: usize,
-        line: u64,
-    ) -> Result<&'r str, InputError> {
-        let bytes = rec.get(column).unwrap_or_default();
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(text.trim()),
-            Err(_) => Err(InputError::NotUtf8 {
-                path: self.path.to_owned(),
+fn reader_for(bytes: &[u8], has_headers: bool) -> csv::Reader<&[u8]> {
+    // Flexible, because `read` reports a row whose length differs from the header's itself,
+    // in the words of the other messages.
+    csv::ReaderBuilder::new()
+        .has_headers(has_headers)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// Reads the records to the end.
+fn read<T>(
+    reader: &mut csv::Reader<&[u8]>,
+    context: &Context,
+    parse: &dyn Fn(&Row) -> Result<Option<T>, InputError>,
+) -> Result<Vec<T>, InputError> {
+    let mut values = Vec::new();
+    let mut rec = ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => return Ok(values),
+            Err(e) => return Err(csv_error(context.path, &e)),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.as_slice().len() > MAX_RECORD_BYTES {
+            return Err(InputError::RecordTooLong {
+                path: context.path.to_owned(),
                 line,
-                column: self.raw_headers[column].clone(),
-            }),
+                bytes: rec.as_slice().len(),
+            });
+        }
+        if rec.len() != context.raw_headers.len() {
+            return Err(InputError::Csv {
+                path: context.path.to_owned(),
+                line,
+                detail: format!(
+                    "this row has {} cells but the header has {}",
+                    rec.len(),
+                    context.raw_headers.len()
+                ),
+            });
+        }
+        let row = Row {
+            context,
+            rec: &rec,
+            line,
+        };
+        if let Some(value) = parse(&row)? {
+            if values.capacity() == 0 {
+                values.reserve(reader_hint(reader));
+            }
+            values.push(value);
         }
     }
+}
+
+/// Room for the records a reader has left, judged from the bytes left and the size of the
+/// records so far, so that a large file's vector is not copied as it grows.
+fn reader_hint(reader: &csv::Reader<&[u8]>) -> usize {
+    let read = reader.position().byte().max(1);
+    let records = reader.position().record().max(1);
+    let left = reader.get_ref().len() as u64 - read.min(reader.get_ref().len() as u64);
+    usize::try_from(left / (read / records).max(1) + 16).unwrap_or(16)
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> InputError {
     let line = e.position().map_or(0, |p| p.line());
     let detail = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("this row has {len} cells but the header has {expected_len}"),
         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
         _ => e.to_string(),
     };

@@ -58,7 +58,7 @@ impl Target {
 }
 
 pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputError> {
-    let mut table = CsvTable::open(path, bytes)?;
+    let table = CsvTable::open(path, bytes)?;
     let id_col = table.column("account ID", ID_ALIASES)?;
     let current_col = table.column("current address", CURRENT_ALIASES)?;
     let target_col = table.require("target_email", TARGET_ALIASES)?;
@@ -70,28 +70,26 @@ pub fn parse_targets(path: &Path, bytes: &[u8]) -> Result<Vec<TargetRow>, InputE
         });
     }
     let optional = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-    let mut rows = Vec::with_capacity(table.capacity_hint());
-    let mut rec = csv::ByteRecord::new();
-    while let Some(line) = table.next(&mut rec)? {
+    let rows = table.rows(|row| {
         let account_id = match id_col {
-            Some(col) => optional(table.cell(&rec, col, line)?),
+            Some(col) => optional(row.cell(col)?),
             None => None,
         };
         let current_email = match current_col {
-            Some(col) => optional(table.cell(&rec, col, line)?),
+            Some(col) => optional(row.cell(col)?),
             None => None,
         };
-        let target = table.cell(&rec, target_col, line)?;
+        let target = row.cell(target_col)?;
         if account_id.is_none() && current_email.is_none() && target.is_empty() {
-            continue; // a row of empty cells, as spreadsheets leave at the end
+            return Ok(None); // a row of empty cells, as spreadsheets leave at the end
         }
-        rows.push(TargetRow {
-            line,
+        Ok(Some(TargetRow {
+            line: row.line,
             account_id,
             current_email,
             target: Target::parse(target),
-        });
-    }
+        }))
+    })?;
     Ok(rows)
 }
 
