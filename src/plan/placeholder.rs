@@ -7,6 +7,8 @@ use crate::model::email_key;
 use crate::org::Org;
 use hashbrown::HashSet;
 
+const MAX_LOCAL: usize = 255;
+
 pub struct Placeholders<'a> {
     org: &'a Org,
     wanted: &'a dyn Fn(&str) -> bool,
@@ -34,11 +36,11 @@ impl<'a> Placeholders<'a> {
     fn allocate(&mut self, local: &str, suffix: &str, domain: &str) -> String {
         let mut n = 1u64;
         loop {
-            let candidate = if n == 1 {
-                format!("{local}{suffix}@{domain}")
-            } else {
-                format!("{local}{suffix}{n}@{domain}")
-            };
+            let number = if n == 1 { String::new() } else { n.to_string() };
+            // The API takes at most 255 characters before the @, so a long user part gives way.
+            let room = MAX_LOCAL - suffix.len() - number.len();
+            let local: String = local.chars().take(room).collect();
+            let candidate = format!("{local}{suffix}{number}@{domain}");
             let key = email_key(&candidate);
             if self.org.holder_of_key(&key).is_none()
                 && !(self.wanted)(&key)
@@ -47,6 +49,37 @@ impl<'a> Placeholders<'a> {
                 return candidate;
             }
             n += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Account, Email, Status, check_address};
+
+    #[test]
+    fn long_user_parts_are_shortened_to_stay_valid() {
+        let long = "a".repeat(255);
+        let org = Org::new(vec![Account {
+            id: Some("x".into()),
+            name: "".into(),
+            email: Email::lenient(&format!("{long}_MOVING@x.example")),
+            status: Status::Active,
+            product_access: false,
+            line: 2,
+        }])
+        .unwrap();
+        let nothing_wanted = |_: &str| false;
+        let mut names = Placeholders::new(&org, &nothing_wanted);
+        let free = names.free(&long, "x.example");
+        assert_eq!(free, format!("{}_FREE@x.example", "a".repeat(250)));
+        let moving = names.moving(&long, "x.example");
+        assert_eq!(moving, format!("{}_MOVING@x.example", "a".repeat(248)));
+        let again = names.moving(&long, "x.example");
+        assert_eq!(again, format!("{}_MOVING2@x.example", "a".repeat(247)));
+        for address in [free, moving, again] {
+            assert_eq!(check_address(&address), Ok(()));
         }
     }
 }
