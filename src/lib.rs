@@ -14,6 +14,7 @@ pub mod model;
 pub mod org;
 pub mod plan;
 pub mod review;
+pub mod sim;
 
 pub use error::{Error, Outcome, exit_code};
 

@@ -1,0 +1,123 @@
+//! Which requests the simulator spoils, and how: seeded, so that a run can be repeated.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::time::Duration;
+
+/// Shares are probabilities per request (0 to 1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultConfig {
+    /// Answer 500, 502, 503 or 504 without doing anything.
+    pub error_share: f64,
+    /// Cut the connection without answering.
+    pub drop_share: f64,
+    /// Answer after `slow`, which should exceed the client's timeout; the request is carried out.
+    pub slow_share: f64,
+    pub slow: Duration,
+    /// For writes: carry out the change, then answer 5xx.
+    pub ambiguous_share: f64,
+    /// Added to every request, plus up to `jitter`.
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// Share of 429 answers that carry `Retry-After` (Atlassian does not promise it).
+    pub retry_after_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    Error(u16),
+    Drop,
+    Slow,
+    /// Applied, then answered with this status.
+    Ambiguous(u16),
+}
+
+pub struct Dice {
+    rng: StdRng,
+}
+
+const ERRORS: [u16; 4] = [500, 502, 503, 504];
+
+impl Dice {
+    pub fn new(seed: u64) -> Dice {
+        Dice {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// One roll per request decides its fault, so the same seed and the same sequence of requests
+    /// spoil the same requests.
+    pub fn fault(&mut self, config: &FaultConfig, write: bool) -> Fault {
+        let roll: f64 = self.rng.random();
+        let status = ERRORS[self.rng.random_range(0..ERRORS.len())];
+        let mut edge = config.error_share;
+        if roll < edge {
+            return Fault::Error(status);
+        }
+        edge += config.drop_share;
+        if roll < edge {
+            return Fault::Drop;
+        }
+        edge += config.slow_share;
+        if roll < edge {
+            return Fault::Slow;
+        }
+        edge += config.ambiguous_share;
+        if write && roll < edge {
+            return Fault::Ambiguous(status);
+        }
+        Fault::None
+    }
+
+    pub fn latency(&mut self, config: &FaultConfig) -> Duration {
+        if config.jitter.is_zero() {
+            return config.latency;
+        }
+        let jitter = self.rng.random_range(0..=config.jitter.as_micros() as u64);
+        config.latency + Duration::from_micros(jitter)
+    }
+
+    pub fn retry_after(&mut self, config: &FaultConfig) -> bool {
+        self.rng.random::<f64>() < config.retry_after_share
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_honoured_and_repeatable() {
+        let config = FaultConfig {
+            error_share: 0.1,
+            drop_share: 0.05,
+            ambiguous_share: 0.05,
+            ..FaultConfig::default()
+        };
+        let roll = |seed| {
+            let mut d = Dice::new(seed);
+            (0..20_000)
+                .map(|_| d.fault(&config, true))
+                .collect::<Vec<_>>()
+        };
+        let faults = roll(7);
+        assert_eq!(faults, roll(7), "same seed, same faults");
+        let share =
+            |f: fn(&Fault) -> bool| faults.iter().filter(|x| f(x)).count() as f64 / 20_000.0;
+        assert!((share(|f| matches!(f, Fault::Error(_))) - 0.1).abs() < 0.01);
+        assert!((share(|f| matches!(f, Fault::Drop)) - 0.05).abs() < 0.01);
+        assert!((share(|f| matches!(f, Fault::Ambiguous(_))) - 0.05).abs() < 0.01);
+    }
+
+    #[test]
+    fn reads_are_never_ambiguous_writes() {
+        let config = FaultConfig {
+            ambiguous_share: 1.0,
+            ..FaultConfig::default()
+        };
+        let mut d = Dice::new(1);
+        assert_eq!(d.fault(&config, false), Fault::None);
+        assert!(matches!(d.fault(&config, true), Fault::Ambiguous(_)));
+    }
+}
