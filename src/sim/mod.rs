@@ -4,4 +4,5 @@
 
 pub mod faults;
 pub mod limiter;
+pub mod server;
 pub mod world;

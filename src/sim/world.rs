@@ -2,14 +2,14 @@
 //! holds which address, which domains are verified, which accounts the IdP manages. The HTTP
 //! layer only translates requests into these calls and their outcomes into responses.
 
-use crate::model::{AddressProblem, Email, Status, check_address, email_key};
+use crate::model::{AddressProblem, Status, check_address, email_key};
 use crate::org::Org;
 use hashbrown::HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// One account as the simulator keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimAccount {
     pub account_id: String,
     pub name: String,
@@ -182,15 +182,10 @@ pub fn made_up_id(email_key: &str) -> String {
     format!("sim:{}", &hash[..24])
 }
 
-/// Whether `email` parses as an address at all (used to tell a bad body from a bad address).
-pub fn address_problem(email: &str) -> Option<AddressProblem> {
-    Email::strict(email).err()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Account;
+    use crate::model::{Account, Email};
 
     fn world(verified: &[&str], scim: &[&str], external: &[&str]) -> World {
         let accounts = [

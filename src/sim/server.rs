@@ -1,0 +1,764 @@
+//! The simulator's HTTP face: Atlassian's paths and response shapes over the `world` rules, with
+//! authentication, the rate limit and the faults in front. Also serves `GET /__state` for tests
+//! and rehearsals.
+
+// Handlers return a finished `Response` as their early exit, axum's usual shape; its size does
+// not matter at a simulator's request rates.
+#![allow(clippy::result_large_err)]
+
+use super::faults::{Dice, Fault, FaultConfig};
+use super::limiter::{Bucket, Verdict};
+use super::world::{ScimError, SetEmailError, SimAccount, World};
+use crate::model::{AddressProblem, Status};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Everything the simulator is started with.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub world: World,
+    pub bind: SocketAddr,
+    pub api_key: String,
+    pub org_id: String,
+    /// Status of a set-email call whose address is taken: 400 (default) or 409.
+    pub taken_status: u16,
+    /// Requests per second and burst; `None` for no limit.
+    pub rate: Option<(f64, u32)>,
+    pub faults: FaultConfig,
+    pub seed: u64,
+    /// Accounts per page of `GET /admin/v1/orgs/{org}/users`.
+    pub page_size: usize,
+}
+
+/// What the simulator counted; `concurrent_writes` must stay 0 for a correct client.
+#[derive(Debug, Default, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub requests: u64,
+    pub writes: u64,
+    pub rate_limited: u64,
+    pub errors: u64,
+    pub drops: u64,
+    pub slow: u64,
+    pub ambiguous: u64,
+    pub concurrent_writes: u64,
+}
+
+/// `GET /__state`.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub accounts: Vec<SimAccount>,
+    pub counters: Counters,
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    writes: AtomicU64,
+    rate_limited: AtomicU64,
+    errors: AtomicU64,
+    drops: AtomicU64,
+    slow: AtomicU64,
+    ambiguous: AtomicU64,
+    concurrent_writes: AtomicU64,
+}
+
+impl Tally {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> Counters {
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Counters {
+            requests: r(&self.requests),
+            writes: r(&self.writes),
+            rate_limited: r(&self.rate_limited),
+            errors: r(&self.errors),
+            drops: r(&self.drops),
+            slow: r(&self.slow),
+            ambiguous: r(&self.ambiguous),
+            concurrent_writes: r(&self.concurrent_writes),
+        }
+    }
+}
+
+struct Shared {
+    api_key: String,
+    org_id: String,
+    taken_status: StatusCode,
+    faults: FaultConfig,
+    page_size: usize,
+    started: Instant,
+    world: Mutex<World>,
+    bucket: Mutex<Option<Bucket>>,
+    dice: Mutex<Dice>,
+    writing: Mutex<HashSet<String>>,
+    tally: Tally,
+}
+
+/// A lock that a panic elsewhere cannot make unusable: the data is plain and stays consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running simulator.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub api_key: String,
+    pub org_id: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot(&self.shared)
+    }
+
+    /// Stops taking connections, lets requests under way finish, and returns the final world.
+    pub async fn stop(mut self) -> std::io::Result<World> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result?,
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+        Ok(lock(&self.shared.world).clone())
+    }
+}
+
+/// Starts the simulator on `config.bind` (port 0 picks a free one).
+pub async fn start(config: SimConfig) -> std::io::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        api_key: config.api_key.clone(),
+        org_id: config.org_id.clone(),
+        taken_status: StatusCode::from_u16(config.taken_status).unwrap_or(StatusCode::BAD_REQUEST),
+        faults: config.faults,
+        page_size: config.page_size.max(1),
+        started,
+        world: Mutex::new(config.world),
+        bucket: Mutex::new(
+            config
+                .rate
+                .map(|(rate, burst)| Bucket::new(rate, burst, Duration::ZERO)),
+        ),
+        dice: Mutex::new(Dice::new(config.seed)),
+        writing: Mutex::new(HashSet::new()),
+        tally: Tally::default(),
+    });
+    let app = Router::new()
+        .route("/users/{account_id}/manage/email", put(set_email))
+        .route("/users/{account_id}/manage/profile", get(profile))
+        .route("/users/{account_id}/manage", get(manage))
+        .route("/admin/v1/orgs/{org_id}/users", get(org_users))
+        .route("/admin/v1/orgs/{org_id}/domains", get(org_domains))
+        .route(
+            "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/onlyDeleteUserInDB",
+            delete(scim_delete),
+        )
+        .route(
+            "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/get-scim-links",
+            get(scim_links),
+        )
+        .route("/__state", get(state))
+        .fallback(not_found)
+        .with_state(Arc::clone(&shared));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        api_key: config.api_key,
+        org_id: config.org_id,
+        shared,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn snapshot(shared: &Shared) -> Snapshot {
+    Snapshot {
+        accounts: lock(&shared.world).accounts().to_vec(),
+        counters: shared.tally.read(),
+    }
+}
+
+/// The three error dialects of the APIs being imitated.
+#[derive(Clone, Copy)]
+enum Dialect {
+    /// `/users/...`: `{"key": ..., "context": ...}`.
+    UserManagement,
+    /// `/admin/...`: `{"errors": [{"id","status","code","title","detail"}]}`.
+    Organizations,
+}
+
+fn um(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn org_error(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
+    let body = json!({"errors": [{
+        "id": format!("sim-{}", status.as_u16()),
+        "status": status.as_u16().to_string(),
+        "code": code,
+        "title": title,
+        "detail": detail,
+    }]});
+    (status, axum::Json(body)).into_response()
+}
+
+fn unauthorized(dialect: Dialect) -> Response {
+    match dialect {
+        Dialect::UserManagement => um(StatusCode::UNAUTHORIZED, json!({"key": "unauthorized"})),
+        Dialect::Organizations => org_error(
+            StatusCode::UNAUTHORIZED,
+            "ADMIN-401-1",
+            "Unauthorized",
+            "The API key is missing or not valid.",
+        ),
+    }
+}
+
+/// What a request that got past authentication and the rate limit is to suffer.
+struct Admitted {
+    fault: Fault,
+    limit: u32,
+    remaining: u32,
+}
+
+impl Admitted {
+    fn headers(&self, mut response: Response) -> Response {
+        let h = response.headers_mut();
+        h.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
+        h.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+        response
+    }
+}
+
+/// Authentication, then the rate limit, then the roll of the dice.
+fn admit(
+    shared: &Shared,
+    headers: &HeaderMap,
+    dialect: Dialect,
+    write: bool,
+) -> Result<Admitted, Response> {
+    Tally::add(&shared.tally.requests);
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented != Some(shared.api_key.as_str()) {
+        return Err(unauthorized(dialect));
+    }
+    let (limit, remaining) = {
+        let mut bucket = lock(&shared.bucket);
+        match bucket.as_mut() {
+            None => (u32::MAX, u32::MAX),
+            Some(b) => match b.take(shared.started.elapsed()) {
+                Verdict::Allowed { remaining } => (b.limit(), remaining),
+                Verdict::Limited { wait } => {
+                    let limit = b.limit();
+                    drop(bucket);
+                    return Err(rate_limited(shared, limit, wait));
+                }
+            },
+        }
+    };
+    let fault = lock(&shared.dice).fault(&shared.faults, write);
+    Ok(Admitted {
+        fault,
+        limit,
+        remaining,
+    })
+}
+
+fn rate_limited(shared: &Shared, limit: u32, wait: Duration) -> Response {
+    Tally::add(&shared.tally.rate_limited);
+    let mut response = org_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "ADMIN-429-1",
+        "Rate limit exceeded",
+        "Too many requests; wait before retrying.",
+    );
+    let reset = SystemTime::now() + wait;
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(0));
+    if let Ok(v) = HeaderValue::from_str(&humantime::format_rfc3339_seconds(reset).to_string()) {
+        h.insert("x-ratelimit-reset", v);
+    }
+    if lock(&shared.dice).retry_after(&shared.faults) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        h.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
+    response
+}
+
+/// Sleeps the latency and, for a slow fault, long past the client's timeout.
+async fn delay(shared: &Shared, fault: Fault) {
+    let mut wait = lock(&shared.dice).latency(&shared.faults);
+    if fault == Fault::Slow {
+        Tally::add(&shared.tally.slow);
+        wait += shared.faults.slow;
+    }
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The answer for faults that stop a request before it is carried out.
+fn early_fault(shared: &Shared, fault: Fault) -> Option<Response> {
+    match fault {
+        Fault::Error(status) => {
+            Tally::add(&shared.tally.errors);
+            Some(server_error(status))
+        }
+        Fault::Drop => {
+            Tally::add(&shared.tally.drops);
+            Some(Response::new(Body::new(Severed)))
+        }
+        _ => None,
+    }
+}
+
+fn server_error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    org_error(
+        status,
+        "ADMIN-500-1",
+        "Internal error",
+        "The simulator failed this request on purpose.",
+    )
+}
+
+/// A response body that fails at once, so that the server aborts the connection instead of
+/// answering: what a client sees when a connection drops.
+struct Severed;
+
+impl http_body::Body for Severed {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::other(
+            "connection dropped by the simulator",
+        ))))
+    }
+}
+
+/// Marks an account as being written, counting a second concurrent write, until dropped.
+struct Writing {
+    shared: Arc<Shared>,
+    account: String,
+    counted: bool,
+}
+
+impl Writing {
+    fn begin(shared: Arc<Shared>, account: &str) -> Writing {
+        let fresh = lock(&shared.writing).insert(account.to_owned());
+        if !fresh {
+            Tally::add(&shared.tally.concurrent_writes);
+        }
+        Writing {
+            shared,
+            account: account.to_owned(),
+            counted: fresh,
+        }
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        if self.counted {
+            lock(&self.shared.writing).remove(&self.account);
+        }
+    }
+}
+
+async fn set_email(
+    State(shared): State<Arc<Shared>>,
+    Path(account_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let admitted = match admit(&shared, &headers, Dialect::UserManagement, true) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    if let Some(response) = early_fault(&shared, admitted.fault) {
+        return response;
+    }
+    // A client that gives up (a timeout) closes the connection, which cancels this handler; the
+    // change runs in a task of its own so that, as on a real server, it is carried out anyway.
+    let work = tokio::spawn(write_email(shared, account_id, admitted.fault, body));
+    let response = work.await.unwrap_or_else(|_| server_error(500));
+    admitted.headers(response)
+}
+
+async fn write_email(
+    shared: Arc<Shared>,
+    account_id: String,
+    fault: Fault,
+    body: Bytes,
+) -> Response {
+    let writing = Writing::begin(Arc::clone(&shared), &account_id);
+    delay(&shared, fault).await;
+    let response = match parse_email_body(&body) {
+        Err(response) => response,
+        Ok(email) => {
+            let result = lock(&shared.world).set_email(&account_id, &email);
+            match result {
+                Ok(()) => {
+                    Tally::add(&shared.tally.writes);
+                    if let Fault::Ambiguous(status) = fault {
+                        Tally::add(&shared.tally.ambiguous);
+                        server_error(status)
+                    } else {
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                }
+                Err(e) => set_email_error(&shared, e),
+            }
+        }
+    };
+    drop(writing);
+    response
+}
+
+fn parse_email_body(body: &[u8]) -> Result<String, Response> {
+    let parse_failure = || um(StatusCode::BAD_REQUEST, json!({"key": "bodyParseFailure"}));
+    let value: Value = serde_json::from_slice(body).map_err(|_| parse_failure())?;
+    match value.get("email") {
+        Some(Value::String(email)) => Ok(email.clone()),
+        Some(_) => Err(parse_failure()),
+        None => Err(violation("required")),
+    }
+}
+
+fn violation(key: &str) -> Response {
+    um(
+        StatusCode::BAD_REQUEST,
+        json!({"key": "fieldConstraintsViolated", "context": {"fieldViolations": [
+            {"field": "email", "violations": [{"key": key}]}
+        ]}}),
+    )
+}
+
+fn set_email_error(shared: &Shared, e: SetEmailError) -> Response {
+    match e {
+        SetEmailError::NotFound => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
+        SetEmailError::Invalid(problem) => violation(match problem {
+            AddressProblem::LocalTooLong => "partMaxLength",
+            AddressProblem::BadCharacter(c) if c.is_control() => "validCharacters",
+            _ => "email.invalid",
+        }),
+        SetEmailError::ScimManaged => um(
+            StatusCode::FORBIDDEN,
+            json!({"key": "forbidden.action", "context": {"allowed": false, "reason": {"key": "externalDirectory.scim"}}}),
+        ),
+        SetEmailError::UnclaimedDomain(domain) => um(
+            StatusCode::FORBIDDEN,
+            json!({"key": "forbidden.unclaimedDomain", "context": {"domain": domain}}),
+        ),
+        SetEmailError::Taken => {
+            let mut response = violation("email.taken");
+            *response.status_mut() = shared.taken_status;
+            response
+        }
+    }
+}
+
+fn account_status(status: Status) -> &'static str {
+    match status {
+        Status::Deactivated => "inactive",
+        _ => "active",
+    }
+}
+
+fn account_json(a: &SimAccount) -> Value {
+    json!({
+        "account_id": a.account_id,
+        "account_type": "atlassian",
+        "account_status": account_status(a.status),
+        "name": a.name,
+        "email": a.email,
+    })
+}
+
+/// A read endpoint: admitted, spoilt or delayed like any request, then answered by `answer`.
+async fn read(
+    shared: &Shared,
+    headers: &HeaderMap,
+    dialect: Dialect,
+    answer: impl FnOnce(&World) -> Response,
+) -> Response {
+    let admitted = match admit(shared, headers, dialect, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    if let Some(response) = early_fault(shared, admitted.fault) {
+        return response;
+    }
+    delay(shared, admitted.fault).await;
+    let response = answer(&lock(&shared.world));
+    admitted.headers(response)
+}
+
+async fn profile(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    read(
+        &shared,
+        &headers,
+        Dialect::UserManagement,
+        |world| match world.account(&id) {
+            Some(a) => um(StatusCode::OK, json!({"account": account_json(a)})),
+            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
+        },
+    )
+    .await
+}
+
+async fn manage(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    read(
+        &shared,
+        &headers,
+        Dialect::UserManagement,
+        |world| match world.account(&id) {
+            Some(a) => {
+                let email_set = if a.scim_linked {
+                    json!({"allowed": false, "reason": {"key": "externalDirectory.scim"}})
+                } else {
+                    json!({"allowed": true})
+                };
+                um(
+                    StatusCode::OK,
+                    json!({
+                        "email.set": email_set,
+                        "profile.read": {"allowed": true},
+                        "profile.write": {"allowed": !a.scim_linked},
+                        "lifecycle.enablement": {"allowed": true},
+                    }),
+                )
+            }
+            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+fn org_not_found() -> Response {
+    org_error(
+        StatusCode::NOT_FOUND,
+        "ADMIN-404-2",
+        "Organization not found",
+        "No such organization.",
+    )
+}
+
+/// Cursors are opaque to clients; the check part makes a tampered one fail as Atlassian's do.
+fn cursor_for(org_id: &str, start: usize) -> String {
+    let check = crate::hash::sha256_hex(format!("{org_id}/{start}").as_bytes());
+    format!("{start:x}.{}", &check[..12])
+}
+
+fn start_of(org_id: &str, cursor: &str) -> Option<usize> {
+    let (hex, _) = cursor.split_once('.')?;
+    let start = usize::from_str_radix(hex, 16).ok()?;
+    (cursor_for(org_id, start) == cursor).then_some(start)
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+async fn org_users(
+    State(shared): State<Arc<Shared>>,
+    Path(org_id): Path<String>,
+    Query(query): Query<CursorQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_url(&headers);
+    let page_size = shared.page_size;
+    let org = shared.org_id.clone();
+    read(&shared, &headers, Dialect::Organizations, |world| {
+        if org_id != org {
+            return org_not_found();
+        }
+        let start = match query.cursor.as_deref() {
+            None => 0,
+            Some(c) => match start_of(&org, c) {
+                Some(start) => start,
+                None => {
+                    return org_error(
+                        StatusCode::BAD_REQUEST,
+                        "ADMIN-400-1",
+                        "Invalid page cursor",
+                        "The cursor is not valid.",
+                    );
+                }
+            },
+        };
+        let path = format!("{base}/admin/v1/orgs/{org}/users");
+        let (page, next) = world.page(start, page_size);
+        let data: Vec<Value> = page
+            .iter()
+            .map(|a| {
+                let mut v = account_json(a);
+                v["access_billable"] = json!(true);
+                v["links"] =
+                    json!({"self": format!("{base}/users/{}/manage/profile", a.account_id)});
+                v
+            })
+            .collect();
+        let mut links = json!({"self": path});
+        if let Some(next) = next {
+            links["next"] = json!(format!("{path}?cursor={}", cursor_for(&org, next)));
+        }
+        um(
+            StatusCode::OK,
+            json!({"data": data, "meta": {"total": world.accounts().len()}, "links": links}),
+        )
+    })
+    .await
+}
+
+async fn org_domains(
+    State(shared): State<Arc<Shared>>,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_url(&headers);
+    let org = shared.org_id.clone();
+    read(&shared, &headers, Dialect::Organizations, |world| {
+        if org_id != org {
+            return org_not_found();
+        }
+        let verified = world.verified_domains().iter().map(|d| (d, "verified"));
+        let unverified = world.unverified_domains().iter().map(|d| (d, "unverified"));
+        let data: Vec<Value> = verified
+            .chain(unverified)
+            .enumerate()
+            .map(|(i, (name, status))| {
+                json!({"id": format!("dom-{i}"), "type": "domains",
+                       "attributes": {"name": name, "claim": {"type": "dns", "status": status}},
+                       "links": {"self": format!("{base}/admin/v1/orgs/{org}/domains/dom-{i}")}})
+            })
+            .collect();
+        um(
+            StatusCode::OK,
+            json!({"data": data, "links": {"self": format!("{base}/admin/v1/orgs/{org}/domains")}}),
+        )
+    })
+    .await
+}
+
+fn scim_not_found() -> Response {
+    org_error(
+        StatusCode::NOT_FOUND,
+        "ADMIN-404-8",
+        "User not found",
+        "No managed user with that account ID.",
+    )
+}
+
+async fn scim_delete(
+    State(shared): State<Arc<Shared>>,
+    Path((org_id, account_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let admitted = match admit(&shared, &headers, Dialect::Organizations, true) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    if let Some(response) = early_fault(&shared, admitted.fault) {
+        return response;
+    }
+    delay(&shared, admitted.fault).await;
+    if org_id != shared.org_id {
+        return admitted.headers(org_not_found());
+    }
+    let result = lock(&shared.world).unlink_scim(&account_id);
+    admitted.headers(match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(ScimError::NotFound) => scim_not_found(),
+    })
+}
+
+async fn scim_links(
+    State(shared): State<Arc<Shared>>,
+    Path((org_id, account_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let org = shared.org_id.clone();
+    read(&shared, &headers, Dialect::Organizations, |world| {
+        if org_id != org {
+            return org_not_found();
+        }
+        match world.account(&account_id) {
+            None => scim_not_found(),
+            Some(a) if a.scim_linked => um(
+                StatusCode::OK,
+                json!({"scimLinks": [{"scimUserId": format!("scim-{}", a.account_id), "directoryId": "sim-directory",
+                                      "orgId": org, "atlassianAccountId": a.account_id}]}),
+            ),
+            Some(_) => um(StatusCode::OK, json!({"scimLinks": []})),
+        }
+    })
+    .await
+}
+
+async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    (StatusCode::OK, axum::Json(snapshot(&shared))).into_response()
+}
+
+async fn not_found() -> Response {
+    um(StatusCode::NOT_FOUND, json!({"key": "notFound"}))
+}
