@@ -1,11 +1,14 @@
 //! Validated configurations, made once from the command line; business code sees only these.
 
-use crate::cli::PlanArgs;
+use crate::cli::{PlanArgs, SimulateArgs};
 use crate::input::DomainRule;
 use crate::model::{domain_key, is_domain};
 use crate::review::Format;
+use crate::sim::faults::FaultConfig;
 use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Why the command line cannot be run as given.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +25,17 @@ pub enum ConfigError {
     /// A `--verified-domains` entry that is not a domain name.
     #[error("--verified-domains: {value:?} is not a domain name")]
     BadVerifiedDomain { value: String },
+    /// A share that is not a probability, or shares that add up to more than 1.
+    #[error(
+        "{flag} {value}: a share is a number from 0 to 1, and the fault shares together at most 1"
+    )]
+    BadShare { flag: &'static str, value: f64 },
+    /// `--rate` must be positive.
+    #[error("--rate {value}: give a positive number of requests per second")]
+    BadRate { value: f64 },
+    /// The API key file cannot be read or is empty.
+    #[error("--api-key-file {}: {reason}", path.display())]
+    BadKeyFile { path: PathBuf, reason: String },
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -92,5 +106,111 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulateConfig {
+    pub accounts: PathBuf,
+    pub bind: SocketAddr,
+    pub verified_domains: BTreeSet<String>,
+    pub scim_linked: BTreeSet<String>,
+    pub external_holders: Vec<String>,
+    pub taken_status: u16,
+    pub rate: Option<(f64, u32)>,
+    pub faults: FaultConfig,
+    pub seed: Option<u64>,
+    pub page_size: usize,
+    pub org_id: String,
+    /// Read from `--api-key-file`; `None` means make one up.
+    pub api_key: Option<String>,
+    pub dump_on_exit: Option<PathBuf>,
+}
+
+impl SimulateConfig {
+    pub fn from_arguments(args: SimulateArgs) -> Result<SimulateConfig, ConfigError> {
+        let shares = [
+            ("--retry-after-share", args.retry_after_share),
+            ("--error-share", args.error_share),
+            ("--drop-share", args.drop_share),
+            ("--slow-share", args.slow_share),
+            ("--ambiguous-share", args.ambiguous_share),
+        ];
+        for (flag, value) in shares {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::BadShare { flag, value });
+            }
+        }
+        let total = args.error_share + args.drop_share + args.slow_share + args.ambiguous_share;
+        if total > 1.0 {
+            return Err(ConfigError::BadShare {
+                flag: "the fault shares together",
+                value: total,
+            });
+        }
+        let rate = match args.rate {
+            None => None,
+            Some(r) if r.is_finite() && r > 0.0 => {
+                Some((r, args.burst.unwrap_or(r.ceil().max(1.0) as u32)))
+            }
+            Some(value) => return Err(ConfigError::BadRate { value }),
+        };
+        let mut verified_domains = BTreeSet::new();
+        for value in &args.verified_domains {
+            let domain = value.trim().trim_start_matches('@');
+            if !is_domain(domain) {
+                return Err(ConfigError::BadVerifiedDomain {
+                    value: value.clone(),
+                });
+            }
+            verified_domains.insert(domain_key(domain));
+        }
+        let api_key = match &args.api_key_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::BadKeyFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                let key = text.trim();
+                if key.is_empty() {
+                    return Err(ConfigError::BadKeyFile {
+                        path: path.clone(),
+                        reason: "the file is empty".into(),
+                    });
+                }
+                Some(key.to_owned())
+            }
+        };
+        let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        Ok(SimulateConfig {
+            accounts: args.accounts,
+            bind: SocketAddr::new(ip, args.port),
+            verified_domains,
+            scim_linked: args
+                .scim_linked
+                .iter()
+                .map(|s| crate::model::email_key(s))
+                .chain(args.scim_linked.iter().map(|s| s.trim().to_owned()))
+                .collect(),
+            external_holders: args.external_holders,
+            taken_status: args.taken_status,
+            rate,
+            faults: FaultConfig {
+                error_share: args.error_share,
+                drop_share: args.drop_share,
+                slow_share: args.slow_share,
+                slow: Duration::from_millis(args.slow_ms),
+                ambiguous_share: args.ambiguous_share,
+                latency: Duration::from_millis(args.latency_ms),
+                jitter: Duration::from_millis(args.jitter_ms),
+                retry_after_share: args.retry_after_share,
+            },
+            seed: args.seed,
+            page_size: args.page_size.max(1),
+            org_id: args.org_id,
+            api_key,
+            dump_on_exit: args.dump_on_exit,
+        })
     }
 }

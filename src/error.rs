@@ -15,6 +15,16 @@ pub enum Error {
     /// The plan file cannot be written or read.
     #[error(transparent)]
     PlanFile(#[from] PlanFileError),
+    /// The simulator could not start, serve or stop.
+    #[error("simulator: {0}")]
+    Simulator(#[source] std::io::Error),
+    /// The simulator's final state could not be written.
+    #[error("{}: cannot write the accounts dump: {source}", path.display())]
+    Dump {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Standard output failed for a reason other than a closed pipe.
     #[error("cannot write the review to standard output: {0}")]
     Output(#[source] std::io::Error),

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod model;
 pub mod org;
 pub mod plan;
+pub mod private_file;
 pub mod review;
 pub mod sim;
 
@@ -24,6 +25,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         cli::Command::Plan(args) => {
             let config = config::PlanConfig::from_arguments(args)?;
             commands::plan::run(&config)
+        }
+        cli::Command::Simulate(args) => {
+            let config = config::SimulateConfig::from_arguments(args)?;
+            commands::simulate::run(&config)
         }
     }
 }

@@ -185,35 +185,14 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
     decode(path, &bytes)
 }
 
-/// Writes the plan to `path` whole or not at all: a temporary file beside it, created 0600,
-/// synced, then renamed over the target. Returns the content hash.
+/// Writes the plan to `path` whole or not at all, mode 0600. Returns the content hash.
 pub fn write(path: &Path, plan: &Plan) -> Result<String, PlanFileError> {
-    let fail = |source| PlanFileError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".mailshift-plan-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o600));
-    }
-    let tmp = builder.tempfile_in(dir).map_err(fail)?;
-    let mut out = io::BufWriter::with_capacity(1 << 20, tmp);
-    let sha256 = write_to(plan, &mut out).map_err(fail)?;
-    let tmp = out.into_inner().map_err(|e| fail(e.into_error()))?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    // The rename is durable only once the directory is; failing that is not worth failing the run.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(sha256)
+    crate::private_file::write(path, |out| write_to(plan, out)).map_err(|source| {
+        PlanFileError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

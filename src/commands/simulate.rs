@@ -1,0 +1,96 @@
+//! `mailshift simulate`: serve the simulator on loopback until Ctrl-C.
+
+use crate::config::SimulateConfig;
+use crate::error::{Error, Outcome};
+use crate::input::{SourceFile, parse_accounts};
+use crate::sim::server::{self, SimConfig};
+use crate::sim::world::World;
+use rand::Rng;
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
+    let source = SourceFile::read(&config.accounts)?;
+    let org = parse_accounts(&source.path, &source.bytes)?.org;
+    let world = World::from_org(
+        &org,
+        &config.verified_domains,
+        &config.scim_linked,
+        &config.external_holders,
+    );
+    let mut rng = rand::rng();
+    let seed = config
+        .seed
+        .unwrap_or_else(|| rng.random_range(0..1_000_000));
+    let api_key = config
+        .api_key
+        .clone()
+        .unwrap_or_else(|| format!("sim-{:032x}", rng.random::<u128>()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Simulator)?;
+    let world = runtime.block_on(async {
+        let sim = server::start(SimConfig {
+            world,
+            bind: config.bind,
+            api_key,
+            org_id: config.org_id.clone(),
+            taken_status: config.taken_status,
+            rate: config.rate,
+            faults: config.faults.clone(),
+            seed,
+            page_size: config.page_size,
+        })
+        .await
+        .map_err(Error::Simulator)?;
+        println!(
+            "mailshift simulator: {} accounts from {} at {}",
+            org.len(),
+            config.accounts.display(),
+            sim.url()
+        );
+        println!("  API key: {}   (export ATLASSIAN_API_KEY=... to use it)", sim.api_key);
+        println!("  org ID:  {}", sim.org_id);
+        println!("  seed:    {seed}   (--seed {seed} repeats this run's faults)");
+        println!("  state:   {}/__state", sim.url());
+        println!("Press Ctrl-C to stop.");
+        let _ = std::io::stdout().flush();
+        tokio::signal::ctrl_c().await.map_err(Error::Simulator)?;
+        let counters = sim.snapshot().counters;
+        let world = sim.stop().await.map_err(Error::Simulator)?;
+        eprintln!(
+            "mailshift simulator: stopped after {} requests ({} writes, {} answered 429, {} concurrent writes on one account)",
+            counters.requests, counters.writes, counters.rate_limited, counters.concurrent_writes
+        );
+        Ok::<World, Error>(world)
+    })?;
+    if let Some(path) = &config.dump_on_exit {
+        dump(path, &world).map_err(|source| Error::Dump {
+            path: path.clone(),
+            source,
+        })?;
+        eprintln!(
+            "mailshift simulator: accounts written to {}",
+            path.display()
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The final accounts in the "Export users" layout, so that a rehearsal's result can be fed back
+/// to `plan` or compared with the plan. Written whole or not at all, mode 0600.
+fn dump(path: &Path, world: &World) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["User id", "User name", "email", "User status"])?;
+    for a in world.accounts() {
+        let status = match a.status {
+            crate::model::Status::Deactivated => "Inactive",
+            crate::model::Status::Suspended => "Suspended",
+            _ => "Active",
+        };
+        out.write_record([a.account_id.as_str(), &a.name, &a.email, status])?;
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    crate::private_file::write(path, |out| out.write_all(&bytes))
+}

@@ -1,0 +1,31 @@
+//! Files that hold names and addresses (plans, dumps): written whole or not at all, mode 0600.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Writes through `fill` into a temporary file beside `path`, created 0600, synced, then renamed
+/// over `path`. If anything fails, the temporary file is removed and `path` is untouched.
+pub fn write<T>(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<T>) -> io::Result<T> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mailshift-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    let tmp = builder.tempfile_in(dir)?;
+    let mut out = BufWriter::with_capacity(1 << 20, tmp);
+    let value = fill(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| e.into_error())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    // The rename is durable only once the directory is; failing that is not worth failing the run.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(value)
+}
