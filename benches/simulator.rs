@@ -18,7 +18,10 @@ const ACCOUNTS: usize = 10_000;
 const CLIENTS: usize = 64;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn world() -> World {
@@ -44,7 +47,12 @@ async fn run(url: &str, key: &str, total: usize, write: bool) -> f64 {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
-        let (client, next, url, key) = (client.clone(), Arc::clone(&next), url.to_owned(), key.to_owned());
+        let (client, next, url, key) = (
+            client.clone(),
+            Arc::clone(&next),
+            url.to_owned(),
+            key.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             loop {
@@ -76,7 +84,10 @@ async fn run(url: &str, key: &str, total: usize, write: bool) -> f64 {
 fn main() {
     let total = env_usize("MAILSHIFT_BENCH_REQUESTS", 40_000);
     let runs = env_usize("MAILSHIFT_BENCH_RUNS", 3).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let sim = server::start(SimConfig {
             world: world(),
