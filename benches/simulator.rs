@@ -99,6 +99,8 @@ fn main() {
             faults: FaultConfig::default(),
             seed: 1,
             page_size: 100,
+            read_delay: std::time::Duration::ZERO,
+            key_lifetime: None,
         })
         .await
         .expect("simulator starts");

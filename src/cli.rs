@@ -152,6 +152,14 @@ pub struct SimulateArgs {
     #[arg(long = "page-size", value_name = "N", default_value_t = 100)]
     pub page_size: usize,
 
+    /// For this long after a change, reads still show the old address (eventual consistency).
+    #[arg(long = "read-delay-ms", value_name = "MS", default_value_t = 0)]
+    pub read_delay_ms: u64,
+
+    /// The API key stops working (401) this many seconds after the start, as an expiring key would.
+    #[arg(long = "key-expires-after-secs", value_name = "S")]
+    pub key_expires_after_secs: Option<u64>,
+
     #[arg(long = "org-id", value_name = "ID", default_value = "sim-org")]
     pub org_id: String,
 

@@ -121,6 +121,8 @@ pub struct SimulateConfig {
     pub faults: FaultConfig,
     pub seed: Option<u64>,
     pub page_size: usize,
+    pub read_delay: Duration,
+    pub key_lifetime: Option<Duration>,
     pub org_id: String,
     /// Read from `--api-key-file`; `None` means make one up.
     pub api_key: Option<String>,
@@ -208,6 +210,8 @@ impl SimulateConfig {
             },
             seed: args.seed,
             page_size: args.page_size.max(1),
+            read_delay: Duration::from_millis(args.read_delay_ms),
+            key_lifetime: args.key_expires_after_secs.map(Duration::from_secs),
             org_id: args.org_id,
             api_key,
             dump_on_exit: args.dump_on_exit,

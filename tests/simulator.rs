@@ -27,6 +27,8 @@ struct Setup {
     faults: FaultConfig,
     page_size: usize,
     seed: u64,
+    read_delay: Duration,
+    key_lifetime: Option<Duration>,
 }
 
 impl Default for Setup {
@@ -40,6 +42,8 @@ impl Default for Setup {
             faults: FaultConfig::default(),
             page_size: 5,
             seed: 1,
+            read_delay: Duration::ZERO,
+            key_lifetime: None,
         }
     }
 }
@@ -62,6 +66,8 @@ async fn serve(setup: Setup) -> Server {
         faults: setup.faults,
         seed: setup.seed,
         page_size: setup.page_size,
+        read_delay: setup.read_delay,
+        key_lifetime: setup.key_lifetime,
     })
     .await
     .unwrap()
@@ -617,6 +623,64 @@ async fn two_writes_at_once_on_one_account_are_counted() {
     );
     assert_eq!((a.0, b.0), (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT));
     assert_eq!(state(&sim).await.counters.concurrent_writes, 1);
+}
+
+#[tokio::test]
+async fn reads_show_a_change_late_when_asked_to() {
+    let sim = serve(Setup {
+        read_delay: Duration::from_millis(400),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        set_email(&sim, ANN, "ann.lee@companyb.example").await.0,
+        StatusCode::NO_CONTENT
+    );
+    let profile = format!("/users/{ANN}/manage/profile");
+    assert_eq!(
+        get_json(&sim, &profile).await.1["account"]["email"],
+        "ann.lee@companya.example"
+    );
+    let (_, page) = get_json(&sim, &format!("/admin/v1/orgs/{ORG}/users")).await;
+    assert_eq!(
+        page["data"][0]["email"], "ann.lee@companya.example",
+        "the listing lags too"
+    );
+    assert_eq!(
+        email_of(&state(&sim).await, ANN),
+        "ann.lee@companyb.example",
+        "the truth has changed"
+    );
+    let (status, _) = set_email(&sim, BOB, "ann.lee@companya.example").await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "uniqueness follows the truth, not the lagging view"
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(
+        get_json(&sim, &profile).await.1["account"]["email"],
+        "ann.lee@companyb.example"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_gets_401_mid_run() {
+    let sim = serve(Setup {
+        key_lifetime: Some(Duration::from_millis(300)),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        set_email(&sim, ANN, "ann1@companyb.example").await.0,
+        StatusCode::NO_CONTENT
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (status, body) = set_email(&sim, ANN, "ann2@companyb.example").await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::UNAUTHORIZED, json!({"key": "unauthorized"}))
+    );
 }
 
 proptest! {

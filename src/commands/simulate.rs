@@ -41,6 +41,8 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
             faults: config.faults.clone(),
             seed,
             page_size: config.page_size,
+            read_delay: config.read_delay,
+            key_lifetime: config.key_lifetime,
         })
         .await
         .map_err(Error::Simulator)?;

@@ -111,6 +111,26 @@ mod tests {
     }
 
     #[test]
+    fn latency_stays_within_its_jitter() {
+        let config = FaultConfig {
+            latency: Duration::from_millis(100),
+            jitter: Duration::from_millis(50),
+            ..FaultConfig::default()
+        };
+        let mut d = Dice::new(3);
+        let waits: Vec<Duration> = (0..1000).map(|_| d.latency(&config)).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| (Duration::from_millis(100)..=Duration::from_millis(150)).contains(w))
+        );
+        assert!(
+            waits.iter().any(|w| *w > Duration::from_millis(140)),
+            "the jitter is used"
+        );
+    }
+
+    #[test]
     fn reads_are_never_ambiguous_writes() {
         let config = FaultConfig {
             ambiguous_share: 1.0,

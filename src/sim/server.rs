@@ -43,6 +43,10 @@ pub struct SimConfig {
     pub seed: u64,
     /// Accounts per page of `GET /admin/v1/orgs/{org}/users`.
     pub page_size: usize,
+    /// For this long after a change, reads still show the old address (eventual consistency).
+    pub read_delay: Duration,
+    /// The API key stops working this long after the start (keys expire; `None`: never).
+    pub key_lifetime: Option<Duration>,
 }
 
 /// What the simulator counted; `concurrent_writes` must stay 0 for a correct client.
@@ -103,7 +107,12 @@ struct Shared {
     taken_status: StatusCode,
     faults: FaultConfig,
     page_size: usize,
+    read_delay: Duration,
+    key_lifetime: Option<Duration>,
     started: Instant,
+    /// The address each recently changed account had before, and when it changed: what reads
+    /// show during `read_delay`.
+    recent: Mutex<hashbrown::HashMap<String, (String, Instant)>>,
     world: Mutex<World>,
     bucket: Mutex<Option<Bucket>>,
     dice: Mutex<Dice>,
@@ -159,7 +168,10 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         taken_status: StatusCode::from_u16(config.taken_status).unwrap_or(StatusCode::BAD_REQUEST),
         faults: config.faults,
         page_size: config.page_size.max(1),
+        read_delay: config.read_delay,
+        key_lifetime: config.key_lifetime,
         started,
+        recent: Mutex::new(hashbrown::HashMap::new()),
         world: Mutex::new(config.world),
         bucket: Mutex::new(
             config
@@ -276,7 +288,10 @@ fn admit(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if presented != Some(shared.api_key.as_str()) {
+    let expired = shared
+        .key_lifetime
+        .is_some_and(|life| shared.started.elapsed() >= life);
+    if presented != Some(shared.api_key.as_str()) || expired {
         return Err(unauthorized(dialect));
     }
     let (limit, remaining) = {
@@ -438,9 +453,16 @@ async fn write_email(
     let response = match parse_email_body(&body) {
         Err(response) => response,
         Ok(email) => {
-            let result = lock(&shared.world).set_email(&account_id, &email);
+            let result = {
+                let mut world = lock(&shared.world);
+                let before = world.account(&account_id).map(|a| a.email.clone());
+                world.set_email(&account_id, &email).map(|()| before)
+            };
             match result {
-                Ok(()) => {
+                Ok(before) => {
+                    if let Some(before) = before.filter(|_| !shared.read_delay.is_zero()) {
+                        lock(&shared.recent).insert(account_id.clone(), (before, Instant::now()));
+                    }
                     Tally::add(&shared.tally.writes);
                     if let Fault::Ambiguous(status) = fault {
                         Tally::add(&shared.tally.ambiguous);
@@ -507,14 +529,30 @@ fn account_status(status: Status) -> &'static str {
     }
 }
 
-fn account_json(a: &SimAccount) -> Value {
+fn account_json(a: &SimAccount, email: &str) -> Value {
     json!({
         "account_id": a.account_id,
         "account_type": "atlassian",
         "account_status": account_status(a.status),
         "name": a.name,
-        "email": a.email,
+        "email": email,
     })
+}
+
+/// The address reads show: the old one while a change is younger than the read delay.
+fn visible_email(shared: &Shared, a: &SimAccount) -> String {
+    if shared.read_delay.is_zero() {
+        return a.email.clone();
+    }
+    let mut recent = lock(&shared.recent);
+    match recent.get(&a.account_id) {
+        Some((before, at)) if at.elapsed() < shared.read_delay => before.clone(),
+        Some(_) => {
+            recent.remove(&a.account_id);
+            a.email.clone()
+        }
+        None => a.email.clone(),
+    }
 }
 
 /// A read endpoint: admitted, spoilt or delayed like any request, then answered by `answer`.
@@ -546,7 +584,10 @@ async fn profile(
         &headers,
         Dialect::UserManagement,
         |world| match world.account(&id) {
-            Some(a) => um(StatusCode::OK, json!({"account": account_json(a)})),
+            Some(a) => um(
+                StatusCode::OK,
+                json!({"account": account_json(a, &visible_email(&shared, a))}),
+            ),
             None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
         },
     )
@@ -651,7 +692,7 @@ async fn org_users(
         let data: Vec<Value> = page
             .iter()
             .map(|a| {
-                let mut v = account_json(a);
+                let mut v = account_json(a, &visible_email(&shared, a));
                 v["access_billable"] = json!(true);
                 v["links"] =
                     json!({"self": format!("{base}/users/{}/manage/profile", a.account_id)});
