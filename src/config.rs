@@ -71,17 +71,7 @@ impl PlanConfig {
         let verified_domains = if args.verified_domains.is_empty() {
             None
         } else {
-            let mut set = BTreeSet::new();
-            for value in &args.verified_domains {
-                let domain = value.trim().trim_start_matches('@');
-                if !is_domain(domain) {
-                    return Err(ConfigError::BadVerifiedDomain {
-                        value: value.clone(),
-                    });
-                }
-                set.insert(domain_key(domain));
-            }
-            Some(set)
+            Some(domain_keys(&args.verified_domains)?)
         };
         if let Some(out) = &args.out {
             let inputs = std::iter::once(&args.accounts).chain(args.targets.as_ref());
@@ -100,6 +90,21 @@ impl PlanConfig {
             format: args.format,
         })
     }
+}
+
+/// `--verified-domains` values as domain keys, each checked to be a domain name.
+fn domain_keys(values: &[String]) -> Result<BTreeSet<String>, ConfigError> {
+    let mut keys = BTreeSet::new();
+    for value in values {
+        let domain = value.trim().trim_start_matches('@');
+        if !is_domain(domain) {
+            return Err(ConfigError::BadVerifiedDomain {
+                value: value.clone(),
+            });
+        }
+        keys.insert(domain_key(domain));
+    }
+    Ok(keys)
 }
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
@@ -157,16 +162,7 @@ impl SimulateConfig {
             }
             Some(value) => return Err(ConfigError::BadRate { value }),
         };
-        let mut verified_domains = BTreeSet::new();
-        for value in &args.verified_domains {
-            let domain = value.trim().trim_start_matches('@');
-            if !is_domain(domain) {
-                return Err(ConfigError::BadVerifiedDomain {
-                    value: value.clone(),
-                });
-            }
-            verified_domains.insert(domain_key(domain));
-        }
+        let verified_domains = domain_keys(&args.verified_domains)?;
         let api_key = match &args.api_key_file {
             None => None,
             Some(path) => {

@@ -214,3 +214,27 @@ impl Org {
         self.by_email.find(&self.accounts, key, key_of)
     }
 }
+
+/// Small orgs for the tests of the modules that take one.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Org;
+    use crate::model::{Account, Email, Status};
+
+    /// Active accounts `(id, address)`, named `User <id>`, on lines 2, 3, ...
+    pub fn org(rows: &[(&str, &str)]) -> Org {
+        let accounts = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (id, email))| Account {
+                id: Some((*id).into()),
+                name: format!("User {id}").into(),
+                email: Email::lenient(email),
+                status: Status::Active,
+                product_access: false,
+                line: i as u64 + 2,
+            })
+            .collect();
+        Org::new(accounts).unwrap_or_else(|e| panic!("test org: {e}"))
+    }
+}

@@ -483,22 +483,7 @@ mod tests {
     use super::*;
     use crate::ledger::Ledger;
     use crate::model::Status;
-
-    fn org(rows: &[(&str, &str)]) -> Org {
-        let accounts = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (id, email))| Account {
-                id: Some((*id).into()),
-                name: format!("User {id}").into(),
-                email: Email::lenient(email),
-                status: Status::Active,
-                product_access: false,
-                line: i as u64 + 2,
-            })
-            .collect();
-        Org::new(accounts).unwrap()
-    }
+    use crate::org::testing::org;
 
     fn rows(rows: &[(&str, &str)]) -> Vec<TargetRow> {
         rows.iter()

@@ -185,26 +185,13 @@ pub fn made_up_id(email_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Account, Email};
 
     fn world(verified: &[&str], scim: &[&str], external: &[&str]) -> World {
-        let accounts = [
+        let org = crate::org::testing::org(&[
             ("a", "ann@old.example"),
             ("b", "bob@new.example"),
             ("c", "cy@old.example"),
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, (id, email))| Account {
-            id: Some((*id).into()),
-            name: format!("User {id}").into(),
-            email: Email::lenient(email),
-            status: Status::Active,
-            product_access: false,
-            line: i as u64 + 2,
-        })
-        .collect();
-        let org = Org::new(accounts).unwrap();
+        ]);
         let verified = verified.iter().map(|d| d.to_string()).collect();
         let scim = scim.iter().map(|d| d.to_string()).collect();
         let external: Vec<String> = external.iter().map(|d| d.to_string()).collect();
