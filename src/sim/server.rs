@@ -762,15 +762,20 @@ async fn scim_delete(
     if let Some(response) = early_fault(&shared, admitted.fault) {
         return response;
     }
-    delay(&shared, admitted.fault).await;
-    if org_id != shared.org_id {
-        return admitted.headers(org_not_found());
-    }
-    let result = lock(&shared.world).unlink_scim(&account_id);
-    admitted.headers(match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(ScimError::NotFound) => scim_not_found(),
-    })
+    // Carried out even if the client gives up, as a real server would (see `set_email`).
+    let work = tokio::spawn(async move {
+        delay(&shared, admitted.fault).await;
+        if org_id != shared.org_id {
+            return org_not_found();
+        }
+        let result = lock(&shared.world).unlink_scim(&account_id);
+        match result {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(ScimError::NotFound) => scim_not_found(),
+        }
+    });
+    let response = work.await.unwrap_or_else(|_| server_error(500));
+    admitted.headers(response)
 }
 
 async fn scim_links(
