@@ -27,7 +27,7 @@ fn account_id(i: usize) -> String {
     )
 }
 
-/// Writes the accounts export and the targets list; returns (rows blocked on purpose).
+/// Writes the accounts export and the targets list into `dir`.
 fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
     let movers = n - n / 100; // the last 1% stay put and hold stale addresses
     let frees = n / 100;

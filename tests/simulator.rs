@@ -73,6 +73,11 @@ async fn serve(setup: Setup) -> Server {
     .unwrap()
 }
 
+/// A GET with the right key, answered.
+async fn get(url: &str) -> reqwest::Response {
+    client().get(url).bearer_auth(KEY).send().await.unwrap()
+}
+
 fn client() -> Client {
     Client::builder()
         .timeout(Duration::from_secs(5))
@@ -383,27 +388,12 @@ async fn rate_limit_answers_429_with_the_headers_and_punishes_early_retries() {
     })
     .await;
     let profile = format!("{}/users/{ANN}/manage/profile", sim.url());
-    let ok = client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let ok = get(&profile).await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.headers()["x-ratelimit-limit"], "2");
     assert_eq!(ok.headers()["x-ratelimit-remaining"], "1");
-    client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let limited = client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    get(&profile).await;
+    let limited = get(&profile).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     let h = limited.headers().clone();
     assert_eq!(h["x-ratelimit-remaining"], "0");
@@ -414,12 +404,7 @@ async fn rate_limit_answers_429_with_the_headers_and_punishes_early_retries() {
         limited.json::<Value>().await.unwrap()["errors"][0]["code"],
         "ADMIN-429-1"
     );
-    let again = client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let again = get(&profile).await;
     let second: u64 = again.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -430,16 +415,7 @@ async fn rate_limit_answers_429_with_the_headers_and_punishes_early_retries() {
         "retrying early earns the same or a longer wait: {first} then {second}"
     );
     tokio::time::sleep(Duration::from_secs(second)).await;
-    assert_eq!(
-        client()
-            .get(&profile)
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(get(&profile).await.status(), StatusCode::OK);
     assert_eq!(state(&sim).await.counters.rate_limited, 2);
 
     let quiet = serve(Setup {
@@ -448,18 +424,8 @@ async fn rate_limit_answers_429_with_the_headers_and_punishes_early_retries() {
     })
     .await;
     let profile = format!("{}/users/{ANN}/manage/profile", quiet.url());
-    client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let limited = client()
-        .get(&profile)
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    get(&profile).await;
+    let limited = get(&profile).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(
         limited.headers().get("retry-after").is_none(),

@@ -32,17 +32,18 @@ pub fn render(plan: &Plan, format: Format, out: &mut dyn Write) -> io::Result<()
     }
 }
 
+/// The targets file as the plan names it, for `file:line` references.
+pub fn targets_path(plan: &Plan) -> &str {
+    plan.inputs
+        .targets
+        .as_ref()
+        .map_or("targets", |f| f.path.as_str())
+}
+
 /// Where a wish came from, as a reviewer looks it up: `targets.csv:12` or the rule.
 pub fn origin_text(plan: &Plan, origin: &Origin) -> String {
     match origin {
-        Origin::Line(line) => {
-            let file = plan
-                .inputs
-                .targets
-                .as_ref()
-                .map_or("targets", |f| f.path.as_str());
-            format!("{file}:{line}")
-        }
+        Origin::Line(line) => format!("{}:{line}", targets_path(plan)),
         Origin::Rule(rule) => format!("--rewrite-domain {rule}"),
     }
 }

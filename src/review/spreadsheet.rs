@@ -37,7 +37,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             s.status.to_string(),
             safe(&s.from),
             safe(&s.to),
-            after_text(s).replace('-', ""),
+            if s.after.is_empty() {
+                String::new()
+            } else {
+                after_text(s)
+            },
             safe(&origin),
             safe(&step_note(plan, s)),
         ])?;

@@ -1,6 +1,6 @@
 //! The review as aligned columns for a terminal.
 
-use super::{kind_text, origin_text, step_note, summary_rows};
+use super::{kind_text, origin_text, step_note, summary_rows, targets_path};
 use crate::plan::{Origin, Plan, Step, StepKind};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -207,13 +207,6 @@ fn write_note(line: &mut String, plan: &Plan, s: &Step) {
         }
         _ => line.push_str(&step_note(plan, s)),
     }
-}
-
-fn targets_path(plan: &Plan) -> &str {
-    plan.inputs
-        .targets
-        .as_ref()
-        .map_or("targets", |f| f.path.as_str())
 }
 
 fn digits(n: u64) -> usize {
