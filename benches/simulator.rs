@@ -101,6 +101,7 @@ fn main() {
             page_size: 100,
             read_delay: std::time::Duration::ZERO,
             key_lifetime: None,
+            log_writes: false,
         })
         .await
         .expect("simulator starts");

@@ -11,7 +11,7 @@ use std::path::PathBuf;
     name = "mailshift",
     version,
     about = "Plan and execute bulk email-address changes for Atlassian Cloud managed accounts",
-    after_help = "Exit codes: 0 success; 1 error (nothing written); 2 plan written but some wishes are blocked.\nDocumentation: docs/ in the source tree."
+    after_help = "Exit codes: 0 success; 1 error; 2 plan written but some wishes are blocked; 3 apply finished\nwith failed or skipped steps; 130 apply interrupted by Ctrl-C (resumable).\nDocumentation: docs/ in the source tree."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -24,6 +24,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Serve a local imitation of the Atlassian admin APIs, seeded from an accounts export.
     Simulate(SimulateArgs),
+    /// Carry out a reviewed plan through the admin API, journaled so that it can resume.
+    Apply(ApplyArgs),
+    /// Show how far a plan's apply has got, from its journal.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,4 +174,100 @@ pub struct SimulateArgs {
     /// On exit, write the final accounts as an "Export users" CSV (mode 0600).
     #[arg(long = "dump-on-exit", value_name = "FILE")]
     pub dump_on_exit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  export ATLASSIAN_API_KEY=...            # or --api-key-file FILE; never on the command line
+  mailshift apply plan.json               # shows the summary and asks before the first change
+  mailshift apply plan.json --yes --rate 20 --report result.csv
+  mailshift apply plan.json               # again after a crash or Ctrl-C: resumes from the journal
+
+The key comes from ATLASSIAN_API_KEY or --api-key-file; the org from ATLASSIAN_ORG_ID or --org-id;
+the URL from --api-url or MAILSHIFT_API_URL (default https://api.atlassian.com; plain http only to
+a loopback address, e.g. the simulator).
+
+Exit codes: 0 every step applied; 3 finished with failed or skipped steps (see the summary or
+--report); 130 interrupted by Ctrl-C (run the same command to resume); 1 error before or during
+the run (nothing is sent without its journal record).")]
+pub struct ApplyArgs {
+    /// The plan written by `mailshift plan --out`.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The journal (default: the plan's path with .journal added). Created 0600; resumes if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// Base URL of the admin API (default: $MAILSHIFT_API_URL, else https://api.atlassian.com).
+    #[arg(long = "api-url", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The organization's ID (default: $ATLASSIAN_ORG_ID).
+    #[arg(long = "org-id", value_name = "ID")]
+    pub org_id: Option<String>,
+
+    /// Read the API key from this file instead of $ATLASSIAN_API_KEY.
+    #[arg(long = "api-key-file", value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Most requests per second; mailshift slows below this when the API answers 429.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// Most requests under way at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Apply without asking (needed when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Write one row per step (CSV, or JSON if FILE ends in .json), mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Try failed and skipped steps of earlier runs again (after fixing their cause).
+    #[arg(long = "retry-failed")]
+    pub retry_failed: bool,
+
+    /// Seconds to wait for an answer before treating a request as lost.
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 30)]
+    pub timeout_secs: u64,
+
+    /// Seconds to wait for a connection.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+
+    /// Attempts per step that meet a 5xx, a timeout or a lost connection.
+    #[arg(long = "max-attempts", value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// First backoff after a failed attempt, in milliseconds; it doubles up to 30 s.
+    #[arg(
+        long = "backoff-ms",
+        value_name = "MS",
+        default_value_t = 1000,
+        hide = true
+    )]
+    pub backoff_ms: u64,
+
+    /// For benchmarks only: do not fsync the journal (a power cut may lose records).
+    #[arg(long = "no-fsync", hide = true)]
+    pub no_fsync: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  mailshift status plan.json
+  mailshift status plan.json --journal /secure/plan.journal
+
+Exit codes: 0 the journal was read (whatever it says); 1 the plan or journal cannot be used.")]
+pub struct StatusArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The journal (default: the plan's path with .journal added).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 }

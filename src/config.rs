@@ -1,6 +1,8 @@
 //! Validated configurations, made once from the command line; business code sees only these.
 
-use crate::cli::{PlanArgs, SimulateArgs};
+use crate::api::{ApiKey, ClientConfig};
+use crate::cli::{ApplyArgs, PlanArgs, SimulateArgs, StatusArgs};
+use crate::exec::retry::RetryPolicy;
 use crate::input::DomainRule;
 use crate::model::{domain_key, is_domain};
 use crate::review::Format;
@@ -36,6 +38,20 @@ pub enum ConfigError {
     /// The API key file cannot be read or is empty.
     #[error("--api-key-file {}: {reason}", path.display())]
     BadKeyFile { path: PathBuf, reason: String },
+    /// No API key: neither `ATLASSIAN_API_KEY` nor `--api-key-file`.
+    #[error(
+        "no API key: set ATLASSIAN_API_KEY or give --api-key-file FILE (keys are never taken from the command line)"
+    )]
+    NoApiKey,
+    /// The API URL cannot be used.
+    #[error("API URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: &'static str },
+    /// `--concurrency` must be at least 1.
+    #[error("--concurrency {value}: give at least 1")]
+    BadConcurrency { value: usize },
+    /// `--journal` names the plan itself.
+    #[error("--journal {}: that is the plan file; choose another path for the journal", path.display())]
+    JournalIsPlan { path: PathBuf },
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -163,23 +179,11 @@ impl SimulateConfig {
             Some(value) => return Err(ConfigError::BadRate { value }),
         };
         let verified_domains = domain_keys(&args.verified_domains)?;
-        let api_key = match &args.api_key_file {
-            None => None,
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::BadKeyFile {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                let key = text.trim();
-                if key.is_empty() {
-                    return Err(ConfigError::BadKeyFile {
-                        path: path.clone(),
-                        reason: "the file is empty".into(),
-                    });
-                }
-                Some(key.to_owned())
-            }
-        };
+        let api_key = args
+            .api_key_file
+            .as_deref()
+            .map(read_key_file)
+            .transpose()?;
         let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         Ok(SimulateConfig {
             accounts: args.accounts,
@@ -212,5 +216,217 @@ impl SimulateConfig {
             api_key,
             dump_on_exit: args.dump_on_exit,
         })
+    }
+}
+
+/// The key in a file: trimmed, and refused if empty.
+fn read_key_file(path: &std::path::Path) -> Result<String, ConfigError> {
+    let bad = |reason: String| ConfigError::BadKeyFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(bad("the file is empty".into()));
+    }
+    Ok(key.to_owned())
+}
+
+pub const DEFAULT_API_URL: &str = "https://api.atlassian.com";
+
+#[derive(Debug, Clone)]
+pub struct ApplyConfig {
+    pub plan: PathBuf,
+    pub journal: PathBuf,
+    pub client: ClientConfig,
+    pub org_id: Option<String>,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub policy: RetryPolicy,
+    pub yes: bool,
+    pub report: Option<PathBuf>,
+    pub retry_failed: bool,
+    pub fsync: bool,
+}
+
+impl ApplyConfig {
+    /// `env` looks up an environment variable; passed in so that tests need not set any.
+    pub fn from_arguments(
+        args: ApplyArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ApplyConfig, ConfigError> {
+        if !(args.rate.is_finite() && args.rate > 0.0) {
+            return Err(ConfigError::BadRate { value: args.rate });
+        }
+        if args.concurrency == 0 {
+            return Err(ConfigError::BadConcurrency { value: 0 });
+        }
+        let key = match &args.api_key_file {
+            Some(path) => read_key_file(path)?,
+            None => env("ATLASSIAN_API_KEY")
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .ok_or(ConfigError::NoApiKey)?,
+        };
+        let url = args
+            .api_url
+            .or_else(|| env("MAILSHIFT_API_URL").filter(|u| !u.trim().is_empty()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        check_api_url(&url)?;
+        let journal = args
+            .journal
+            .unwrap_or_else(|| crate::journal::default_path(&args.plan));
+        if same_file(&journal, &args.plan) {
+            return Err(ConfigError::JournalIsPlan { path: journal });
+        }
+        Ok(ApplyConfig {
+            plan: args.plan,
+            journal,
+            client: ClientConfig {
+                base_url: url,
+                key: ApiKey::new(key),
+                connect_timeout: Duration::from_secs(args.connect_timeout_secs.max(1)),
+                request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
+                pool_size: args.concurrency,
+            },
+            org_id: args
+                .org_id
+                .or_else(|| env("ATLASSIAN_ORG_ID"))
+                .filter(|o| !o.trim().is_empty()),
+            rate: args.rate,
+            concurrency: args.concurrency,
+            policy: RetryPolicy {
+                max_attempts: args.max_attempts.max(1),
+                base: Duration::from_millis(args.backoff_ms.max(1)),
+                ..RetryPolicy::default()
+            },
+            yes: args.yes,
+            report: args.report,
+            retry_failed: args.retry_failed,
+            fsync: !args.no_fsync,
+        })
+    }
+}
+
+/// `https://` anywhere; `http://` only to a loopback address, where nothing crosses a network.
+fn check_api_url(url: &str) -> Result<(), ConfigError> {
+    let bad = |reason| ConfigError::BadUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("credentials do not belong in the URL"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(bad(
+                    "plain http is only allowed to a loopback address; use https",
+                ))
+            }
+        }
+        _ => Err(bad("use https://")),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    pub plan: PathBuf,
+    pub journal: PathBuf,
+}
+
+impl StatusConfig {
+    pub fn from_arguments(args: StatusArgs) -> StatusConfig {
+        StatusConfig {
+            journal: args
+                .journal
+                .unwrap_or_else(|| crate::journal::default_path(&args.plan)),
+            plan: args.plan,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn apply(line: &str, env: &[(&str, &str)]) -> Result<ApplyConfig, ConfigError> {
+        let argv = std::iter::once("mailshift").chain(line.split_whitespace());
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Apply(args) = cli.command else {
+            panic!("not apply")
+        };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ApplyConfig::from_arguments(args, move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn the_key_comes_from_the_environment_or_a_file_and_never_shows() {
+        let err = apply("apply plan.json", &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::NoApiKey), "{err}");
+        let c = apply("apply plan.json", &[("ATLASSIAN_API_KEY", "k-123")]).unwrap();
+        assert!(!format!("{c:?}").contains("k-123"));
+        assert_eq!(c.client.base_url, DEFAULT_API_URL);
+        assert_eq!(c.journal, PathBuf::from("plan.json.journal"));
+        // There is no flag that takes the key itself.
+        let argv = ["mailshift", "apply", "plan.json", "--api-key", "k"];
+        assert!(crate::cli::Cli::try_parse_from(argv).is_err());
+    }
+
+    #[test]
+    fn plain_http_goes_only_to_loopback() {
+        let key = [("ATLASSIAN_API_KEY", "k")];
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "https://api.example",
+        ] {
+            assert!(
+                apply(&format!("apply p --api-url {ok}"), &key).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://api.atlassian.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "https://u:p@x",
+            "nonsense",
+        ] {
+            let err = apply(&format!("apply p --api-url {bad}"), &key).unwrap_err();
+            assert!(matches!(err, ConfigError::BadUrl { .. }), "{bad}: {err}");
+        }
+        let env = [
+            ("ATLASSIAN_API_KEY", "k"),
+            ("MAILSHIFT_API_URL", "http://evil.example"),
+        ];
+        assert!(apply("apply p", &env).is_err());
+    }
+
+    #[test]
+    fn the_journal_cannot_be_the_plan() {
+        let err = apply(
+            "apply p.json --journal p.json",
+            &[("ATLASSIAN_API_KEY", "k")],
+        );
+        assert!(matches!(err, Err(ConfigError::JournalIsPlan { .. })));
     }
 }

@@ -1,7 +1,9 @@
 //! The tool's one error type, and the one place errors become exit codes.
 
+use crate::api::ClientError;
 use crate::config::ConfigError;
 use crate::input::InputError;
+use crate::journal::JournalError;
 use crate::plan::file::PlanFileError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,34 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The journal cannot be opened, read or written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The HTTP client cannot be set up.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// `apply` without `--yes` where nobody can be asked.
+    #[error("{}: not applied: standard input is not a terminal, so nobody can confirm; review the plan, then run again with --yes", plan.display())]
+    NeedsYes { plan: std::path::PathBuf },
+    /// The operator answered something other than "yes".
+    #[error("not confirmed; nothing was changed")]
+    NotConfirmed,
+    /// The API refused the key during the run; the journal is consistent and resumable.
+    #[error("{message}; the run stopped, and `mailshift apply {}` resumes it once the key works", plan.display())]
+    Refused {
+        plan: std::path::PathBuf,
+        message: String,
+    },
+    /// The report could not be written.
+    #[error("{}: cannot write the report: {source}", path.display())]
+    Report {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// Standard output failed for a reason other than a closed pipe.
     #[error("cannot write the review to standard output: {0}")]
     Output(#[source] std::io::Error),
@@ -37,6 +67,10 @@ pub enum Outcome {
     Clean,
     /// The plan was written, but some wishes are blocked.
     Blocked,
+    /// `apply` finished, but some steps failed or were skipped.
+    Incomplete,
+    /// `apply` stopped at Ctrl-C; running it again resumes.
+    Interrupted,
 }
 
 /// Documented in README.md and docs/exit-codes.md.
@@ -44,6 +78,8 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
     match result {
         Ok(Outcome::Clean) => 0,
         Ok(Outcome::Blocked) => 2,
+        Ok(Outcome::Incomplete) => 3,
+        Ok(Outcome::Interrupted) => 130,
         Err(_) => 1,
     }
 }

@@ -3,12 +3,15 @@
 //! The core (`model`, `org`, `input` parsing, `plan`, `ledger`, `review`) is pure; `commands` is
 //! the shell that reads files and writes output.
 
+pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod exec;
 pub mod hash;
 pub mod input;
+pub mod journal;
 pub mod ledger;
 pub mod model;
 pub mod org;
@@ -29,6 +32,14 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         cli::Command::Simulate(args) => {
             let config = config::SimulateConfig::from_arguments(args)?;
             commands::simulate::run(&config)
+        }
+        cli::Command::Apply(args) => {
+            let config =
+                config::ApplyConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            commands::apply::run(&config)
+        }
+        cli::Command::Status(args) => {
+            commands::status::run(&config::StatusConfig::from_arguments(args))
         }
     }
 }

@@ -68,6 +68,7 @@ async fn serve(setup: Setup) -> Server {
         page_size: setup.page_size,
         read_delay: setup.read_delay,
         key_lifetime: setup.key_lifetime,
+        log_writes: false,
     })
     .await
     .unwrap()

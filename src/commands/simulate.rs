@@ -43,6 +43,7 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
             page_size: config.page_size,
             read_delay: config.read_delay,
             key_lifetime: config.key_lifetime,
+            log_writes: false,
         })
         .await
         .map_err(Error::Simulator)?;

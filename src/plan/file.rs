@@ -149,6 +149,11 @@ impl Hashing<'_> {
 
 /// Reads a plan from bytes, refusing one from a newer format or whose hash does not match.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
+    decode_hashed(path, bytes).map(|(plan, _)| plan)
+}
+
+/// `decode`, also returning the content hash, which binds a journal to its plan.
+pub fn decode_hashed(path: &Path, bytes: &[u8]) -> Result<(Plan, String), PlanFileError> {
     let not_a_plan = |detail: String| PlanFileError::NotAPlan {
         path: path.to_owned(),
         detail,
@@ -174,15 +179,21 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
             actual,
         });
     }
-    serde_json::from_str(envelope.plan.get()).map_err(|e| not_a_plan(e.to_string()))
+    let plan = serde_json::from_str(envelope.plan.get()).map_err(|e| not_a_plan(e.to_string()))?;
+    Ok((plan, actual))
 }
 
 pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
+    read_hashed(path).map(|(plan, _)| plan)
+}
+
+/// `read`, also returning the content hash.
+pub fn read_hashed(path: &Path) -> Result<(Plan, String), PlanFileError> {
     let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
         path: path.to_owned(),
         source,
     })?;
-    decode(path, &bytes)
+    decode_hashed(path, &bytes)
 }
 
 /// Writes the plan to `path` whole or not at all, mode 0600. Returns the content hash.

@@ -2,6 +2,7 @@
 //! Renderers write to any `io::Write`; the caller owns the terminal.
 
 mod markdown;
+pub mod outcome;
 mod spreadsheet;
 mod table;
 

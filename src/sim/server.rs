@@ -47,6 +47,15 @@ pub struct SimConfig {
     pub read_delay: Duration,
     /// The API key stops working this long after the start (keys expire; `None`: never).
     pub key_lifetime: Option<Duration>,
+    /// Keep every set-email request received, for tests that prove nothing is sent twice.
+    pub log_writes: bool,
+}
+
+/// A set-email request as the simulator received it (applied or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSeen {
+    pub account_id: String,
+    pub email: String,
 }
 
 /// What the simulator counted; `concurrent_writes` must stay 0 for a correct client.
@@ -118,6 +127,7 @@ struct Shared {
     dice: Mutex<Dice>,
     writing: Mutex<HashSet<String>>,
     tally: Tally,
+    log: Option<Mutex<Vec<WriteSeen>>>,
 }
 
 /// A lock that a panic elsewhere cannot make unusable: the data is plain and stays consistent.
@@ -142,6 +152,15 @@ impl Server {
 
     pub fn snapshot(&self) -> Snapshot {
         snapshot(&self.shared)
+    }
+
+    /// Every set-email request received so far, in order (empty unless `log_writes`).
+    pub fn write_log(&self) -> Vec<WriteSeen> {
+        self.shared
+            .log
+            .as_ref()
+            .map(|log| lock(log).clone())
+            .unwrap_or_default()
     }
 
     /// Stops taking connections, lets requests under way finish, and returns the final world.
@@ -181,6 +200,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         dice: Mutex::new(Dice::new(config.seed)),
         writing: Mutex::new(HashSet::new()),
         tally: Tally::default(),
+        log: config.log_writes.then(|| Mutex::new(Vec::new())),
     });
     let app = Router::new()
         .route("/users/{account_id}/manage/email", put(set_email))
@@ -453,6 +473,12 @@ async fn write_email(
     let response = match parse_email_body(&body) {
         Err(response) => response,
         Ok(email) => {
+            if let Some(log) = &shared.log {
+                lock(log).push(WriteSeen {
+                    account_id: account_id.clone(),
+                    email: email.clone(),
+                });
+            }
             let result = {
                 let mut world = lock(&shared.world);
                 let before = world.account(&account_id).map(|a| a.email.clone());

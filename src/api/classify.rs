@@ -1,0 +1,366 @@
+//! What an answer from the admin API means, decided from its status, headers and body alone.
+//! Pure: `now` is passed in for the headers that give a point in time.
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+use std::time::{Duration, SystemTime};
+
+/// The answer to `PUT /users/{id}/manage/email`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Applied {
+        status: u16,
+    },
+    /// 429: not applied; wait as told, if told.
+    RateLimited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// A 5xx, a timeout or a lost connection. `maybe_applied` is false only when the request
+    /// certainly never reached the server.
+    Transient {
+        status: Option<u16>,
+        wait: Option<Duration>,
+        maybe_applied: bool,
+        detail: String,
+    },
+    /// A 4xx other than 401 and 429: final for the step.
+    Rejected {
+        status: u16,
+        key: Option<String>,
+        message: String,
+    },
+    /// 401: the key is refused, so every other request will be too.
+    Unauthorized {
+        message: String,
+    },
+}
+
+/// The answer to `GET /users/{id}/manage/profile`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Email(String),
+    NotFound,
+    RateLimited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    Transient {
+        status: Option<u16>,
+        detail: String,
+    },
+    Unauthorized {
+        message: String,
+    },
+    Other {
+        status: u16,
+        key: Option<String>,
+        message: String,
+    },
+}
+
+/// What the rate-limit headers of any answer say about the budget left.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateInfo {
+    pub remaining: Option<u32>,
+    pub limit: Option<u32>,
+}
+
+pub fn rate_info(headers: &HeaderMap) -> RateInfo {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    RateInfo {
+        remaining: number("x-ratelimit-remaining"),
+        limit: number("x-ratelimit-limit"),
+    }
+}
+
+const UNAUTHORIZED: &str = "the API key was refused (401): check ATLASSIAN_API_KEY or --api-key-file, and that the key has not expired";
+
+pub fn classify_write(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Write {
+    match status {
+        200..=299 => Write::Applied { status },
+        401 => Write::Unauthorized {
+            message: UNAUTHORIZED.into(),
+        },
+        429 => {
+            let (wait, told_by) = wait_hint(headers, now);
+            Write::RateLimited { wait, told_by }
+        }
+        500..=599 => Write::Transient {
+            status: Some(status),
+            wait: wait_hint(headers, now).0,
+            maybe_applied: true,
+            detail: format!("HTTP {status}"),
+        },
+        _ => {
+            let (key, message) = api_error(status, body);
+            Write::Rejected {
+                status,
+                key,
+                message,
+            }
+        }
+    }
+}
+
+pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
+    match status {
+        200 => {
+            let email = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+                v.pointer("/account/email")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+            match email {
+                Some(e) => Read::Email(e),
+                None => Read::Transient {
+                    status: Some(status),
+                    detail: "the profile has no email".into(),
+                },
+            }
+        }
+        401 => Read::Unauthorized {
+            message: UNAUTHORIZED.into(),
+        },
+        404 => Read::NotFound,
+        429 => {
+            let (wait, told_by) = wait_hint(headers, now);
+            Read::RateLimited { wait, told_by }
+        }
+        500..=599 => Read::Transient {
+            status: Some(status),
+            detail: format!("HTTP {status}"),
+        },
+        _ => {
+            let (key, message) = api_error(status, body);
+            Read::Other {
+                status,
+                key,
+                message,
+            }
+        }
+    }
+}
+
+/// How long the server asks to wait: `Retry-After` (seconds or an HTTP date), else
+/// `X-RateLimit-Reset` (ISO 8601, perhaps without seconds), else nothing.
+fn wait_hint(headers: &HeaderMap, now: SystemTime) -> (Option<Duration>, Option<&'static str>) {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = text(RETRY_AFTER.as_str()) {
+        if let Ok(secs) = v.parse::<u64>() {
+            return (Some(Duration::from_secs(secs)), Some("Retry-After"));
+        }
+        if let Ok(at) = httpdate::parse_http_date(v) {
+            let wait = at.duration_since(now).unwrap_or(Duration::ZERO);
+            return (Some(wait), Some("Retry-After"));
+        }
+    }
+    if let Some(at) = text("x-ratelimit-reset").and_then(parse_reset) {
+        let wait = at.duration_since(now).unwrap_or(Duration::ZERO);
+        return (Some(wait), Some("X-RateLimit-Reset"));
+    }
+    (None, None)
+}
+
+/// `2026-06-05T06:00:12Z`, or Jira's `2026-06-05T06:00Z` without seconds.
+fn parse_reset(v: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(v).ok().or_else(|| {
+        let (minutes, zone) = v.split_at(v.find(['Z', 'z', '+'])?);
+        humantime::parse_rfc3339_weak(&format!("{minutes}:00{zone}")).ok()
+    })
+}
+
+/// The error's key and a sentence for people, from any of the API's error dialects.
+fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (None, format!("HTTP {status}"));
+    };
+    let s = |p: &str| v.pointer(p).and_then(Value::as_str);
+    // User management: {"key": ..., "context": ...}; a field violation names the real cause.
+    if let Some(key) = s("/key") {
+        let violation = v
+            .pointer("/context/fieldViolations/0/violations/0/key")
+            .and_then(Value::as_str);
+        let reason = s("/context/reason/key");
+        let key = violation.or(reason).unwrap_or(key);
+        let message = match key {
+            "email.taken" => "the address is held by another account the plan did not know about (outside the export or the org, unverified, or being deleted)".to_owned(),
+            "forbidden.unclaimedDomain" => format!(
+                "the target's domain {} is not a verified domain of the org",
+                s("/context/domain").unwrap_or("(not named)")
+            ),
+            "externalDirectory.scim" => "the account's email is managed by the identity provider (SCIM): change it there".to_owned(),
+            "accountNotFound" => "no such account".to_owned(),
+            other => format!("HTTP {status} {other}"),
+        };
+        return (Some(key.to_owned()), message);
+    }
+    // Organizations: {"errors": [{"code", "title", "detail"}]}.
+    if let Some(code) = s("/errors/0/code") {
+        let text = s("/errors/0/detail").or(s("/errors/0/title")).unwrap_or("");
+        return (
+            Some(code.to_owned()),
+            format!("HTTP {status} {code}: {text}"),
+        );
+    }
+    // A Spring-style 403 or anything else with a message.
+    match s("/message") {
+        Some(m) => (None, format!("HTTP {status}: {m}")),
+        None => (None, format!("HTTP {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn at(text: &str) -> SystemTime {
+        humantime::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn a_429_says_how_long_to_wait_in_any_of_three_ways() {
+        let now = at("2026-11-23T10:00:00Z");
+        let limited = |h: &HeaderMap| classify_write(429, h, b"", now);
+        assert_eq!(
+            limited(&headers(&[("retry-after", "7")])),
+            Write::RateLimited {
+                wait: Some(Duration::from_secs(7)),
+                told_by: Some("Retry-After")
+            }
+        );
+        assert_eq!(
+            limited(&headers(&[(
+                "retry-after",
+                "Mon, 23 Nov 2026 10:00:05 GMT"
+            )])),
+            Write::RateLimited {
+                wait: Some(Duration::from_secs(5)),
+                told_by: Some("Retry-After")
+            }
+        );
+        assert_eq!(
+            limited(&headers(&[("x-ratelimit-reset", "2026-11-23T10:01Z")])),
+            Write::RateLimited {
+                wait: Some(Duration::from_secs(60)),
+                told_by: Some("X-RateLimit-Reset")
+            }
+        );
+        assert_eq!(
+            limited(&headers(&[("x-ratelimit-reset", "2026-11-23T10:00:03Z")])),
+            Write::RateLimited {
+                wait: Some(Duration::from_secs(3)),
+                told_by: Some("X-RateLimit-Reset")
+            }
+        );
+        assert_eq!(
+            limited(&headers(&[("retry-after", "soon")])),
+            Write::RateLimited {
+                wait: None,
+                told_by: None
+            }
+        );
+    }
+
+    #[test]
+    fn remaining_and_limit_are_read_when_present() {
+        let h = headers(&[("x-ratelimit-remaining", "3"), ("x-ratelimit-limit", "100")]);
+        assert_eq!(
+            rate_info(&h),
+            RateInfo {
+                remaining: Some(3),
+                limit: Some(100)
+            }
+        );
+        assert_eq!(rate_info(&HeaderMap::new()), RateInfo::default());
+    }
+
+    #[test]
+    fn refusals_carry_the_api_key_and_a_sentence() {
+        let now = SystemTime::UNIX_EPOCH;
+        let taken = br#"{"key":"fieldConstraintsViolated","context":{"fieldViolations":[{"field":"email","violations":[{"key":"email.taken"}]}]}}"#;
+        for status in [400, 409] {
+            match classify_write(status, &HeaderMap::new(), taken, now) {
+                Write::Rejected { key, message, .. } => {
+                    assert_eq!(key.as_deref(), Some("email.taken"));
+                    assert!(message.contains("held by another account"), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let domain = br#"{"key":"forbidden.unclaimedDomain","context":{"domain":"x.example"}}"#;
+        assert!(matches!(
+            classify_write(403, &HeaderMap::new(), domain, now),
+            Write::Rejected { message, .. } if message.contains("x.example is not a verified")
+        ));
+        let scim = br#"{"key":"forbidden.action","context":{"allowed":false,"reason":{"key":"externalDirectory.scim"}}}"#;
+        assert!(matches!(
+            classify_write(403, &HeaderMap::new(), scim, now),
+            Write::Rejected { key: Some(k), .. } if k == "externalDirectory.scim"
+        ));
+        let org = br#"{"errors":[{"status":"400","code":"ADMIN-400-1","title":"Bad","detail":"bad cursor"}]}"#;
+        assert!(matches!(
+            classify_write(400, &HeaderMap::new(), org, now),
+            Write::Rejected { key: Some(k), message, .. } if k == "ADMIN-400-1" && message.contains("bad cursor")
+        ));
+        assert!(matches!(
+            classify_write(418, &HeaderMap::new(), b"<html>", now),
+            Write::Rejected { key: None, .. }
+        ));
+        assert!(matches!(
+            classify_write(401, &HeaderMap::new(), b"", now),
+            Write::Unauthorized { .. }
+        ));
+    }
+
+    #[test]
+    fn a_5xx_on_a_write_may_have_been_applied() {
+        let h = headers(&[("retry-after", "2")]);
+        assert_eq!(
+            classify_write(503, &h, b"", SystemTime::UNIX_EPOCH),
+            Write::Transient {
+                status: Some(503),
+                wait: Some(Duration::from_secs(2)),
+                maybe_applied: true,
+                detail: "HTTP 503".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_profile_gives_the_email() {
+        let body = br#"{"account":{"account_id":"a","email":"ann@new.example"}}"#;
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(
+            classify_read(200, &HeaderMap::new(), body, now),
+            Read::Email("ann@new.example".into())
+        );
+        assert!(matches!(
+            classify_read(200, &HeaderMap::new(), b"{}", now),
+            Read::Transient { .. }
+        ));
+        assert_eq!(
+            classify_read(404, &HeaderMap::new(), b"", now),
+            Read::NotFound
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Sends the two requests `apply` makes, over one pooled, keep-alive HTTPS client, and returns
+//! their classified answers. Transport failures are classified here, since only the client
+//! can tell a request that never left from one whose answer was lost.
+
+use super::classify::{RateInfo, Read, Write, classify_read, classify_write, rate_info};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+/// The org API key. Never printed: its `Debug` hides it, and it is only ever put in a header
+/// marked sensitive.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: String) -> ApiKey {
+        ApiKey(key)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(hidden)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://api.atlassian.com`, or a loopback `http://` URL (the simulator).
+    pub base_url: String,
+    pub key: ApiKey,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub pool_size: usize,
+}
+
+/// Why the client cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The key cannot go in an HTTP header (control characters, say).
+    #[error("the API key contains characters that cannot be sent in an HTTP header")]
+    BadKey,
+    /// The TLS or connection pool set-up failed.
+    #[error("cannot set up the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    auth: HeaderValue,
+}
+
+impl Client {
+    pub fn new(config: &ClientConfig) -> Result<Client, ClientError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.key.0))
+            .map_err(|_| ClientError::BadKey)?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("mailshift/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(config.pool_size)
+            .build()
+            .map_err(ClientError::Build)?;
+        Ok(Client {
+            http,
+            base: config.base_url.trim_end_matches('/').to_owned(),
+            auth,
+        })
+    }
+
+    /// `PUT /users/{account_id}/manage/email`.
+    pub async fn set_email(&self, account_id: &str, email: &str) -> (Write, RateInfo) {
+        let url = format!(
+            "{}/users/{}/manage/email",
+            self.base,
+            path_segment(account_id)
+        );
+        let sent = self
+            .http
+            .put(url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await;
+        match answer(sent).await {
+            Ok((status, headers, body)) => (
+                classify_write(status, &headers, &body, SystemTime::now()),
+                rate_info(&headers),
+            ),
+            Err(lost) => (
+                Write::Transient {
+                    status: None,
+                    wait: None,
+                    maybe_applied: !lost.never_sent,
+                    detail: lost.detail,
+                },
+                RateInfo::default(),
+            ),
+        }
+    }
+
+    /// `GET /users/{account_id}/manage/profile`, for the account's current email.
+    pub async fn read_email(&self, account_id: &str) -> (Read, RateInfo) {
+        let url = format!(
+            "{}/users/{}/manage/profile",
+            self.base,
+            path_segment(account_id)
+        );
+        let sent = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .send()
+            .await;
+        match answer(sent).await {
+            Ok((status, headers, body)) => (
+                classify_read(status, &headers, &body, SystemTime::now()),
+                rate_info(&headers),
+            ),
+            Err(lost) => (
+                Read::Transient {
+                    status: None,
+                    detail: lost.detail,
+                },
+                RateInfo::default(),
+            ),
+        }
+    }
+}
+
+struct Lost {
+    /// The connection could not be made, so the request cannot have reached the server.
+    never_sent: bool,
+    detail: String,
+}
+
+/// The whole answer, or why there is none. A body that breaks off counts as no answer: the
+/// status line alone does not prove the server finished the request.
+async fn answer(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes), Lost> {
+    let lost = |e: reqwest::Error| Lost {
+        never_sent: e.is_connect(),
+        detail: if e.is_timeout() {
+            "no answer before the timeout".to_owned()
+        } else if e.is_connect() {
+            format!("cannot connect: {}", e.without_url())
+        } else {
+            format!("the connection was lost: {}", e.without_url())
+        },
+    };
+    let response = sent.map_err(lost)?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(lost)?;
+    Ok((status, headers, body))
+}
+
+/// An account ID as one path segment: the API's IDs are `[a-zA-Z0-9_|:-]`, and anything else is
+/// percent-encoded so that no ID can reach another path.
+fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_cannot_escape_their_segment() {
+        assert_eq!(path_segment("712020:5b10a284-4c20"), "712020:5b10a284-4c20");
+        assert_eq!(path_segment("../admin"), "%2E%2E%2Fadmin");
+        assert_eq!(path_segment("a|b c"), "a%7Cb%20c");
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let config = ClientConfig {
+            base_url: "http://127.0.0.1:1".into(),
+            key: ApiKey::new("secret-123".into()),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            pool_size: 1,
+        };
+        assert!(!format!("{config:?}").contains("secret-123"));
+    }
+}

@@ -1,0 +1,260 @@
+//! `mailshift apply`: run a reviewed plan through the executor, journaled. This is the shell:
+//! it reads the plan, opens and replays the journal, asks for confirmation, starts the runtime,
+//! the Ctrl-C handler and the progress consumer, and prints the outcome from the journal.
+
+use super::progress;
+use crate::api::Client;
+use crate::config::ApplyConfig;
+use crate::error::{Error, Outcome};
+use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
+use crate::journal::{self, Record};
+use crate::plan::Plan;
+use crate::plan::file::read_hashed;
+use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+
+pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
+    let (plan, sha) = read_hashed(&config.plan)?;
+    warn_if_loose(&config.plan);
+    let steps = plan.steps.len() as u32;
+    if steps == 0 {
+        println!(
+            "{}: the plan has no steps; nothing to apply",
+            config.plan.display()
+        );
+        return Ok(Outcome::Clean);
+    }
+    // Ask before anything is written: a refused confirmation leaves no journal behind. The
+    // counts shown come from a read of the journal; the locked open below is what counts.
+    if !config.yes {
+        let earlier = match journal::read(&config.journal) {
+            Ok(parsed) if parsed.header.plan_sha256 == sha => {
+                journal::replay(&config.journal, steps, &parsed.records, config.retry_failed)?
+            }
+            _ => vec![journal::StepState::Pending; steps as usize],
+        };
+        let earlier = Counts::of(&earlier);
+        if earlier.in_flight + earlier.not_started > 0 {
+            confirm(&plan, &earlier, config)?;
+        }
+    }
+    let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
+    if let Some(mode) = opened.loose_mode {
+        eprintln!(
+            "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
+            config.journal.display()
+        );
+    }
+    let states = journal::replay(
+        &config.journal,
+        steps,
+        &opened.parsed.records,
+        config.retry_failed,
+    )?;
+    let before = Counts::of(&states);
+    let left = before.in_flight + before.not_started;
+    if !opened.created {
+        eprintln!(
+            "Resuming from {}: {} done, {} failed, {} skipped, {} to check, {} not started.",
+            config.journal.display(),
+            before.done,
+            before.failed,
+            before.skipped,
+            before.in_flight,
+            before.not_started
+        );
+    }
+    let runs = opened
+        .parsed
+        .records
+        .iter()
+        .filter(|r| matches!(r, Record::Run { .. }))
+        .count() as u32;
+    let writer = Arc::new(opened.writer);
+    let client = Client::new(&config.client)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let started = Instant::now();
+    let (events, received) = mpsc::unbounded_channel::<Event>();
+    let consumer = progress::start(received);
+    let (end, stats) = runtime.block_on(async {
+        let (interrupt, interrupted) = watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = interrupt.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\nSecond Ctrl-C: quitting now. Run the same command to resume.");
+                    std::process::exit(130);
+                }
+            }
+        });
+        let run = Record::Run {
+            run: runs + 1,
+            pid: std::process::id(),
+            at: now_text(),
+        };
+        if left == 0 {
+            return (End::Finished, Stats::default());
+        }
+        if let Err(e) = writer.append(&run).await {
+            return (End::Journal(e), Stats::default());
+        }
+        let settings = Settings {
+            concurrency: config.concurrency,
+            rate: config.rate,
+            policy: config.policy,
+        };
+        let steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
+        execute(
+            steps,
+            &states,
+            client,
+            Arc::clone(&writer),
+            &settings,
+            events,
+            interrupted,
+        )
+        .await
+    });
+    let _ = consumer.join();
+    drop(runtime);
+    if let Ok(writer) = Arc::try_unwrap(writer) {
+        writer.close();
+    }
+    let after = journal::read(&config.journal)
+        .and_then(|p| journal::replay(&config.journal, steps, &p.records, false))?;
+    let counts = Counts::of(&after);
+    summarise(config, &plan, &after, &stats, started)?;
+    if let Some(path) = &config.report {
+        let rows = rows(&plan, &after);
+        let json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        crate::private_file::write(path, |out| {
+            if json {
+                write_json(&rows, out)
+            } else {
+                write_csv(&rows, out)
+            }
+        })
+        .map_err(|source| Error::Report {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    match end {
+        End::Refused(message) => Err(Error::Refused {
+            plan: config.plan.clone(),
+            message,
+        }),
+        End::Journal(e) => Err(e.into()),
+        End::Interrupted => {
+            println!(
+                "Interrupted. Run `mailshift apply {}` again to resume: done steps are not sent again.",
+                config.plan.display()
+            );
+            Ok(Outcome::Interrupted)
+        }
+        End::Finished if counts.done == counts.total => Ok(Outcome::Clean),
+        End::Finished => Ok(Outcome::Incomplete),
+    }
+}
+
+/// The outcome as the journal now tells it, and what this run took.
+fn summarise(
+    config: &ApplyConfig,
+    plan: &Plan,
+    states: &[journal::StepState],
+    stats: &Stats,
+    started: Instant,
+) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    let secs = started.elapsed().as_secs_f64();
+    let written = (|| {
+        writeln!(
+            out,
+            "{}: this run sent {} writes and {} reads in {secs:.1}s ({} answered 429, {} transient failures).",
+            config.plan.display(),
+            stats.writes,
+            stats.reads,
+            stats.rate_limited,
+            stats.transient
+        )?;
+        render_status(plan, states, &mut out)?;
+        if let Some(report) = &config.report {
+            writeln!(out, "Report: {}", report.display())?;
+        }
+        Ok::<(), io::Error>(())
+    })();
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// On a terminal, shows what is about to happen and waits for "yes".
+fn confirm(plan: &Plan, counts: &Counts, config: &ApplyConfig) -> Result<(), Error> {
+    if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
+        return Err(Error::NeedsYes {
+            plan: config.plan.clone(),
+        });
+    }
+    let s = &plan.summary;
+    let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
+    let left = counts.in_flight + counts.not_started;
+    eprintln!(
+        "About to apply {} ({} steps: {} renames, {} frees, {} temporary addresses) at {}.",
+        config.plan.display(),
+        counts.total,
+        s.renames,
+        s.frees,
+        s.temporaries,
+        config.client.base_url
+    );
+    if flagged > 0 {
+        eprintln!(
+            "  {flagged} frees rename accounts that did not ask to move and may be signed in or use products."
+        );
+    }
+    if left != counts.total {
+        eprintln!(
+            "  {} are done or ended already; {left} left.",
+            counts.total - left
+        );
+    }
+    eprint!("Type yes to go on: ");
+    let _ = io::stderr().flush();
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|_| Error::NotConfirmed)?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(Error::NotConfirmed)
+    }
+}
+
+/// Plans hold names and addresses; say so when the file is open to others.
+fn warn_if_loose(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
+                    path.display()
+                );
+            }
+        }
+    }
+}

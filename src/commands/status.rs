@@ -1,0 +1,77 @@
+//! `mailshift status`: how far a plan's apply has got, read from the journal without taking
+//! its lock (so it works while a run is under way).
+
+use crate::config::StatusConfig;
+use crate::error::{Error, Outcome};
+use crate::journal::{self, JournalError, Record};
+use crate::plan::file::read_hashed;
+use crate::review::outcome::render_status;
+use std::fs::{File, TryLockError};
+use std::io::{self, Write};
+
+pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
+    let (plan, sha) = read_hashed(&config.plan)?;
+    let steps = plan.steps.len() as u32;
+    let mut out = io::stdout().lock();
+    let records = match journal::read(&config.journal) {
+        Ok(parsed) => {
+            if parsed.header.plan_sha256 != sha {
+                return Err(JournalError::OtherPlan {
+                    path: config.journal.clone(),
+                    journal: parsed.header.plan_sha256,
+                    plan: sha,
+                }
+                .into());
+            }
+            let runs = parsed
+                .records
+                .iter()
+                .filter(|r| matches!(r, Record::Run { .. }))
+                .count();
+            let running = if is_locked(&config.journal) {
+                "; an apply is running now"
+            } else {
+                ""
+            };
+            print(
+                &mut out,
+                format_args!(
+                    "{}: journal {} ({runs} run{}){running}",
+                    config.plan.display(),
+                    config.journal.display(),
+                    if runs == 1 { "" } else { "s" }
+                ),
+            )?;
+            parsed.records
+        }
+        Err(JournalError::Open { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            print(
+                &mut out,
+                format_args!(
+                    "{}: no journal at {}: nothing has been applied yet",
+                    config.plan.display(),
+                    config.journal.display()
+                ),
+            )?;
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let states = journal::replay(&config.journal, steps, &records, false)?;
+    match render_status(&plan, &states, &mut out) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(Outcome::Clean),
+    }
+}
+
+fn print(out: &mut dyn Write, line: std::fmt::Arguments<'_>) -> Result<(), Error> {
+    match writeln!(out, "{line}") {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Whether an `apply` holds the journal's lock right now.
+fn is_locked(path: &std::path::Path) -> bool {
+    File::open(path).is_ok_and(|f| matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock)))
+}

@@ -1,0 +1,8 @@
+//! The executor: runs a plan's steps against the API. The pure parts decide (`schedule`: which
+//! step next; `retry`: what an answer means for a step; `pace`: how fast), and `run` is the one
+//! loop that does the I/O and sends `Event`s to whoever owns the terminal.
+
+pub mod pace;
+pub mod retry;
+pub mod run;
+pub mod schedule;

@@ -1,0 +1,391 @@
+//! What to do after the API answers a write or a read: pure, with the jitter passed in, so that
+//! every branch is tested without a network or a clock.
+
+use crate::api::{Read, Write};
+use crate::model::email_key;
+use std::time::Duration;
+
+/// Bounds on retrying one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts that met a 5xx, a timeout or a lost connection, before the step fails.
+    pub max_attempts: u32,
+    /// 429 answers one step may receive before it fails (they are not the step's fault, so the
+    /// bound is loose).
+    pub max_rate_limited: u32,
+    /// The first backoff; it doubles with each attempt up to `cap`.
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 6,
+            max_rate_limited: 100,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How one step has fared so far in this run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tries {
+    /// Writes sent.
+    pub writes: u32,
+    /// Writes and reads that met a transient failure.
+    pub transient: u32,
+    pub rate_limited: u32,
+    /// The last transient failure, for the message if the step gives up.
+    pub last_problem: Option<(Option<u16>, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// The account has its target address.
+    Done { status: Option<u16> },
+    /// Send the write again after this long.
+    Send { after: Duration },
+    /// The write may have been applied: read the account (after this long) before anything else.
+    Check { after: Duration },
+    Fail {
+        status: Option<u16>,
+        key: Option<String>,
+        message: String,
+    },
+    /// Nothing more can succeed in this run (the key is refused).
+    Stop { message: String },
+}
+
+/// The wait before attempt `n + 1` after `n` failures: doubling from `base` up to `cap`, times
+/// `jitter` (drawn from 0.7..1.3, as Atlassian's reference retry code does).
+pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
+    let doubling = 2f64.powi(failures.saturating_sub(1).min(30) as i32);
+    let wait = (policy.base.as_secs_f64() * doubling).min(policy.cap.as_secs_f64());
+    Duration::from_secs_f64(wait * jitter.clamp(0.5, 1.5))
+}
+
+/// The server's wait, if it gave one, stretched a little so that the steps it stopped do not all
+/// come back at the same instant; else the backoff.
+fn server_wait(given: Option<Duration>, fallback: Duration, jitter: f64) -> Duration {
+    match given {
+        Some(w) => w.mul_f64(1.0 + (jitter.clamp(0.7, 1.3) - 0.7) / 2.0),
+        None => fallback,
+    }
+}
+
+/// After the answer to a write. `tries` already counts this attempt and its failure.
+pub fn after_write(answer: &Write, tries: &Tries, policy: &RetryPolicy, jitter: f64) -> Decision {
+    match answer {
+        Write::Applied { status } => Decision::Done {
+            status: Some(*status),
+        },
+        Write::RateLimited { wait, .. } => {
+            if tries.rate_limited > policy.max_rate_limited {
+                return Decision::Fail {
+                    status: Some(429),
+                    key: Some("rateLimited".into()),
+                    message: format!("rate limited {} times in a row", tries.rate_limited),
+                };
+            }
+            Decision::Send {
+                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
+            }
+        }
+        Write::Transient {
+            maybe_applied,
+            wait,
+            status,
+            detail,
+        } => {
+            let after = server_wait(*wait, backoff(policy, tries.transient, jitter), jitter);
+            if *maybe_applied {
+                // Whatever the count, the truth comes first: a write that may have landed is
+                // never sent again (nor given up on) before the account is read.
+                Decision::Check {
+                    after: Duration::ZERO,
+                }
+            } else if tries.transient >= policy.max_attempts {
+                give_up(*status, detail, tries)
+            } else {
+                Decision::Send { after }
+            }
+        }
+        Write::Rejected {
+            status,
+            key,
+            message,
+        } => Decision::Fail {
+            status: Some(*status),
+            key: key.clone(),
+            message: message.clone(),
+        },
+        Write::Unauthorized { message } => Decision::Stop {
+            message: message.clone(),
+        },
+    }
+}
+
+/// After reading the account of a step whose write may or may not have been applied.
+/// `tries` counts the failures so far (including the one that made the read necessary).
+pub fn after_check(
+    from: &str,
+    to: &str,
+    read: &Read,
+    tries: &Tries,
+    policy: &RetryPolicy,
+    jitter: f64,
+) -> Decision {
+    match read {
+        Read::Email(found) => {
+            let found_key = email_key(found);
+            if found_key == email_key(to) {
+                Decision::Done { status: None }
+            } else if found_key == email_key(from) {
+                if tries.transient >= policy.max_attempts {
+                    let (status, detail) = tries
+                        .last_problem
+                        .clone()
+                        .unwrap_or((None, "no answer".into()));
+                    give_up(status, &detail, tries)
+                } else {
+                    // Nothing failed yet (a resume's check): no reason to wait.
+                    let after = if tries.transient == 0 {
+                        Duration::ZERO
+                    } else {
+                        backoff(policy, tries.transient, jitter)
+                    };
+                    Decision::Send { after }
+                }
+            } else {
+                Decision::Fail {
+                    status: None,
+                    key: Some("drifted".into()),
+                    message: format!(
+                        "the account now has {found}, neither {from} nor {to}: it was changed outside this run"
+                    ),
+                }
+            }
+        }
+        Read::NotFound => Decision::Fail {
+            status: Some(404),
+            key: Some("accountNotFound".into()),
+            message: "the account no longer exists".into(),
+        },
+        Read::RateLimited { wait, .. } => {
+            if tries.rate_limited > policy.max_rate_limited {
+                return Decision::Fail {
+                    status: Some(429),
+                    key: Some("outcomeUnknown".into()),
+                    message: "could not read the account to learn whether the change was applied (rate limited); run `mailshift apply` again to check".into(),
+                };
+            }
+            Decision::Check {
+                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
+            }
+        }
+        Read::Transient { status, detail } => {
+            if tries.transient >= policy.max_attempts + 2 {
+                Decision::Fail {
+                    status: *status,
+                    key: Some("outcomeUnknown".into()),
+                    message: format!(
+                        "could not read the account to learn whether the change was applied ({detail}); run `mailshift apply --retry-failed` to check again"
+                    ),
+                }
+            } else {
+                Decision::Check {
+                    after: backoff(policy, tries.transient, jitter),
+                }
+            }
+        }
+        Read::Unauthorized { message } => Decision::Stop {
+            message: message.clone(),
+        },
+        Read::Other {
+            status,
+            key,
+            message,
+        } => Decision::Fail {
+            status: Some(*status),
+            key: key.clone(),
+            message: format!("reading the account failed: {message}"),
+        },
+    }
+}
+
+fn give_up(status: Option<u16>, detail: &str, tries: &Tries) -> Decision {
+    Decision::Fail {
+        status,
+        key: Some("retriesExhausted".into()),
+        message: format!("gave up after {} attempts: {detail}", tries.writes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        max_rate_limited: 5,
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(10),
+    };
+
+    fn tries(transient: u32, rate_limited: u32) -> Tries {
+        Tries {
+            writes: transient.max(1),
+            transient,
+            rate_limited,
+            last_problem: Some((Some(503), "503 Service Unavailable".into())),
+        }
+    }
+
+    fn transient(maybe_applied: bool) -> Write {
+        Write::Transient {
+            status: Some(503),
+            wait: None,
+            maybe_applied,
+            detail: "503".into(),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_with_jitter() {
+        let secs = |n, j| backoff(&P, n, j).as_secs_f64();
+        assert_eq!(secs(1, 1.0), 1.0);
+        assert_eq!(secs(2, 1.0), 2.0);
+        assert_eq!(secs(3, 1.0), 4.0);
+        assert_eq!(secs(9, 1.0), 10.0);
+        assert!((secs(2, 0.7) - 1.4).abs() < 1e-9);
+        assert!((secs(2, 1.3) - 2.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_write_that_may_have_landed_is_read_before_anything_else() {
+        for t in [tries(1, 0), tries(3, 0), tries(9, 0)] {
+            assert_eq!(
+                after_write(&transient(true), &t, &P, 1.0),
+                Decision::Check {
+                    after: Duration::ZERO
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_that_never_left_is_resent_until_the_bound() {
+        assert_eq!(
+            after_write(&transient(false), &tries(2, 0), &P, 1.0),
+            Decision::Send {
+                after: Duration::from_secs(2)
+            }
+        );
+        assert!(matches!(
+            after_write(&transient(false), &tries(3, 0), &P, 1.0),
+            Decision::Fail { key: Some(k), .. } if k == "retriesExhausted"
+        ));
+    }
+
+    #[test]
+    fn a_429_waits_as_told_or_backs_off() {
+        let told = Write::RateLimited {
+            wait: Some(Duration::from_secs(4)),
+            told_by: Some("Retry-After"),
+        };
+        assert_eq!(
+            after_write(&told, &tries(0, 1), &P, 0.7),
+            Decision::Send {
+                after: Duration::from_secs(4)
+            }
+        );
+        let untold = Write::RateLimited {
+            wait: None,
+            told_by: None,
+        };
+        assert_eq!(
+            after_write(&untold, &tries(0, 3), &P, 1.0),
+            Decision::Send {
+                after: Duration::from_secs(4)
+            }
+        );
+        assert!(matches!(
+            after_write(&untold, &tries(0, 6), &P, 1.0),
+            Decision::Fail {
+                status: Some(429),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_refusal_is_final_and_a_refused_key_stops_the_run() {
+        let taken = Write::Rejected {
+            status: 400,
+            key: Some("email.taken".into()),
+            message: "held".into(),
+        };
+        assert_eq!(
+            after_write(&taken, &tries(0, 0), &P, 1.0),
+            Decision::Fail {
+                status: Some(400),
+                key: Some("email.taken".into()),
+                message: "held".into()
+            }
+        );
+        let refused = Write::Unauthorized {
+            message: "401".into(),
+        };
+        assert!(matches!(
+            after_write(&refused, &tries(0, 0), &P, 1.0),
+            Decision::Stop { .. }
+        ));
+    }
+
+    #[test]
+    fn a_check_compares_the_account_with_the_step() {
+        let check = |found: &str, t: &Tries| {
+            after_check(
+                "ann@old.example",
+                "ann@new.example",
+                &Read::Email(found.into()),
+                t,
+                &P,
+                1.0,
+            )
+        };
+        assert_eq!(
+            check("Ann@New.example", &tries(1, 0)),
+            Decision::Done { status: None }
+        );
+        assert_eq!(
+            check("ann@old.example", &tries(1, 0)),
+            Decision::Send {
+                after: Duration::from_secs(1)
+            }
+        );
+        assert!(matches!(
+            check("ann@old.example", &tries(3, 0)),
+            Decision::Fail { key: Some(k), message, .. }
+                if k == "retriesExhausted" && message.contains("503")
+        ));
+        assert!(matches!(
+            check("someone@else.example", &tries(1, 0)),
+            Decision::Fail { key: Some(k), .. } if k == "drifted"
+        ));
+        let unreadable = Read::Transient {
+            status: Some(502),
+            detail: "502".into(),
+        };
+        assert!(matches!(
+            after_check("a", "b", &unreadable, &tries(1, 0), &P, 1.0),
+            Decision::Check { .. }
+        ));
+        assert!(matches!(
+            after_check("a", "b", &unreadable, &tries(5, 0), &P, 1.0),
+            Decision::Fail { key: Some(k), .. } if k == "outcomeUnknown"
+        ));
+    }
+}

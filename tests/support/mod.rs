@@ -1,0 +1,255 @@
+//! Shared by the apply tests: a generated org with every kind of step, the simulator in this
+//! process on loopback, and the real binary as an admin runs it.
+#![allow(dead_code)]
+
+use mailshift::input::parse_accounts;
+use mailshift::plan::{Plan, file};
+use mailshift::sim::faults::FaultConfig;
+use mailshift::sim::server::{self, Server, SimConfig};
+use mailshift::sim::world::World;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub const KEY: &str = "test-key-5f1d7c";
+
+/// How many of each shape the generated org holds.
+#[derive(Clone, Copy)]
+pub struct Shapes {
+    /// Plain renames: one step each.
+    pub renames: usize,
+    /// A holder that is not moving and an account that wants its address: a free and a rename.
+    pub frees: usize,
+    /// Three accounts each taking the next one's address, the last a new one: three steps.
+    pub chains: usize,
+    /// Two accounts trading addresses: three steps (one through a temporary address).
+    pub swaps: usize,
+    /// Three accounts in a ring: four steps.
+    pub cycles: usize,
+}
+
+impl Shapes {
+    pub fn steps(&self) -> usize {
+        self.renames + 2 * self.frees + 3 * self.chains + 3 * self.swaps + 4 * self.cycles
+    }
+}
+
+/// An "Export users" CSV and a targets CSV with the given shapes, on old.example/new.example.
+pub fn generated_org(shapes: Shapes) -> (String, String) {
+    let mut accounts = String::from("User id,User name,email,User status\n");
+    let mut targets = String::from("account_id,target_email\n");
+    let mut account = |id: &str, email: &str, target: Option<&str>| {
+        accounts.push_str(&format!("acc-{id},User {id},{email},Active\n"));
+        if let Some(t) = target {
+            targets.push_str(&format!("acc-{id},{t}\n"));
+        }
+    };
+    for i in 0..shapes.renames {
+        account(
+            &format!("r{i}"),
+            &format!("r{i}@old.example"),
+            Some(&format!("r{i}@new.example")),
+        );
+    }
+    for i in 0..shapes.frees {
+        account(&format!("h{i}"), &format!("f{i}@new.example"), None);
+        account(
+            &format!("f{i}"),
+            &format!("f{i}@old.example"),
+            Some(&format!("f{i}@new.example")),
+        );
+    }
+    for i in 0..shapes.chains {
+        account(
+            &format!("k{i}a"),
+            &format!("k{i}a@new.example"),
+            Some(&format!("k{i}b@new.example")),
+        );
+        account(
+            &format!("k{i}b"),
+            &format!("k{i}b@new.example"),
+            Some(&format!("k{i}c@new.example")),
+        );
+        account(
+            &format!("k{i}c"),
+            &format!("k{i}c@new.example"),
+            Some(&format!("k{i}d@new.example")),
+        );
+    }
+    for i in 0..shapes.swaps {
+        account(
+            &format!("s{i}a"),
+            &format!("s{i}a@new.example"),
+            Some(&format!("s{i}b@new.example")),
+        );
+        account(
+            &format!("s{i}b"),
+            &format!("s{i}b@new.example"),
+            Some(&format!("s{i}a@new.example")),
+        );
+    }
+    for i in 0..shapes.cycles {
+        account(
+            &format!("c{i}x"),
+            &format!("c{i}x@new.example"),
+            Some(&format!("c{i}y@new.example")),
+        );
+        account(
+            &format!("c{i}y"),
+            &format!("c{i}y@new.example"),
+            Some(&format!("c{i}z@new.example")),
+        );
+        account(
+            &format!("c{i}z"),
+            &format!("c{i}z@new.example"),
+            Some(&format!("c{i}x@new.example")),
+        );
+    }
+    (accounts, targets)
+}
+
+/// Runs the binary in `dir` with the test key in the environment (never on the command line).
+pub fn mailshift(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("the binary runs")
+}
+
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mailshift"));
+    c.current_dir(dir)
+        .args(args)
+        .env("ATLASSIAN_API_KEY", KEY)
+        .env_remove("MAILSHIFT_API_URL")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Writes the org's files into `dir` and plans them with the binary; returns the plan's path.
+pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
+    std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.join("targets.csv"), targets).unwrap();
+    let out = mailshift(
+        dir,
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--verified-domains",
+            "old.example,new.example",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 2)),
+        "{}",
+        text(&out.stderr)
+    );
+    dir.join("plan.json")
+}
+
+/// Simulator settings a test changes.
+pub struct SimSetup {
+    pub external: Vec<String>,
+    pub rate: Option<(f64, u32)>,
+    pub faults: FaultConfig,
+    pub seed: u64,
+}
+
+impl Default for SimSetup {
+    fn default() -> SimSetup {
+        SimSetup {
+            external: Vec::new(),
+            rate: None,
+            faults: FaultConfig::default(),
+            seed: 7,
+        }
+    }
+}
+
+/// The simulator and the runtime that serves it (dropped together).
+pub struct Sim {
+    pub server: Server,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Every account's email now, by account ID.
+    pub fn emails(&self) -> BTreeMap<String, String> {
+        self.server
+            .snapshot()
+            .accounts
+            .into_iter()
+            .map(|a| (a.account_id, a.email))
+            .collect()
+    }
+}
+
+/// Serves the accounts file of `dir` on an ephemeral loopback port, logging every write.
+pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
+    let path = dir.join("accounts.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    let org = parse_accounts(&path, &bytes).unwrap().org;
+    let world = World::from_org(&org, &BTreeSet::new(), &BTreeSet::new(), &setup.external);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(server::start(SimConfig {
+            world,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            api_key: KEY.into(),
+            org_id: "org-1".into(),
+            taken_status: 400,
+            rate: setup.rate,
+            faults: setup.faults,
+            seed: setup.seed,
+            page_size: 100,
+            read_delay: Duration::ZERO,
+            key_lifetime: None,
+            log_writes: true,
+        }))
+        .unwrap();
+    Sim { server, runtime }
+}
+
+/// Where the plan says every account must end: the last step's target for accounts it moves,
+/// the current address for the rest.
+pub fn planned(plan: &Plan, before: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut end = before.clone();
+    for s in &plan.steps {
+        end.insert(s.account_id.to_string(), s.to.to_string());
+    }
+    end
+}
+
+pub fn read_plan(path: &Path) -> Plan {
+    file::read(path).unwrap()
+}
+
+/// `apply` against the simulator, confirming with --yes, with short backoffs.
+pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "apply",
+        "plan.json",
+        "--api-url",
+        url,
+        "--yes",
+        "--backoff-ms",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
