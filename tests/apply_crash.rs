@@ -1,0 +1,144 @@
+//! `kill -9` at random moments of a 2,000-step apply, resuming each time: the org ends exactly
+//! as planned, no step the journal had confirmed is ever sent again, and none is lost.
+
+mod support;
+
+use mailshift::journal::{self, StepState};
+use mailshift::sim::faults::FaultConfig;
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn kill_9_at_random_moments_and_resume_until_done() {
+    let shapes = Shapes {
+        renames: 1460,
+        frees: 100,
+        chains: 50,
+        swaps: 50,
+        cycles: 12,
+    };
+    assert!(shapes.steps() >= 2000);
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(shapes);
+    let plan_path = plan_in(dir.path(), &accounts, &targets);
+    let plan = read_plan(&plan_path);
+    let before = sim_emails_before(&accounts);
+    // Faults too, so that kills also land while answers are being checked and retried.
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: FaultConfig {
+                error_share: 0.02,
+                ambiguous_share: 0.02,
+                latency: Duration::from_millis(2),
+                ..FaultConfig::default()
+            },
+            ..SimSetup::default()
+        },
+    );
+    let url = sim.url();
+    let seed: u64 = rand::rng().random();
+    eprintln!("kill moments seed: {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let journal_path = dir.path().join("plan.json.journal");
+    let by_write: std::collections::HashMap<(String, String), u32> = plan
+        .steps
+        .iter()
+        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
+        .collect();
+    let mut checkpoints: Vec<(usize, HashSet<u32>)> = Vec::new();
+    let mut kills = 0;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 60, "the plan never finished");
+        let mut child = command(
+            dir.path(),
+            &apply_args(&url, &["--rate", "5000", "--concurrency", "8"]),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        // Most kills land mid-run; a few land during start-up or the resume's checks.
+        let wait = rng.random_range(5..400);
+        std::thread::sleep(Duration::from_millis(wait));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert_eq!(status.code(), Some(0), "{err}");
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        // Requests the dead process had on the wire may still be served; let them land.
+        std::thread::sleep(Duration::from_millis(30));
+        let confirmed = confirmed_steps(&journal_path, plan.steps.len() as u32);
+        let seen = sim.server.write_log().len();
+        // From here on, nothing confirmed may be sent again.
+        checkpoints.push((seen, confirmed));
+    }
+    assert!(
+        kills >= 3,
+        "only {kills} kills landed; the run was too quick to test"
+    );
+    assert_eq!(
+        sim.emails(),
+        planned(&plan, &before),
+        "the org is exactly as planned"
+    );
+    assert_eq!(sim.server.snapshot().counters.concurrent_writes, 0);
+    let log = sim.server.write_log();
+    for (seen, confirmed) in &checkpoints {
+        for w in &log[*seen..] {
+            let step = by_write.get(&(w.account_id.clone(), w.email.to_lowercase()));
+            if let Some(step) = step {
+                assert!(
+                    !confirmed.contains(step),
+                    "step {step} was confirmed in the journal and sent again"
+                );
+            }
+        }
+    }
+    let final_states = confirmed_steps(&journal_path, plan.steps.len() as u32);
+    assert_eq!(final_states.len(), plan.steps.len(), "no step is lost");
+    eprintln!(
+        "{kills} kills over {runs} runs; {} writes for {} steps",
+        log.len(),
+        plan.steps.len()
+    );
+}
+
+/// Steps the journal records as done.
+fn confirmed_steps(path: &std::path::Path, steps: u32) -> HashSet<u32> {
+    let Ok(parsed) = journal::read(path) else {
+        return HashSet::new();
+    };
+    journal::replay(path, steps, &parsed.records, false)
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, StepState::Done { .. }))
+        .map(|(i, _)| i as u32 + 1)
+        .collect()
+}
+
+fn sim_emails_before(accounts: &str) -> std::collections::BTreeMap<String, String> {
+    accounts
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_owned(), cells[2].to_owned())
+        })
+        .collect()
+}
