@@ -26,14 +26,7 @@ fn setup(shapes: Shapes) -> (tempfile::TempDir, BTreeMap<String, String>) {
         "the generated org plans as intended"
     );
     assert!(plan.blocked.is_empty());
-    let before = accounts
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            (cells[0].to_owned(), cells[2].to_owned())
-        })
-        .collect();
+    let before = emails_in(&accounts);
     (dir, before)
 }
 
@@ -348,4 +341,45 @@ fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
         plan.steps.len(),
         "no step was sent twice"
     );
+}
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes() {
+    let (dir, before) = setup(MIXED);
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: FaultConfig {
+                latency: std::time::Duration::from_millis(40),
+                ..FaultConfig::default()
+            },
+            ..SimSetup::default()
+        },
+    );
+    let url = sim.url();
+    let child = command(dir.path(), &apply_args(&url, &["--rate", "20"]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    for _ in 0..2 {
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Second Ctrl-C: quitting now"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Writes the quit left in flight may still be landing; then resume.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let out = mailshift(dir.path(), &apply_args(&url, &["--rate", "100"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(sim.emails(), planned(&plan, &before));
 }

@@ -24,7 +24,7 @@ fn kill_9_at_random_moments_and_resume_until_done() {
     let (accounts, targets) = generated_org(shapes);
     let plan_path = plan_in(dir.path(), &accounts, &targets);
     let plan = read_plan(&plan_path);
-    let before = sim_emails_before(&accounts);
+    let before = emails_in(&accounts);
     // Faults too, so that kills also land while answers are being checked and retried.
     let sim = serve(
         dir.path(),
@@ -109,6 +109,28 @@ fn kill_9_at_random_moments_and_resume_until_done() {
             }
         }
     }
+    // Every write the server saw had its intent in the journal: a step was never sent more
+    // often than the journal says it was about to be.
+    let parsed = journal::read(&journal_path).unwrap();
+    let mut intents: std::collections::HashMap<u32, usize> = Default::default();
+    for r in &parsed.records {
+        if let journal::Record::Intent { step, .. } = r {
+            *intents.entry(*step).or_default() += 1;
+        }
+    }
+    let mut sent: std::collections::HashMap<u32, usize> = Default::default();
+    for w in &log {
+        if let Some(step) = by_write.get(&(w.account_id.clone(), w.email.to_lowercase())) {
+            *sent.entry(*step).or_default() += 1;
+        }
+    }
+    for (step, n) in &sent {
+        let recorded = intents.get(step).copied().unwrap_or(0);
+        assert!(
+            *n <= recorded,
+            "step {step}: sent {n} times, {recorded} intents"
+        );
+    }
     let final_states = confirmed_steps(&journal_path, plan.steps.len() as u32);
     assert_eq!(final_states.len(), plan.steps.len(), "no step is lost");
     eprintln!(
@@ -129,16 +151,5 @@ fn confirmed_steps(path: &std::path::Path, steps: u32) -> HashSet<u32> {
         .enumerate()
         .filter(|(_, s)| matches!(s, StepState::Done { .. }))
         .map(|(i, _)| i as u32 + 1)
-        .collect()
-}
-
-fn sim_emails_before(accounts: &str) -> std::collections::BTreeMap<String, String> {
-    accounts
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            (cells[0].to_owned(), cells[2].to_owned())
-        })
         .collect()
 }

@@ -109,6 +109,18 @@ pub fn generated_org(shapes: Shapes) -> (String, String) {
     (accounts, targets)
 }
 
+/// Each account's address in an accounts CSV that `generated_org` wrote, by account ID.
+pub fn emails_in(accounts: &str) -> BTreeMap<String, String> {
+    accounts
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            Some((cells.first()?.to_string(), cells.get(2)?.to_string()))
+        })
+        .collect()
+}
+
 /// Runs the binary in `dir` with the test key in the environment (never on the command line).
 pub fn mailshift(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().expect("the binary runs")
