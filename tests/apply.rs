@@ -281,12 +281,11 @@ fn a_refused_key_stops_the_run_and_a_journal_of_another_plan_is_refused() {
     assert_eq!(sim.server.write_log().len(), sent);
 }
 
-#[test]
-fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
-    let (dir, before) = setup(MIXED);
-    // Slow enough that the run is surely under way when Ctrl-C comes.
+/// A simulator slow enough (40 ms a request) that a run is surely under way 800 ms after it
+/// starts, and Ctrl-C pressed `presses` times then; returns what the run printed.
+fn interrupted_run(dir: &Path, extra: &[&str], presses: usize) -> (Sim, std::process::Output) {
     let sim = serve(
-        dir.path(),
+        dir,
         SimSetup {
             faults: FaultConfig {
                 latency: std::time::Duration::from_millis(40),
@@ -296,19 +295,28 @@ fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
         },
     );
     let url = sim.url();
-    let child = command(
-        dir.path(),
-        &apply_args(&url, &["--rate", "20", "--concurrency", "2"]),
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = command(dir, &apply_args(&url, extra))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+    for _ in 0..presses {
+        // SAFETY: sends SIGINT to our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let out = child.wait_with_output().unwrap();
+    (sim, out)
+}
+
+#[test]
+fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
+    let (dir, before) = setup(MIXED);
+    let (sim, out) = interrupted_run(dir.path(), &["--rate", "20", "--concurrency", "2"], 1);
+    let url = sim.url();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("Stopping: no new steps"),
@@ -346,30 +354,8 @@ fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
 #[test]
 fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes() {
     let (dir, before) = setup(MIXED);
-    let sim = serve(
-        dir.path(),
-        SimSetup {
-            faults: FaultConfig {
-                latency: std::time::Duration::from_millis(40),
-                ..FaultConfig::default()
-            },
-            ..SimSetup::default()
-        },
-    );
+    let (sim, out) = interrupted_run(dir.path(), &["--rate", "20"], 2);
     let url = sim.url();
-    let child = command(dir.path(), &apply_args(&url, &["--rate", "20"]))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    for _ in 0..2 {
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGINT);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("Second Ctrl-C: quitting now"),
