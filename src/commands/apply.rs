@@ -127,32 +127,27 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     if let Ok(writer) = Arc::try_unwrap(writer) {
         writer.close();
     }
+    // The outcome as the journal tells it. If the journal cannot be read back (the trouble
+    // that stopped the run, say), the run's own error is the one to report.
     let after = journal::read(&config.journal)
-        .and_then(|p| journal::replay(&config.journal, steps, &p.records, false))?;
+        .and_then(|p| journal::replay(&config.journal, steps, &p.records, false));
+    let after = match after {
+        Ok(states) => states,
+        Err(read_back) => {
+            return Err(match end {
+                End::Refused(message) => refused(config, message),
+                End::Journal(e) => e.into(),
+                End::Finished | End::Interrupted => read_back.into(),
+            });
+        }
+    };
     let counts = Counts::of(&after);
     summarise(config, &plan, &after, &stats, started)?;
     if let Some(path) = &config.report {
-        let rows = rows(&plan, &after);
-        let json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        crate::private_file::write(path, |out| {
-            if json {
-                write_json(&rows, out)
-            } else {
-                write_csv(&rows, out)
-            }
-        })
-        .map_err(|source| Error::Report {
-            path: path.clone(),
-            source,
-        })?;
+        write_report(path, &plan, &after)?;
     }
     match end {
-        End::Refused(message) => Err(Error::Refused {
-            plan: config.plan.clone(),
-            message,
-        }),
+        End::Refused(message) => Err(refused(config, message)),
         End::Journal(e) => Err(e.into()),
         End::Interrupted => {
             println!(
@@ -164,6 +159,36 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         End::Finished if counts.done == counts.total => Ok(Outcome::Clean),
         End::Finished => Ok(Outcome::Incomplete),
     }
+}
+
+fn refused(config: &ApplyConfig, message: String) -> Error {
+    Error::Refused {
+        plan: config.plan.clone(),
+        message,
+    }
+}
+
+/// One row per step, CSV or JSON by the file's extension, written whole with mode 0600.
+fn write_report(
+    path: &std::path::Path,
+    plan: &Plan,
+    states: &[journal::StepState],
+) -> Result<(), Error> {
+    let rows = rows(plan, states);
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    crate::private_file::write(path, |out| {
+        if json {
+            write_json(&rows, out)
+        } else {
+            write_csv(&rows, out)
+        }
+    })
+    .map_err(|source| Error::Report {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The outcome as the journal now tells it, and what this run took.
