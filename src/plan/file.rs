@@ -41,6 +41,10 @@ pub enum PlanFileError {
         supported: u32,
         tool_version: String,
     },
+    /// The steps do not hang together (ids out of order, a dependency on a step that does not
+    /// exist): only a plan built by hand can look like this.
+    #[error("{}: the plan's steps are inconsistent: {detail}; make a new plan with `mailshift plan`", path.display())]
+    Inconsistent { path: PathBuf, detail: String },
     /// The content does not match its recorded hash: the file was edited or damaged.
     #[error("{}: the plan's content does not match its recorded SHA-256 (recorded {recorded}, found {actual}); it was edited or damaged since it was written, so make a new plan with `mailshift plan`", path.display())]
     HashMismatch {
@@ -179,8 +183,29 @@ pub fn decode_hashed(path: &Path, bytes: &[u8]) -> Result<(Plan, String), PlanFi
             actual,
         });
     }
-    let plan = serde_json::from_str(envelope.plan.get()).map_err(|e| not_a_plan(e.to_string()))?;
+    let plan: Plan =
+        serde_json::from_str(envelope.plan.get()).map_err(|e| not_a_plan(e.to_string()))?;
+    check_steps(&plan).map_err(|detail| PlanFileError::Inconsistent {
+        path: path.to_owned(),
+        detail,
+    })?;
     Ok((plan, actual))
+}
+
+/// Step ids run 1, 2, 3, ... in file order, and every step waits only for steps before it.
+fn check_steps(plan: &Plan) -> Result<(), String> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        let id = i as u64 + 1;
+        if u64::from(step.id) != id {
+            return Err(format!("step {} stands where step {id} should", step.id));
+        }
+        if let Some(&d) = step.after.iter().find(|&&d| d == 0 || u64::from(d) >= id) {
+            return Err(format!(
+                "step {id} waits for step {d}, which does not come before it"
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
@@ -290,6 +315,18 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         );
+    }
+
+    #[test]
+    fn steps_that_do_not_hang_together_are_refused() {
+        let mut plan = sample();
+        plan.steps[0].id = 0;
+        let err = decode(Path::new("p.json"), &encode(&plan)).unwrap_err();
+        assert!(matches!(err, PlanFileError::Inconsistent { .. }), "{err}");
+        let mut plan = sample();
+        plan.steps[0].after.push(1);
+        let err = decode(Path::new("p.json"), &encode(&plan)).unwrap_err();
+        assert!(err.to_string().contains("waits for step 1"), "{err}");
     }
 
     #[test]
