@@ -42,12 +42,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         }
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
-    if let Some(mode) = opened.loose_mode {
-        eprintln!(
-            "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
-            config.journal.display()
-        );
-    }
+    warn_if_loose(&config.journal);
     let states = journal::replay(
         &config.journal,
         steps,
@@ -67,12 +62,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             before.not_started
         );
     }
-    let runs = opened
-        .parsed
-        .records
-        .iter()
-        .filter(|r| matches!(r, Record::Run { .. }))
-        .count() as u32;
+    let runs = opened.parsed.runs();
     let writer = Arc::new(opened.writer);
     let client = Client::new(&config.client)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -267,19 +257,12 @@ fn confirm(plan: &Plan, counts: &Counts, config: &ApplyConfig) -> Result<(), Err
     }
 }
 
-/// Plans hold names and addresses; say so when the file is open to others.
+/// Plans and journals hold names and addresses; say so when the file is open to others.
 fn warn_if_loose(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                eprintln!(
-                    "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
-                    path.display()
-                );
-            }
-        }
+    if let Some(mode) = crate::private_file::loose_mode(path) {
+        eprintln!(
+            "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
+            path.display()
+        );
     }
 }

@@ -38,15 +38,16 @@ pub fn start(mut events: UnboundedReceiver<Event>) -> JoinHandle<()> {
                     bar.set_length(total as u64);
                     bar.set_position(finished_before as u64);
                     bar.reset_eta();
-                    view.checking = to_check;
+                    view.checking = to_check.into_iter().collect();
                 }
                 Event::Done { step } => {
                     view.retrying.remove(&step);
-                    view.checking = view.checking.saturating_sub(1);
+                    view.checking.remove(&step);
                     bar.inc(1);
                 }
                 Event::Failed { step, .. } => {
                     view.retrying.remove(&step);
+                    view.checking.remove(&step);
                     view.failed += 1;
                     bar.inc(1);
                 }
@@ -92,7 +93,7 @@ struct View {
     failed: usize,
     skipped: usize,
     retrying: HashSet<u32>,
-    checking: usize,
+    checking: HashSet<u32>,
     pace: String,
     stopping: bool,
 }
@@ -109,8 +110,11 @@ impl View {
         if !self.retrying.is_empty() {
             parts.push(format!("retrying {}", self.retrying.len()));
         }
-        if self.checking > 0 {
-            parts.push(format!("checking {} from the last run", self.checking));
+        if !self.checking.is_empty() {
+            parts.push(format!(
+                "checking {} from the last run",
+                self.checking.len()
+            ));
         }
         if !self.pace.is_empty() {
             parts.push(self.pace.clone());

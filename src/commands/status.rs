@@ -3,7 +3,7 @@
 
 use crate::config::StatusConfig;
 use crate::error::{Error, Outcome};
-use crate::journal::{self, JournalError, Record};
+use crate::journal::{self, JournalError};
 use crate::plan::file::read_hashed;
 use crate::review::outcome::render_status;
 use std::fs::{File, TryLockError};
@@ -23,11 +23,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
                 }
                 .into());
             }
-            let runs = parsed
-                .records
-                .iter()
-                .filter(|r| matches!(r, Record::Run { .. }))
-                .count();
+            let runs = parsed.runs();
             let running = if is_locked(&config.journal) {
                 "; an apply is running now"
             } else {

@@ -34,9 +34,9 @@ pub struct Settings {
 pub enum Event {
     Begin {
         total: usize,
-        done_before: usize,
         finished_before: usize,
-        to_check: usize,
+        /// Steps a dead run left in flight, read before anything else.
+        to_check: Vec<u32>,
     },
     Done {
         step: u32,
@@ -184,12 +184,8 @@ pub async fn execute(
     }
     send(Event::Begin {
         total: steps.len(),
-        done_before: states
-            .iter()
-            .filter(|s| matches!(s, StepState::Done { .. }))
-            .count(),
         finished_before: states.iter().filter(|s| s.is_final()).count(),
-        to_check: in_flight.len(),
+        to_check: in_flight.clone(),
     });
     let mut running: JoinSet<Attempted> = JoinSet::new();
     let mut commits: JoinSet<Committed> = JoinSet::new();
@@ -260,13 +256,11 @@ pub async fn execute(
                     }
                     Answer::NotSent => Decision::Send { after: Duration::ZERO },
                     Answer::Write(w, info) => {
-                        learn(&ctx, now, attempted.sent_at, &w_signal(&w, info));
-                        count(t, &mut stats, &w);
+                        take_in(&ctx, now, attempted.sent_at, info, heard_write(&w), t, &mut stats);
                         after_write(&w, t, &settings.policy, rng.random_range(0.7..1.3))
                     }
                     Answer::Read(r, info) => {
-                        learn(&ctx, now, attempted.sent_at, &r_signal(&r, info));
-                        count_read(t, &mut stats, &r);
+                        take_in(&ctx, now, attempted.sent_at, info, heard_read(&r), t, &mut stats);
                         let step = ctx.step(id);
                         after_check(&step.from, &step.to, &r, t, &settings.policy, rng.random_range(0.7..1.3))
                     }
@@ -289,8 +283,7 @@ pub async fn execute(
                         let skips = scheduler.failed(id);
                         commits.spawn(commit_failed(Arc::clone(&ctx), id, status, key, message, t.writes, skips));
                     }
-                    Decision::Send { after } if stopping => {
-                        let _ = after;
+                    Decision::Send { .. } if stopping => {
                         commits.spawn(commit_not_applied(Arc::clone(&ctx), id));
                     }
                     Decision::Send { after } => {
@@ -420,67 +413,74 @@ async fn attempt_once(ctx: Arc<Ctx>, id: u32, kind: Kind, attempt: u32) -> Attem
     done(answer, sent_at)
 }
 
-fn w_signal(w: &Write, info: RateInfo) -> Option<Signal> {
+/// What an answer tells the pacer and the step's tally.
+enum Heard {
+    Answered,
+    Limited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// A transient failure; a write's keeps its detail for the message if the step gives up.
+    Lost(Option<(Option<u16>, String)>),
+    /// A refused key: nothing to learn.
+    Nothing,
+}
+
+fn heard_write(w: &Write) -> Heard {
     match w {
-        Write::RateLimited { wait, told_by } => Some(Signal::Limited {
+        Write::Applied { .. } | Write::Rejected { .. } => Heard::Answered,
+        Write::RateLimited { wait, told_by } => Heard::Limited {
             wait: *wait,
             told_by: *told_by,
-        }),
-        Write::Applied { .. } | Write::Rejected { .. } => Some(Signal::Answered {
-            remaining: info.remaining,
-            limit: info.limit,
-        }),
-        _ => None,
+        },
+        Write::Transient { status, detail, .. } => Heard::Lost(Some((*status, detail.clone()))),
+        Write::Unauthorized { .. } => Heard::Nothing,
     }
 }
 
-fn r_signal(r: &Read, info: RateInfo) -> Option<Signal> {
+fn heard_read(r: &Read) -> Heard {
     match r {
-        Read::RateLimited { wait, told_by } => Some(Signal::Limited {
+        Read::Email(_) | Read::NotFound | Read::Other { .. } => Heard::Answered,
+        Read::RateLimited { wait, told_by } => Heard::Limited {
             wait: *wait,
             told_by: *told_by,
-        }),
-        Read::Email(_) | Read::NotFound | Read::Other { .. } => Some(Signal::Answered {
+        },
+        Read::Transient { .. } => Heard::Lost(None),
+        Read::Unauthorized { .. } => Heard::Nothing,
+    }
+}
+
+/// Feeds an answer to the pacer and counts it against the step and the run.
+fn take_in(
+    ctx: &Ctx,
+    now: Duration,
+    sent_at: Duration,
+    info: RateInfo,
+    heard: Heard,
+    t: &mut Tries,
+    stats: &mut Stats,
+) {
+    let signal = match heard {
+        Heard::Answered => Signal::Answered {
             remaining: info.remaining,
             limit: info.limit,
-        }),
-        _ => None,
-    }
-}
-
-fn learn(ctx: &Ctx, now: Duration, sent_at: Duration, signal: &Option<Signal>) {
-    if let Some(signal) = signal {
-        ctx.pacer().observe(now, sent_at, *signal);
-    }
-}
-
-fn count(t: &mut Tries, stats: &mut Stats, w: &Write) {
-    match w {
-        Write::RateLimited { .. } => {
+        },
+        Heard::Limited { wait, told_by } => {
             t.rate_limited += 1;
             stats.rate_limited += 1;
+            Signal::Limited { wait, told_by }
         }
-        Write::Transient { status, detail, .. } => {
+        Heard::Lost(problem) => {
             t.transient += 1;
             stats.transient += 1;
-            t.last_problem = Some((*status, detail.clone()));
+            if problem.is_some() {
+                t.last_problem = problem;
+            }
+            return;
         }
-        _ => {}
-    }
-}
-
-fn count_read(t: &mut Tries, stats: &mut Stats, r: &Read) {
-    match r {
-        Read::RateLimited { .. } => {
-            t.rate_limited += 1;
-            stats.rate_limited += 1;
-        }
-        Read::Transient { .. } => {
-            t.transient += 1;
-            stats.transient += 1;
-        }
-        _ => {}
-    }
+        Heard::Nothing => return,
+    };
+    ctx.pacer().observe(now, sent_at, signal);
 }
 
 fn retry_reason(t: &Tries) -> String {

@@ -70,8 +70,6 @@ pub struct Opened {
     /// What earlier runs recorded (nothing for a new journal).
     pub parsed: Parsed,
     pub created: bool,
-    /// The file's mode when others may read it (it holds personal data).
-    pub loose_mode: Option<u32>,
 }
 
 /// Opens (or creates) the journal for the plan with `plan_sha256`, takes its lock, cuts off a
@@ -104,7 +102,6 @@ pub fn open(
         }
         Err(TryLockError::Error(e)) => return Err(open_error(e)),
     }
-    let loose_mode = loose_mode(&file);
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(open_error)?;
     let write_error = |e: io::Error| JournalError::Write {
@@ -153,7 +150,6 @@ pub fn open(
         writer: JournalWriter::start(file, path.to_owned(), sync),
         parsed,
         created,
-        loose_mode,
     })
 }
 
@@ -174,20 +170,6 @@ pub fn read(path: &Path) -> Result<Parsed, JournalError> {
         source,
     })?;
     parse(path, &bytes)
-}
-
-fn loose_mode(file: &File) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file.metadata().ok()?.permissions().mode() & 0o777;
-        (mode & 0o077 != 0).then_some(mode)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        None
-    }
 }
 
 /// A new file's name is durable only once its directory is.
@@ -256,12 +238,9 @@ impl JournalWriter {
         }
     }
 
-    /// Waits for every record sent so far to be written, and releases the lock.
-    pub fn close(mut self) {
-        self.queue.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// Waits for every record sent so far to be written, and releases the lock (as dropping does).
+    pub fn close(self) {
+        drop(self);
     }
 }
 
@@ -326,7 +305,7 @@ mod tests {
         let path = dir.path().join("plan.json.journal");
         let first = open(&path, "abc", 3, true, "t0").unwrap();
         assert!(first.created);
-        assert_eq!(first.loose_mode, None);
+        assert_eq!(crate::private_file::loose_mode(&path), None);
         first.writer.append(&intent(2)).await.unwrap();
         let err = open(&path, "abc", 3, true, "t1").err().unwrap();
         assert!(matches!(err, JournalError::Locked { .. }), "{err}");
@@ -382,7 +361,6 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let again = open(&path, "abc", 1, false, "t").unwrap();
-        assert_eq!(again.loose_mode, Some(0o644));
+        assert_eq!(crate::private_file::loose_mode(&path), Some(0o644));
     }
 }

@@ -51,6 +51,16 @@ pub struct Parsed {
     pub torn: bool,
 }
 
+impl Parsed {
+    /// How many `apply` runs the journal records.
+    pub fn runs(&self) -> u32 {
+        self.records
+            .iter()
+            .filter(|r| matches!(r, Record::Run { .. }))
+            .count() as u32
+    }
+}
+
 /// Parses a journal. A last line that is cut short or unreadable is a write a crash interrupted:
 /// it was never acknowledged, so nothing relied on it, and it is ignored. A bad line anywhere
 /// else means the file is damaged, and is refused with its line number.
