@@ -182,13 +182,18 @@ pub struct SimulateArgs {
   mailshift apply plan.json               # shows the summary and asks before the first change
   mailshift apply plan.json --yes --rate 20 --report result.csv
   mailshift apply plan.json               # again after a crash or Ctrl-C: resumes from the journal
+  mailshift apply plan.json --limit 1     # a pilot: one account (or one group that goes together)
+  mailshift apply plan.json --only pilot.txt   # then a pilot group; a plain apply does the rest
 
 The key comes from ATLASSIAN_API_KEY or --api-key-file; the org from ATLASSIAN_ORG_ID or --org-id;
 the URL from --api-url or MAILSHIFT_API_URL (default https://api.atlassian.com; plain http only to
 a loopback address, e.g. the simulator).
 
-Exit codes: 0 every step applied; 3 finished with failed or skipped steps (see the summary or
---report); 130 interrupted by Ctrl-C (run the same command to resume); 1 error before or during
+A run stops itself (exit 3) when more than 10% of the last 50 finished steps fail, and says
+what the failures have in common; see --max-failure-rate and --max-failures.
+
+Exit codes: 0 every step applied (or every step a pilot took); 3 finished with failed or skipped
+steps, or stopped by the failure limits (see the summary or --report); 130 interrupted by Ctrl-C (run the same command to resume); 1 error before or during
 the run (nothing is sent without its journal record).")]
 pub struct ApplyArgs {
     /// The plan written by `mailshift plan --out`.
@@ -251,6 +256,28 @@ pub struct ApplyArgs {
         hide = true
     )]
     pub backoff_ms: u64,
+
+    /// Pilot: take at most N of the steps left, in plan order, as whole groups (a free with the
+    /// rename that needs it, a cycle's steps); at least the first group.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Pilot: only the groups of these accounts (one account ID or address per line; # comments).
+    #[arg(long, value_name = "FILE")]
+    pub only: Option<PathBuf>,
+
+    /// Leave out the groups of these accounts (one account ID or address per line; # comments).
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Option<PathBuf>,
+
+    /// Stop taking new steps once N steps have failed in this run.
+    #[arg(long = "max-failures", value_name = "N")]
+    pub max_failures: Option<u32>,
+
+    /// Stop taking new steps once more than P percent of the last 50 finished steps failed
+    /// (100 never stops).
+    #[arg(long = "max-failure-rate", value_name = "P", default_value = "10%")]
+    pub max_failure_rate: String,
 
     /// For benchmarks only: do not fsync the journal (a power cut may lose records).
     #[arg(long = "no-fsync", hide = true)]

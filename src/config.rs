@@ -2,7 +2,9 @@
 
 use crate::api::{ApiKey, ClientConfig};
 use crate::cli::{ApplyArgs, PlanArgs, SimulateArgs, StatusArgs};
+use crate::exec::guard::Limits;
 use crate::exec::retry::RetryPolicy;
+use crate::exec::select::{AccountList, Selection, parse_list};
 use crate::input::DomainRule;
 use crate::model::{domain_key, is_domain};
 use crate::review::Format;
@@ -52,6 +54,22 @@ pub enum ConfigError {
     /// `--journal` names the plan itself.
     #[error("--journal {}: that is the plan file; choose another path for the journal", path.display())]
     JournalIsPlan { path: PathBuf },
+    /// `--limit 0` would run nothing.
+    #[error("--limit 0: give at least 1 (or leave --limit out to run every step)")]
+    ZeroLimit,
+    /// An `--only`/`--exclude` file that cannot be read, or lists nobody.
+    #[error("{flag} {}: {reason}", path.display())]
+    BadAccountList {
+        flag: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    /// `--max-failure-rate` is not a percentage.
+    #[error("--max-failure-rate {value:?}: give a percentage from 0 to 100, e.g. 10%")]
+    BadFailureRate { value: String },
+    /// `--max-failures 0` would stop before anything failed.
+    #[error("--max-failures 0: give at least 1")]
+    ZeroMaxFailures,
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -248,6 +266,9 @@ pub struct ApplyConfig {
     pub report: Option<PathBuf>,
     pub retry_failed: bool,
     pub fsync: bool,
+    /// A pilot's `--limit`/`--only`/`--exclude`; all steps when empty.
+    pub selection: Selection,
+    pub limits: Limits,
 }
 
 impl ApplyConfig {
@@ -280,6 +301,24 @@ impl ApplyConfig {
         if same_file(&journal, &args.plan) {
             return Err(ConfigError::JournalIsPlan { path: journal });
         }
+        if args.limit == Some(0) {
+            return Err(ConfigError::ZeroLimit);
+        }
+        if args.max_failures == Some(0) {
+            return Err(ConfigError::ZeroMaxFailures);
+        }
+        let max_rate =
+            parse_percent(&args.max_failure_rate).ok_or_else(|| ConfigError::BadFailureRate {
+                value: args.max_failure_rate.clone(),
+            })?;
+        let selection = Selection {
+            limit: args.limit,
+            only: args.only.map(|p| account_list("--only", p)).transpose()?,
+            exclude: args
+                .exclude
+                .map(|p| account_list("--exclude", p))
+                .transpose()?,
+        };
         Ok(ApplyConfig {
             plan: args.plan,
             journal,
@@ -305,8 +344,42 @@ impl ApplyConfig {
             report: args.report,
             retry_failed: args.retry_failed,
             fsync: !args.no_fsync,
+            selection,
+            limits: Limits {
+                max_failures: args.max_failures,
+                max_rate,
+                ..Limits::default()
+            },
         })
     }
+}
+
+/// `10%`, `10` or `2.5%` as a share from 0 to 1.
+fn parse_percent(value: &str) -> Option<f64> {
+    let number = value.trim().trim_end_matches('%').trim();
+    let p: f64 = number.parse().ok()?;
+    (p.is_finite() && (0.0..=100.0).contains(&p)).then_some(p / 100.0)
+}
+
+/// Reads an `--only`/`--exclude` file; a file that lists nobody is a mistake, not "everyone".
+fn account_list(flag: &'static str, path: PathBuf) -> Result<AccountList, ConfigError> {
+    let bad = |reason: String| ConfigError::BadAccountList {
+        flag,
+        path: path.clone(),
+        reason,
+    };
+    let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        bad(format!(
+            "not UTF-8 text (bad byte at offset {}); save it as UTF-8",
+            e.valid_up_to()
+        ))
+    })?;
+    let entries = parse_list(text);
+    if entries.is_empty() {
+        return Err(bad("it lists no account".into()));
+    }
+    Ok(AccountList { path, entries })
 }
 
 /// `https://` anywhere; `http://` only to a loopback address, where nothing crosses a network.
@@ -428,5 +501,55 @@ mod tests {
             &[("ATLASSIAN_API_KEY", "k")],
         );
         assert!(matches!(err, Err(ConfigError::JournalIsPlan { .. })));
+    }
+
+    #[test]
+    fn failure_rates_are_percentages() {
+        let key = [("ATLASSIAN_API_KEY", "k")];
+        let c = apply("apply p", &key).unwrap();
+        assert_eq!(c.limits.max_rate, 0.10);
+        assert!(c.selection.is_all());
+        for (given, share) in [("25%", 0.25), ("2.5", 0.025), ("100%", 1.0), ("0", 0.0)] {
+            let c = apply(&format!("apply p --max-failure-rate {given}"), &key).unwrap();
+            assert_eq!(c.limits.max_rate, share, "{given}");
+        }
+        for bad in ["101%", "-1", "ten", "%"] {
+            let err = apply(&format!("apply p --max-failure-rate={bad}"), &key).unwrap_err();
+            assert!(matches!(err, ConfigError::BadFailureRate { .. }), "{bad}");
+        }
+        assert!(matches!(
+            apply("apply p --limit 0", &key),
+            Err(ConfigError::ZeroLimit)
+        ));
+        assert!(matches!(
+            apply("apply p --max-failures 0", &key),
+            Err(ConfigError::ZeroMaxFailures)
+        ));
+    }
+
+    #[test]
+    fn an_account_list_must_be_readable_text_that_lists_someone() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = [("ATLASSIAN_API_KEY", "k")];
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(dir.path().join("empty.txt"), "# nobody yet\n\n").unwrap();
+        std::fs::write(dir.path().join("latin1.txt"), b"ren\xe9@old.example\n").unwrap();
+        std::fs::write(dir.path().join("ok.txt"), "a\nb@old.example\n").unwrap();
+        for (name, expect) in [
+            ("empty.txt", "lists no account"),
+            ("latin1.txt", "not UTF-8"),
+            ("missing.txt", "No such file"),
+        ] {
+            let err = apply(&format!("apply p --only {}", path(name)), &key).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::BadAccountList { .. })
+                    && err.to_string().contains(expect),
+                "{name}: {err}"
+            );
+        }
+        let c = apply(&format!("apply p --exclude {}", path("ok.txt")), &key).unwrap();
+        let list = c.selection.exclude.unwrap();
+        assert_eq!(list.entries.len(), 2);
+        assert_eq!(list.entries[1].line, 2);
     }
 }

@@ -27,6 +27,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A pilot's `--only`/`--exclude` names an account the plan does not have.
+    #[error(transparent)]
+    Select(#[from] crate::exec::select::SelectError),
     /// The journal cannot be opened, read or written.
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -67,7 +70,8 @@ pub enum Outcome {
     Clean,
     /// The plan was written, but some wishes are blocked.
     Blocked,
-    /// `apply` finished, but some steps failed or were skipped.
+    /// `apply` finished, but some steps failed or were skipped, or it stopped itself because
+    /// too many failed.
     Incomplete,
     /// `apply` stopped at Ctrl-C; running it again resumes.
     Interrupted,

@@ -6,11 +6,15 @@ use super::progress;
 use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
+use crate::exec::guard::Trip;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
+use crate::exec::select::{Choice, choose};
 use crate::journal::{self, Record};
 use crate::plan::Plan;
 use crate::plan::file::read_hashed;
+use crate::review::cause::{common_cause, failures_of_last_run};
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
+use crate::review::runs::{ended_in, render_runs, run_tallies};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +31,9 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         );
         return Ok(Outcome::Clean);
     }
+    // A pilot list that names someone the plan does not have is refused before anything is
+    // written; the journal's states do not change which names match.
+    choose(&plan.steps, &[], &config.selection)?;
     // Ask before anything is written: a refused confirmation leaves no journal behind. The
     // counts shown come from a read of the journal; the locked open below is what counts.
     if !config.yes {
@@ -36,9 +43,9 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             }
             _ => vec![journal::StepState::Pending; steps as usize],
         };
-        let earlier = Counts::of(&earlier);
-        if earlier.in_flight + earlier.not_started > 0 {
-            confirm(&plan, &earlier, config)?;
+        let choice = choose(&plan.steps, &earlier, &config.selection)?;
+        if choice.steps > 0 {
+            confirm(&plan, &Counts::of(&earlier), &choice, config)?;
         }
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
@@ -50,7 +57,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         config.retry_failed,
     )?;
     let before = Counts::of(&states);
-    let left = before.in_flight + before.not_started;
+    let choice = choose(&plan.steps, &states, &config.selection)?;
+    let left = choice.steps;
     if !opened.created {
         eprintln!(
             "Resuming from {}: {} done, {} failed, {} skipped, {} to check, {} not started.",
@@ -61,6 +69,9 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             before.in_flight,
             before.not_started
         );
+    }
+    if !config.selection.is_all() {
+        announce_pilot(config, &choice);
     }
     let runs = opened.parsed.runs();
     let writer = Arc::new(opened.writer);
@@ -88,6 +99,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             run: runs + 1,
             pid: std::process::id(),
             at: now_text(),
+            scope: (!config.selection.is_all()).then(|| config.selection.describe()),
         };
         if left == 0 {
             return (End::Finished, Stats::default());
@@ -99,11 +111,13 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             concurrency: config.concurrency,
             rate: config.rate,
             policy: config.policy,
+            limits: config.limits,
         };
         let steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
         execute(
             steps,
             &states,
+            &choice.chosen,
             client,
             Arc::clone(&writer),
             &settings,
@@ -119,22 +133,24 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     }
     // The outcome as the journal tells it. If the journal cannot be read back (the trouble
     // that stopped the run, say), the run's own error is the one to report.
-    let after = journal::read(&config.journal)
-        .and_then(|p| journal::replay(&config.journal, steps, &p.records, false));
-    let after = match after {
-        Ok(states) => states,
+    let after = journal::read(&config.journal).and_then(|p| {
+        let states = journal::replay(&config.journal, steps, &p.records, false)?;
+        Ok((p.records, states))
+    });
+    let (records, after) = match after {
+        Ok(read) => read,
         Err(read_back) => {
             return Err(match end {
                 End::Refused(message) => refused(config, message),
                 End::Journal(e) => e.into(),
-                End::Finished | End::Interrupted => read_back.into(),
+                End::Finished | End::Interrupted | End::SafetyStop(_) => read_back.into(),
             });
         }
     };
     let counts = Counts::of(&after);
-    summarise(config, &plan, &after, &stats, started)?;
+    summarise(config, &plan, &after, &records, &stats, started)?;
     if let Some(path) = &config.report {
-        write_report(path, &plan, &after)?;
+        write_report(path, &plan, &after, &records)?;
     }
     match end {
         End::Refused(message) => Err(refused(config, message)),
@@ -146,9 +162,63 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             );
             Ok(Outcome::Interrupted)
         }
-        End::Finished if counts.done == counts.total => Ok(Outcome::Clean),
+        End::SafetyStop(trip) => {
+            explain_stop(config, &plan, &records, trip);
+            Ok(Outcome::Incomplete)
+        }
+        // A pilot that did all it took is a success; the rest is for a later run.
+        End::Finished
+            if counts.failed + counts.skipped + counts.in_flight == 0
+                && (counts.not_started == 0 || !config.selection.is_all()) =>
+        {
+            Ok(Outcome::Clean)
+        }
         End::Finished => Ok(Outcome::Incomplete),
     }
+}
+
+/// What a pilot run takes and leaves, said before it starts.
+fn announce_pilot(config: &ApplyConfig, choice: &Choice) {
+    eprintln!(
+        "Pilot ({}): this run takes {} steps in {} groups; {} steps in {} groups are left for a later `mailshift apply {}`.",
+        config.selection.describe(),
+        choice.steps,
+        choice.groups,
+        choice.left_steps,
+        choice.left_groups,
+        config.plan.display()
+    );
+    if let Some(size) = choice.first_group_over_limit {
+        eprintln!(
+            "  The first group has {size} steps that only work together (a free and the rename that needs it, a chain, or a cycle), so it is taken whole."
+        );
+    }
+    if choice.settled_anyway > 0 {
+        eprintln!(
+            "  {} groups an earlier run left with a write in flight are finished too, whatever the selection: the write may have landed.",
+            choice.settled_anyway
+        );
+    }
+}
+
+/// Why the run stopped itself, what its failures share, and how to go on.
+fn explain_stop(config: &ApplyConfig, plan: &Plan, records: &[Record], trip: Trip) {
+    let failures = failures_of_last_run(plan, records);
+    let mut text = format!("Safety stop: {trip}. No new steps were started.\n");
+    let cause = common_cause(&failures);
+    if cause.is_empty() {
+        text.push_str("The failures have no one answer, domain or kind in common; see the failed steps above.\n");
+    } else {
+        text.push_str("What the failures have in common:\n");
+        for line in cause {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    text.push_str(&format!(
+        "Fix the cause, then run `mailshift apply {} --retry-failed` to try the failed steps again and go on.",
+        config.plan.display()
+    ));
+    println!("{text}");
 }
 
 fn refused(config: &ApplyConfig, message: String) -> Error {
@@ -163,8 +233,9 @@ fn write_report(
     path: &std::path::Path,
     plan: &Plan,
     states: &[journal::StepState],
+    records: &[Record],
 ) -> Result<(), Error> {
-    let rows = rows(plan, states);
+    let rows = rows(plan, states, &ended_in(records, states.len()));
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
@@ -186,6 +257,7 @@ fn summarise(
     config: &ApplyConfig,
     plan: &Plan,
     states: &[journal::StepState],
+    records: &[Record],
     stats: &Stats,
     started: Instant,
 ) -> Result<(), Error> {
@@ -202,6 +274,14 @@ fn summarise(
             stats.transient
         )?;
         render_status(plan, states, &mut out)?;
+        let plan_path = config.plan.display().to_string();
+        render_runs(
+            &run_tallies(records),
+            &plan.steps,
+            states,
+            &plan_path,
+            &mut out,
+        )?;
         if let Some(report) = &config.report {
             writeln!(out, "Report: {}", report.display())?;
         }
@@ -214,7 +294,12 @@ fn summarise(
 }
 
 /// On a terminal, shows what is about to happen and waits for "yes".
-fn confirm(plan: &Plan, counts: &Counts, config: &ApplyConfig) -> Result<(), Error> {
+fn confirm(
+    plan: &Plan,
+    counts: &Counts,
+    choice: &Choice,
+    config: &ApplyConfig,
+) -> Result<(), Error> {
     if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
         return Err(Error::NeedsYes {
             plan: config.plan.clone(),
@@ -241,6 +326,15 @@ fn confirm(plan: &Plan, counts: &Counts, config: &ApplyConfig) -> Result<(), Err
         eprintln!(
             "  {} are done or ended already; {left} left.",
             counts.total - left
+        );
+    }
+    if !config.selection.is_all() {
+        eprintln!(
+            "  Pilot ({}): this run takes {} of them ({} groups); {} stay for later.",
+            config.selection.describe(),
+            choice.steps,
+            choice.groups,
+            choice.left_steps
         );
     }
     eprint!("Type yes to go on: ");

@@ -72,6 +72,14 @@ pub fn start(mut events: UnboundedReceiver<Event>) -> JoinHandle<()> {
                         None => format!("pacing at {rate:.1}/s"),
                     };
                 }
+                Event::SafetyStop(trip) => {
+                    view.stopping = true;
+                    bar.suspend(|| {
+                        eprintln!(
+                            "Safety stop: {trip}. No new steps; finishing the requests under way."
+                        )
+                    });
+                }
                 Event::Stopping => {
                     view.stopping = true;
                     // Said even without a bar, so that the operator knows the key press counted.

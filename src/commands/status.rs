@@ -6,6 +6,7 @@ use crate::error::{Error, Outcome};
 use crate::journal::{self, JournalError};
 use crate::plan::file::read_hashed;
 use crate::review::outcome::render_status;
+use crate::review::runs::{render_runs, run_tallies};
 use std::fs::{File, TryLockError};
 use std::io::{self, Write};
 
@@ -54,7 +55,17 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
         Err(e) => return Err(e.into()),
     };
     let states = journal::replay(&config.journal, steps, &records, false)?;
-    match render_status(&plan, &states, &mut out) {
+    let plan_path = config.plan.display().to_string();
+    let shown = render_status(&plan, &states, &mut out).and_then(|()| {
+        render_runs(
+            &run_tallies(&records),
+            &plan.steps,
+            &states,
+            &plan_path,
+            &mut out,
+        )
+    });
+    match shown {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
         _ => Ok(Outcome::Clean),
     }

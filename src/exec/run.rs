@@ -3,6 +3,7 @@
 //! its journal intent and the pacer; it feeds answers to the pure retry decisions; it commits
 //! outcomes to the journal before a step counts as done; and it reports `Event`s on a channel.
 
+use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
 use super::retry::{Decision, RetryPolicy, Tries, after_check, after_write};
 use super::schedule::{Scheduler, Skip};
@@ -27,6 +28,8 @@ pub struct Settings {
     /// The ceiling, in requests per second.
     pub rate: f64,
     pub policy: RetryPolicy,
+    /// When failures stop the run by themselves.
+    pub limits: Limits,
 }
 
 /// What the executor tells whoever owns the terminal.
@@ -62,6 +65,8 @@ pub enum Event {
     },
     /// Ctrl-C: no new steps are started.
     Stopping,
+    /// Too many failures: no new steps are started.
+    SafetyStop(Trip),
 }
 
 /// How the run ended.
@@ -75,11 +80,14 @@ pub enum End {
     Refused(String),
     /// The journal could not be written; nothing more was sent.
     Journal(JournalError),
+    /// Too many steps failed: steps under way were finished or journaled, the rest are left.
+    SafetyStop(Trip),
 }
 
 /// Figures of the run, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Requests that went out (whatever came back); not those a stop held back.
     pub writes: u64,
     pub reads: u64,
     pub rate_limited: u64,
@@ -145,10 +153,13 @@ pub fn now_text() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// Runs the steps the journal says are left. `states` come from the journal's replay.
+/// Runs the steps the journal says are left. `states` come from the journal's replay;
+/// `chosen` (by index; empty for all) is a pilot's selection.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     steps: Arc<[Step]>,
     states: &[StepState],
+    chosen: &[bool],
     client: Client,
     journal: Arc<JournalWriter>,
     settings: &Settings,
@@ -171,7 +182,7 @@ pub async fn execute(
         start: Instant::now(),
         stopping: AtomicBool::new(false),
     });
-    let (mut scheduler, in_flight, skips) = Scheduler::new(&steps, states);
+    let (mut scheduler, in_flight, skips) = Scheduler::new(&steps, states, chosen);
     let mut tries: HashMap<u32, Tries> = HashMap::new();
     let mut later: BinaryHeap<Reverse<(Duration, u32, Kind)>> = BinaryHeap::new();
     for &id in &in_flight {
@@ -182,9 +193,10 @@ pub async fn execute(
         tries.entry(id).or_default().writes = attempt;
         later.push(Reverse((Duration::ZERO, id, Kind::Check)));
     }
+    let finished_before = states.iter().filter(|s| s.is_final()).count();
     send(Event::Begin {
-        total: steps.len(),
-        finished_before: states.iter().filter(|s| s.is_final()).count(),
+        total: finished_before + scheduler.unfinished() + skips.len(),
+        finished_before,
         to_check: in_flight.clone(),
     });
     let mut running: JoinSet<Attempted> = JoinSet::new();
@@ -195,6 +207,8 @@ pub async fn execute(
     let mut stats = Stats::default();
     let mut stopping = false;
     let mut fatal: Option<End> = None;
+    let mut guard = Guard::new(settings.limits);
+    let mut safety: Option<Trip> = None;
     let mut rng = rand::rng();
     let mut last_rate = settings.rate;
     let stop = |ctx: &Ctx, stopping: &mut bool| {
@@ -222,10 +236,8 @@ pub async fn execute(
             let t = tries.entry(id).or_default();
             let attempt = if kind == Kind::Write {
                 t.writes += 1;
-                stats.writes += 1;
                 t.writes
             } else {
-                stats.reads += 1;
                 0
             };
             running.spawn(attempt_once(Arc::clone(&ctx), id, kind, attempt));
@@ -256,10 +268,12 @@ pub async fn execute(
                     }
                     Answer::NotSent => Decision::Send { after: Duration::ZERO },
                     Answer::Write(w, info) => {
+                        stats.writes += 1;
                         take_in(&ctx, now, attempted.sent_at, info, heard_write(&w), t, &mut stats);
                         after_write(&w, t, &settings.policy, rng.random_range(0.7..1.3))
                     }
                     Answer::Read(r, info) => {
+                        stats.reads += 1;
                         take_in(&ctx, now, attempted.sent_at, info, heard_read(&r), t, &mut stats);
                         let step = ctx.step(id);
                         after_check(&step.from, &step.to, &r, t, &settings.policy, rng.random_range(0.7..1.3))
@@ -274,6 +288,16 @@ pub async fn execute(
                         Holding::Pacing => (None, None),
                     };
                     send(Event::Pace { rate, paused_for, told_by });
+                }
+                let ended = match &decision {
+                    Decision::Done { .. } => guard.record(false),
+                    Decision::Fail { .. } => guard.record(true),
+                    _ => None,
+                };
+                if let Some(trip) = ended.filter(|_| !stopping) {
+                    safety = Some(trip);
+                    stop(&ctx, &mut stopping);
+                    send(Event::SafetyStop(trip));
                 }
                 match decision {
                     Decision::Done { status } => {
@@ -354,10 +378,11 @@ pub async fn execute(
             }
         }
     }
-    let end = match fatal {
-        Some(end) => end,
-        None if stopping => End::Interrupted,
-        None => End::Finished,
+    let end = match (fatal, safety) {
+        (Some(end), _) => end,
+        (None, Some(trip)) => End::SafetyStop(trip),
+        (None, None) if stopping => End::Interrupted,
+        (None, None) => End::Finished,
     };
     (end, stats)
 }

@@ -19,6 +19,8 @@ enum Slot {
     Done,
     /// Failed or skipped.
     Lost,
+    /// Left for a later run by a pilot's selection.
+    Deferred,
 }
 
 #[derive(Debug, Clone)]
@@ -46,8 +48,13 @@ pub struct Skip {
 impl Scheduler {
     /// The scheduler for `steps` given what the journal says (`states`, index `id - 1`). Steps
     /// the journal shows in flight are returned as running, to be checked first. The skips are
-    /// steps that need a failed or skipped one and are not yet recorded as skipped.
-    pub fn new(steps: &[Step], states: &[StepState]) -> (Scheduler, Vec<u32>, Vec<Skip>) {
+    /// steps that need a failed or skipped one and are not yet recorded as skipped. `chosen`
+    /// (by index; empty for all) is a pilot's selection: other steps are left alone.
+    pub fn new(
+        steps: &[Step],
+        states: &[StepState],
+        chosen: &[bool],
+    ) -> (Scheduler, Vec<u32>, Vec<Skip>) {
         let n = steps.len();
         let mut accounts: HashMap<&str, u32> = HashMap::new();
         let account: Vec<u32> = steps
@@ -71,6 +78,7 @@ impl Scheduler {
                     unfinished += 1;
                     Slot::Running
                 }
+                Some(StepState::Pending) | None if chosen.get(i) == Some(&false) => Slot::Deferred,
                 Some(StepState::Pending) | None => {
                     unfinished += 1;
                     Slot::Waiting
@@ -259,7 +267,7 @@ mod tests {
     #[test]
     fn dependencies_release_steps_in_plan_order() {
         let steps = mixed();
-        let (mut s, in_flight, skips) = Scheduler::new(&steps, &[]);
+        let (mut s, in_flight, skips) = Scheduler::new(&steps, &[], &[]);
         assert!(in_flight.is_empty() && skips.is_empty());
         assert_eq!(drain(&mut s), vec![1, 3, 6]);
         s.done(3);
@@ -277,7 +285,7 @@ mod tests {
     fn one_account_never_runs_two_steps_at_once() {
         // Two steps on one account with no dependency between them: the second waits.
         let steps = vec![step(1, "a", &[]), step(2, "a", &[]), step(3, "b", &[])];
-        let (mut s, _, _) = Scheduler::new(&steps, &[]);
+        let (mut s, _, _) = Scheduler::new(&steps, &[], &[]);
         assert_eq!(drain(&mut s), vec![1, 3]);
         s.done(3);
         assert!(drain(&mut s).is_empty());
@@ -288,7 +296,7 @@ mod tests {
     #[test]
     fn a_failure_skips_everything_that_needs_it_and_nothing_else() {
         let steps = mixed();
-        let (mut s, _, _) = Scheduler::new(&steps, &[]);
+        let (mut s, _, _) = Scheduler::new(&steps, &[], &[]);
         assert_eq!(drain(&mut s), vec![1, 3, 6]);
         let skips = s.failed(3);
         assert_eq!(
@@ -332,7 +340,7 @@ mod tests {
             StepState::Pending,
             StepState::Pending,
         ];
-        let (mut s, in_flight, skips) = Scheduler::new(&steps, &states);
+        let (mut s, in_flight, skips) = Scheduler::new(&steps, &states, &[]);
         assert_eq!(in_flight, vec![2]);
         // 4 needs the failed 3, and 5 needs 4: both skipped now, with their causes.
         assert_eq!(
@@ -352,5 +360,22 @@ mod tests {
         s.done(2); // the in-flight step, once checked
         s.done(6);
         assert_eq!(s.unfinished(), 0);
+    }
+
+    #[test]
+    fn a_pilot_runs_only_its_chosen_steps() {
+        let steps = mixed();
+        // The free and its rename (1, 2) and the unrelated rename (6); the swap stays for later.
+        let chosen = [true, true, false, false, false, true];
+        let (mut s, _, skips) = Scheduler::new(&steps, &[], &chosen);
+        assert!(skips.is_empty());
+        assert_eq!(s.unfinished(), 3);
+        assert_eq!(drain(&mut s), vec![1, 6]);
+        s.done(1);
+        assert_eq!(drain(&mut s), vec![2]);
+        s.done(2);
+        s.done(6);
+        assert_eq!(s.unfinished(), 0);
+        assert!(drain(&mut s).is_empty());
     }
 }

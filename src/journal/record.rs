@@ -22,7 +22,14 @@ pub struct Header {
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum Record {
     /// An `apply` run began (the first one, or a resume).
-    Run { run: u32, pid: u32, at: String },
+    Run {
+        run: u32,
+        pid: u32,
+        at: String,
+        /// A pilot's selection as given (`--limit 5 --only pilot.txt`); absent for the whole plan.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
     /// The write for `step` is about to be sent. On disk before the request leaves, so that a
     /// crash can never hide a write: a step with an intent and no outcome is checked on resume.
     Intent { step: u32, attempt: u32, at: String },

@@ -1,8 +1,10 @@
 //! The dry run: a plan rendered for the people who approve it and the scripts that check it.
 //! Renderers write to any `io::Write`; the caller owns the terminal.
 
+pub mod cause;
 mod markdown;
 pub mod outcome;
+pub mod runs;
 mod spreadsheet;
 mod table;
 

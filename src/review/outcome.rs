@@ -63,13 +63,17 @@ pub struct Row {
     pub error_key: Option<String>,
     pub message: String,
     pub attempts: Option<u32>,
+    /// The `apply` run (1, 2, ...) that ended the step; a pilot's steps carry its number.
+    pub run: Option<u32>,
 }
 
-pub fn rows(plan: &Plan, states: &[StepState]) -> Vec<Row> {
+/// `ended_in` is each step's run (see `runs::ended_in`).
+pub fn rows(plan: &Plan, states: &[StepState], ended_in: &[Option<u32>]) -> Vec<Row> {
     plan.steps
         .iter()
         .zip(states)
-        .map(|(s, state)| {
+        .enumerate()
+        .map(|(i, (s, state))| {
             let (http_status, error_key, message, attempts) = match state {
                 StepState::Done { status, attempts } => (
                     *status,
@@ -113,6 +117,7 @@ pub fn rows(plan: &Plan, states: &[StepState]) -> Vec<Row> {
                 error_key,
                 message,
                 attempts,
+                run: ended_in.get(i).copied().flatten(),
             }
         })
         .collect()
@@ -133,6 +138,7 @@ pub fn write_csv(rows: &[Row], out: &mut dyn Write) -> io::Result<()> {
         "error_key",
         "message",
         "attempts",
+        "run",
     ])?;
     let text = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
     for r in rows {
@@ -148,6 +154,7 @@ pub fn write_csv(rows: &[Row], out: &mut dyn Write) -> io::Result<()> {
             safe(r.error_key.as_deref().unwrap_or("")),
             safe(&r.message),
             text(r.attempts),
+            text(r.run),
         ])?;
     }
     w.flush()

@@ -169,6 +169,8 @@ pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
 /// Simulator settings a test changes.
 pub struct SimSetup {
     pub external: Vec<String>,
+    /// The org's verified domains; empty for every domain of the export.
+    pub verified: Vec<String>,
     pub rate: Option<(f64, u32)>,
     pub faults: FaultConfig,
     pub seed: u64,
@@ -178,6 +180,7 @@ impl Default for SimSetup {
     fn default() -> SimSetup {
         SimSetup {
             external: Vec::new(),
+            verified: Vec::new(),
             rate: None,
             faults: FaultConfig::default(),
             seed: 7,
@@ -212,7 +215,8 @@ pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
     let path = dir.join("accounts.csv");
     let bytes = std::fs::read(&path).unwrap();
     let org = parse_accounts(&path, &bytes).unwrap().org;
-    let world = World::from_org(&org, &BTreeSet::new(), &BTreeSet::new(), &setup.external);
+    let verified: BTreeSet<String> = setup.verified.iter().cloned().collect();
+    let world = World::from_org(&org, &verified, &BTreeSet::new(), &setup.external);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,0 +1,469 @@
+//! Which steps a pilot run takes (`apply --limit`, `--only`, `--exclude`): pure over the plan's
+//! steps and the journal's states. The unit is a dependency group — steps joined by `after` or by
+//! sharing an account — so a free and the rename that needs it, or a cycle's steps, run together
+//! or not at all, and a pilot never leaves an account parked on a temporary address.
+
+use crate::journal::StepState;
+use crate::model::email_key;
+use crate::plan::Step;
+use hashbrown::HashMap;
+use std::path::PathBuf;
+
+/// One account named in an `--only`/`--exclude` file: an account ID or an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub line: u64,
+    pub text: String,
+}
+
+/// An `--only`/`--exclude` file, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountList {
+    pub path: PathBuf,
+    pub entries: Vec<Entry>,
+}
+
+/// One account per line; blank lines and lines starting with `#` are left out, as are
+/// surrounding spaces and a byte-order mark.
+pub fn parse_list(text: &str) -> Vec<Entry> {
+    text.trim_start_matches('\u{feff}')
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u64 + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(line, l)| Entry {
+            line,
+            text: l.to_owned(),
+        })
+        .collect()
+}
+
+/// What the operator asked this run to take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// At most this many steps (whole groups; at least the first group).
+    pub limit: Option<usize>,
+    pub only: Option<AccountList>,
+    pub exclude: Option<AccountList>,
+}
+
+impl Selection {
+    /// The whole plan: no pilot.
+    pub fn is_all(&self) -> bool {
+        self.limit.is_none() && self.only.is_none() && self.exclude.is_none()
+    }
+
+    /// The flags as the journal and `status` show them, e.g. `--limit 5 --only pilot.txt`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.limit {
+            parts.push(format!("--limit {n}"));
+        }
+        for (flag, list) in [("--only", &self.only), ("--exclude", &self.exclude)] {
+            if let Some(list) = list {
+                parts.push(format!("{flag} {}", list.path.display()));
+            }
+        }
+        parts.join(" ")
+    }
+}
+
+/// A selection that cannot be used as given.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectError {
+    /// A line of `--only`/`--exclude` matches no account of the plan: a typo there would
+    /// silently run (or spare) the wrong accounts.
+    #[error(
+        "{}:{line}: {entry:?} is not an account ID or address of any step in the plan; fix or remove the line",
+        path.display()
+    )]
+    NoMatch {
+        path: PathBuf,
+        line: u64,
+        entry: String,
+    },
+}
+
+/// The steps this run may start, and what stays for later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// By step index: this run may start (or settle) the step.
+    pub chosen: Vec<bool>,
+    /// Unfinished steps and their groups this run takes.
+    pub steps: usize,
+    pub groups: usize,
+    /// Unfinished steps and groups left for a later run.
+    pub left_steps: usize,
+    pub left_groups: usize,
+    /// `--limit` was smaller than the first group, which is taken whole: its size.
+    pub first_group_over_limit: Option<usize>,
+    /// Groups an earlier run left in flight, taken whatever the selection: their writes may
+    /// have landed, and only this run's check can tell.
+    pub settled_anyway: usize,
+}
+
+/// The steps of each dependency group, groups in plan order, steps in plan order.
+pub fn groups(steps: &[Step]) -> Vec<Vec<u32>> {
+    let n = steps.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let mut by_account: HashMap<&str, u32> = HashMap::new();
+    for (i, s) in steps.iter().enumerate() {
+        for &d in &s.after {
+            if let Some(j) = (d as usize).checked_sub(1).filter(|&j| j < n) {
+                union(&mut parent, i as u32, j as u32);
+            }
+        }
+        let first = *by_account.entry(&*s.account_id).or_insert(i as u32);
+        union(&mut parent, i as u32, first);
+    }
+    let mut index: HashMap<u32, usize> = HashMap::new();
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    for i in 0..n as u32 {
+        let root = find(&mut parent, i);
+        let g = *index.entry(root).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[g].push(i);
+    }
+    out
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let up = parent[parent[i as usize] as usize];
+        parent[i as usize] = up;
+        i = up;
+    }
+    i
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    // The lower index becomes the root, so a group's root is its first step.
+    if ra != rb {
+        let (lo, hi) = (ra.min(rb), ra.max(rb));
+        parent[hi as usize] = lo;
+    }
+}
+
+/// Which steps this run takes. Groups with nothing left to do are passed over; `--only` keeps
+/// the groups that touch a listed account, `--exclude` drops them, and `--limit` then takes
+/// groups in plan order while they fit (the first one always, whole).
+pub fn choose(
+    steps: &[Step],
+    states: &[StepState],
+    selection: &Selection,
+) -> Result<Choice, SelectError> {
+    let groups = groups(steps);
+    let mut group_of = vec![0usize; steps.len()];
+    for (g, members) in groups.iter().enumerate() {
+        for &i in members {
+            group_of[i as usize] = g;
+        }
+    }
+    let only = selection
+        .only
+        .as_ref()
+        .map(|l| named_groups(steps, &group_of, groups.len(), l))
+        .transpose()?;
+    let exclude = selection
+        .exclude
+        .as_ref()
+        .map(|l| named_groups(steps, &group_of, groups.len(), l))
+        .transpose()?;
+    let state = |i: u32| states.get(i as usize).unwrap_or(&StepState::Pending);
+    let mut choice = Choice {
+        chosen: vec![false; steps.len()],
+        steps: 0,
+        groups: 0,
+        left_steps: 0,
+        left_groups: 0,
+        first_group_over_limit: None,
+        settled_anyway: 0,
+    };
+    let open: Vec<Open> = groups
+        .iter()
+        .enumerate()
+        .filter_map(|(g, members)| {
+            let unfinished = members.iter().filter(|&&i| !state(i).is_final()).count();
+            let in_flight = members
+                .iter()
+                .any(|&i| matches!(state(i), StepState::InFlight { .. }));
+            let wanted =
+                only.as_ref().is_none_or(|o| o[g]) && !exclude.as_ref().is_some_and(|e| e[g]);
+            (unfinished > 0).then_some(Open {
+                members,
+                unfinished,
+                in_flight,
+                wanted,
+            })
+        })
+        .collect();
+    // First what an earlier run left in flight, whatever the lists say; it counts against
+    // the limit like any other step.
+    for g in open.iter().filter(|g| g.in_flight) {
+        choice.settled_anyway += usize::from(!g.wanted);
+        choice.take(g);
+    }
+    let mut limit_reached = false;
+    for g in open.iter().filter(|g| !g.in_flight) {
+        let fits = selection
+            .limit
+            .is_none_or(|limit| choice.steps + g.unfinished <= limit);
+        if g.wanted && !limit_reached && (fits || choice.steps == 0) {
+            if !fits {
+                choice.first_group_over_limit = Some(g.unfinished);
+            }
+            choice.take(g);
+        } else {
+            // Plan order: once a group does not fit, a later, smaller one does not jump ahead.
+            limit_reached |= g.wanted;
+            choice.left_steps += g.unfinished;
+            choice.left_groups += 1;
+        }
+    }
+    Ok(choice)
+}
+
+/// A group with something left to do.
+struct Open<'a> {
+    members: &'a [u32],
+    unfinished: usize,
+    in_flight: bool,
+    /// Kept by `--only` and not dropped by `--exclude`.
+    wanted: bool,
+}
+
+impl Choice {
+    fn take(&mut self, g: &Open<'_>) {
+        self.steps += g.unfinished;
+        self.groups += 1;
+        for &i in g.members {
+            self.chosen[i as usize] = true;
+        }
+    }
+}
+
+/// Which groups a list names, by account ID or by an address a step moves from or to.
+fn named_groups(
+    steps: &[Step],
+    group_of: &[usize],
+    count: usize,
+    list: &AccountList,
+) -> Result<Vec<bool>, SelectError> {
+    let mut by_key: HashMap<String, usize> = HashMap::with_capacity(steps.len() * 2);
+    for (i, s) in steps.iter().enumerate() {
+        let g = group_of[i];
+        by_key.insert(s.account_id.to_string(), g);
+        by_key.insert(email_key(&s.from), g);
+        by_key.insert(email_key(&s.to), g);
+    }
+    let mut named = vec![false; count];
+    for e in &list.entries {
+        let g = by_key
+            .get(e.text.as_str())
+            .or_else(|| by_key.get(&email_key(&e.text)))
+            .ok_or_else(|| SelectError::NoMatch {
+                path: list.path.clone(),
+                line: e.line,
+                entry: e.text.clone(),
+            })?;
+        named[*g] = true;
+    }
+    Ok(named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::StepKind;
+
+    fn step(id: u32, account: &str, from: &str, to: &str, after: &[u32]) -> Step {
+        Step {
+            id,
+            group: 0,
+            kind: StepKind::Rename,
+            account_id: account.into(),
+            name: "".into(),
+            status: crate::model::Status::Active,
+            product_access: false,
+            from: from.into(),
+            to: to.into(),
+            after: after.iter().copied().collect(),
+            origin: None,
+        }
+    }
+
+    /// Group A: a free (1) and the rename that takes the freed address (2). Group B: one
+    /// rename (3). Group C: a swap through a temporary address (4, 5, 6). Group D: one rename (7).
+    fn plan() -> Vec<Step> {
+        vec![
+            step(1, "holder", "x@old", "x_FREE@old", &[]),
+            step(2, "a", "a@old", "x@old", &[1]),
+            step(3, "b", "b@old", "b@new", &[]),
+            step(4, "c", "c@new", "c_MOVING@new", &[]),
+            step(5, "d", "d@new", "c@new", &[4]),
+            step(6, "c", "c_MOVING@new", "d@new", &[5, 4]),
+            step(7, "e", "e@old", "e@new", &[]),
+        ]
+    }
+
+    fn list(lines: &str) -> AccountList {
+        AccountList {
+            path: "pilot.txt".into(),
+            entries: parse_list(lines),
+        }
+    }
+
+    fn chosen_ids(c: &Choice) -> Vec<u32> {
+        (1..=c.chosen.len() as u32)
+            .filter(|&id| c.chosen[id as usize - 1])
+            .collect()
+    }
+
+    fn with_limit(limit: usize) -> Selection {
+        Selection {
+            limit: Some(limit),
+            ..Selection::default()
+        }
+    }
+
+    #[test]
+    fn groups_join_steps_by_dependency_and_by_account() {
+        assert_eq!(
+            groups(&plan()),
+            vec![vec![0, 1], vec![2], vec![3, 4, 5], vec![6]]
+        );
+        // Two steps of one account with no dependency between them still go together.
+        let steps = vec![
+            step(1, "a", "a@1", "a@2", &[]),
+            step(2, "b", "b@1", "b@2", &[]),
+            step(3, "a", "a@2", "a@3", &[]),
+        ];
+        assert_eq!(groups(&steps), vec![vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn a_limit_takes_whole_groups_in_plan_order() {
+        let steps = plan();
+        // 1: the first group has two steps and is taken whole.
+        let c = choose(&steps, &[], &with_limit(1)).unwrap();
+        assert_eq!(chosen_ids(&c), vec![1, 2]);
+        assert_eq!(c.first_group_over_limit, Some(2));
+        assert_eq!(
+            (c.steps, c.groups, c.left_steps, c.left_groups),
+            (2, 1, 5, 3)
+        );
+        // 3: groups A and B fit; the swap would overflow, and the rename after it waits its turn.
+        let c = choose(&steps, &[], &with_limit(4)).unwrap();
+        assert_eq!(chosen_ids(&c), vec![1, 2, 3]);
+        assert_eq!(c.first_group_over_limit, None);
+        let c = choose(&steps, &[], &with_limit(100)).unwrap();
+        assert_eq!(chosen_ids(&c), (1..=7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn finished_groups_do_not_count_against_the_limit() {
+        let steps = plan();
+        let done = StepState::Done {
+            status: Some(204),
+            attempts: 1,
+        };
+        let states = vec![
+            done.clone(),
+            done,
+            StepState::Pending,
+            StepState::Pending,
+            StepState::Pending,
+            StepState::Pending,
+            StepState::Pending,
+        ];
+        let c = choose(&steps, &states, &with_limit(1)).unwrap();
+        assert_eq!(chosen_ids(&c), vec![3]);
+        assert_eq!((c.steps, c.left_steps), (1, 4));
+    }
+
+    #[test]
+    fn only_takes_the_groups_of_the_listed_accounts_by_id_or_address() {
+        let steps = plan();
+        // "a" needs the holder's free; "D@NEW" (any case) is the swap's other side.
+        let selection = Selection {
+            only: Some(list("# pilot\n\na\n  D@NEW  \n")),
+            ..Selection::default()
+        };
+        let c = choose(&steps, &[], &selection).unwrap();
+        assert_eq!(chosen_ids(&c), vec![1, 2, 4, 5, 6]);
+        assert_eq!((c.left_steps, c.left_groups), (2, 2));
+    }
+
+    #[test]
+    fn exclude_spares_whole_groups_and_combines_with_only_and_limit() {
+        let steps = plan();
+        let selection = Selection {
+            exclude: Some(list("x_FREE@old\nc\n")),
+            ..Selection::default()
+        };
+        assert_eq!(
+            chosen_ids(&choose(&steps, &[], &selection).unwrap()),
+            vec![3, 7]
+        );
+        let selection = Selection {
+            limit: Some(1),
+            only: Some(list("b\ne@old\nholder\n")),
+            exclude: Some(list("holder\n")),
+        };
+        assert_eq!(
+            chosen_ids(&choose(&steps, &[], &selection).unwrap()),
+            vec![3]
+        );
+    }
+
+    #[test]
+    fn a_line_that_names_no_account_is_refused_with_its_place() {
+        let selection = Selection {
+            exclude: Some(list("a\n\nnobody@old\n")),
+            ..Selection::default()
+        };
+        assert_eq!(
+            choose(&plan(), &[], &selection),
+            Err(SelectError::NoMatch {
+                path: "pilot.txt".into(),
+                line: 3,
+                entry: "nobody@old".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_group_left_in_flight_is_settled_whatever_the_selection() {
+        let steps = plan();
+        let mut states = vec![StepState::Pending; 7];
+        states[4] = StepState::InFlight { attempt: 1 };
+        let selection = Selection {
+            limit: Some(1),
+            exclude: Some(list("d\n")),
+            ..Selection::default()
+        };
+        let c = choose(&steps, &states, &selection).unwrap();
+        assert_eq!(chosen_ids(&c), vec![4, 5, 6]);
+        assert_eq!(c.settled_anyway, 1);
+    }
+
+    #[test]
+    fn the_list_parser_keeps_line_numbers_and_drops_comments() {
+        assert_eq!(
+            parse_list("\u{feff}a\n# no\n\n b@x \r\n"),
+            vec![
+                Entry {
+                    line: 1,
+                    text: "a".into()
+                },
+                Entry {
+                    line: 4,
+                    text: "b@x".into()
+                }
+            ]
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! Pilot runs and safety stops, as an admin uses them: the real binary against the real simulator
+//! on loopback. A pilot changes exactly the accounts it took (whole groups), a plain `apply`
+//! afterwards finishes the plan with nothing sent twice, and a run whose every write is refused
+//! stops itself after a handful of failures and names their common cause.
+
+mod support;
+
+use mailshift::plan::Plan;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use support::*;
+
+fn setup(shapes: Shapes) -> (tempfile::TempDir, BTreeMap<String, String>, Plan) {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(shapes);
+    let plan = read_plan(&plan_in(dir.path(), &accounts, &targets));
+    assert_eq!(plan.steps.len(), shapes.steps());
+    (dir, emails_in(&accounts), plan)
+}
+
+/// Accounts whose address differs between two snapshots.
+fn changed(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> BTreeSet<String> {
+    now.iter()
+        .filter(|(id, email)| before.get(*id) != Some(email))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// Every write the simulator saw went out once: no (account, address) pair twice.
+fn assert_nothing_sent_twice(sim: &Sim) {
+    let log = sim.server.write_log();
+    let distinct: BTreeSet<(String, String)> = log
+        .iter()
+        .map(|w| (w.account_id.clone(), w.email.clone()))
+        .collect();
+    assert_eq!(distinct.len(), log.len(), "a write was sent twice: {log:?}");
+}
+
+fn status(dir: &Path) -> String {
+    let out = mailshift(dir, &["status", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// `apply` with --yes, short backoffs, and a ceiling the simulator does not limit.
+fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = apply_args(url, &["--rate", "2000"]);
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The number on a `status` count line such as `  failed      6`.
+fn count_in(status: &str, label: &str) -> usize {
+    status
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
+    // The plan starts with a free and the rename that takes the freed address: one group.
+    let shapes = Shapes {
+        renames: 0,
+        frees: 3,
+        chains: 2,
+        swaps: 2,
+        cycles: 2,
+    };
+    let (dir, before, plan) = setup(shapes);
+    let first_group: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.group == plan.steps[0].group)
+        .collect();
+    assert_eq!(first_group.len(), 2, "a free and its rename");
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+
+    let out = mailshift(dir.path(), &fast(&url, &["--limit", "1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected: BTreeSet<String> = first_group
+        .iter()
+        .map(|s| s.account_id.to_string())
+        .collect();
+    assert_eq!(changed(&before, &sim.emails()), expected);
+    assert_eq!(sim.server.write_log().len(), 2);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Pilot (--limit 1): this run takes 2 steps in 1 groups")
+            && stderr.contains("taken whole"),
+        "{stderr}"
+    );
+    let left = plan.steps.len() - 2;
+    let said = status(dir.path());
+    assert!(said.contains("--limit 1"), "{said}");
+    assert!(
+        said.contains(&format!("Left: {left} steps in")),
+        "status shows what remains: {said}"
+    );
+
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sim.emails(), planned(&plan, &before));
+    assert_eq!(sim.server.write_log().len(), plan.steps.len());
+    assert_nothing_sent_twice(&sim);
+    let said = status(dir.path());
+    assert!(!said.contains("Left:"), "{said}");
+    assert!(said.contains("whole plan"), "{said}");
+}
+
+#[test]
+fn a_pilot_from_a_list_then_the_rest_ends_exactly_as_planned() {
+    let shapes = Shapes {
+        renames: 30,
+        frees: 4,
+        chains: 3,
+        swaps: 3,
+        cycles: 3,
+    };
+    let (dir, before, plan) = setup(shapes);
+    // By ID and by address, in any case: a rename, a free's new owner (its holder goes too),
+    // one side of a swap and a ring member (their whole groups go too).
+    std::fs::write(
+        dir.path().join("pilot.txt"),
+        "# pilot group\nacc-r3\nF1@OLD.example\n\nacc-s0b\nc2y@new.example\n",
+    )
+    .unwrap();
+    let pilot_accounts: BTreeSet<String> = [
+        "acc-r3", "acc-f1", "acc-h1", "acc-s0a", "acc-s0b", "acc-c2x", "acc-c2y", "acc-c2z",
+    ]
+    .map(str::to_owned)
+    .into();
+    let pilot_steps = 1 + 2 + 3 + 4;
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--only", "pilot.txt", "--report", "pilot.csv"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(changed(&before, &sim.emails()), pilot_accounts);
+    assert_eq!(sim.server.write_log().len(), pilot_steps);
+    let report = std::fs::read_to_string(dir.path().join("pilot.csv")).unwrap();
+    let done_in_run_1 = report
+        .lines()
+        .filter(|l| l.contains(",done,") && l.ends_with(",1"))
+        .count();
+    assert_eq!(done_in_run_1, pilot_steps, "{report}");
+    let said = status(dir.path());
+    assert!(
+        said.lines()
+            .any(|l| l.contains("--only pilot.txt") && l.contains(&format!("{pilot_steps} done"))),
+        "{said}"
+    );
+
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sim.emails(), planned(&plan, &before));
+    assert_eq!(sim.server.write_log().len(), plan.steps.len());
+    assert_nothing_sent_twice(&sim);
+    assert_eq!(sim.server.snapshot().counters.concurrent_writes, 0);
+}
+
+#[test]
+fn a_list_line_that_names_nobody_is_refused_before_anything_is_written() {
+    let (dir, before, _) = setup(Shapes {
+        renames: 5,
+        frees: 1,
+        chains: 0,
+        swaps: 0,
+        cycles: 0,
+    });
+    std::fs::write(dir.path().join("skip.txt"), "acc-r1\nacc-nobody\n").unwrap();
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+    let out = mailshift(dir.path(), &fast(&url, &["--exclude", "skip.txt"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("skip.txt:2: \"acc-nobody\" is not an account ID or address"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("plan.json.journal").exists());
+    assert_eq!(sim.emails(), before);
+
+    // Fixed, the excluded account's group is left alone and everything else is done.
+    std::fs::write(dir.path().join("skip.txt"), "acc-f0\n").unwrap();
+    let out = mailshift(dir.path(), &fast(&url, &["--exclude", "skip.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let now = sim.emails();
+    assert_eq!(now["acc-f0"], before["acc-f0"]);
+    assert_eq!(
+        now["acc-h0"], before["acc-h0"],
+        "the free went with its rename"
+    );
+    assert_eq!(changed(&before, &now).len(), 5);
+}
+
+/// Renames to new.example, which the simulated org has not verified: every write is refused.
+fn unverified_target_domain() -> (tempfile::TempDir, BTreeMap<String, String>, Sim) {
+    let (dir, before, _) = setup(Shapes {
+        renames: 300,
+        frees: 0,
+        chains: 0,
+        swaps: 0,
+        cycles: 0,
+    });
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            verified: vec!["old.example".into()],
+            ..SimSetup::default()
+        },
+    );
+    (dir, before, sim)
+}
+
+#[test]
+fn a_run_whose_writes_are_all_refused_stops_itself_and_names_the_cause() {
+    let (dir, before, sim) = unverified_target_domain();
+    let url = sim.url();
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Safety stop: 6 of the last 6 finished steps failed, more than 10% of 50"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("all ")
+            && stdout.contains("got the same answer: HTTP 403 forbidden.unclaimedDomain")
+            && stdout.contains("were moving to an address on new.example")
+            && stdout.contains("Verify the domain"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--retry-failed"), "{stdout}");
+    // The stop came after six failures; only the requests already under way (at most the
+    // concurrency, 8) were let finish. Nothing else was sent.
+    let sent = sim.server.write_log().len();
+    assert!((6..=6 + 8).contains(&sent), "{sent} writes");
+    assert_eq!(sim.emails(), before);
+    assert!(
+        stdout.contains(&format!("this run sent {sent} writes")),
+        "the summary counts what went out, not what the stop held back: {stdout}"
+    );
+    let said = status(dir.path());
+    assert_eq!(
+        count_in(&said, "failed"),
+        sent,
+        "each write sent was refused: {said}"
+    );
+    assert!(said.contains("Left: "), "the rest is still to do: {said}");
+
+    // A count limit stops sooner.
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--retry-failed", "--max-failures", "2"]),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stdout).contains("Safety stop: 2 steps failed (--max-failures 2)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(sim.server.write_log().len() <= sent + 2 + 8);
+}
+
+#[test]
+fn the_rate_limit_can_be_turned_off_to_try_every_step() {
+    let (dir, _, sim) = unverified_target_domain();
+    let url = sim.url();
+    let out = mailshift(dir.path(), &fast(&url, &["--max-failure-rate", "100%"]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!text(&out.stdout).contains("Safety stop"));
+    assert_eq!(sim.server.write_log().len(), 300);
+}
