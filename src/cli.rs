@@ -28,6 +28,34 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show how far a plan's apply has got, from its journal.
     Status(StatusArgs),
+    /// Check the live org: is every account the plan moves at its planned address?
+    Verify(VerifyArgs),
+    /// From a journal, plan putting every changed account back at its old address.
+    Rollback(RollbackArgs),
+}
+
+/// Where the admin API is and how to reach it; shared by every command that talks to it.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Base URL of the admin API (default: $MAILSHIFT_API_URL, else https://api.atlassian.com).
+    #[arg(long = "api-url", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The organization's ID (default: $ATLASSIAN_ORG_ID).
+    #[arg(long = "org-id", value_name = "ID")]
+    pub org_id: Option<String>,
+
+    /// Read the API key from this file instead of $ATLASSIAN_API_KEY.
+    #[arg(long = "api-key-file", value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Seconds to wait for an answer before treating a request as lost.
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 30)]
+    pub timeout_secs: u64,
+
+    /// Seconds to wait for a connection.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -204,17 +232,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 
-    /// Base URL of the admin API (default: $MAILSHIFT_API_URL, else https://api.atlassian.com).
-    #[arg(long = "api-url", value_name = "URL")]
-    pub api_url: Option<String>,
-
-    /// The organization's ID (default: $ATLASSIAN_ORG_ID).
-    #[arg(long = "org-id", value_name = "ID")]
-    pub org_id: Option<String>,
-
-    /// Read the API key from this file instead of $ATLASSIAN_API_KEY.
-    #[arg(long = "api-key-file", value_name = "FILE")]
-    pub api_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub api: ApiArgs,
 
     /// Most requests per second; mailshift slows below this when the API answers 429.
     #[arg(long, value_name = "N", default_value_t = 10.0)]
@@ -235,14 +254,6 @@ pub struct ApplyArgs {
     /// Try failed and skipped steps of earlier runs again (after fixing their cause).
     #[arg(long = "retry-failed")]
     pub retry_failed: bool,
-
-    /// Seconds to wait for an answer before treating a request as lost.
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 30)]
-    pub timeout_secs: u64,
-
-    /// Seconds to wait for a connection.
-    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
-    pub connect_timeout_secs: u64,
 
     /// Attempts per step that meet a 5xx, a timeout or a lost connection.
     #[arg(long = "max-attempts", value_name = "N", default_value_t = 6)]
@@ -269,6 +280,11 @@ pub struct ApplyArgs {
     /// Leave out the groups of these accounts (one account ID or address per line; # comments).
     #[arg(long, value_name = "FILE")]
     pub exclude: Option<PathBuf>,
+
+    /// When accounts no longer have the address the plan expects, apply the rest and leave
+    /// those (and the steps that go with them) out, instead of refusing the whole run.
+    #[arg(long = "skip-drifted")]
+    pub skip_drifted: bool,
 
     /// Stop taking new steps once N steps have failed in this run.
     #[arg(long = "max-failures", value_name = "N")]
@@ -297,4 +313,78 @@ pub struct StatusArgs {
     /// The journal (default: the plan's path with .journal added).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  mailshift verify plan.json
+  mailshift verify plan.json --rechecks 5 --recheck-delay 10
+
+Reads the org's users listing (one read per page) and compares every account the plan moves with
+the address the plan leaves it at. The API may show a change late, so accounts that differ are
+read again, up to --rechecks times, --recheck-delay seconds apart.
+
+Exit codes: 0 every account is at its planned address; 3 some are not (listed); 1 error.")]
+pub struct VerifyArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The journal, to say what happened to accounts that differ (default: PLAN.journal).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Most requests per second.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// How many times accounts that differ are read again before they count as wrong.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub rechecks: u32,
+
+    /// Seconds between re-checks.
+    #[arg(long = "recheck-delay", value_name = "SECS", default_value_t = 5.0)]
+    pub recheck_delay: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  mailshift rollback plan.json --out rollback.json        # reads the live org for holders
+  mailshift rollback plan.json --accounts fresh-export.csv --out rollback.json
+  mailshift apply rollback.json                           # reviewed and applied like any plan
+
+Every account the journal shows changed goes back to the address it had before the plan. The
+old addresses may have been taken since: the rollback plan frees, orders and blocks exactly as
+`plan` does.
+
+Exit codes: 0 rollback plan written, nothing blocked; 2 written, some accounts blocked; 1 error.")]
+pub struct RollbackArgs {
+    /// The plan that was applied.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Its journal (default: PLAN.journal).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// Where to write the rollback plan (JSON, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// A fresh accounts export, instead of reading the org's users listing.
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Most requests per second when reading the org.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// How to print the review on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }

@@ -1,7 +1,9 @@
 //! Validated configurations, made once from the command line; business code sees only these.
 
 use crate::api::{ApiKey, ClientConfig};
-use crate::cli::{ApplyArgs, PlanArgs, SimulateArgs, StatusArgs};
+use crate::cli::{
+    ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, SimulateArgs, StatusArgs, VerifyArgs,
+};
 use crate::exec::guard::Limits;
 use crate::exec::retry::RetryPolicy;
 use crate::exec::select::{AccountList, Selection, parse_list};
@@ -54,6 +56,9 @@ pub enum ConfigError {
     /// `--journal` names the plan itself.
     #[error("--journal {}: that is the plan file; choose another path for the journal", path.display())]
     JournalIsPlan { path: PathBuf },
+    /// `--recheck-delay` must be a number of seconds, 0 or more.
+    #[error("--recheck-delay {value}: give a number of seconds, 0 or more")]
+    BadDelay { value: f64 },
     /// `--limit 0` would run nothing.
     #[error("--limit 0: give at least 1 (or leave --limit out to run every step)")]
     ZeroLimit,
@@ -269,6 +274,7 @@ pub struct ApplyConfig {
     /// A pilot's `--limit`/`--only`/`--exclude`; all steps when empty.
     pub selection: Selection,
     pub limits: Limits,
+    pub skip_drifted: bool,
 }
 
 impl ApplyConfig {
@@ -277,24 +283,11 @@ impl ApplyConfig {
         args: ApplyArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ApplyConfig, ConfigError> {
-        if !(args.rate.is_finite() && args.rate > 0.0) {
-            return Err(ConfigError::BadRate { value: args.rate });
-        }
+        check_rate(args.rate)?;
         if args.concurrency == 0 {
             return Err(ConfigError::BadConcurrency { value: 0 });
         }
-        let key = match &args.api_key_file {
-            Some(path) => read_key_file(path)?,
-            None => env("ATLASSIAN_API_KEY")
-                .map(|k| k.trim().to_owned())
-                .filter(|k| !k.is_empty())
-                .ok_or(ConfigError::NoApiKey)?,
-        };
-        let url = args
-            .api_url
-            .or_else(|| env("MAILSHIFT_API_URL").filter(|u| !u.trim().is_empty()))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        check_api_url(&url)?;
+        let api = ApiConfig::from_arguments(&args.api, args.concurrency, &env)?;
         let journal = args
             .journal
             .unwrap_or_else(|| crate::journal::default_path(&args.plan));
@@ -322,17 +315,8 @@ impl ApplyConfig {
         Ok(ApplyConfig {
             plan: args.plan,
             journal,
-            client: ClientConfig {
-                base_url: url,
-                key: ApiKey::new(key),
-                connect_timeout: Duration::from_secs(args.connect_timeout_secs.max(1)),
-                request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
-                pool_size: args.concurrency,
-            },
-            org_id: args
-                .org_id
-                .or_else(|| env("ATLASSIAN_ORG_ID"))
-                .filter(|o| !o.trim().is_empty()),
+            client: api.client,
+            org_id: api.org_id,
             rate: args.rate,
             concurrency: args.concurrency,
             policy: RetryPolicy {
@@ -350,6 +334,7 @@ impl ApplyConfig {
                 max_rate,
                 ..Limits::default()
             },
+            skip_drifted: args.skip_drifted,
         })
     }
 }
@@ -380,6 +365,141 @@ fn account_list(flag: &'static str, path: PathBuf) -> Result<AccountList, Config
         return Err(bad("it lists no account".into()));
     }
     Ok(AccountList { path, entries })
+}
+
+/// How to reach the admin API: the URL, the key and the org.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub client: ClientConfig,
+    pub org_id: Option<String>,
+}
+
+impl ApiConfig {
+    /// The key from `--api-key-file` or `ATLASSIAN_API_KEY` (never argv), the URL from
+    /// `--api-url` or `MAILSHIFT_API_URL`, the org from `--org-id` or `ATLASSIAN_ORG_ID`.
+    pub fn from_arguments(
+        args: &ApiArgs,
+        pool_size: usize,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ApiConfig, ConfigError> {
+        let key = match &args.api_key_file {
+            Some(path) => read_key_file(path)?,
+            None => env("ATLASSIAN_API_KEY")
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .ok_or(ConfigError::NoApiKey)?,
+        };
+        let url = args
+            .api_url
+            .clone()
+            .or_else(|| env("MAILSHIFT_API_URL").filter(|u| !u.trim().is_empty()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        check_api_url(&url)?;
+        Ok(ApiConfig {
+            client: ClientConfig {
+                base_url: url,
+                key: ApiKey::new(key),
+                connect_timeout: Duration::from_secs(args.connect_timeout_secs.max(1)),
+                request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
+                pool_size,
+            },
+            org_id: args
+                .org_id
+                .clone()
+                .or_else(|| env("ATLASSIAN_ORG_ID"))
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty()),
+        })
+    }
+}
+
+/// `mailshift verify`.
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    pub plan: PathBuf,
+    pub journal: PathBuf,
+    pub api: ApiConfig,
+    pub rate: f64,
+    pub rechecks: u32,
+    pub recheck_delay: Duration,
+}
+
+impl VerifyConfig {
+    pub fn from_arguments(
+        args: VerifyArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<VerifyConfig, ConfigError> {
+        check_rate(args.rate)?;
+        if !(args.recheck_delay.is_finite() && args.recheck_delay >= 0.0) {
+            return Err(ConfigError::BadDelay {
+                value: args.recheck_delay,
+            });
+        }
+        Ok(VerifyConfig {
+            journal: args
+                .journal
+                .unwrap_or_else(|| crate::journal::default_path(&args.plan)),
+            plan: args.plan,
+            api: ApiConfig::from_arguments(&args.api, 4, &env)?,
+            rate: args.rate,
+            rechecks: args.rechecks,
+            recheck_delay: Duration::from_secs_f64(args.recheck_delay),
+        })
+    }
+}
+
+/// `mailshift rollback`.
+#[derive(Debug, Clone)]
+pub struct RollbackConfig {
+    pub plan: PathBuf,
+    pub journal: PathBuf,
+    pub out: PathBuf,
+    /// A fresh export; `None` to read the org's listing.
+    pub accounts: Option<PathBuf>,
+    /// Needed only without `accounts`.
+    pub api: Option<ApiConfig>,
+    pub rate: f64,
+    pub format: Format,
+}
+
+impl RollbackConfig {
+    pub fn from_arguments(
+        args: RollbackArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<RollbackConfig, ConfigError> {
+        check_rate(args.rate)?;
+        let journal = args
+            .journal
+            .unwrap_or_else(|| crate::journal::default_path(&args.plan));
+        for input in [&args.plan, &journal] {
+            if same_file(&args.out, input) {
+                return Err(ConfigError::OutIsInput {
+                    path: args.out.clone(),
+                });
+            }
+        }
+        let api = match &args.accounts {
+            Some(_) => None,
+            None => Some(ApiConfig::from_arguments(&args.api, 4, &env)?),
+        };
+        Ok(RollbackConfig {
+            plan: args.plan,
+            journal,
+            out: args.out,
+            accounts: args.accounts,
+            api,
+            rate: args.rate,
+            format: args.format,
+        })
+    }
+}
+
+fn check_rate(rate: f64) -> Result<(), ConfigError> {
+    if rate.is_finite() && rate > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::BadRate { value: rate })
+    }
 }
 
 /// `https://` anywhere; `http://` only to a loopback address, where nothing crosses a network.

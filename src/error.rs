@@ -30,6 +30,9 @@ pub enum Error {
     /// A pilot's `--only`/`--exclude` names an account the plan does not have.
     #[error(transparent)]
     Select(#[from] crate::exec::select::SelectError),
+    /// The live org could not be read.
+    #[error(transparent)]
+    Live(#[from] crate::live::reader::LiveError),
     /// The journal cannot be opened, read or written.
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -42,6 +45,15 @@ pub enum Error {
     /// The operator answered something other than "yes".
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
+    /// Accounts no longer have the addresses the plan expects; nothing was sent.
+    #[error(
+        "{count} accounts no longer have the address the plan expects (listed above): the org changed since the plan was made. Nothing was changed. Plan again from a fresh export, or run `mailshift apply {} --skip-drifted` to apply the rest and leave those out",
+        plan.display()
+    )]
+    Drifted {
+        plan: std::path::PathBuf,
+        count: usize,
+    },
     /// The API refused the key during the run; the journal is consistent and resumable.
     #[error("{message}; the run stopped, and `mailshift apply {}` resumes it once the key works", plan.display())]
     Refused {

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod input;
 pub mod journal;
 pub mod ledger;
+pub mod live;
 pub mod model;
 pub mod org;
 pub mod plan;
@@ -40,6 +41,16 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         }
         cli::Command::Status(args) => {
             commands::status::run(&config::StatusConfig::from_arguments(args))
+        }
+        cli::Command::Verify(args) => {
+            let config =
+                config::VerifyConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            commands::verify::run(&config)
+        }
+        cli::Command::Rollback(args) => {
+            let config =
+                config::RollbackConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            commands::rollback::run(&config)
         }
     }
 }

@@ -62,8 +62,9 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-        // Most kills land mid-run; a few land during start-up or the resume's checks.
-        let wait = rng.random_range(5..400);
+        // Most kills land mid-run; a few land during start-up (the drift check reads the org's
+        // listing first) or the resume's checks.
+        let wait = rng.random_range(100..900);
         std::thread::sleep(Duration::from_millis(wait));
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();

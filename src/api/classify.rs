@@ -149,7 +149,7 @@ pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemT
 
 /// How long the server asks to wait: `Retry-After` (seconds or an HTTP date), else
 /// `X-RateLimit-Reset` (ISO 8601, perhaps without seconds), else nothing.
-fn wait_hint(headers: &HeaderMap, now: SystemTime) -> (Option<Duration>, Option<&'static str>) {
+pub fn wait_hint(headers: &HeaderMap, now: SystemTime) -> (Option<Duration>, Option<&'static str>) {
     let text = |name| {
         headers
             .get(name)
@@ -181,7 +181,7 @@ fn parse_reset(v: &str) -> Option<SystemTime> {
 }
 
 /// The error's key and a sentence for people, from any of the API's error dialects.
-fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
+pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return (None, format!("HTTP {status}"));
     };

@@ -71,6 +71,23 @@ impl Client {
         })
     }
 
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET` of a URL the caller built from `base()` (or checked to be under it, since the key
+    /// goes with it). The error is why no answer came.
+    pub async fn get(&self, url: &str) -> Result<Answer, String> {
+        let sent = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .send()
+            .await;
+        answer(sent).await.map_err(|lost| lost.detail)
+    }
+
     /// `PUT /users/{account_id}/manage/email`.
     pub async fn set_email(&self, account_id: &str, email: &str) -> (Write, RateInfo) {
         let url = format!(
@@ -109,27 +126,24 @@ impl Client {
             self.base,
             path_segment(account_id)
         );
-        let sent = self
-            .http
-            .get(url)
-            .header(AUTHORIZATION, self.auth.clone())
-            .send()
-            .await;
-        match answer(sent).await {
+        match self.get(&url).await {
             Ok((status, headers, body)) => (
                 classify_read(status, &headers, &body, SystemTime::now()),
                 rate_info(&headers),
             ),
-            Err(lost) => (
+            Err(detail) => (
                 Read::Transient {
                     status: None,
-                    detail: lost.detail,
+                    detail,
                 },
                 RateInfo::default(),
             ),
         }
     }
 }
+
+/// A whole answer: status, headers and body.
+pub type Answer = (u16, reqwest::header::HeaderMap, bytes::Bytes);
 
 struct Lost {
     /// The connection could not be made, so the request cannot have reached the server.
@@ -161,7 +175,7 @@ async fn answer(
 
 /// An account ID as one path segment: the API's IDs are `[a-zA-Z0-9_|:-]`, and anything else is
 /// percent-encoded so that no ID can reach another path.
-fn path_segment(id: &str) -> String {
+pub fn path_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-') {

@@ -4,5 +4,7 @@
 mod classify;
 mod client;
 
-pub use classify::{RateInfo, Read, Write, classify_read, classify_write, rate_info};
-pub use client::{ApiKey, Client, ClientConfig, ClientError};
+pub use classify::{
+    RateInfo, Read, Write, api_error, classify_read, classify_write, rate_info, wait_hint,
+};
+pub use client::{Answer, ApiKey, Client, ClientConfig, ClientError, path_segment};

@@ -2,7 +2,7 @@
 //! it reads the plan, opens and replays the journal, asks for confirmation, starts the runtime,
 //! the Ctrl-C handler and the progress consumer, and prints the outcome from the journal.
 
-use super::progress;
+use super::{drift, progress};
 use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
@@ -57,7 +57,13 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         config.retry_failed,
     )?;
     let before = Counts::of(&states);
-    let choice = choose(&plan.steps, &states, &config.selection)?;
+    let mut choice = choose(&plan.steps, &states, &config.selection)?;
+    // The world may have changed since the plan was made: check before the first write.
+    let drifted = if choice.steps > 0 {
+        drift::check(config, &plan, &states, &mut choice)?
+    } else {
+        Vec::new()
+    };
     let left = choice.steps;
     if !opened.created {
         eprintln!(
@@ -166,9 +172,11 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             explain_stop(config, &plan, &records, trip);
             Ok(Outcome::Incomplete)
         }
-        // A pilot that did all it took is a success; the rest is for a later run.
+        // A pilot that did all it took is a success; the rest is for a later run. Accounts
+        // left out because they drifted are not.
         End::Finished
             if counts.failed + counts.skipped + counts.in_flight == 0
+                && drifted.is_empty()
                 && (counts.not_started == 0 || !config.selection.is_all()) =>
         {
             Ok(Outcome::Clean)

@@ -74,7 +74,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
             .out
             .as_ref()
             .map(|out| s.spawn(|| plan::file::write(out, &plan)));
-        let printed = print_review(&plan, config);
+        let printed = print_review(&plan, config.format);
         (writer.map(joined).transpose(), printed)
     });
     let written = written?;
@@ -105,11 +105,11 @@ fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = thread::Builder::new().spawn(move || drop(value));
 }
 
-fn print_review(plan: &Plan, config: &PlanConfig) -> Result<(), Error> {
+/// Prints the review; a reader that stopped early (`| head`) is not an error.
+pub(super) fn print_review(plan: &Plan, format: review::Format) -> Result<(), Error> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match review::render(plan, config.format, &mut out).and_then(|()| out.flush()) {
-        // A reader that stopped early (`| head`) is not an error.
+    match review::render(plan, format, &mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
         _ => Ok(()),
     }

@@ -14,16 +14,8 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
     let steps = plan.steps.len() as u32;
     let mut out = io::stdout().lock();
-    let records = match journal::read(&config.journal) {
+    let records = match journal::read_for(&config.journal, &sha) {
         Ok(parsed) => {
-            if parsed.header.plan_sha256 != sha {
-                return Err(JournalError::OtherPlan {
-                    path: config.journal.clone(),
-                    journal: parsed.header.plan_sha256,
-                    plan: sha,
-                }
-                .into());
-            }
             let runs = parsed.runs();
             let running = if is_locked(&config.journal) {
                 "; an apply is running now"

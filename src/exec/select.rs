@@ -186,7 +186,13 @@ pub fn choose(
         .iter()
         .enumerate()
         .filter_map(|(g, members)| {
-            let unfinished = members.iter().filter(|&&i| !state(i).is_final()).count();
+            // Only what is left matters to the scheduler and to the counts.
+            let members: Vec<u32> = members
+                .iter()
+                .copied()
+                .filter(|&i| !state(i).is_final())
+                .collect();
+            let unfinished = members.len();
             let in_flight = members
                 .iter()
                 .any(|&i| matches!(state(i), StepState::InFlight { .. }));
@@ -226,9 +232,37 @@ pub fn choose(
     Ok(choice)
 }
 
+/// Leaves out of the run the whole groups of these steps (accounts that drifted, say); returns
+/// how many groups were dropped.
+pub fn drop_groups(steps: &[Step], choice: &mut Choice, step_ids: &[u32]) -> usize {
+    let hit_ids: hashbrown::HashSet<u32> = step_ids.iter().copied().collect();
+    let mut dropped = 0;
+    for members in groups(steps) {
+        let hit = members
+            .iter()
+            .any(|&i| hit_ids.contains(&(i + 1)) && choice.chosen[i as usize]);
+        if !hit {
+            continue;
+        }
+        dropped += 1;
+        let mut unfinished = 0;
+        for &i in &members {
+            if choice.chosen[i as usize] {
+                choice.chosen[i as usize] = false;
+                unfinished += 1;
+            }
+        }
+        choice.steps -= unfinished;
+        choice.groups -= 1;
+        choice.left_steps += unfinished;
+        choice.left_groups += 1;
+    }
+    dropped
+}
+
 /// A group with something left to do.
-struct Open<'a> {
-    members: &'a [u32],
+struct Open {
+    members: Vec<u32>,
     unfinished: usize,
     in_flight: bool,
     /// Kept by `--only` and not dropped by `--exclude`.
@@ -236,10 +270,10 @@ struct Open<'a> {
 }
 
 impl Choice {
-    fn take(&mut self, g: &Open<'_>) {
+    fn take(&mut self, g: &Open) {
         self.steps += g.unfinished;
         self.groups += 1;
-        for &i in g.members {
+        for &i in &g.members {
             self.chosen[i as usize] = true;
         }
     }
@@ -277,23 +311,7 @@ fn named_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::StepKind;
-
-    fn step(id: u32, account: &str, from: &str, to: &str, after: &[u32]) -> Step {
-        Step {
-            id,
-            group: 0,
-            kind: StepKind::Rename,
-            account_id: account.into(),
-            name: "".into(),
-            status: crate::model::Status::Active,
-            product_access: false,
-            from: from.into(),
-            to: to.into(),
-            after: after.iter().copied().collect(),
-            origin: None,
-        }
-    }
+    use crate::plan::step_of as step;
 
     /// Group A: a free (1) and the rename that takes the freed address (2). Group B: one
     /// rename (3). Group C: a swap through a temporary address (4, 5, 6). Group D: one rename (7).
@@ -464,6 +482,19 @@ mod tests {
                     text: "b@x".into()
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn dropping_a_drifted_step_drops_its_whole_group() {
+        let steps = plan();
+        let mut c = choose(&steps, &[], &Selection::default()).unwrap();
+        // Step 5 (d takes c's address) drifted: the whole swap stays for later.
+        assert_eq!(drop_groups(&steps, &mut c, &[5]), 1);
+        assert_eq!(chosen_ids(&c), vec![1, 2, 3, 7]);
+        assert_eq!(
+            (c.steps, c.groups, c.left_steps, c.left_groups),
+            (4, 3, 3, 1)
         );
     }
 }

@@ -172,6 +172,19 @@ pub fn read(path: &Path) -> Result<Parsed, JournalError> {
     parse(path, &bytes)
 }
 
+/// Reads a journal that must belong to the plan whose content hash is `plan_sha256`.
+pub fn read_for(path: &Path, plan_sha256: &str) -> Result<Parsed, JournalError> {
+    let parsed = read(path)?;
+    if parsed.header.plan_sha256 != plan_sha256 {
+        return Err(JournalError::OtherPlan {
+            path: path.to_owned(),
+            journal: parsed.header.plan_sha256,
+            plan: plan_sha256.to_owned(),
+        });
+    }
+    Ok(parsed)
+}
+
 /// A new file's name is durable only once its directory is.
 fn sync_parent(path: &Path) {
     let dir = match path.parent() {

@@ -6,6 +6,6 @@ mod file;
 mod record;
 mod replay;
 
-pub use file::{JournalError, JournalWriter, Opened, default_path, open, read};
+pub use file::{JournalError, JournalWriter, Opened, default_path, open, read, read_for};
 pub use record::{FORMAT, FORMAT_VERSION, Header, Record};
 pub use replay::{Parsed, StepState, parse, replay};

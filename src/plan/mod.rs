@@ -4,6 +4,7 @@
 mod compute;
 pub mod file;
 mod placeholder;
+pub mod rollback;
 mod summary;
 
 pub use compute::{Request, compute};
@@ -217,4 +218,43 @@ pub struct Unchanged {
     /// The target differs from the current address in letter case only; Atlassian treats the
     /// two as one address, so nothing is written.
     pub case_only: bool,
+}
+
+/// A rename step for unit tests of what reads plans.
+#[cfg(test)]
+pub fn step_of(id: u32, account: &str, from: &str, to: &str, after: &[u32]) -> Step {
+    Step {
+        id,
+        group: id,
+        kind: StepKind::Rename,
+        account_id: account.into(),
+        name: "".into(),
+        status: Status::Active,
+        product_access: false,
+        from: from.into(),
+        to: to.into(),
+        after: after.iter().copied().collect(),
+        origin: None,
+    }
+}
+
+/// A plan of just these steps, for unit tests of what reads plans.
+#[cfg(test)]
+pub fn plan_of(steps: Vec<Step>) -> Plan {
+    Plan {
+        inputs: Inputs {
+            accounts: InputFile {
+                path: "accounts.csv".into(),
+                sha256: String::new(),
+            },
+            accounts_layout: Layout::ExportUsers,
+            targets: None,
+            rewrite_domains: vec![],
+            verified_domains: None,
+        },
+        summary: Summary::of(steps.len(), &steps, &[], &[]),
+        steps,
+        blocked: vec![],
+        unchanged: vec![],
+    }
 }

@@ -219,22 +219,7 @@ mod tests {
             step(1, StepKind::Rename, "a@n"),
             step(2, StepKind::Rename, "b@n"),
         ];
-        let plan = Plan {
-            inputs: crate::plan::Inputs {
-                accounts: crate::plan::InputFile {
-                    path: "a.csv".into(),
-                    sha256: String::new(),
-                },
-                accounts_layout: crate::input::Layout::ManagedAccounts,
-                targets: None,
-                rewrite_domains: vec![],
-                verified_domains: None,
-            },
-            summary: crate::plan::Summary::of(2, &steps, &[], &[]),
-            steps,
-            blocked: vec![],
-            unchanged: vec![],
-        };
+        let plan = crate::plan::plan_of(steps);
         let failed = |step| Record::Failed {
             step,
             status: Some(400),

@@ -171,6 +171,8 @@ pub struct SimSetup {
     pub external: Vec<String>,
     /// The org's verified domains; empty for every domain of the export.
     pub verified: Vec<String>,
+    /// Reads show a change this late.
+    pub read_delay: Duration,
     pub rate: Option<(f64, u32)>,
     pub faults: FaultConfig,
     pub seed: u64,
@@ -181,6 +183,7 @@ impl Default for SimSetup {
         SimSetup {
             external: Vec::new(),
             verified: Vec::new(),
+            read_delay: Duration::ZERO,
             rate: None,
             faults: FaultConfig::default(),
             seed: 7,
@@ -200,6 +203,22 @@ impl Sim {
     }
 
     /// Every account's email now, by account ID.
+    /// Sets an account's email behind the plan's back, as an admin in the UI would.
+    pub fn set_email(&self, account_id: &str, email: &str) {
+        let url = format!("{}/users/{account_id}/manage/email", self.url());
+        let status = self.runtime.block_on(async {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(KEY)
+                .json(&serde_json::json!({ "email": email }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert_eq!(status.as_u16(), 204);
+    }
+
     pub fn emails(&self) -> BTreeMap<String, String> {
         self.server
             .snapshot()
@@ -233,7 +252,7 @@ pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
             faults: setup.faults,
             seed: setup.seed,
             page_size: 100,
-            read_delay: Duration::ZERO,
+            read_delay: setup.read_delay,
             key_lifetime: None,
             log_writes: true,
         }))
@@ -262,6 +281,8 @@ pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "plan.json",
         "--api-url",
         url,
+        "--org-id",
+        "org-1",
         "--yes",
         "--backoff-ms",
         "20",

@@ -1,0 +1,74 @@
+//! The drift check `apply` makes before its first write: the org's listing (one read per page,
+//! not one per account) against each touched account's next precondition. Accounts the listing
+//! hides or shows drifted are read once more on their own, since a listing may lag behind.
+
+use super::reading::Session;
+use crate::config::ApplyConfig;
+use crate::error::Error;
+use crate::exec::select::{Choice, drop_groups};
+use crate::journal::StepState;
+use crate::live::drift::{Drift, Live, drifted};
+use crate::live::reader::LiveError;
+use crate::plan::Plan;
+use hashbrown::HashMap;
+
+/// Refuses the run when accounts drifted, or with `--skip-drifted` drops their groups from
+/// `choice`; returns the drifted accounts left out.
+pub fn check(
+    config: &ApplyConfig,
+    plan: &Plan,
+    states: &[StepState],
+    choice: &mut Choice,
+) -> Result<Vec<Drift>, Error> {
+    let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+    let session = Session::new(&config.client, config.rate, config.policy)?;
+    let mut emails: HashMap<String, Option<String>> = session
+        .list_users(org_id)?
+        .into_iter()
+        .map(|a| (a.account_id, a.email))
+        .collect();
+    let find = |emails: &HashMap<String, Option<String>>| {
+        let live: Live = emails
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref()))
+            .collect();
+        drifted(&plan.steps, states, &choice.chosen, &live)
+    };
+    let (drifts, hidden) = find(&emails);
+    let second_look = hidden.iter().copied().chain(drifts.iter().map(|d| d.step));
+    for step in second_look {
+        let id = &plan.steps[step as usize - 1].account_id;
+        match session.runtime.block_on(session.reader.read_email(id))? {
+            Some(email) => emails.insert(id.to_string(), Some(email)),
+            None => emails.remove(&**id),
+        };
+    }
+    let (drifts, _) = find(&emails);
+    eprintln!(
+        "Checked the org against the plan with {} reads: {} of the accounts this run touches drifted.",
+        session.reader.reads(),
+        drifts.len()
+    );
+    if drifts.is_empty() {
+        return Ok(drifts);
+    }
+    for d in &drifts {
+        eprintln!(
+            "  step {}  {}  expected {}, found {}",
+            d.step, d.account_id, d.expected, d.found
+        );
+    }
+    if !config.skip_drifted {
+        return Err(Error::Drifted {
+            plan: config.plan.clone(),
+            count: drifts.len(),
+        });
+    }
+    let steps: Vec<u32> = drifts.iter().map(|d| d.step).collect();
+    let groups = drop_groups(&plan.steps, choice, &steps);
+    eprintln!(
+        "--skip-drifted: {groups} groups left out; the other {} steps go ahead.",
+        choice.steps
+    );
+    Ok(drifts)
+}

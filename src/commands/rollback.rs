@@ -1,0 +1,126 @@
+//! `mailshift rollback`: from a plan's journal, a new plan that puts every changed account back
+//! at its old address. The org comes from a fresh export or the live listing, so that old
+//! addresses taken since are freed or blocked exactly as `plan` would; the result is reviewed
+//! and applied like any plan.
+
+use super::plan::print_review;
+use super::reading::Session;
+use crate::config::RollbackConfig;
+use crate::error::{Error, Outcome};
+use crate::exec::retry::RetryPolicy;
+use crate::hash::sha256_hex;
+use crate::input::{InputError, Layout, SourceFile, parse_accounts};
+use crate::journal;
+use crate::live::org::org_from_listing;
+use crate::live::reader::LiveError;
+use crate::org::Org;
+use crate::plan::file::read_hashed;
+use crate::plan::rollback::rollback_rows;
+use crate::plan::{self, InputFile, Inputs, Plan, Request};
+
+pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
+    let (applied, sha) = read_hashed(&config.plan)?;
+    let parsed = journal::read_for(&config.journal, &sha)?;
+    let states = journal::replay(
+        &config.journal,
+        applied.steps.len() as u32,
+        &parsed.records,
+        false,
+    )?;
+    let rows = rollback_rows(&applied, &states);
+    let (org, accounts) = current_org(config)?;
+    let computed = plan::compute(&Request {
+        org: &org,
+        rows: &rows,
+        rules: &[],
+        verified_domains: None,
+    });
+    let rollback = Plan {
+        inputs: Inputs {
+            accounts,
+            accounts_layout: Layout::ExportUsers,
+            // The wishes come from the applied plan: `PLAN:N` names the step that moved each.
+            targets: Some(InputFile {
+                path: config.plan.display().to_string(),
+                sha256: sha,
+            }),
+            rewrite_domains: Vec::new(),
+            verified_domains: None,
+        },
+        summary: computed.summary,
+        steps: computed.steps,
+        blocked: computed.blocked,
+        unchanged: computed.unchanged,
+    };
+    let content = plan::file::write(&config.out, &rollback)?;
+    print_review(&rollback, config.format)?;
+    eprintln!(
+        "mailshift: rollback plan for {} accounts written to {} ({} writes, {} blocked, {} already back; content sha256 {content}). Review it, then `mailshift apply {}`.",
+        rows.len(),
+        config.out.display(),
+        rollback.summary.writes,
+        rollback.summary.blocked,
+        rollback.unchanged.len(),
+        config.out.display()
+    );
+    Ok(if rollback.blocked.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Blocked
+    })
+}
+
+/// The org now: from `--accounts`, or the live listing. Also how the plan names its source.
+fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
+    if let Some(path) = &config.accounts {
+        let src = SourceFile::read(path)?;
+        let parsed = parse_accounts(&src.path, &src.bytes)?;
+        if parsed.layout == Layout::ManagedAccounts {
+            return Err(InputError::NoAccountIds { path: path.clone() }.into());
+        }
+        let file = InputFile {
+            path: path.display().to_string(),
+            sha256: sha256_hex(&src.bytes),
+        };
+        return Ok((parsed.org, file));
+    }
+    let api = config.api.as_ref().ok_or(LiveError::NoOrgId)?;
+    let org_id = api.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+    let session = Session::new(&api.client, config.rate, RetryPolicy::default())?;
+    let listed = session.list_users(org_id)?;
+    let listing_sha = listing_hash(&listed);
+    let (org, hidden) = org_from_listing(&listed).map_err(|detail| LiveError::BadAnswer {
+        what: "reading the org's users".into(),
+        detail,
+    })?;
+    if hidden > 0 {
+        eprintln!(
+            "warning: the listing hides the email of {hidden} accounts; they are left out (an old address one of them holds shows up as taken when the rollback is applied)"
+        );
+    }
+    eprintln!(
+        "Read {} accounts of org {org_id} with {} requests.",
+        listed.len(),
+        session.reader.reads()
+    );
+    let source = InputFile {
+        path: format!("{}/admin/v1/orgs/{org_id}/users", api.client.base_url),
+        sha256: listing_sha,
+    };
+    Ok((org, source))
+}
+
+/// A hash of what the listing showed, so that two plans from one snapshot can be told apart
+/// from plans of different snapshots.
+pub(super) fn listing_hash(listed: &[crate::live::page::LiveAccount]) -> String {
+    let mut text = String::with_capacity(listed.len() * 64);
+    for a in listed {
+        text.push_str(&a.account_id);
+        text.push('\t');
+        text.push_str(a.email.as_deref().unwrap_or(""));
+        text.push('\t');
+        text.push_str(&a.status);
+        text.push('\n');
+    }
+    sha256_hex(text.as_bytes())
+}

@@ -1,0 +1,132 @@
+//! `mailshift verify`: is every account the plan moves at its planned address? Reads the org's
+//! listing once, then re-reads only the accounts that differ, a bounded number of times, since
+//! the API may show a change late.
+
+use super::reading::Session;
+use crate::config::VerifyConfig;
+use crate::error::{Error, Outcome};
+use crate::exec::retry::RetryPolicy;
+use crate::journal::{self, StepState};
+use crate::live::drift::Found;
+use crate::live::reader::LiveError;
+use crate::live::verify::{Planned, mismatches, planned_addresses};
+use crate::plan::file::read_hashed;
+use hashbrown::HashMap;
+use std::io::{self, Write};
+
+pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
+    let (plan, sha) = read_hashed(&config.plan)?;
+    let org_id = config.api.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+    let planned = planned_addresses(&plan);
+    // The journal only explains mismatches; verify works without one.
+    let states = journal::read(&config.journal)
+        .ok()
+        .filter(|p| p.header.plan_sha256 == sha)
+        .and_then(|p| {
+            journal::replay(&config.journal, plan.steps.len() as u32, &p.records, false).ok()
+        });
+    let session = Session::new(&config.api.client, config.rate, RetryPolicy::default())?;
+    let mut live: HashMap<String, Option<String>> = session
+        .list_users(org_id)?
+        .into_iter()
+        .map(|a| (a.account_id, a.email))
+        .collect();
+    let pages = session.reader.reads();
+    let mut wrong = mismatches(&planned, &live);
+    // Emails the listing hides are read one by one before anything is judged.
+    let hidden: Vec<usize> = wrong
+        .iter()
+        .filter(|(i, _)| matches!(live.get(&planned[*i].account_id), Some(None)))
+        .map(|(i, _)| *i)
+        .collect();
+    reread(&session, &planned, &hidden, &mut live)?;
+    wrong = mismatches(&planned, &live);
+    for round in 1..=config.rechecks {
+        if wrong.is_empty() {
+            break;
+        }
+        eprintln!(
+            "{} accounts are not at their planned address yet; reading them again in {:.0?} ({round} of {})",
+            wrong.len(),
+            config.recheck_delay,
+            config.rechecks
+        );
+        std::thread::sleep(config.recheck_delay);
+        let again: Vec<usize> = wrong.iter().map(|(i, _)| *i).collect();
+        reread(&session, &planned, &again, &mut live)?;
+        wrong = mismatches(&planned, &live);
+    }
+    let reads = session.reader.reads();
+    report(config, &planned, &wrong, states.as_deref(), pages, reads)?;
+    Ok(if wrong.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Incomplete
+    })
+}
+
+/// Reads these accounts' profiles into `live`; an account that no longer exists leaves it.
+fn reread(
+    session: &Session,
+    planned: &[Planned],
+    which: &[usize],
+    live: &mut HashMap<String, Option<String>>,
+) -> Result<(), LiveError> {
+    for &i in which {
+        let id = &planned[i].account_id;
+        match session.runtime.block_on(session.reader.read_email(id))? {
+            Some(email) => live.insert(id.clone(), Some(email)),
+            None => live.remove(id),
+        };
+    }
+    Ok(())
+}
+
+fn report(
+    config: &VerifyConfig,
+    planned: &[Planned],
+    wrong: &[(usize, Found)],
+    states: Option<&[StepState]>,
+    pages: u64,
+    reads: u64,
+) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    let written = (|| {
+        writeln!(
+            out,
+            "{}: {} accounts checked with {reads} reads ({pages} for the listing); {} at their planned address, {} not.",
+            config.plan.display(),
+            planned.len(),
+            planned.len() - wrong.len(),
+            wrong.len()
+        )?;
+        for (i, found) in wrong {
+            let p = &planned[*i];
+            let who = if p.name.is_empty() {
+                p.account_id.clone()
+            } else {
+                format!("{} ({})", p.account_id, p.name)
+            };
+            let why = states
+                .and_then(|s| s.get(p.last_step as usize - 1))
+                .map(|s| format!("  [journal: step {} {}]", p.last_step, state_text(s)))
+                .unwrap_or_default();
+            writeln!(out, "  {who}  expected {}, found {found}{why}", p.address)?;
+        }
+        Ok::<(), io::Error>(())
+    })();
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+fn state_text(s: &StepState) -> String {
+    match s {
+        StepState::Pending => "not started".into(),
+        StepState::InFlight { .. } => "sent, outcome unknown".into(),
+        StepState::Done { .. } => "done".into(),
+        StepState::Failed { message, .. } => format!("failed: {message}"),
+        StepState::Skipped { because } => format!("skipped because step {because} did not succeed"),
+    }
+}

@@ -1,0 +1,198 @@
+//! Reads the live org — the users listing, every page, and single profiles — paced by the
+//! `--rate` ceiling and the server's 429s, retried after 5xx answers and lost connections. The
+//! only part of `live` that touches the network.
+
+use super::page::{LiveAccount, next_url, parse_users_page};
+use crate::api::{Client, api_error, path_segment, wait_hint};
+use crate::exec::retry::{RetryPolicy, backoff};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// Why the live org could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The key was refused: nothing can be read or written with it.
+    #[error(
+        "{what}: the API key was refused (401): check ATLASSIAN_API_KEY or --api-key-file, and that the key has not expired; nothing was changed"
+    )]
+    Unauthorized { what: String },
+    /// An error answer that asking again will not change (a wrong org ID, say).
+    #[error("{what}: HTTP {status}: {message}")]
+    Refused {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    /// No usable answer after every attempt.
+    #[error("{what}: no answer after {attempts} attempts: {detail}")]
+    GaveUp {
+        what: String,
+        attempts: u32,
+        detail: String,
+    },
+    /// An answer that is not what the API documents.
+    #[error("{what}: the answer cannot be read: {detail}")]
+    BadAnswer { what: String, detail: String },
+    /// The org listing needs the org's ID.
+    #[error(
+        "no org ID: give --org-id or set ATLASSIAN_ORG_ID (admin.atlassian.com shows it in the URL and under Settings > API keys)"
+    )]
+    NoOrgId,
+}
+
+pub struct Reader {
+    client: Client,
+    ceiling: DefaultDirectRateLimiter,
+    policy: RetryPolicy,
+    reads: AtomicU64,
+}
+
+impl Reader {
+    /// `rate`: the most requests per second, as for `apply`.
+    pub fn new(client: Client, rate: f64, policy: RetryPolicy) -> Reader {
+        let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::MIN);
+        Reader {
+            client,
+            ceiling: RateLimiter::direct(quota),
+            policy,
+            reads: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Every managed account of the org, page after page; `on_page` hears the running count.
+    pub async fn list_users(
+        &self,
+        org_id: &str,
+        on_page: &mut dyn FnMut(usize),
+    ) -> Result<Vec<LiveAccount>, LiveError> {
+        let first = format!(
+            "{}/admin/v1/orgs/{}/users",
+            self.client.base(),
+            path_segment(org_id)
+        );
+        let mut url = first.clone();
+        let mut accounts = Vec::new();
+        for page_number in 1.. {
+            let what = || format!("reading the org's users (page {page_number})");
+            let body = self
+                .get(&url, &what)
+                .await?
+                .ok_or_else(|| LiveError::Refused {
+                    what: what(),
+                    status: 404,
+                    message: format!("no organization {org_id:?} for this key; check --org-id"),
+                })?;
+            let page = parse_users_page(&body).map_err(|detail| LiveError::BadAnswer {
+                what: what(),
+                detail,
+            })?;
+            let empty = page.accounts.is_empty();
+            accounts.extend(page.accounts);
+            on_page(accounts.len());
+            match page.next {
+                // A next link on an empty page would loop for ever.
+                Some(next) if !empty => {
+                    url = next_url(self.client.base(), &first, &next).map_err(|detail| {
+                        LiveError::BadAnswer {
+                            what: what(),
+                            detail,
+                        }
+                    })?;
+                }
+                _ => break,
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// One account's email from its profile; `None` when the account does not exist (404).
+    pub async fn read_email(&self, account_id: &str) -> Result<Option<String>, LiveError> {
+        let url = format!(
+            "{}/users/{}/manage/profile",
+            self.client.base(),
+            path_segment(account_id)
+        );
+        let what = || format!("reading account {account_id}");
+        let Some(body) = self.get(&url, &what).await? else {
+            return Ok(None);
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| LiveError::BadAnswer {
+                what: what(),
+                detail: e.to_string(),
+            })?;
+        match value.pointer("/account/email").and_then(|e| e.as_str()) {
+            Some(email) => Ok(Some(email.to_owned())),
+            None => Err(LiveError::BadAnswer {
+                what: what(),
+                detail: "the profile has no email".into(),
+            }),
+        }
+    }
+
+    /// A GET, retried as `apply` retries reads; `None` for a 404.
+    async fn get(
+        &self,
+        url: &str,
+        what: &dyn Fn() -> String,
+    ) -> Result<Option<bytes::Bytes>, LiveError> {
+        let mut failures = 0u32;
+        let mut limited = 0u32;
+        loop {
+            self.ceiling.until_ready().await;
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let (wait, detail) = match self.client.get(url).await {
+                Ok((200..=299, _, body)) => return Ok(Some(body)),
+                Ok((404, _, _)) => return Ok(None),
+                Ok((401, _, _)) => return Err(LiveError::Unauthorized { what: what() }),
+                Ok((429, headers, _)) => {
+                    limited += 1;
+                    if limited > self.policy.max_rate_limited {
+                        return Err(LiveError::GaveUp {
+                            what: what(),
+                            attempts: failures + limited,
+                            detail: "rate limited (429) every time".into(),
+                        });
+                    }
+                    let told = wait_hint(&headers, SystemTime::now()).0;
+                    let wait = told.unwrap_or_else(|| backoff(&self.policy, limited, 1.0));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Ok((status @ 500..=599, headers, _)) => (
+                    wait_hint(&headers, SystemTime::now()).0,
+                    format!("HTTP {status}"),
+                ),
+                Ok((status, _, body)) => {
+                    return Err(LiveError::Refused {
+                        what: what(),
+                        status,
+                        message: api_error(status, &body).1,
+                    });
+                }
+                Err(detail) => (None, detail),
+            };
+            failures += 1;
+            if failures >= self.policy.max_attempts {
+                return Err(LiveError::GaveUp {
+                    what: what(),
+                    attempts: failures + limited,
+                    detail,
+                });
+            }
+            let jitter = rand::random_range(0.7..1.3);
+            tokio::time::sleep(wait.unwrap_or_else(|| backoff(&self.policy, failures, jitter)))
+                .await;
+        }
+    }
+}
