@@ -8,7 +8,7 @@ use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
 use crate::exec::guard::Trip;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
-use crate::exec::select::{Choice, choose};
+use crate::exec::select::{Choice, choose, drop_groups};
 use crate::journal::{self, Record};
 use crate::plan::Plan;
 use crate::plan::file::read_hashed;
@@ -31,22 +31,35 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         );
         return Ok(Outcome::Clean);
     }
-    // A pilot list that names someone the plan does not have is refused before anything is
-    // written; the journal's states do not change which names match.
-    choose(&plan.steps, &[], &config.selection)?;
-    // Ask before anything is written: a refused confirmation leaves no journal behind. The
-    // counts shown come from a read of the journal; the locked open below is what counts.
-    if !config.yes {
-        let earlier = match journal::read(&config.journal) {
-            Ok(parsed) if parsed.header.plan_sha256 == sha => {
-                journal::replay(&config.journal, steps, &parsed.records, config.retry_failed)?
-            }
-            _ => vec![journal::StepState::Pending; steps as usize],
-        };
-        let choice = choose(&plan.steps, &earlier, &config.selection)?;
-        if choice.steps > 0 {
-            confirm(&plan, &Counts::of(&earlier), &choice, config)?;
+    // Everything that can refuse the run — a pilot list naming nobody, accounts that drifted,
+    // a "no" at the prompt — comes before the journal is created, so that a refusal leaves no
+    // file behind (a re-made plan.json would otherwise meet another plan's journal). What is
+    // shown comes from a read of the journal; the locked open below is what counts.
+    if !config.yes && !interactive() {
+        return Err(Error::NeedsYes {
+            plan: config.plan.clone(),
+        });
+    }
+    let earlier = match journal::read_for(&config.journal, &sha) {
+        Ok(parsed) => {
+            journal::replay(&config.journal, steps, &parsed.records, config.retry_failed)?
         }
+        Err(journal::JournalError::Open { source, .. })
+            if source.kind() == io::ErrorKind::NotFound =>
+        {
+            vec![journal::StepState::Pending; steps as usize]
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut choice = choose(&plan.steps, &earlier, &config.selection)?;
+    // The world may have changed since the plan was made: check before the first write.
+    let drifted = if choice.steps > 0 {
+        drift::check(config, &plan, &earlier, &mut choice)?
+    } else {
+        Vec::new()
+    };
+    if !config.yes && choice.steps > 0 {
+        confirm(&plan, &Counts::of(&earlier), &choice, config)?;
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
     warn_if_loose(&config.journal);
@@ -58,12 +71,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     )?;
     let before = Counts::of(&states);
     let mut choice = choose(&plan.steps, &states, &config.selection)?;
-    // The world may have changed since the plan was made: check before the first write.
-    let drifted = if choice.steps > 0 {
-        drift::check(config, &plan, &states, &mut choice)?
-    } else {
-        Vec::new()
-    };
+    let drifted_steps: Vec<u32> = drifted.iter().map(|d| d.step).collect();
+    drop_groups(&plan.steps, &mut choice, &drifted_steps);
     let left = choice.steps;
     if !opened.created {
         eprintln!(
@@ -301,6 +310,11 @@ fn summarise(
     }
 }
 
+/// Someone is there to answer the prompt.
+fn interactive() -> bool {
+    io::stdin().is_terminal() && io::stderr().is_terminal()
+}
+
 /// On a terminal, shows what is about to happen and waits for "yes".
 fn confirm(
     plan: &Plan,
@@ -308,7 +322,7 @@ fn confirm(
     choice: &Choice,
     config: &ApplyConfig,
 ) -> Result<(), Error> {
-    if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
+    if !interactive() {
         return Err(Error::NeedsYes {
             plan: config.plan.clone(),
         });

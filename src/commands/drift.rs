@@ -2,7 +2,7 @@
 //! not one per account) against each touched account's next precondition. Accounts the listing
 //! hides or shows drifted are read once more on their own, since a listing may lag behind.
 
-use super::reading::Session;
+use super::reading::{Session, listing};
 use crate::config::ApplyConfig;
 use crate::error::Error;
 use crate::exec::select::{Choice, drop_groups};
@@ -22,11 +22,7 @@ pub fn check(
 ) -> Result<Vec<Drift>, Error> {
     let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     let session = Session::new(&config.client, config.rate, config.policy)?;
-    let mut emails: HashMap<String, Option<String>> = session
-        .list_users(org_id)?
-        .into_iter()
-        .map(|a| (a.account_id, a.email))
-        .collect();
+    let mut emails = listing(&session, org_id)?;
     let find = |emails: &HashMap<String, Option<String>>| {
         let live: Live = emails
             .iter()
@@ -34,8 +30,19 @@ pub fn check(
             .collect();
         drifted(&plan.steps, states, &choice.chosen, &live)
     };
+    let pages = session.reader.reads();
     let (drifts, hidden) = find(&emails);
-    let second_look = hidden.iter().copied().chain(drifts.iter().map(|d| d.step));
+    // A second look, since a listing may lag: the whole listing again when many drifted (a
+    // plan applied already, say), else those accounts one by one, with the hidden ones.
+    let second_look: Vec<u32> = if drifts.len() as u64 > pages {
+        emails.extend(listing(&session, org_id)?);
+        hidden
+    } else {
+        hidden
+            .into_iter()
+            .chain(drifts.iter().map(|d| d.step))
+            .collect()
+    };
     for step in second_look {
         let id = &plan.steps[step as usize - 1].account_id;
         match session.runtime.block_on(session.reader.read_email(id))? {

@@ -56,3 +56,15 @@ fn spinner() -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
+
+/// Every account's email by ID, from the listing; `None` where the listing hides it.
+pub fn listing(
+    session: &Session,
+    org_id: &str,
+) -> Result<hashbrown::HashMap<String, Option<String>>, LiveError> {
+    Ok(session
+        .list_users(org_id)?
+        .into_iter()
+        .map(|a| (a.account_id, a.email))
+        .collect())
+}

@@ -2,7 +2,7 @@
 //! listing once, then re-reads only the accounts that differ, a bounded number of times, since
 //! the API may show a change late.
 
-use super::reading::Session;
+use super::reading::{Session, listing};
 use crate::config::VerifyConfig;
 use crate::error::{Error, Outcome};
 use crate::exec::retry::RetryPolicy;
@@ -28,15 +28,8 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let session = Session::new(&config.api.client, config.rate, RetryPolicy::default())?;
     let mut live = listing(&session, org_id)?;
     let pages = session.reader.reads();
+    read_hidden(&session, &planned, &mut live)?;
     let mut wrong = mismatches(&planned, &live);
-    // Emails the listing hides are read one by one before anything is judged.
-    let hidden: Vec<usize> = wrong
-        .iter()
-        .filter(|(i, _)| matches!(live.get(&planned[*i].account_id), Some(None)))
-        .map(|(i, _)| *i)
-        .collect();
-    reread(&session, &planned, &hidden, &mut live)?;
-    wrong = mismatches(&planned, &live);
     for round in 1..=config.rechecks {
         if wrong.is_empty() {
             break;
@@ -51,6 +44,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         // Whichever costs fewer reads: the accounts one by one, or the whole listing again.
         if wrong.len() as u64 > pages {
             live = listing(&session, org_id)?;
+            read_hidden(&session, &planned, &mut live)?;
         } else {
             let again: Vec<usize> = wrong.iter().map(|(i, _)| *i).collect();
             reread(&session, &planned, &again, &mut live)?;
@@ -66,13 +60,16 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     })
 }
 
-/// Every account's email by ID, from the listing.
-fn listing(session: &Session, org_id: &str) -> Result<HashMap<String, Option<String>>, LiveError> {
-    Ok(session
-        .list_users(org_id)?
-        .into_iter()
-        .map(|a| (a.account_id, a.email))
-        .collect())
+/// Emails the listing hides are read one by one before anything is judged.
+fn read_hidden(
+    session: &Session,
+    planned: &[Planned],
+    live: &mut HashMap<String, Option<String>>,
+) -> Result<(), LiveError> {
+    let hidden: Vec<usize> = (0..planned.len())
+        .filter(|&i| matches!(live.get(&planned[i].account_id), Some(None)))
+        .collect();
+    reread(session, planned, &hidden, live)
 }
 
 /// Reads these accounts' profiles into `live`; an account that no longer exists leaves it.
