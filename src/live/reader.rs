@@ -81,6 +81,7 @@ impl Reader {
             path_segment(org_id)
         );
         let mut url = first.clone();
+        let mut seen = std::collections::HashSet::new();
         let mut accounts = Vec::new();
         for page_number in 1.. {
             let what = || format!("reading the org's users (page {page_number})");
@@ -102,12 +103,20 @@ impl Reader {
             match page.next {
                 // A next link on an empty page would loop for ever.
                 Some(next) if !empty => {
+                    seen.insert(url);
                     url = next_url(self.client.base(), &first, &next).map_err(|detail| {
                         LiveError::BadAnswer {
                             what: what(),
                             detail,
                         }
                     })?;
+                    // A listing whose links go round would otherwise be read for ever.
+                    if seen.contains(&url) {
+                        return Err(LiveError::BadAnswer {
+                            what: what(),
+                            detail: "the next-page link leads back to a page already read".into(),
+                        });
+                    }
                 }
                 _ => break,
             }
