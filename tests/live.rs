@@ -27,12 +27,6 @@ fn setup(shapes: Shapes) -> (tempfile::TempDir, BTreeMap<String, String>) {
     (dir, emails_in(&accounts))
 }
 
-fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = apply_args(url, &["--rate", "2000"]);
-    args.extend_from_slice(extra);
-    args
-}
-
 fn verify(dir: &Path, url: &str, extra: &[&str]) -> (Option<i32>, String) {
     let mut args = vec!["verify", "plan.json", "--api-url", url, "--org-id", "org-1"];
     args.extend_from_slice(extra);

@@ -42,13 +42,6 @@ fn status(dir: &Path) -> String {
     text(&out.stdout)
 }
 
-/// `apply` with --yes, short backoffs, and a ceiling the simulator does not limit.
-fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = apply_args(url, &["--rate", "2000"]);
-    args.extend_from_slice(extra);
-    args
-}
-
 /// The number on a `status` count line such as `  failed      6`.
 fn count_in(status: &str, label: &str) -> usize {
     status

@@ -315,18 +315,14 @@ fn interactive() -> bool {
     io::stdin().is_terminal() && io::stderr().is_terminal()
 }
 
-/// On a terminal, shows what is about to happen and waits for "yes".
+/// On a terminal (`run` has made sure there is one), shows what is about to happen and waits
+/// for "yes".
 fn confirm(
     plan: &Plan,
     counts: &Counts,
     choice: &Choice,
     config: &ApplyConfig,
 ) -> Result<(), Error> {
-    if !interactive() {
-        return Err(Error::NeedsYes {
-            plan: config.plan.clone(),
-        });
-    }
     let s = &plan.summary;
     let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
     let left = counts.in_flight + counts.not_started;

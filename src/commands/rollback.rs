@@ -112,7 +112,7 @@ fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
 
 /// A hash of what the listing showed, so that two plans from one snapshot can be told apart
 /// from plans of different snapshots.
-pub(super) fn listing_hash(listed: &[crate::live::page::LiveAccount]) -> String {
+fn listing_hash(listed: &[crate::live::page::LiveAccount]) -> String {
     let mut text = String::with_capacity(listed.len() * 64);
     for a in listed {
         text.push_str(&a.account_id);

@@ -14,6 +14,8 @@ pub enum Found {
     Email(String),
     /// Not among the org's managed accounts (deleted, or moved to another org).
     Missing,
+    /// Listed, but with its email hidden, and not read on its own.
+    Hidden,
 }
 
 impl fmt::Display for Found {
@@ -21,6 +23,7 @@ impl fmt::Display for Found {
         match self {
             Found::Email(e) => f.write_str(e),
             Found::Missing => f.write_str("no such account in the org"),
+            Found::Hidden => f.write_str("an address the listing hides"),
         }
     }
 }

@@ -49,7 +49,7 @@ pub fn mismatches(
             Some(Some(e)) if email_key(e) == email_key(&p.address) => None,
             Some(Some(e)) => Some((i, Found::Email(e.clone()))),
             // Hidden in the listing and not read yet: not a verdict either way.
-            Some(None) => Some((i, Found::Email("(hidden)".into()))),
+            Some(None) => Some((i, Found::Hidden)),
         })
         .collect()
 }

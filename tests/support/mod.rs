@@ -290,3 +290,11 @@ pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     args.extend_from_slice(extra);
     args
 }
+
+/// `apply_args` with a ceiling the simulator does not limit, for tests about what is sent, not
+/// how fast.
+pub fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = apply_args(url, &["--rate", "2000"]);
+    args.extend_from_slice(extra);
+    args
+}
