@@ -63,13 +63,30 @@ pub struct ApiArgs {
   mailshift plan --accounts export-users.csv --targets idp-targets.csv --out plan.json
   mailshift plan --accounts export-users.csv --rewrite-domain old.example=new.example \\
                  --verified-domains new.example --out plan.json --format markdown > change-request.md
+  ATLASSIAN_API_KEY=... mailshift plan --accounts-from-api --org-id ORG --targets idp-targets.csv \\
+                 --operator me@new.example --idp-checklist idp.csv --out plan.json
+
+With an org ID (--org-id or $ATLASSIAN_ORG_ID) plan checks the live org first: the key works, the
+target domains are verified, and which accounts the API may write (SCIM-provisioned ones go to
+the IdP checklist).
 
 Exit codes: 0 plan written, nothing blocked; 2 plan written, some wishes blocked (listed in the
 review); 1 error, no plan written.")]
 pub struct PlanArgs {
-    /// Accounts export from admin.atlassian.com ("Export users" or the domains "Export accounts").
-    #[arg(long, value_name = "FILE")]
-    pub accounts: PathBuf,
+    /// Accounts export from admin.atlassian.com (any of its three layouts; the "Export managed
+    /// accounts" one, which has no account IDs, needs the org's listing to resolve them).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "accounts_from_api",
+        conflicts_with = "accounts_from_api"
+    )]
+    pub accounts: Option<PathBuf>,
+
+    /// Read the managed accounts from the org's users listing instead of an export (needs the
+    /// API key and the org ID).
+    #[arg(long = "accounts-from-api")]
+    pub accounts_from_api: bool,
 
     /// Target list from the identity provider (CSV: account_id or current_email, and target_email).
     #[arg(long, value_name = "FILE")]
@@ -94,6 +111,38 @@ pub struct PlanArgs {
     /// How to print the review on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Also write the changes the identity provider must make (accounts whose email it owns),
+    /// in a safe order, as CSV (mode 0600).
+    #[arg(long = "idp-checklist", value_name = "FILE")]
+    pub idp_checklist: Option<PathBuf>,
+
+    /// Your own account (ID or address, default: $MAILSHIFT_OPERATOR): never renamed or freed
+    /// without --allow-self, since the change signs you out mid-migration.
+    #[arg(long, value_name = "ID|EMAIL")]
+    pub operator: Option<String>,
+
+    /// Allow the plan to change the --operator account.
+    #[arg(long = "allow-self")]
+    pub allow_self: bool,
+
+    /// Unlink SCIM-linked holders of wanted addresses from the IdP, then free their addresses
+    /// (their group memberships must be reprovisioned afterwards).
+    #[arg(long = "allow-scim-unlink")]
+    pub allow_scim_unlink: bool,
+
+    /// Where the admin API is: with an org ID (--org-id or $ATLASSIAN_ORG_ID), `plan` checks the
+    /// live org first (domains, who may be written).
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Most requests per second for the pre-flight reads.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub rate: f64,
+
+    /// Pre-flight reads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +334,21 @@ pub struct ApplyArgs {
     /// those (and the steps that go with them) out, instead of refusing the whole run.
     #[arg(long = "skip-drifted")]
     pub skip_drifted: bool,
+
+    /// Your own account (ID or address, default: $MAILSHIFT_OPERATOR): the run refuses to write
+    /// it without --allow-self.
+    #[arg(long, value_name = "ID|EMAIL")]
+    pub operator: Option<String>,
+
+    /// Allow the run to write the --operator account.
+    #[arg(long = "allow-self")]
+    pub allow_self: bool,
+
+    /// Skip reading each account's email.set permission before the first run of a plan made
+    /// without --org-id (a refused write still fails its step, and the safety stop catches a
+    /// pattern). Plans made with --org-id were checked already and skip it anyway.
+    #[arg(long = "no-permission-check")]
+    pub no_permission_check: bool,
 
     /// Stop taking new steps once N steps have failed in this run.
     #[arg(long = "max-failures", value_name = "N")]

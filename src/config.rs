@@ -75,6 +75,16 @@ pub enum ConfigError {
     /// `--max-failures 0` would stop before anything failed.
     #[error("--max-failures 0: give at least 1")]
     ZeroMaxFailures,
+    /// `--accounts-from-api` without an org to read.
+    #[error(
+        "no org ID: give --org-id or set ATLASSIAN_ORG_ID (admin.atlassian.com shows it in the URL and under Settings > API keys)"
+    )]
+    NoOrgId,
+    /// A flag that only means something when the live org is read.
+    #[error(
+        "{flag} needs the live org: give --org-id (or set ATLASSIAN_ORG_ID) and the API key, so that pre-flight can see which accounts are linked"
+    )]
+    NeedsLive { flag: &'static str },
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -82,17 +92,37 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone)]
 pub struct PlanConfig {
-    pub accounts: PathBuf,
+    /// `None`: read the org's users listing (`--accounts-from-api`).
+    pub accounts: Option<PathBuf>,
     pub targets: Option<PathBuf>,
     pub rules: Vec<DomainRule>,
     /// Domain keys; `None` when the flag was not given.
     pub verified_domains: Option<BTreeSet<String>>,
     pub out: Option<PathBuf>,
     pub format: Format,
+    pub idp_checklist: Option<PathBuf>,
+    /// Set when an org ID is known: the live org is read and checked.
+    pub live: Option<LiveConfig>,
+    pub operator: Option<String>,
+    pub allow_self: bool,
+    pub allow_scim_unlink: bool,
+}
+
+/// How `plan` reads the live org.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub client: ClientConfig,
+    pub org_id: String,
+    pub rate: f64,
+    pub concurrency: usize,
 }
 
 impl PlanConfig {
-    pub fn from_arguments(args: PlanArgs) -> Result<PlanConfig, ConfigError> {
+    /// `env` looks up an environment variable; passed in so that tests need not set any.
+    pub fn from_arguments(
+        args: PlanArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<PlanConfig, ConfigError> {
         if args.targets.is_none() && args.rewrite_domains.is_empty() {
             return Err(ConfigError::NothingToPlan);
         }
@@ -112,13 +142,41 @@ impl PlanConfig {
         } else {
             Some(domain_keys(&args.verified_domains)?)
         };
-        if let Some(out) = &args.out {
-            let inputs = std::iter::once(&args.accounts).chain(args.targets.as_ref());
+        let outputs = args.out.iter().chain(args.idp_checklist.iter());
+        for out in outputs {
+            let inputs = args.accounts.iter().chain(args.targets.iter());
             for input in inputs {
                 if same_file(out, input) {
                     return Err(ConfigError::OutIsInput { path: out.clone() });
                 }
             }
+        }
+        let org_known = args.api.org_id.is_some()
+            || env("ATLASSIAN_ORG_ID").is_some_and(|o| !o.trim().is_empty());
+        let live = if org_known || args.accounts_from_api {
+            check_rate(args.rate)?;
+            if args.concurrency == 0 {
+                return Err(ConfigError::BadConcurrency { value: 0 });
+            }
+            let api = ApiConfig::from_arguments(&args.api, args.concurrency, &env)?;
+            Some(LiveConfig {
+                client: api.client,
+                org_id: api.org_id.ok_or(ConfigError::NoOrgId)?,
+                rate: args.rate,
+                concurrency: args.concurrency,
+            })
+        } else {
+            None
+        };
+        let operator = args
+            .operator
+            .or_else(|| env("MAILSHIFT_OPERATOR"))
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty());
+        if args.allow_scim_unlink && live.is_none() {
+            return Err(ConfigError::NeedsLive {
+                flag: "--allow-scim-unlink",
+            });
         }
         Ok(PlanConfig {
             accounts: args.accounts,
@@ -127,6 +185,11 @@ impl PlanConfig {
             verified_domains,
             out: args.out,
             format: args.format,
+            idp_checklist: args.idp_checklist,
+            live,
+            operator,
+            allow_self: args.allow_self,
+            allow_scim_unlink: args.allow_scim_unlink,
         })
     }
 }
@@ -275,6 +338,9 @@ pub struct ApplyConfig {
     pub selection: Selection,
     pub limits: Limits,
     pub skip_drifted: bool,
+    /// The operator's own account (ID or address), unless `--allow-self`.
+    pub protected: Option<String>,
+    pub permission_check: bool,
 }
 
 impl ApplyConfig {
@@ -335,6 +401,12 @@ impl ApplyConfig {
                 ..Limits::default()
             },
             skip_drifted: args.skip_drifted,
+            protected: args
+                .operator
+                .or_else(|| env("MAILSHIFT_OPERATOR"))
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty() && !args.allow_self),
+            permission_check: !args.no_permission_check,
         })
     }
 }

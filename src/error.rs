@@ -54,6 +54,13 @@ pub enum Error {
         plan: std::path::PathBuf,
         count: usize,
     },
+    /// Pre-flight found something that would fail: unverified target domains, accounts the
+    /// API will not write, the operator's own account. Nothing was sent.
+    #[error("{}: not applied: {problem} (listed above); nothing was changed", plan.display())]
+    Preflight {
+        plan: std::path::PathBuf,
+        problem: String,
+    },
     /// The API refused the key during the run; the journal is consistent and resumable.
     #[error("{message}; the run stopped, and `mailshift apply {}` resumes it once the key works", plan.display())]
     Refused {
@@ -63,6 +70,13 @@ pub enum Error {
     /// The report could not be written.
     #[error("{}: cannot write the report: {source}", path.display())]
     Report {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The IdP checklist could not be written.
+    #[error("{}: cannot write the IdP checklist: {source}", path.display())]
+    Checklist {
         path: std::path::PathBuf,
         #[source]
         source: std::io::Error,

@@ -27,7 +27,7 @@ pub use error::{Error, Outcome, exit_code};
 pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     match cli.command {
         cli::Command::Plan(args) => {
-            let config = config::PlanConfig::from_arguments(args)?;
+            let config = config::PlanConfig::from_arguments(args, |name| std::env::var(name).ok())?;
             commands::plan::run(&config)
         }
         cli::Command::Simulate(args) => {

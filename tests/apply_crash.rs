@@ -56,7 +56,16 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         assert!(runs < 60, "the plan never finished");
         let mut child = command(
             dir.path(),
-            &apply_args(&url, &["--rate", "5000", "--concurrency", "8"]),
+            &apply_args(
+                &url,
+                &[
+                    "--rate",
+                    "5000",
+                    "--concurrency",
+                    "8",
+                    "--no-permission-check",
+                ],
+            ),
         )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

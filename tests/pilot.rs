@@ -192,8 +192,9 @@ fn a_list_line_that_names_nobody_is_refused_before_anything_is_written() {
     assert_eq!(changed(&before, &now).len(), 5);
 }
 
-/// Renames to new.example, which the simulated org has not verified: every write is refused.
-fn unverified_target_domain() -> (tempfile::TempDir, BTreeMap<String, String>, Sim) {
+/// Renames of accounts whose emails the IdP owns (SCIM): every write is refused. Apply's
+/// permission check would refuse the run before any write, so these runs skip it.
+fn refused_by_the_idp() -> (tempfile::TempDir, BTreeMap<String, String>, Sim) {
     let (dir, before, _) = setup(Shapes {
         renames: 300,
         frees: 0,
@@ -204,7 +205,8 @@ fn unverified_target_domain() -> (tempfile::TempDir, BTreeMap<String, String>, S
     let sim = serve(
         dir.path(),
         SimSetup {
-            verified: vec!["old.example".into()],
+            scim: before.keys().cloned().collect(),
+            verified: vec!["old.example".into(), "new.example".into()],
             ..SimSetup::default()
         },
     );
@@ -213,9 +215,9 @@ fn unverified_target_domain() -> (tempfile::TempDir, BTreeMap<String, String>, S
 
 #[test]
 fn a_run_whose_writes_are_all_refused_stops_itself_and_names_the_cause() {
-    let (dir, before, sim) = unverified_target_domain();
+    let (dir, before, sim) = refused_by_the_idp();
     let url = sim.url();
-    let out = mailshift(dir.path(), &fast(&url, &[]));
+    let out = mailshift(dir.path(), &fast(&url, &["--no-permission-check"]));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -224,9 +226,9 @@ fn a_run_whose_writes_are_all_refused_stops_itself_and_names_the_cause() {
     );
     assert!(
         stdout.contains("all ")
-            && stdout.contains("got the same answer: HTTP 403 forbidden.unclaimedDomain")
+            && stdout.contains("got the same answer: HTTP 403 externalDirectory.scim")
             && stdout.contains("were moving to an address on new.example")
-            && stdout.contains("Verify the domain"),
+            && stdout.contains("owned by the identity provider"),
         "{stdout}"
     );
     assert!(stdout.contains("--retry-failed"), "{stdout}");
@@ -250,7 +252,15 @@ fn a_run_whose_writes_are_all_refused_stops_itself_and_names_the_cause() {
     // A count limit stops sooner.
     let out = mailshift(
         dir.path(),
-        &fast(&url, &["--retry-failed", "--max-failures", "2"]),
+        &fast(
+            &url,
+            &[
+                "--retry-failed",
+                "--max-failures",
+                "2",
+                "--no-permission-check",
+            ],
+        ),
     );
     assert_eq!(out.status.code(), Some(3));
     assert!(
@@ -263,9 +273,15 @@ fn a_run_whose_writes_are_all_refused_stops_itself_and_names_the_cause() {
 
 #[test]
 fn the_rate_limit_can_be_turned_off_to_try_every_step() {
-    let (dir, _, sim) = unverified_target_domain();
+    let (dir, _, sim) = refused_by_the_idp();
     let url = sim.url();
-    let out = mailshift(dir.path(), &fast(&url, &["--max-failure-rate", "100%"]));
+    let out = mailshift(
+        dir.path(),
+        &fast(
+            &url,
+            &["--max-failure-rate", "100%", "--no-permission-check"],
+        ),
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(!text(&out.stdout).contains("Safety stop"));
     assert_eq!(sim.server.write_log().len(), 300);

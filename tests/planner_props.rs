@@ -7,7 +7,8 @@ use mailshift::input::{DomainRule, Target, TargetRow};
 use mailshift::ledger::Ledger;
 use mailshift::model::{Account, Email, Status, email_key};
 use mailshift::org::Org;
-use mailshift::plan::{Origin, Plan, Request, StepKind, compute, file};
+use mailshift::plan::access::SCIM;
+use mailshift::plan::{Access, Origin, Plan, Request, StepKind, compute, file};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -147,11 +148,16 @@ fn build(s: &Scenario) -> Built {
 }
 
 fn plan_of(b: &Built) -> Plan {
+    plan_with(b, &Access::default())
+}
+
+fn plan_with(b: &Built, access: &Access) -> Plan {
     let c = compute(&Request {
         org: &b.org,
         rows: &b.rows,
         rules: &b.rules,
         verified_domains: b.verified.as_ref(),
+        access,
     });
     Plan {
         inputs: mailshift::plan::Inputs {
@@ -163,12 +169,35 @@ fn plan_of(b: &Built) -> Plan {
             targets: None,
             rewrite_domains: vec![],
             verified_domains: None,
+            checked_live: None,
         },
         summary: c.summary,
         steps: c.steps,
         blocked: c.blocked,
         unchanged: c.unchanged,
+        idp: c.idp,
     }
+}
+
+/// Locks drawn per account: mostly none, some SCIM-owned, some denied, and the operator.
+fn access_of(locks: &[u8], n: usize, allow_scim_unlink: bool) -> Access {
+    let mut access = Access {
+        allow_scim_unlink,
+        ..Access::default()
+    };
+    for (i, &lock) in locks.iter().take(n).enumerate() {
+        match lock {
+            3 => {
+                access.denied.insert(id(i), SCIM.into());
+            }
+            4 => {
+                access.denied.insert(id(i), "administrative".into());
+            }
+            5 if access.operator.is_none() => access.operator = Some(id(i)),
+            _ => {}
+        }
+    }
+    access
 }
 
 /// Runs the steps in an order the dependencies allow, picking among ready steps with `seed`.
@@ -290,5 +319,70 @@ proptest! {
 
         // Same inputs, same bytes.
         prop_assert_eq!(file::encode(&plan), file::encode(&plan_of(&b)));
+    }
+
+    #[test]
+    fn plans_write_only_what_the_api_allows_and_leave_the_idp_a_safe_order(
+        s in scenario(),
+        locks in prop::collection::vec(0u8..6, 24),
+        allow_scim_unlink in any::<bool>(),
+    ) {
+        let b = build(&s);
+        let access = access_of(&locks, s.holding.len(), allow_scim_unlink);
+        let plan = plan_with(&b, &access);
+
+        let run = run_any_order(&b.org, &plan, &s.order_seed);
+        prop_assert!(run.is_ok(), "dependency order: {:?}", run.err());
+        let mut end = run.unwrap();
+
+        // No write to an account the API refuses, nor to the operator's; a SCIM-owned holder
+        // only with the flag, and only after its unlink.
+        let unlinked: HashMap<&str, u32> = plan.steps.iter()
+            .filter(|x| x.kind == StepKind::Unlink)
+            .map(|x| (&*x.account_id, x.id))
+            .collect();
+        prop_assert!(allow_scim_unlink || unlinked.is_empty());
+        for step in plan.steps.iter().filter(|x| x.kind != StepKind::Unlink) {
+            let account = &*step.account_id;
+            prop_assert!(access.operator.as_deref() != Some(account), "step {} writes the operator", step.id);
+            match access.denied.get(account).map(String::as_str) {
+                None => {}
+                Some(SCIM) => {
+                    prop_assert_eq!(step.kind, StepKind::Free, "step {} writes a SCIM-owned account", step.id);
+                    prop_assert_eq!(unlinked.get(account).map(|u| step.after.contains(u)), Some(true),
+                        "step {} frees a SCIM-owned account that is not unlinked first", step.id);
+                }
+                Some(other) => prop_assert!(false, "step {} writes an account denied for {}", step.id, other),
+            }
+        }
+
+        // Each IdP change is for an IdP-owned account, and once the plan has run, making them in
+        // their order collides with nothing.
+        for (k, m) in plan.idp.iter().enumerate() {
+            prop_assert_eq!(m.order as usize, k + 1);
+            prop_assert_eq!(access.denied.get(&m.account_id).map(String::as_str), Some(SCIM));
+            for earlier in &m.after_idp {
+                prop_assert!(*earlier < m.order, "IdP change {} waits for a later one", m.order);
+            }
+            let applied = end.apply(&m.account_id, &m.current, &m.target);
+            prop_assert!(applied.is_ok(), "IdP change {}: {:?}", m.order, applied.err());
+        }
+
+        // Nothing dropped: every first row is planned, blocked, unchanged or left to the IdP.
+        let mut covered: HashSet<u64> = HashSet::new();
+        let origins = plan.steps.iter().filter_map(|x| x.origin.clone())
+            .chain(plan.blocked.iter().map(|x| x.origin.clone()))
+            .chain(plan.unchanged.iter().map(|x| x.origin.clone()))
+            .chain(plan.idp.iter().map(|x| x.origin.clone()));
+        for o in origins {
+            if let Origin::Line(l) = o { covered.insert(l); }
+        }
+        let mut seen: HashSet<(usize, String)> = HashSet::new();
+        for (row, w) in b.rows.iter().zip(&s.wishes) {
+            let first = w.account >= s.holding.len() || seen.insert((w.account, row.target.text().to_owned()));
+            if first {
+                prop_assert!(covered.contains(&row.line), "row {} dropped", row.line);
+            }
+        }
     }
 }

@@ -36,10 +36,12 @@ pub enum Write {
     },
 }
 
-/// The answer to `GET /users/{id}/manage/profile`.
+/// The answer to `GET /users/{id}/manage/profile` (or, for an unlink, to `get-scim-links`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {
     Email(String),
+    /// Whether the account still has SCIM links.
+    Linked(bool),
     NotFound,
     RateLimited {
         wait: Option<Duration>,
@@ -144,6 +146,23 @@ pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemT
                 message,
             }
         }
+    }
+}
+
+/// The answer to `GET .../user/{id}/get-scim-links`: whether any link is left.
+pub fn classify_links(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
+    if status != 200 {
+        return classify_read(status, headers, body, now);
+    }
+    let links = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("scimLinks").and_then(Value::as_array).map(Vec::len));
+    match links {
+        Some(n) => Read::Linked(n > 0),
+        None => Read::Transient {
+            status: Some(status),
+            detail: "the SCIM links answer has no scimLinks".into(),
+        },
     }
 }
 

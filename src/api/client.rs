@@ -1,8 +1,10 @@
-//! Sends the two requests `apply` makes, over one pooled, keep-alive HTTPS client, and returns
+//! Sends the requests `apply` makes, over one pooled, keep-alive HTTPS client, and returns
 //! their classified answers. Transport failures are classified here, since only the client
 //! can tell a request that never left from one whose answer was lost.
 
-use super::classify::{RateInfo, Read, Write, classify_read, classify_write, rate_info};
+use super::classify::{
+    RateInfo, Read, Write, classify_links, classify_read, classify_write, rate_info,
+};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -95,11 +97,39 @@ impl Client {
             self.base,
             path_segment(account_id)
         );
-        let sent = self
+        let request = self
             .http
             .put(url)
+            .json(&serde_json::json!({ "email": email }));
+        self.write(request).await
+    }
+
+    /// `DELETE /admin/user-provisioning/v1/org/{org}/user/{account_id}/onlyDeleteUserInDB`:
+    /// unlinks the account from every SCIM directory of the org; its email stays.
+    pub async fn unlink_scim(&self, org_id: &str, account_id: &str) -> (Write, RateInfo) {
+        let url = format!(
+            "{}/admin/user-provisioning/v1/org/{}/user/{}/onlyDeleteUserInDB",
+            self.base,
+            path_segment(org_id),
+            path_segment(account_id)
+        );
+        self.write(self.http.delete(url)).await
+    }
+
+    /// `GET .../user/{account_id}/get-scim-links`: whether an unlink has taken effect.
+    pub async fn scim_linked(&self, org_id: &str, account_id: &str) -> (Read, RateInfo) {
+        let url = format!(
+            "{}/admin/user-provisioning/v1/org/{}/user/{}/get-scim-links",
+            self.base,
+            path_segment(org_id),
+            path_segment(account_id)
+        );
+        self.read(&url, classify_links).await
+    }
+
+    async fn write(&self, request: reqwest::RequestBuilder) -> (Write, RateInfo) {
+        let sent = request
             .header(AUTHORIZATION, self.auth.clone())
-            .json(&serde_json::json!({ "email": email }))
             .send()
             .await;
         match answer(sent).await {
@@ -126,9 +156,18 @@ impl Client {
             self.base,
             path_segment(account_id)
         );
-        match self.get(&url).await {
+        self.read(&url, classify_read).await
+    }
+
+    /// A GET whose answer `classify` reads; no answer at all is transient.
+    async fn read(
+        &self,
+        url: &str,
+        classify: fn(u16, &reqwest::header::HeaderMap, &[u8], SystemTime) -> Read,
+    ) -> (Read, RateInfo) {
+        match self.get(url).await {
             Ok((status, headers, body)) => (
-                classify_read(status, &headers, &body, SystemTime::now()),
+                classify(status, &headers, &body, SystemTime::now()),
                 rate_info(&headers),
             ),
             Err(detail) => (

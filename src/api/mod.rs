@@ -5,6 +5,7 @@ mod classify;
 mod client;
 
 pub use classify::{
-    RateInfo, Read, Write, api_error, classify_read, classify_write, rate_info, wait_hint,
+    RateInfo, Read, Write, api_error, classify_links, classify_read, classify_write, rate_info,
+    wait_hint,
 };
 pub use client::{Answer, ApiKey, Client, ClientConfig, ClientError, path_segment};

@@ -2,7 +2,8 @@
 //! it reads the plan, opens and replays the journal, asks for confirmation, starts the runtime,
 //! the Ctrl-C handler and the progress consumer, and prints the outcome from the journal.
 
-use super::{drift, progress};
+use super::reading::Session;
+use super::{apply_checks, drift, progress};
 use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
@@ -10,6 +11,7 @@ use crate::exec::guard::Trip;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
 use crate::exec::select::{Choice, choose, drop_groups};
 use crate::journal::{self, Record};
+use crate::live::reader::LiveError;
 use crate::plan::Plan;
 use crate::plan::file::read_hashed;
 use crate::review::cause::{common_cause, failures_of_last_run};
@@ -54,7 +56,11 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let mut choice = choose(&plan.steps, &earlier, &config.selection)?;
     // The world may have changed since the plan was made: check before the first write.
     let drifted = if choice.steps > 0 {
-        drift::check(config, &plan, &earlier, &mut choice)?
+        let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+        let session = Session::new(&config.client, config.rate, config.policy)?;
+        let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
+        apply_checks::check(config, &plan, &choice, first_run, &session, org_id)?;
+        drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?
     } else {
         Vec::new()
     };
@@ -127,6 +133,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             rate: config.rate,
             policy: config.policy,
             limits: config.limits,
+            org_id: config.org_id.clone().unwrap_or_default(),
         };
         let steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
         execute(

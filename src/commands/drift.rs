@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::exec::select::{Choice, drop_groups};
 use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, drifted};
-use crate::live::reader::LiveError;
 use crate::plan::Plan;
 use hashbrown::HashMap;
 
@@ -19,10 +18,11 @@ pub fn check(
     plan: &Plan,
     states: &[StepState],
     choice: &mut Choice,
+    session: &Session,
+    org_id: &str,
 ) -> Result<Vec<Drift>, Error> {
-    let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
-    let session = Session::new(&config.client, config.rate, config.policy)?;
-    let mut emails = listing(&session, org_id)?;
+    let reads_before = session.reader.reads();
+    let mut emails = listing(session, org_id)?;
     let find = |emails: &HashMap<String, Option<String>>| {
         let live: Live = emails
             .iter()
@@ -30,12 +30,12 @@ pub fn check(
             .collect();
         drifted(&plan.steps, states, &choice.chosen, &live)
     };
-    let pages = session.reader.reads();
+    let pages = session.reader.reads() - reads_before;
     let (drifts, hidden) = find(&emails);
     // A second look, since a listing may lag: the whole listing again when many drifted (a
     // plan applied already, say), else those accounts one by one, with the hidden ones.
     let second_look: Vec<u32> = if drifts.len() as u64 > pages {
-        emails.extend(listing(&session, org_id)?);
+        emails.extend(listing(session, org_id)?);
         hidden
     } else {
         hidden
@@ -53,7 +53,7 @@ pub fn check(
     let (drifts, _) = find(&emails);
     eprintln!(
         "Checked the org against the plan with {} reads: {} of the accounts this run touches drifted.",
-        session.reader.reads(),
+        session.reader.reads() - reads_before,
         drifts.len()
     );
     if drifts.is_empty() {

@@ -1,8 +1,11 @@
 //! One module per subcommand: the imperative shell around the pure core.
 
 pub mod apply;
+mod apply_checks;
 mod drift;
 pub mod plan;
+mod plan_live;
+mod preflight;
 mod progress;
 mod reading;
 pub mod rollback;

@@ -1,74 +1,106 @@
-//! `mailshift plan`: read the files, compute the plan, write it, print the review.
-//! The machine has two cores, so independent work runs side by side: the two files are parsed
-//! (and hashed) at once, and the plan file is written while the review is printed.
+//! `mailshift plan`: read the files (and, given an org, the live org), compute the plan, write
+//! it, print the review. The machine has two cores, so independent work runs side by side: the
+//! two files are parsed (and hashed) at once, and the plan file is written while the review is
+//! printed.
 
+use super::plan_live;
 use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
 use crate::hash::sha256_hex;
-use crate::input::{InputError, Layout, SourceFile, parse_accounts, parse_targets};
-use crate::plan::{self, InputFile, Inputs, Plan, Request};
+use crate::input::{
+    AccountsFile, InputError, Layout, SourceFile, TargetRow, parse_accounts, parse_targets,
+};
+use crate::org::Org;
+use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request};
 use crate::review;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::thread;
 
-pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
-    let accounts_src = SourceFile::read(&config.accounts)?;
-    // The targets file is read, hashed and parsed on its own thread while this one parses the
-    // accounts and a third hashes them.
-    let (accounts, targets, accounts_sha) = thread::scope(|s| {
-        let accounts_sha = s.spawn(|| sha256_hex(&accounts_src.bytes));
-        let targets = s.spawn(|| {
-            let Some(path) = config.targets.as_deref() else {
-                return Ok(None);
-            };
-            let src = SourceFile::read(path)?;
-            let sha = sha256_hex(&src.bytes);
-            parse_targets(&src.path, &src.bytes).map(|rows| Some((rows, sha)))
-        });
-        let accounts = parse_accounts(&accounts_src.path, &accounts_src.bytes);
-        (accounts, joined(targets), joined(accounts_sha))
-    });
-    let accounts = accounts?;
-    let (rows, targets_sha) = targets?.unzip();
-    let rows = rows.unwrap_or_default();
-    if accounts.layout == Layout::ManagedAccounts {
-        return Err(InputError::NoAccountIds {
-            path: config.accounts.clone(),
-        }
-        .into());
-    }
-    drop(accounts_src);
+/// The org to plan against and what the plan records of where it came from.
+pub(super) struct Source {
+    pub org: Org,
+    pub input: InputFile,
+    pub layout: Layout,
+    pub verified_domains: Option<BTreeSet<String>>,
+}
 
-    let computed = plan::compute(&Request {
-        org: &accounts.org,
-        rows: &rows,
-        rules: &config.rules,
-        verified_domains: config.verified_domains.as_ref(),
-    });
+pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
+    let (accounts, rows, targets_sha) = read_files(config)?;
+    let (source, live) = match &config.live {
+        None => (offline_source(config, accounts)?, None),
+        Some(live) => {
+            let (source, session) = plan_live::source(config, live, accounts)?;
+            (source, Some((live, session)))
+        }
+    };
+    let mut access = Access {
+        operator: config
+            .operator
+            .as_deref()
+            .and_then(|o| plan_live::operator_id(&source.org, o)),
+        allow_self: config.allow_self,
+        allow_scim_unlink: config.allow_scim_unlink,
+        ..Access::default()
+    };
+    let compute = |access: &Access| {
+        plan::compute(&Request {
+            org: &source.org,
+            rows: &rows,
+            rules: &config.rules,
+            verified_domains: source.verified_domains.as_ref(),
+            access,
+        })
+    };
+    let mut computed = compute(&access);
+    let mut checked_live = None;
+    if let Some((live, session)) = &live {
+        // Only accounts the unchecked plan writes can be written once locks are known.
+        let (denied, read) = plan_live::denied(session, live, &computed.steps)?;
+        access.denied = denied;
+        checked_live = Some(LiveCheck {
+            org_id: live.org_id.clone(),
+            permissions_read: read,
+        });
+        if !access.denied.is_empty() {
+            computed = compute(&access);
+        }
+        eprintln!(
+            "Pre-flight: {} requests to the API in all.",
+            session.reader.reads()
+        );
+    }
     let plan = Plan {
         inputs: Inputs {
-            accounts: InputFile {
-                path: config.accounts.display().to_string(),
-                sha256: accounts_sha,
-            },
-            accounts_layout: accounts.layout,
+            accounts: source.input.clone(),
+            accounts_layout: source.layout,
             targets: config.targets.as_ref().map(|p| InputFile {
                 path: p.display().to_string(),
                 sha256: targets_sha.clone().unwrap_or_default(),
             }),
             rewrite_domains: config.rules.iter().map(|r| r.label()).collect(),
-            verified_domains: config
+            verified_domains: source
                 .verified_domains
                 .as_ref()
                 .map(|v| v.iter().cloned().collect()),
+            checked_live,
         },
         summary: computed.summary,
         steps: computed.steps,
         blocked: computed.blocked,
         unchanged: computed.unchanged,
+        idp: computed.idp,
     };
-    drop_in_background((accounts, rows));
+    drop_in_background((source.org, rows));
 
+    if let Some(path) = &config.idp_checklist {
+        review::idp::write_checklist(path, &plan)?;
+        eprintln!(
+            "mailshift: {} changes for the identity provider written to {}",
+            plan.idp.len(),
+            path.display()
+        );
+    }
     let (written, printed) = thread::scope(|s| {
         let writer = config
             .out
@@ -95,6 +127,66 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     };
     drop_in_background(plan);
     Ok(outcome)
+}
+
+/// The accounts export (when given) and the targets, each read, hashed and parsed on its own
+/// thread while a third hashes the export.
+#[allow(clippy::type_complexity)]
+fn read_files(
+    config: &PlanConfig,
+) -> Result<
+    (
+        Option<(AccountsFile, String)>,
+        Vec<TargetRow>,
+        Option<String>,
+    ),
+    Error,
+> {
+    let accounts_src = config
+        .accounts
+        .as_deref()
+        .map(SourceFile::read)
+        .transpose()?;
+    let (accounts, targets) = thread::scope(|s| {
+        let targets = s.spawn(|| {
+            let Some(path) = config.targets.as_deref() else {
+                return Ok(None);
+            };
+            let src = SourceFile::read(path)?;
+            let sha = sha256_hex(&src.bytes);
+            parse_targets(&src.path, &src.bytes).map(|rows| Some((rows, sha)))
+        });
+        let accounts = accounts_src.as_ref().map(|src| {
+            let sha = s.spawn(|| sha256_hex(&src.bytes));
+            parse_accounts(&src.path, &src.bytes).map(|parsed| (parsed, joined(sha)))
+        });
+        (accounts.transpose(), joined(targets))
+    });
+    let accounts = accounts?;
+    let (rows, targets_sha) = targets?.unzip();
+    Ok((accounts, rows.unwrap_or_default(), targets_sha))
+}
+
+/// The org as the export gives it, with no API to ask.
+fn offline_source(
+    config: &PlanConfig,
+    accounts: Option<(AccountsFile, String)>,
+) -> Result<Source, Error> {
+    let (Some((parsed, sha256)), Some(path)) = (accounts, config.accounts.as_ref()) else {
+        return Err(crate::live::reader::LiveError::NoOrgId.into());
+    };
+    if parsed.layout == Layout::ManagedAccounts {
+        return Err(InputError::NoAccountIds { path: path.clone() }.into());
+    }
+    Ok(Source {
+        org: parsed.org,
+        input: InputFile {
+            path: path.display().to_string(),
+            sha256,
+        },
+        layout: parsed.layout,
+        verified_domains: config.verified_domains.clone(),
+    })
 }
 
 /// Frees a large value on another thread: freeing a million steps one by one costs a tenth of a

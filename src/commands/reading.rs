@@ -62,9 +62,5 @@ pub fn listing(
     session: &Session,
     org_id: &str,
 ) -> Result<hashbrown::HashMap<String, Option<String>>, LiveError> {
-    Ok(session
-        .list_users(org_id)?
-        .into_iter()
-        .map(|a| (a.account_id, a.email))
-        .collect())
+    Ok(crate::live::org::emails_by_id(session.list_users(org_id)?))
 }

@@ -11,7 +11,7 @@ use crate::exec::retry::RetryPolicy;
 use crate::hash::sha256_hex;
 use crate::input::{InputError, Layout, SourceFile, parse_accounts};
 use crate::journal;
-use crate::live::org::org_from_listing;
+use crate::live::org::{listing_hash, org_from_listing};
 use crate::live::reader::LiveError;
 use crate::org::Org;
 use crate::plan::file::read_hashed;
@@ -34,6 +34,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         rows: &rows,
         rules: &[],
         verified_domains: None,
+        access: &crate::plan::Access::default(),
     });
     let rollback = Plan {
         inputs: Inputs {
@@ -46,11 +47,13 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
             }),
             rewrite_domains: Vec::new(),
             verified_domains: None,
+            checked_live: None,
         },
         summary: computed.summary,
         steps: computed.steps,
         blocked: computed.blocked,
         unchanged: computed.unchanged,
+        idp: computed.idp,
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, config.format)?;
@@ -108,19 +111,4 @@ fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
         sha256: listing_sha,
     };
     Ok((org, source))
-}
-
-/// A hash of what the listing showed, so that two plans from one snapshot can be told apart
-/// from plans of different snapshots.
-fn listing_hash(listed: &[crate::live::page::LiveAccount]) -> String {
-    let mut text = String::with_capacity(listed.len() * 64);
-    for a in listed {
-        text.push_str(&a.account_id);
-        text.push('\t');
-        text.push_str(a.email.as_deref().unwrap_or(""));
-        text.push('\t');
-        text.push_str(&a.status);
-        text.push('\n');
-    }
-    sha256_hex(text.as_bytes())
 }

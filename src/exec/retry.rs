@@ -39,6 +39,26 @@ pub struct Tries {
     pub rate_limited: u32,
     /// The last transient failure, for the message if the step gives up.
     pub last_problem: Option<(Option<u16>, String)>,
+    /// The API refused the write; the account is being read to tell why.
+    pub refused: Option<Refusal>,
+}
+
+/// A 4xx answer to a write, kept while the account is read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl Refusal {
+    fn fail(&self) -> Decision {
+        Decision::Fail {
+            status: Some(self.status),
+            key: self.key.clone(),
+            message: self.message.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +76,10 @@ pub enum Decision {
     },
     /// Nothing more can succeed in this run (the key is refused).
     Stop { message: String },
+    /// The API refused the write: read the account before failing the step, since a refusal
+    /// may mean the world changed (drift, an address taken outside the org) or that the change
+    /// is already there.
+    Explain(Refusal),
 }
 
 /// The wait before attempt `n + 1` after `n` failures: doubling from `base` up to `cap`, times
@@ -76,7 +100,15 @@ fn server_wait(given: Option<Duration>, fallback: Duration, jitter: f64) -> Dura
 }
 
 /// After the answer to a write. `tries` already counts this attempt and its failure.
-pub fn after_write(answer: &Write, tries: &Tries, policy: &RetryPolicy, jitter: f64) -> Decision {
+/// `explain`: read the account after a refusal (not for SCIM unlinks, whose account keeps its
+/// address either way).
+pub fn after_write(
+    answer: &Write,
+    tries: &Tries,
+    policy: &RetryPolicy,
+    jitter: f64,
+    explain: bool,
+) -> Decision {
     match answer {
         Write::Applied { status } => Decision::Done {
             status: Some(*status),
@@ -116,14 +148,76 @@ pub fn after_write(answer: &Write, tries: &Tries, policy: &RetryPolicy, jitter: 
             status,
             key,
             message,
-        } => Decision::Fail {
-            status: Some(*status),
-            key: key.clone(),
-            message: message.clone(),
-        },
+        } => {
+            let refusal = Refusal {
+                status: *status,
+                key: key.clone(),
+                message: message.clone(),
+            };
+            if explain {
+                Decision::Explain(refusal)
+            } else {
+                refusal.fail()
+            }
+        }
         Write::Unauthorized { message } => Decision::Stop {
             message: message.clone(),
         },
+    }
+}
+
+/// After reading the account of a step whose write the API refused: the account at its target
+/// means the change is there; at its precondition, the refusal stands (with what it means for
+/// a taken address); anywhere else, the account drifted.
+fn explain(
+    from: &str,
+    to: &str,
+    read: &Read,
+    refusal: &Refusal,
+    tries: &Tries,
+    policy: &RetryPolicy,
+    jitter: f64,
+) -> Decision {
+    match read {
+        Read::Email(found) if email_key(found) == email_key(to) => Decision::Done { status: None },
+        Read::Email(found) if email_key(found) == email_key(from) => {
+            if refusal.key.as_deref() == Some("email.taken") || refusal.status == 409 {
+                Decision::Fail {
+                    status: Some(refusal.status),
+                    key: refusal.key.clone(),
+                    message: format!(
+                        "{to} is held by an account outside this org, or one the org's listing did not show (the account itself still has {from}): free that address, then run `mailshift apply --retry-failed`"
+                    ),
+                }
+            } else {
+                refusal.fail()
+            }
+        }
+        Read::Email(found) => Decision::Fail {
+            status: Some(refusal.status),
+            key: Some("drifted".into()),
+            message: format!(
+                "the account now has {found}, not {from}: it was changed outside this run (the API refused the write: {})",
+                refusal.message
+            ),
+        },
+        Read::NotFound => Decision::Fail {
+            status: Some(404),
+            key: Some("accountNotFound".into()),
+            message: "the account no longer exists".into(),
+        },
+        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Decision::Check {
+                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
+            }
+        }
+        Read::Transient { .. } if tries.transient < policy.max_attempts => Decision::Check {
+            after: backoff(policy, tries.transient.max(1), jitter),
+        },
+        Read::Unauthorized { message } => Decision::Stop {
+            message: message.clone(),
+        },
+        _ => refusal.fail(),
     }
 }
 
@@ -137,27 +231,18 @@ pub fn after_check(
     policy: &RetryPolicy,
     jitter: f64,
 ) -> Decision {
+    if let Some(refusal) = &tries.refused {
+        return explain(from, to, read, refusal, tries, policy, jitter);
+    }
     match read {
+        Read::Linked(false) => Decision::Done { status: None },
+        Read::Linked(true) => resend(tries, policy, jitter),
         Read::Email(found) => {
             let found_key = email_key(found);
             if found_key == email_key(to) {
                 Decision::Done { status: None }
             } else if found_key == email_key(from) {
-                if tries.transient >= policy.max_attempts {
-                    let (status, detail) = tries
-                        .last_problem
-                        .clone()
-                        .unwrap_or((None, "no answer".into()));
-                    give_up(status, &detail, tries)
-                } else {
-                    // Nothing failed yet (a resume's check): no reason to wait.
-                    let after = if tries.transient == 0 {
-                        Duration::ZERO
-                    } else {
-                        backoff(policy, tries.transient, jitter)
-                    };
-                    Decision::Send { after }
-                }
+                resend(tries, policy, jitter)
             } else {
                 Decision::Fail {
                     status: None,
@@ -215,6 +300,25 @@ pub fn after_check(
     }
 }
 
+/// The write did not land: send it again, unless it has failed too often.
+fn resend(tries: &Tries, policy: &RetryPolicy, jitter: f64) -> Decision {
+    if tries.transient >= policy.max_attempts {
+        let (status, detail) = tries
+            .last_problem
+            .clone()
+            .unwrap_or((None, "no answer".into()));
+        give_up(status, &detail, tries)
+    } else {
+        // Nothing failed yet (a resume's check): no reason to wait.
+        let after = if tries.transient == 0 {
+            Duration::ZERO
+        } else {
+            backoff(policy, tries.transient, jitter)
+        };
+        Decision::Send { after }
+    }
+}
+
 fn give_up(status: Option<u16>, detail: &str, tries: &Tries) -> Decision {
     Decision::Fail {
         status,
@@ -240,6 +344,7 @@ mod tests {
             transient,
             rate_limited,
             last_problem: Some((Some(503), "503 Service Unavailable".into())),
+            refused: None,
         }
     }
 
@@ -267,7 +372,7 @@ mod tests {
     fn a_write_that_may_have_landed_is_read_before_anything_else() {
         for t in [tries(1, 0), tries(3, 0), tries(9, 0)] {
             assert_eq!(
-                after_write(&transient(true), &t, &P, 1.0),
+                after_write(&transient(true), &t, &P, 1.0, true),
                 Decision::Check {
                     after: Duration::ZERO
                 }
@@ -278,13 +383,13 @@ mod tests {
     #[test]
     fn a_write_that_never_left_is_resent_until_the_bound() {
         assert_eq!(
-            after_write(&transient(false), &tries(2, 0), &P, 1.0),
+            after_write(&transient(false), &tries(2, 0), &P, 1.0, true),
             Decision::Send {
                 after: Duration::from_secs(2)
             }
         );
         assert!(matches!(
-            after_write(&transient(false), &tries(3, 0), &P, 1.0),
+            after_write(&transient(false), &tries(3, 0), &P, 1.0, true),
             Decision::Fail { key: Some(k), .. } if k == "retriesExhausted"
         ));
     }
@@ -296,7 +401,7 @@ mod tests {
             told_by: Some("Retry-After"),
         };
         assert_eq!(
-            after_write(&told, &tries(0, 1), &P, 0.7),
+            after_write(&told, &tries(0, 1), &P, 0.7, true),
             Decision::Send {
                 after: Duration::from_secs(4)
             }
@@ -306,13 +411,13 @@ mod tests {
             told_by: None,
         };
         assert_eq!(
-            after_write(&untold, &tries(0, 3), &P, 1.0),
+            after_write(&untold, &tries(0, 3), &P, 1.0, true),
             Decision::Send {
                 after: Duration::from_secs(4)
             }
         );
         assert!(matches!(
-            after_write(&untold, &tries(0, 6), &P, 1.0),
+            after_write(&untold, &tries(0, 6), &P, 1.0, true),
             Decision::Fail {
                 status: Some(429),
                 ..
@@ -321,14 +426,24 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_is_final_and_a_refused_key_stops_the_run() {
+    fn a_refusal_is_explained_by_a_read_and_a_refused_key_stops_the_run() {
         let taken = Write::Rejected {
             status: 400,
             key: Some("email.taken".into()),
             message: "held".into(),
         };
+        let refusal = Refusal {
+            status: 400,
+            key: Some("email.taken".into()),
+            message: "held".into(),
+        };
         assert_eq!(
-            after_write(&taken, &tries(0, 0), &P, 1.0),
+            after_write(&taken, &tries(0, 0), &P, 1.0, true),
+            Decision::Explain(refusal.clone())
+        );
+        // An unlink's account keeps its address, so a read would explain nothing.
+        assert_eq!(
+            after_write(&taken, &tries(0, 0), &P, 1.0, false),
             Decision::Fail {
                 status: Some(400),
                 key: Some("email.taken".into()),
@@ -339,8 +454,89 @@ mod tests {
             message: "401".into(),
         };
         assert!(matches!(
-            after_write(&refused, &tries(0, 0), &P, 1.0),
+            after_write(&refused, &tries(0, 0), &P, 1.0, true),
             Decision::Stop { .. }
+        ));
+    }
+
+    #[test]
+    fn the_read_after_a_refusal_tells_done_taken_outside_and_drift_apart() {
+        let t = Tries {
+            refused: Some(Refusal {
+                status: 400,
+                key: Some("email.taken".into()),
+                message: "held".into(),
+            }),
+            ..Tries::default()
+        };
+        let read = |found: &str| {
+            after_check(
+                "ann@old.example",
+                "ann@new.example",
+                &Read::Email(found.into()),
+                &t,
+                &P,
+                1.0,
+            )
+        };
+        assert_eq!(read("Ann@New.example"), Decision::Done { status: None });
+        match read("ann@old.example") {
+            Decision::Fail { key, message, .. } => {
+                assert_eq!(key.as_deref(), Some("email.taken"));
+                assert!(message.contains("outside this org"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match read("eve@old.example") {
+            Decision::Fail { key, message, .. } => {
+                assert_eq!(key.as_deref(), Some("drifted"));
+                assert!(
+                    message.contains("now has eve@old.example, not ann@old.example"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A read that fails for good leaves the refusal as it was.
+        let other = Read::Other {
+            status: 403,
+            key: None,
+            message: "no".into(),
+        };
+        assert_eq!(
+            after_check("a@x.example", "b@x.example", &other, &t, &P, 1.0),
+            Decision::Fail {
+                status: Some(400),
+                key: Some("email.taken".into()),
+                message: "held".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unlink_is_done_once_no_scim_link_is_left() {
+        let t = tries(1, 0);
+        assert_eq!(
+            after_check(
+                "a@x.example",
+                "a@x.example",
+                &Read::Linked(false),
+                &t,
+                &P,
+                1.0
+            ),
+            Decision::Done { status: None }
+        );
+        assert!(matches!(
+            after_check(
+                "a@x.example",
+                "a@x.example",
+                &Read::Linked(true),
+                &t,
+                &P,
+                1.0
+            ),
+            Decision::Send { .. }
         ));
     }
 

@@ -10,6 +10,7 @@ use super::schedule::{Scheduler, Skip};
 use crate::api::{Client, RateInfo, Read, Write};
 use crate::journal::{JournalError, JournalWriter, Record, StepState};
 use crate::plan::Step;
+use crate::plan::StepKind;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hashbrown::HashMap;
 use rand::Rng;
@@ -30,6 +31,8 @@ pub struct Settings {
     pub policy: RetryPolicy,
     /// When failures stop the run by themselves.
     pub limits: Limits,
+    /// The org, for SCIM unlinks; a plan with unlink steps needs it.
+    pub org_id: String,
 }
 
 /// What the executor tells whoever owns the terminal.
@@ -108,6 +111,7 @@ struct Ctx {
     ceiling: DefaultDirectRateLimiter,
     start: Instant,
     stopping: AtomicBool,
+    org_id: String,
 }
 
 impl Ctx {
@@ -181,6 +185,7 @@ pub async fn execute(
         ceiling: RateLimiter::direct(quota),
         start: Instant::now(),
         stopping: AtomicBool::new(false),
+        org_id: settings.org_id.clone(),
     });
     let (mut scheduler, in_flight, skips) = Scheduler::new(&steps, states, chosen);
     let mut tries: HashMap<u32, Tries> = HashMap::new();
@@ -270,7 +275,10 @@ pub async fn execute(
                     Answer::Write(w, info) => {
                         stats.writes += 1;
                         take_in(&ctx, now, attempted.sent_at, info, heard_write(&w), t, &mut stats);
-                        after_write(&w, t, &settings.policy, rng.random_range(0.7..1.3))
+                        // Each write starts afresh; a refusal is kept only while it is explained.
+                        t.refused = None;
+                        let explain = ctx.step(id).kind != StepKind::Unlink;
+                        after_write(&w, t, &settings.policy, rng.random_range(0.7..1.3), explain)
                     }
                     Answer::Read(r, info) => {
                         stats.reads += 1;
@@ -319,6 +327,11 @@ pub async fn execute(
                             send(Event::Retrying { step: id, why: "checking whether the change was applied".into() });
                         }
                         later.push(Reverse((now + after, id, Kind::Check)));
+                    }
+                    Decision::Explain(refusal) => {
+                        send(Event::Retrying { step: id, why: format!("reading the account to explain a refusal: {}", refusal.message) });
+                        t.refused = Some(refusal);
+                        later.push(Reverse((now, id, Kind::Check)));
                     }
                     Decision::Stop { message } => {
                         if attempted.kind == Kind::Write {
@@ -425,10 +438,19 @@ async fn attempt_once(ctx: Arc<Ctx>, id: u32, kind: Kind, attempt: u32) -> Attem
     }
     let sent_at = ctx.now();
     let step = ctx.step(id);
+    let unlink = step.kind == StepKind::Unlink;
     let answer = match kind {
+        Kind::Write if unlink => {
+            let (w, info) = ctx.client.unlink_scim(&ctx.org_id, &step.account_id).await;
+            Answer::Write(w, info)
+        }
         Kind::Write => {
             let (w, info) = ctx.client.set_email(&step.account_id, &step.to).await;
             Answer::Write(w, info)
+        }
+        Kind::Check if unlink => {
+            let (r, info) = ctx.client.scim_linked(&ctx.org_id, &step.account_id).await;
+            Answer::Read(r, info)
         }
         Kind::Check => {
             let (r, info) = ctx.client.read_email(&step.account_id).await;
@@ -465,7 +487,7 @@ fn heard_write(w: &Write) -> Heard {
 
 fn heard_read(r: &Read) -> Heard {
     match r {
-        Read::Email(_) | Read::NotFound | Read::Other { .. } => Heard::Answered,
+        Read::Email(_) | Read::Linked(_) | Read::NotFound | Read::Other { .. } => Heard::Answered,
         Read::RateLimited { wait, told_by } => Heard::Limited {
             wait: *wait,
             told_by: *told_by,

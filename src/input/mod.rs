@@ -6,7 +6,7 @@ mod csvfile;
 mod rules;
 mod targets;
 
-pub use accounts::{Layout, parse_accounts};
+pub use accounts::{AccountsFile, Layout, parse_accounts};
 pub use rules::DomainRule;
 pub use targets::{Target, TargetRow, parse_targets};
 
@@ -76,7 +76,7 @@ pub enum InputError {
         second: String,
     },
     /// The "Export managed accounts" layout has no account IDs, and a change needs the ID.
-    #[error("{}: this is an \"Export managed accounts\" file, which has no account IDs, and the API changes an address by account ID. Export the accounts with their IDs instead: admin.atlassian.com → Directory → Domains → ⋯ → Export accounts (has \"Atlassian ID\"), or Directory → Users → Export users (has \"User id\"). Resolving IDs through the API is not supported yet", path.display())]
+    #[error("{}: this is an \"Export managed accounts\" file, which has no account IDs, and the API changes an address by account ID. Export the accounts with their IDs instead: admin.atlassian.com → Directory → Domains → ⋯ → Export accounts (has \"Atlassian ID\"), or Directory → Users → Export users (has \"User id\"). Or give --org-id and the API key, and `plan` resolves the IDs through the org's users listing", path.display())]
     NoAccountIds { path: PathBuf },
     /// A header but no account rows.
     #[error("{}: the file has a header but no accounts", path.display())]

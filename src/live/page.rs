@@ -28,9 +28,10 @@ struct RawPage {
     links: RawLinks,
 }
 
+/// The `links` of any Organizations API page; only `next` matters here.
 #[derive(Deserialize, Default)]
-struct RawLinks {
-    next: Option<String>,
+pub(super) struct RawLinks {
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]

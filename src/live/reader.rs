@@ -2,6 +2,7 @@
 //! `--rate` ceiling and the server's 429s, retried after 5xx answers and lost connections. The
 //! only part of `live` that touches the network.
 
+use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
 use crate::api::{Client, api_error, path_segment, wait_hint};
 use crate::exec::retry::{RetryPolicy, backoff};
@@ -42,6 +43,11 @@ pub enum LiveError {
     NoOrgId,
 }
 
+/// One page of a listing: its items and the link to the next page.
+type Page<T> = (Vec<T>, Option<String>);
+/// Reads one page's body, or says what is wrong with it.
+type ParsePage<T> = dyn Fn(&[u8]) -> Result<Page<T>, String>;
+
 pub struct Reader {
     client: Client,
     ceiling: DefaultDirectRateLimiter,
@@ -75,16 +81,59 @@ impl Reader {
         org_id: &str,
         on_page: &mut dyn FnMut(usize),
     ) -> Result<Vec<LiveAccount>, LiveError> {
+        let parse = |body: &[u8]| parse_users_page(body).map(|p| (p.accounts, p.next));
+        self.pages(org_id, "users", "the org's users", &parse, on_page)
+            .await
+    }
+
+    /// Every domain the org has claimed, with its claim status.
+    pub async fn list_domains(&self, org_id: &str) -> Result<Vec<Domain>, LiveError> {
+        self.pages(
+            org_id,
+            "domains",
+            "the org's domains",
+            &parse_domains_page,
+            &mut |_| {},
+        )
+        .await
+    }
+
+    /// Whether the key may set this account's email (`GET /users/{id}/manage`).
+    pub async fn email_set(&self, account_id: &str) -> Result<Permission, LiveError> {
+        let url = format!(
+            "{}/users/{}/manage",
+            self.client.base(),
+            path_segment(account_id)
+        );
+        let what = || format!("reading the permissions on account {account_id}");
+        match self.get(&url, &what).await? {
+            None => Ok(Permission::NoAccount),
+            Some(body) => parse_email_set(&body).map_err(|detail| LiveError::BadAnswer {
+                what: what(),
+                detail,
+            }),
+        }
+    }
+
+    /// `GET /admin/v1/orgs/{org}/{listing}`, every page, each parsed by `parse`.
+    async fn pages<T>(
+        &self,
+        org_id: &str,
+        listing: &str,
+        title: &str,
+        parse: &ParsePage<T>,
+        on_page: &mut dyn FnMut(usize),
+    ) -> Result<Vec<T>, LiveError> {
         let first = format!(
-            "{}/admin/v1/orgs/{}/users",
+            "{}/admin/v1/orgs/{}/{listing}",
             self.client.base(),
             path_segment(org_id)
         );
         let mut url = first.clone();
         let mut seen = std::collections::HashSet::new();
-        let mut accounts = Vec::new();
+        let mut items = Vec::new();
         for page_number in 1.. {
-            let what = || format!("reading the org's users (page {page_number})");
+            let what = || format!("reading {title} (page {page_number})");
             let body = self
                 .get(&url, &what)
                 .await?
@@ -93,14 +142,14 @@ impl Reader {
                     status: 404,
                     message: format!("no organization {org_id:?} for this key; check --org-id"),
                 })?;
-            let page = parse_users_page(&body).map_err(|detail| LiveError::BadAnswer {
+            let (page, next) = parse(&body).map_err(|detail| LiveError::BadAnswer {
                 what: what(),
                 detail,
             })?;
-            let empty = page.accounts.is_empty();
-            accounts.extend(page.accounts);
-            on_page(accounts.len());
-            match page.next {
+            let empty = page.is_empty();
+            items.extend(page);
+            on_page(items.len());
+            match next {
                 // A next link on an empty page would loop for ever.
                 Some(next) if !empty => {
                     seen.insert(url);
@@ -121,7 +170,7 @@ impl Reader {
                 _ => break,
             }
         }
-        Ok(accounts)
+        Ok(items)
     }
 
     /// One account's email from its profile; `None` when the account does not exist (404).

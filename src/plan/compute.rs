@@ -6,8 +6,9 @@
 //! A path runs from its end backwards (after freeing the last address if a bystander holds it); a
 //! cycle parks one member on a temporary address, runs the rest backwards, then unparks it.
 
+use super::access::{Access, Lock};
 use super::placeholder::Placeholders;
-use super::{After, BlockReason, Blocked, Origin, Step, StepKind, Summary, Unchanged};
+use super::{After, BlockReason, Blocked, IdpMove, Origin, Step, StepKind, Summary, Unchanged};
 use crate::input::{DomainRule, Target, TargetRow};
 use crate::model::{Account, Email, email_key};
 use crate::org::Org;
@@ -23,12 +24,15 @@ pub struct Request<'a> {
     pub rules: &'a [DomainRule],
     /// Domain keys (lower case); `None` means every domain is taken as verified.
     pub verified_domains: Option<&'a BTreeSet<String>>,
+    /// Who may be written, from pre-flight; `Access::default()` without one.
+    pub access: &'a Access,
 }
 
 pub struct Computed {
     pub steps: Vec<Step>,
     pub blocked: Vec<Blocked>,
     pub unchanged: Vec<Unchanged>,
+    pub idp: Vec<IdpMove>,
     pub summary: Summary,
 }
 
@@ -73,6 +77,8 @@ pub fn compute(req: &Request) -> Computed {
     let mut stays = named;
     let mut mover_claim = vec![NONE; org.len()];
     let mut unchanged = Vec::new();
+    let mut provisioned: Vec<u32> = Vec::new();
+    let mut because: HashMap<u32, String> = HashMap::new();
     for (ci, c) in claims.iter().enumerate() {
         let account = org.account(c.account);
         stays[c.account as usize] = true;
@@ -98,8 +104,42 @@ pub fn compute(req: &Request) -> Computed {
         } else if let Some(domain) = unverified(req.verified_domains, c.target) {
             blocked.push(block(c, account, BlockReason::UnverifiedDomain { domain }));
         } else {
-            mover_claim[c.account as usize] = ci as u32;
-            stays[c.account as usize] = false;
+            match req.access.lock(id(account)) {
+                Lock::Open => {
+                    mover_claim[c.account as usize] = ci as u32;
+                    stays[c.account as usize] = false;
+                }
+                Lock::Own => blocked.push(block(c, account, BlockReason::OwnAccount {})),
+                Lock::Denied(key) => {
+                    let reason = BlockReason::NotPermitted { reason: key.into() };
+                    blocked.push(block(c, account, reason));
+                }
+                // The IdP makes this change after the plan is applied: until then the account
+                // keeps its address, so nobody in this plan may take it.
+                Lock::Idp(_) => {
+                    provisioned.push(ci as u32);
+                    because.insert(c.account, IDP_MOVER.to_owned());
+                }
+            }
+        }
+    }
+    // Holders that move nowhere and that the API cannot free (or may not: the operator) stay;
+    // SCIM-linked ones are unlinked first when the flag allows.
+    let mut unlink = HashSet::new();
+    for (ci, c) in claims.iter().enumerate() {
+        let holder = holders[ci];
+        if holder == NONE || holder == c.account || stays[holder as usize] {
+            continue;
+        }
+        if mover_claim[holder as usize] != NONE {
+            continue;
+        }
+        let lock = req.access.lock(id(org.account(holder)));
+        if !lock.freeable(req.access.allow_scim_unlink) {
+            stays[holder as usize] = true;
+            because.extend(lock.why_it_stays().map(|why| (holder, why)));
+        } else if lock != Lock::Open {
+            unlink.insert(holder);
         }
     }
 
@@ -132,6 +172,7 @@ pub fn compute(req: &Request) -> Computed {
         let reason = BlockReason::HolderStays {
             holder: id(h).to_owned(),
             holder_email: h.email.text().to_owned(),
+            because: because.get(&holder).cloned(),
         };
         cascaded.push(block(&claims[ci as usize], org.account(mover), reason));
         let w = wanter[mover as usize];
@@ -223,16 +264,7 @@ pub fn compute(req: &Request) -> Computed {
             let tail = *members.last().unwrap_or(&head);
             let mut after = After::new();
             if let Some(holder) = holder_of_target(tail) {
-                let held = &org.account(holder).email;
-                let placeholder = names.free(held.local(), held.domain());
-                after.push(out.push(
-                    StepKind::Free,
-                    holder,
-                    held.shared(),
-                    placeholder.into(),
-                    After::new(),
-                    None,
-                ));
+                after.push(out.free(holder, &unlink, &mut names));
             }
             for &m in members.iter().rev() {
                 let step = out.push(
@@ -248,18 +280,169 @@ pub fn compute(req: &Request) -> Computed {
         }
     }
 
+    let idp = idp_moves(
+        &claims,
+        &provisioned,
+        &holders,
+        &IdpView {
+            access: req.access,
+            stays: &stays,
+            because: &because,
+            unlink: &unlink,
+            is_mover: &is_mover,
+        },
+        &mut out,
+        &mut names,
+        &mut blocked,
+    );
+
     blocked.sort_by_key(|b| match &b.origin {
         Origin::Line(line) => (0, *line),
         Origin::Rule(_) => (1, 0),
     });
     let steps = out.steps;
-    let summary = Summary::of(org.len(), &steps, &blocked, &unchanged);
+    let mut summary = Summary::of(org.len(), &steps, &blocked, &unchanged);
+    summary.idp_changes = idp.len() as u64;
     Computed {
         steps,
         blocked,
         unchanged,
+        idp,
         summary,
     }
+}
+
+/// Why an account whose IdP owns its email keeps its address in this plan.
+const IDP_MOVER: &str = "the identity provider owns its email and moves it only after this plan is applied; plan again once the IdP change has synced";
+
+/// What the IdP pass needs to know of the main pass.
+struct IdpView<'a> {
+    access: &'a Access,
+    stays: &'a [bool],
+    because: &'a HashMap<u32, String>,
+    unlink: &'a HashSet<u32>,
+    is_mover: &'a dyn Fn(u32) -> bool,
+}
+
+/// The IdP changes, in a safe order. Each waits for what frees its address: a free the plan
+/// adds, the last step of the account moving away, or the IdP change of the account holding
+/// it. One whose address cannot be freed is blocked instead, with the reason.
+fn idp_moves(
+    claims: &[Claim],
+    provisioned: &[u32],
+    holders: &[u32],
+    view: &IdpView,
+    out: &mut StepWriter,
+    names: &mut Placeholders,
+    blocked: &mut Vec<Blocked>,
+) -> Vec<IdpMove> {
+    let org = out.org;
+    let mut last_step: HashMap<Arc<str>, u32> = HashMap::new();
+    for s in &out.steps {
+        last_step.insert(Arc::clone(&s.account_id), s.id);
+    }
+    let by_account: HashMap<u32, u32> = provisioned
+        .iter()
+        .map(|&ci| (claims[ci as usize].account, ci))
+        .collect();
+    // Per provisioned claim: its place in the IdP order, or `None` once blocked.
+    let mut placed: HashMap<u32, Option<u32>> = HashMap::new();
+    let mut moves: Vec<IdpMove> = Vec::new();
+    for &start in provisioned {
+        // Follow the holders through provisioned accounts not yet placed.
+        let mut path = vec![start];
+        let mut cycle = false;
+        while let Some(&next) = by_account.get(&holders[*path.last().unwrap_or(&start) as usize]) {
+            if placed.contains_key(&next) {
+                break;
+            }
+            if path.contains(&next) {
+                cycle = true;
+                break;
+            }
+            path.push(next);
+        }
+        if cycle {
+            let accounts: Vec<String> = path
+                .iter()
+                .map(|&ci| id(org.account(claims[ci as usize].account)).to_owned())
+                .collect();
+            for &ci in &path {
+                let c = &claims[ci as usize];
+                let reason = BlockReason::IdpCycle {
+                    accounts: accounts.clone(),
+                };
+                blocked.push(block(c, org.account(c.account), reason));
+                placed.insert(ci, None);
+            }
+            continue;
+        }
+        // From the far end back, so that each holder is placed before the account wanting its
+        // address.
+        for &ci in path.iter().rev() {
+            if placed.contains_key(&ci) {
+                continue;
+            }
+            let c = &claims[ci as usize];
+            let account = org.account(c.account);
+            let h = holders[ci as usize];
+            let (mut after_steps, mut after_idp) = (Vec::new(), Vec::new());
+            let stuck = if h == NONE {
+                false
+            } else if let Some(hci) = by_account.get(&h) {
+                match placed.get(hci).copied().flatten() {
+                    Some(order) => {
+                        after_idp.push(order);
+                        false
+                    }
+                    None => true,
+                }
+            } else if (view.is_mover)(h) {
+                match last_step.get(id(org.account(h))) {
+                    Some(&step) => {
+                        after_steps.push(step);
+                        false
+                    }
+                    None => true,
+                }
+            } else if view.stays[h as usize] {
+                true
+            } else {
+                out.group += 1;
+                after_steps.push(out.free(h, view.unlink, names));
+                false
+            };
+            if stuck {
+                let held = org.account(h);
+                let reason = BlockReason::HolderStays {
+                    holder: id(held).to_owned(),
+                    holder_email: held.email.text().to_owned(),
+                    because: view.because.get(&h).cloned(),
+                };
+                blocked.push(block(c, account, reason));
+                placed.insert(ci, None);
+                continue;
+            }
+            let order = moves.len() as u32 + 1;
+            placed.insert(ci, Some(order));
+            let source = match view.access.lock(id(account)) {
+                Lock::Idp(key) => key.to_owned(),
+                _ => super::access::SCIM.to_owned(),
+            };
+            moves.push(IdpMove {
+                order,
+                origin: c.origin.clone(),
+                account_id: id(account).to_owned(),
+                name: account.name.to_string(),
+                current: account.email.text().to_owned(),
+                target: c.target.text().to_owned(),
+                source,
+                after_steps,
+                after_idp,
+            });
+        }
+    }
+    moves
 }
 
 /// Each wanted address with its first claim, and the addresses more than one claim wants.
@@ -450,6 +633,32 @@ struct StepWriter<'a> {
 }
 
 impl StepWriter<'_> {
+    /// Frees a holder's address, unlinking it from SCIM first when it is linked; the free's id.
+    fn free(&mut self, holder: u32, unlink: &HashSet<u32>, names: &mut Placeholders) -> u32 {
+        let org = self.org;
+        let held = &org.account(holder).email;
+        let mut after = After::new();
+        if unlink.contains(&holder) {
+            after.push(self.push(
+                StepKind::Unlink,
+                holder,
+                held.shared(),
+                held.shared(),
+                After::new(),
+                None,
+            ));
+        }
+        let placeholder = names.free(held.local(), held.domain());
+        self.push(
+            StepKind::Free,
+            holder,
+            held.shared(),
+            placeholder.into(),
+            after,
+            None,
+        )
+    }
+
     fn push(
         &mut self,
         kind: StepKind,
@@ -498,12 +707,207 @@ mod tests {
     }
 
     fn plan(org: &Org, rows: &[TargetRow]) -> Computed {
+        plan_with(org, rows, &Access::default())
+    }
+
+    fn plan_with(org: &Org, rows: &[TargetRow], access: &Access) -> Computed {
         compute(&Request {
             org,
             rows,
             rules: &[],
             verified_domains: None,
+            access,
         })
+    }
+
+    fn scim(ids: &[&str]) -> Access {
+        Access {
+            denied: ids
+                .iter()
+                .map(|a| ((*a).to_owned(), crate::plan::access::SCIM.to_owned()))
+                .collect(),
+            ..Access::default()
+        }
+    }
+
+    fn stays_because(c: &Computed) -> Vec<(String, Option<String>)> {
+        c.blocked
+            .iter()
+            .map(|b| match &b.reason {
+                BlockReason::HolderStays { because, .. } => {
+                    (b.account_id.clone().unwrap_or_default(), because.clone())
+                }
+                other => (
+                    b.account_id.clone().unwrap_or_default(),
+                    Some(other.code().into()),
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scim_linked_holder_is_unlinked_then_freed_only_with_the_flag() {
+        let o = org(&[("a", "a@old.example"), ("b", "ann@new.example")]);
+        let r = rows(&[("a", "ann@new.example")]);
+        let blocked = plan_with(&o, &r, &scim(&["b"]));
+        assert!(blocked.steps.is_empty());
+        let why = stays_because(&blocked);
+        assert_eq!(why.len(), 1);
+        assert!(
+            why[0].1.as_deref().unwrap().contains("--allow-scim-unlink"),
+            "{why:?}"
+        );
+
+        let access = Access {
+            allow_scim_unlink: true,
+            ..scim(&["b"])
+        };
+        let c = plan_with(&o, &r, &access);
+        assert_eq!(
+            lines(&c),
+            [
+                "1 Unlink b ann@new.example->ann@new.example []",
+                "2 Free b ann@new.example->ann_FREE@new.example [1]",
+                "3 Rename a a@old.example->ann@new.example [2]",
+            ]
+        );
+        assert!(c.blocked.is_empty());
+        assert_eq!(c.summary.unlinks, 1);
+        run_in_order(&o, &c);
+    }
+
+    #[test]
+    fn a_provisioned_mover_gets_its_address_freed_and_goes_to_the_idp_list() {
+        // p's email is owned by the IdP; b holds what p wants; m wants p's current address.
+        let o = org(&[
+            ("p", "p@old.example"),
+            ("b", "pat@new.example"),
+            ("m", "m@old.example"),
+        ]);
+        let r = rows(&[("p", "pat@new.example"), ("m", "p@old.example")]);
+        let c = plan_with(&o, &r, &scim(&["p"]));
+        assert_eq!(
+            lines(&c),
+            ["1 Free b pat@new.example->pat_FREE@new.example []"]
+        );
+        assert_eq!(c.idp.len(), 1);
+        let moved = &c.idp[0];
+        assert_eq!(
+            (
+                moved.account_id.as_str(),
+                moved.target.as_str(),
+                &moved.after_steps[..]
+            ),
+            ("p", "pat@new.example", &[1][..])
+        );
+        assert_eq!(moved.source, "externalDirectory.scim");
+        let why = stays_because(&c);
+        assert_eq!(why.len(), 1);
+        assert_eq!(why[0].0, "m");
+        assert!(
+            why[0]
+                .1
+                .as_deref()
+                .unwrap()
+                .contains("identity provider owns"),
+            "{why:?}"
+        );
+        assert_eq!(c.summary.idp_changes, 1);
+    }
+
+    #[test]
+    fn idp_changes_are_ordered_after_the_steps_and_changes_they_wait_for() {
+        // p1 wants p2's address, p2 wants a's, a (open) moves to a fresh address.
+        let o = org(&[
+            ("p1", "one@x.example"),
+            ("p2", "two@x.example"),
+            ("a", "three@x.example"),
+        ]);
+        let r = rows(&[
+            ("p1", "two@x.example"),
+            ("p2", "three@x.example"),
+            ("a", "four@x.example"),
+        ]);
+        let c = plan_with(&o, &r, &scim(&["p1", "p2"]));
+        assert_eq!(lines(&c), ["1 Rename a three@x.example->four@x.example []"]);
+        let order: Vec<_> = c
+            .idp
+            .iter()
+            .map(|m| {
+                (
+                    m.order,
+                    m.account_id.as_str(),
+                    m.after_steps.clone(),
+                    m.after_idp.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [(1, "p2", vec![1], vec![]), (2, "p1", vec![], vec![1])]
+        );
+
+        // The same two wanting each other's address: no IdP order can do it.
+        let o = org(&[("p1", "one@x.example"), ("p2", "two@x.example")]);
+        let r = rows(&[("p1", "two@x.example"), ("p2", "one@x.example")]);
+        let c = plan_with(&o, &r, &scim(&["p1", "p2"]));
+        assert!(c.idp.is_empty() && c.steps.is_empty());
+        let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+        assert_eq!(codes, ["idp_cycle", "idp_cycle"]);
+    }
+
+    #[test]
+    fn the_operators_own_account_is_left_alone_without_allow_self() {
+        let o = org(&[("me", "me@old.example"), ("a", "a@old.example")]);
+        let r = rows(&[("me", "me@new.example"), ("a", "me@old.example")]);
+        let access = Access {
+            operator: Some("me".into()),
+            ..Access::default()
+        };
+        let c = plan_with(&o, &r, &access);
+        assert!(c.steps.is_empty());
+        let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+        assert_eq!(codes, ["own_account", "holder_stays"]);
+        let allowed = Access {
+            allow_self: true,
+            ..access
+        };
+        assert_eq!(plan_with(&o, &r, &allowed).steps.len(), 2);
+        // As a bystander holder, the operator is not freed either.
+        let r = rows(&[("a", "me@old.example")]);
+        let access = Access {
+            operator: Some("me".into()),
+            ..Access::default()
+        };
+        let c = plan_with(&o, &r, &access);
+        assert!(c.steps.is_empty());
+        assert!(
+            stays_because(&c)[0]
+                .1
+                .as_deref()
+                .unwrap()
+                .contains("--allow-self")
+        );
+    }
+
+    #[test]
+    fn accounts_the_api_will_not_write_are_blocked_with_its_reason() {
+        let o = org(&[("x", "x@old.example")]);
+        let r = rows(&[("x", "x@new.example")]);
+        let access = Access {
+            denied: [("x".to_owned(), "administrative".to_owned())]
+                .into_iter()
+                .collect(),
+            ..Access::default()
+        };
+        let c = plan_with(&o, &r, &access);
+        assert!(c.steps.is_empty());
+        assert_eq!(
+            c.blocked[0].reason,
+            BlockReason::NotPermitted {
+                reason: "administrative".into()
+            }
+        );
     }
 
     /// Each step as `kind account from->to after`.
@@ -667,7 +1071,8 @@ mod tests {
                 },
                 BlockReason::HolderStays {
                     holder: "a".into(),
-                    holder_email: "a@x.example".into()
+                    holder_email: "a@x.example".into(),
+                    because: None,
                 },
             ]
         );
@@ -691,6 +1096,7 @@ mod tests {
             rows: &r,
             rules: &[],
             verified_domains: Some(&verified),
+            access: &Access::default(),
         });
         assert!(c.steps.is_empty());
         let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
@@ -799,6 +1205,7 @@ mod tests {
             rows: &r,
             rules: std::slice::from_ref(&rule),
             verified_domains: None,
+            access: &Access::default(),
         });
         assert_eq!(
             lines(&c),

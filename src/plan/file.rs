@@ -11,7 +11,20 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "mailshift-plan";
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest version this mailshift reads and writes. A plan is written with the lowest
+/// version that can hold it: version 2 added `unlink` steps and the `idp` list, so a plan
+/// without them stays readable by mailshift versions that know only version 1.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The lowest format version that can hold `plan`.
+pub fn version_needed(plan: &Plan) -> u32 {
+    let unlinks = plan.steps.iter().any(|s| s.kind == super::StepKind::Unlink);
+    if unlinks || !plan.idp.is_empty() {
+        2
+    } else {
+        1
+    }
+}
 
 /// Why a plan file cannot be written or used.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +84,8 @@ struct Envelope<'a> {
 pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     write!(
         out,
-        "{{\"format\":\"{FORMAT}\",\"format_version\":{FORMAT_VERSION},\"tool_version\":\"{}\",\n\"plan\":",
+        "{{\"format\":\"{FORMAT}\",\"format_version\":{},\"tool_version\":\"{}\",\n\"plan\":",
+        version_needed(plan),
         env!("CARGO_PKG_VERSION")
     )?;
     let mut body = Hashing {
@@ -86,6 +100,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     body.list("steps", &plan.steps)?;
     body.list("blocked", &plan.blocked)?;
     body.list("unchanged", &plan.unchanged)?;
+    if !plan.idp.is_empty() {
+        body.list("idp", &plan.idp)?;
+    }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
     write!(body.out, ",\n\"content_sha256\":\"{sha256}\"}}\n")?;
@@ -271,11 +288,13 @@ mod tests {
                 targets: None,
                 rewrite_domains: vec!["old.example=new.example".into()],
                 verified_domains: None,
+                checked_live: None,
             },
             summary: Summary::of(1, &steps, &blocked, &[]),
             steps,
             blocked,
             unchanged: vec![],
+            idp: vec![],
         }
     }
 
@@ -289,6 +308,25 @@ mod tests {
         assert!(text.contains("\n{\"id\":1,\"group\":1,\"kind\":\"rename\""));
         assert!(text.ends_with(&format!(",\n\"content_sha256\":\"{sha256}\"}}\n")));
         assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+    }
+
+    #[test]
+    fn plans_without_unlinks_or_idp_changes_stay_version_1() {
+        let plan = sample();
+        assert!(
+            String::from_utf8(encode(&plan))
+                .unwrap()
+                .contains("\"format_version\":1,")
+        );
+        let mut with_unlink = sample();
+        with_unlink.steps[0].kind = StepKind::Unlink;
+        let bytes = encode(&with_unlink);
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("\"format_version\":2,")
+        );
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), with_unlink);
     }
 
     #[test]
@@ -311,7 +349,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "p.json: plan format version 7 is newer than this mailshift understands (up to 1); use mailshift {} or later",
+                "p.json: plan format version 7 is newer than this mailshift understands (up to 2); use mailshift {} or later",
                 env!("CARGO_PKG_VERSION")
             )
         );

@@ -1,12 +1,14 @@
 //! The plan: the ordered email writes that take the org from its export to its targets, and every
 //! wish it cannot carry out, each with its reason. `compute` builds it (pure); `file` stores it.
 
+pub mod access;
 mod compute;
 pub mod file;
 mod placeholder;
 pub mod rollback;
 mod summary;
 
+pub use access::Access;
 pub use compute::{Request, compute};
 pub use summary::Summary;
 
@@ -29,6 +31,10 @@ pub struct Plan {
     pub blocked: Vec<Blocked>,
     /// Wishes already met: the account has the target address (perhaps spelled otherwise).
     pub unchanged: Vec<Unchanged>,
+    /// Accounts whose email the identity provider owns: changed there, in this order, once the
+    /// steps each waits for are applied. Absent from plans that have none (format version 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idp: Vec<IdpMove>,
 }
 
 /// What the plan was made from, so that a reviewer and `apply` can tell.
@@ -39,6 +45,18 @@ pub struct Inputs {
     pub targets: Option<InputFile>,
     pub rewrite_domains: Vec<String>,
     pub verified_domains: Option<Vec<String>>,
+    /// Set when the plan was made against the live org (`plan --org-id`): its domains and its
+    /// accounts' permissions were read then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_live: Option<LiveCheck>,
+}
+
+/// What pre-flight read when the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCheck {
+    pub org_id: String,
+    /// Accounts whose `email.set` permission was read.
+    pub permissions_read: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +75,9 @@ pub enum StepKind {
     Temporary,
     /// Gives an account its target address.
     Rename,
+    /// Unlinks a SCIM-linked holder from the identity provider (`DELETE .../onlyDeleteUserInDB`)
+    /// so that its address can be freed; its email stays as it is (`to` equals `from`).
+    Unlink,
 }
 
 /// One `PUT /users/{account_id}/manage/email`.
@@ -155,7 +176,17 @@ pub enum BlockReason {
     HolderStays {
         holder: String,
         holder_email: String,
+        /// Why the holder cannot be freed, when pre-flight knows (SCIM link, own account, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        because: Option<String>,
     },
+    /// The account is the operator's own (`--operator`), and `--allow-self` was not given.
+    OwnAccount {},
+    /// The API does not allow setting this account's email (`email.set` denied for `reason`).
+    NotPermitted { reason: String },
+    /// Accounts whose emails the identity provider owns want each other's addresses in a cycle,
+    /// which no order of IdP changes can carry out.
+    IdpCycle { accounts: Vec<String> },
 }
 
 impl BlockReason {
@@ -170,6 +201,9 @@ impl BlockReason {
             BlockReason::UnverifiedDomain { .. } => "unverified_domain",
             BlockReason::DuplicateTarget { .. } => "duplicate_target",
             BlockReason::HolderStays { .. } => "holder_stays",
+            BlockReason::OwnAccount {} => "own_account",
+            BlockReason::NotPermitted { .. } => "not_permitted",
+            BlockReason::IdpCycle { .. } => "idp_cycle",
         }
     }
 
@@ -193,7 +227,9 @@ impl BlockReason {
             }
             BlockReason::InvalidAddress { problem } => format!("invalid target: {problem}"),
             BlockReason::UnverifiedDomain { domain } => {
-                format!("{domain} is not a verified domain (see --verified-domains)")
+                format!(
+                    "{domain} is not a verified domain of the org (or not among --verified-domains)"
+                )
             }
             BlockReason::DuplicateTarget { others } => {
                 format!("also the target of {}", others.join(", "))
@@ -201,11 +237,50 @@ impl BlockReason {
             BlockReason::HolderStays {
                 holder,
                 holder_email,
-            } => format!(
-                "{holder_email} is held by {holder}, which is not moving (its own change is blocked or unchanged)"
+                because,
+            } => match because {
+                Some(why) => {
+                    format!("{holder_email} is held by {holder}, which cannot be freed: {why}")
+                }
+                None => format!(
+                    "{holder_email} is held by {holder}, which is not moving (its own change is blocked or unchanged)"
+                ),
+            },
+            BlockReason::OwnAccount {} => {
+                "this is your own account (--operator); give --allow-self to change it".into()
+            }
+            BlockReason::NotPermitted { reason } => {
+                format!("the API does not allow setting this account's email ({reason})")
+            }
+            BlockReason::IdpCycle { accounts } => format!(
+                "the identity provider owns the emails of {}, which want each other's addresses in a cycle; change one to a temporary address in the IdP first, then plan again",
+                accounts.join(", ")
             ),
         }
     }
+}
+
+/// A change the identity provider must make, because it owns the account's email (seed:
+/// planning-bulk-email-address-changes, Scenario 3). The plan frees the address first, so the
+/// IdP's push does not meet `409 uniqueness ... already exists`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpMove {
+    /// 1-based: the order to make the changes in.
+    pub order: u32,
+    pub origin: Origin,
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub current: String,
+    pub target: String,
+    /// The `email.set` reason key that showed the IdP owns the email.
+    pub source: String,
+    /// Plan steps that must be applied before the change is made in the IdP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_steps: Vec<u32>,
+    /// Earlier IdP changes (by `order`) that must have synced first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_idp: Vec<u32>,
 }
 
 /// A wish already met.
@@ -251,10 +326,12 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
             targets: None,
             rewrite_domains: vec![],
             verified_domains: None,
+            checked_live: None,
         },
         summary: Summary::of(steps.len(), &steps, &[], &[]),
         steps,
         blocked: vec![],
         unchanged: vec![],
+        idp: vec![],
     }
 }

@@ -24,6 +24,16 @@ pub struct Summary {
     pub blocked: u64,
     pub blocked_by_reason: BTreeMap<String, u64>,
     pub unchanged: u64,
+    /// SCIM-linked holders unlinked before their address is freed (`--allow-scim-unlink`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlinks: u64,
+    /// Changes left to the identity provider (see `Plan::idp`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub idp_changes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -74,6 +84,8 @@ impl Summary {
             blocked: blocked.len() as u64,
             blocked_by_reason,
             unchanged: unchanged.len() as u64,
+            unlinks: count(StepKind::Unlink),
+            idp_changes: 0,
         }
     }
 }

@@ -117,7 +117,7 @@ fn hint(answer: &str) -> Option<&'static str> {
             "Verify the domain in admin.atlassian.com (Settings > Domains), or plan again with --verified-domains so these changes are blocked instead."
         }
         "externalDirectory.scim" => {
-            "These accounts' addresses are owned by the identity provider: change them there (SCIM), not with mailshift."
+            "These accounts' addresses are owned by the identity provider: change them there (SCIM), or plan again with --org-id so that they go on the IdP checklist and their addresses are freed first."
         }
         "email.taken" => {
             "Addresses the plan expected to be free are held by accounts it did not know: plan again from a fresh export."

@@ -63,6 +63,16 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    let follow = super::follow_ups(plan);
+    if !follow.is_empty() {
+        writeln!(
+            out,
+            "\n### In the identity provider, after the plan is applied\n"
+        )?;
+        for line in follow {
+            writeln!(out, "- {}", cell(&line))?;
+        }
+    }
     if !plan.unchanged.is_empty() {
         writeln!(out, "\n### Unchanged, already at their target\n")?;
         writeln!(

@@ -2,6 +2,7 @@
 //! Renderers write to any `io::Write`; the caller owns the terminal.
 
 pub mod cause;
+pub mod idp;
 mod markdown;
 pub mod outcome;
 pub mod runs;
@@ -64,6 +65,9 @@ pub fn step_note(plan: &Plan, step: &Step) -> String {
         }
         StepKind::Free => format!("{} holder keeps its account", step.status),
         StepKind::Temporary => "temporary address that breaks a cycle".to_owned(),
+        StepKind::Unlink => {
+            "WARNING unlinked from SCIM: unassign and reassign the user in the IdP afterwards to restore its groups".to_owned()
+        }
         StepKind::Rename => step
             .origin
             .as_ref()
@@ -77,6 +81,7 @@ pub fn kind_text(kind: StepKind) -> &'static str {
         StepKind::Free => "free",
         StepKind::Temporary => "temporary",
         StepKind::Rename => "rename",
+        StepKind::Unlink => "unlink",
     }
 }
 
@@ -104,7 +109,7 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
             .collect();
         format!("{} ({})", s.blocked, parts.join(", "))
     };
-    vec![
+    let mut rows = vec![
         ("accounts in export", s.accounts.to_string()),
         ("writes (API calls)", s.writes.to_string()),
         ("renames", s.renames.to_string()),
@@ -131,5 +136,50 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
             "unchanged",
             format!("{} (already at their target)", s.unchanged),
         ),
-    ]
+    ];
+    if s.unlinks > 0 {
+        rows.push((
+            "SCIM unlinks",
+            format!(
+                "{} (their groups must be reprovisioned from the IdP afterwards)",
+                s.unlinks
+            ),
+        ));
+    }
+    if s.idp_changes > 0 {
+        rows.push((
+            "IdP changes",
+            format!(
+                "{} (the identity provider owns these emails: change them there, in order)",
+                s.idp_changes
+            ),
+        ));
+    }
+    rows
+}
+
+/// What the admin does in the identity provider once the plan is applied: the unlinked
+/// accounts to reassign (seed: update-managed-scim-email-addresses, use cases A and B) and the
+/// IdP-owned emails to change. Empty when there is nothing.
+pub fn follow_ups(plan: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for s in plan.steps.iter().filter(|s| s.kind == StepKind::Unlink) {
+        lines.push(format!(
+            "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups",
+            s.account_id, s.from, s.id
+        ));
+    }
+    for m in &plan.idp {
+        lines.push(format!(
+            "IdP change {}: {} ({}) {} -> {}, {}; change {}",
+            m.order,
+            m.account_id,
+            if m.name.is_empty() { "-" } else { &m.name },
+            m.current,
+            m.target,
+            idp::wait_text(m),
+            crate::plan::access::idp_attribute(&m.source)
+        ));
+    }
+    lines
 }

@@ -29,6 +29,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         });
         write_table(out, header, rows)?;
     }
+    let follow = super::follow_ups(plan);
+    if !follow.is_empty() {
+        writeln!(out, "\nIn the identity provider, after the plan is applied")?;
+        for line in follow {
+            writeln!(out, "  {line}")?;
+        }
+    }
     if !plan.unchanged.is_empty() {
         writeln!(out, "\nUnchanged, already at their target")?;
         let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "NOTE"];

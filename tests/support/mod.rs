@@ -169,6 +169,8 @@ pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
 /// Simulator settings a test changes.
 pub struct SimSetup {
     pub external: Vec<String>,
+    /// Accounts (IDs or addresses) linked to the IdP by SCIM.
+    pub scim: Vec<String>,
     /// The org's verified domains; empty for every domain of the export.
     pub verified: Vec<String>,
     /// Reads show a change this late.
@@ -182,6 +184,7 @@ impl Default for SimSetup {
     fn default() -> SimSetup {
         SimSetup {
             external: Vec::new(),
+            scim: Vec::new(),
             verified: Vec::new(),
             read_delay: Duration::ZERO,
             rate: None,
@@ -219,6 +222,17 @@ impl Sim {
         assert_eq!(status.as_u16(), 204);
     }
 
+    /// The accounts still linked to the IdP by SCIM.
+    pub fn scim_linked(&self) -> Vec<String> {
+        self.server
+            .snapshot()
+            .accounts
+            .into_iter()
+            .filter(|a| a.scim_linked)
+            .map(|a| a.account_id)
+            .collect()
+    }
+
     pub fn emails(&self) -> BTreeMap<String, String> {
         self.server
             .snapshot()
@@ -235,7 +249,8 @@ pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
     let bytes = std::fs::read(&path).unwrap();
     let org = parse_accounts(&path, &bytes).unwrap().org;
     let verified: BTreeSet<String> = setup.verified.iter().cloned().collect();
-    let world = World::from_org(&org, &verified, &BTreeSet::new(), &setup.external);
+    let scim: BTreeSet<String> = setup.scim.iter().cloned().collect();
+    let world = World::from_org(&org, &verified, &scim, &setup.external);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,0 +1,138 @@
+//! What `apply` asks the API before its first write, besides drift: the operator's own account
+//! is not written, every target domain is verified, and (on the first run of a plan) the key may
+//! set the email of every account the run writes. Each finding is listed; any refuses the run
+//! before the journal exists.
+
+use super::preflight;
+use super::reading::Session;
+use crate::config::ApplyConfig;
+use crate::error::Error;
+use crate::exec::select::Choice;
+use crate::model::{domain_key, email_key};
+use crate::plan::access::{SCIM, idp_attribute};
+use crate::plan::{Plan, StepKind};
+use hashbrown::HashSet;
+
+/// Lines of a list printed before "... and N more".
+const SHOWN: usize = 20;
+
+pub fn check(
+    config: &ApplyConfig,
+    plan: &Plan,
+    choice: &Choice,
+    first_run: bool,
+    session: &Session,
+    org_id: &str,
+) -> Result<(), Error> {
+    let chosen = || {
+        plan.steps
+            .iter()
+            .zip(&choice.chosen)
+            .filter(|(_, c)| **c)
+            .map(|(s, _)| s)
+    };
+    let refuse = |problem: String| Error::Preflight {
+        plan: config.plan.clone(),
+        problem,
+    };
+
+    if let Some(me) = &config.protected {
+        let me = email_key(me);
+        let mine: Vec<_> = chosen()
+            .filter(|s| email_key(&s.account_id) == me || email_key(&s.from) == me)
+            .collect();
+        if !mine.is_empty() {
+            for s in &mine {
+                eprintln!("  step {}  {}  {} -> {}", s.id, s.account_id, s.from, s.to);
+            }
+            return Err(refuse(format!(
+                "{} steps write your own account (--operator); give --allow-self if that is meant",
+                mine.len()
+            )));
+        }
+    }
+
+    let verified = preflight::verified_domains(session, org_id)?;
+    let unverified: Vec<(u32, String)> = chosen()
+        .filter(|s| s.kind != StepKind::Unlink)
+        .filter_map(|s| {
+            let domain = domain_key(s.to.rsplit_once('@').map_or("", |(_, d)| d));
+            (!verified.contains(&domain)).then_some((s.id, domain))
+        })
+        .collect();
+    if !unverified.is_empty() {
+        let domains: std::collections::BTreeSet<&str> =
+            unverified.iter().map(|(_, d)| d.as_str()).collect();
+        let domains: Vec<&str> = domains.into_iter().collect();
+        let count = unverified.len();
+        for (step, domain) in unverified.iter().take(SHOWN) {
+            eprintln!("  step {step}  target domain {domain} is not verified in the org");
+        }
+        more(count);
+        return Err(refuse(format!(
+            "{count} steps move accounts to a domain the org has not verified ({}); verify it in admin.atlassian.com → Directory → Domains first",
+            domains.join(", ")
+        )));
+    }
+
+    if !first_run || !config.permission_check {
+        return Ok(());
+    }
+    if let Some(checked) = &plan.inputs.checked_live {
+        eprintln!(
+            "Who may be written was checked when the plan was made ({} accounts in org {}); a refused write still fails its step.",
+            checked.permissions_read, checked.org_id
+        );
+        return Ok(());
+    }
+    // An account the plan unlinks from SCIM is locked until its unlink step has run.
+    let unlinked: HashSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Unlink)
+        .map(|s| &*s.account_id)
+        .collect();
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = chosen()
+        .filter(|s| !unlinked.contains(&*s.account_id) && seen.insert(&*s.account_id))
+        .map(|s| s.account_id.to_string())
+        .collect();
+    let before = session.reader.reads();
+    let found = preflight::permissions(session, &ids, config.concurrency)?;
+    eprintln!(
+        "Checked who may be written: {} accounts with {} reads.",
+        ids.len(),
+        session.reader.reads() - before
+    );
+    if found.denied.is_empty() && found.missing.is_empty() {
+        return Ok(());
+    }
+    let mut denied: Vec<(&String, &String)> = found.denied.iter().collect();
+    denied.sort();
+    for (id, key) in denied.iter().take(SHOWN) {
+        let what = if key.as_str() == SCIM || key.starts_with("externalDirectory") {
+            format!(
+                "the identity provider owns its email ({key}): change {} there, or plan again with --org-id so that it goes on the IdP checklist",
+                idp_attribute(key)
+            )
+        } else {
+            format!("the API does not allow setting its email ({key})")
+        };
+        eprintln!("  {id}  {what}");
+    }
+    more(denied.len());
+    for id in found.missing.iter().take(SHOWN) {
+        eprintln!("  {id}  no such account");
+    }
+    more(found.missing.len());
+    Err(refuse(format!(
+        "the API will not set the email of {} accounts this run writes",
+        found.denied.len() + found.missing.len()
+    )))
+}
+
+fn more(n: usize) {
+    if n > SHOWN {
+        eprintln!("  ... and {} more", n - SHOWN);
+    }
+}

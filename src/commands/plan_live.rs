@@ -1,0 +1,204 @@
+//! The live half of `plan`, when an org is given: the org's users listing stands in for (or
+//! checks) the export, the org's verified domains stand in for `--verified-domains`, and
+//! `GET /users/{id}/manage` tells which accounts the API may write.
+
+use super::plan::Source;
+use super::preflight;
+use super::reading::Session;
+use crate::config::{LiveConfig, PlanConfig};
+use crate::error::Error;
+use crate::exec::retry::RetryPolicy;
+use crate::input::{AccountsFile, Layout};
+use crate::live::org::{Reconciled, listing_hash, org_with_export};
+use crate::live::reader::LiveError;
+use crate::org::Org;
+use crate::plan::{InputFile, Step};
+use hashbrown::{HashMap, HashSet};
+use std::collections::BTreeSet;
+
+/// Lines of a list printed before "... and N more".
+const SHOWN: usize = 20;
+
+/// The org from the listing (checked against the export, when one is given), and the verified
+/// domains. The session goes on to the permission reads.
+pub(super) fn source(
+    config: &PlanConfig,
+    live: &LiveConfig,
+    accounts: Option<(AccountsFile, String)>,
+) -> Result<(Source, Session), Error> {
+    let session = Session::new(&live.client, live.rate, RetryPolicy::default())?;
+    let org_id = live.org_id.as_str();
+    let mut listed = session.list_users(org_id)?;
+    let hidden: Vec<String> = listed
+        .iter()
+        .filter(|a| a.email.is_none())
+        .map(|a| a.account_id.clone())
+        .collect();
+    if !hidden.is_empty() {
+        let read: HashMap<String, Option<String>> =
+            preflight::read_emails(&session, &hidden, live.concurrency)?
+                .into_iter()
+                .collect();
+        for a in &mut listed {
+            if let Some(email) = read.get(&a.account_id) {
+                a.email.clone_from(email);
+            }
+        }
+    }
+    let export = accounts.as_ref().map(|(parsed, _)| &parsed.org);
+    let (org, found) = org_with_export(&listed, export).map_err(|detail| LiveError::BadAnswer {
+        what: "reading the org's users".into(),
+        detail,
+    })?;
+    eprintln!(
+        "Pre-flight: read {} accounts of org {org_id} ({} hide their email; {} read from their profiles).",
+        listed.len(),
+        hidden.len(),
+        hidden.len() - found.hidden,
+    );
+    if let Some(path) = &config.accounts {
+        report_differences(&path.display().to_string(), &found);
+    }
+
+    let live_verified = preflight::verified_domains(&session, org_id)?;
+    let verified_domains = match &config.verified_domains {
+        None => live_verified,
+        Some(given) => {
+            for d in given.difference(&live_verified) {
+                eprintln!(
+                    "warning: --verified-domains names {d}, which the org has not verified; targets on it are blocked"
+                );
+            }
+            given.intersection(&live_verified).cloned().collect()
+        }
+    };
+    eprintln!(
+        "Pre-flight: the org has verified {}.",
+        list_or_none(&verified_domains)
+    );
+    let (input, layout) = match (accounts, &config.accounts) {
+        (Some((parsed, sha256)), Some(path)) => (
+            InputFile {
+                path: path.display().to_string(),
+                sha256,
+            },
+            parsed.layout,
+        ),
+        _ => (
+            InputFile {
+                path: format!("{}/admin/v1/orgs/{org_id}/users", live.client.base_url),
+                sha256: listing_hash(&listed),
+            },
+            Layout::ExportUsers,
+        ),
+    };
+    let source = Source {
+        org,
+        input,
+        layout,
+        verified_domains: Some(verified_domains),
+    };
+    Ok((source, session))
+}
+
+fn list_or_none(domains: &BTreeSet<String>) -> String {
+    if domains.is_empty() {
+        "no domains".into()
+    } else {
+        domains.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Says where the export and the live org disagree; the live org is what gets planned.
+fn report_differences(path: &str, found: &Reconciled) {
+    if !found.changed.is_empty() {
+        eprintln!(
+            "{path}: {} accounts have another address now than in the export; the plan uses the live one:",
+            found.changed.len()
+        );
+        for (id, was, now) in found.changed.iter().take(SHOWN) {
+            eprintln!("  {id}: {was} in the export, {now} now");
+        }
+        more(found.changed.len());
+    }
+    if !found.not_listed.is_empty() {
+        eprintln!(
+            "{path}: {} addresses are not in the org's listing and are left out of the plan:",
+            found.not_listed.len()
+        );
+        for (line, email) in found.not_listed.iter().take(SHOWN) {
+            eprintln!("  {path}:{line}: {email}");
+        }
+        more(found.not_listed.len());
+    }
+    if found.new > 0 {
+        eprintln!(
+            "{path}: the org has {} accounts the export does not; they are planned with the rest (as holders of wanted addresses, say).",
+            found.new
+        );
+    }
+    if found.hidden > 0 {
+        eprintln!(
+            "warning: {} accounts' emails could not be read; an address one of them holds shows up as taken when the plan is applied",
+            found.hidden
+        );
+    }
+}
+
+fn more(n: usize) {
+    if n > SHOWN {
+        eprintln!("  ... and {} more", n - SHOWN);
+    }
+}
+
+/// The account `--operator` names, by ID or address; warns when it names nobody.
+pub(super) fn operator_id(org: &Org, text: &str) -> Option<String> {
+    let found = org.by_id(text).or_else(|| org.holder(text));
+    match found {
+        Some(i) => org.account(i).id.as_deref().map(str::to_owned),
+        None => {
+            eprintln!(
+                "warning: --operator {text} is not an account of the org; no account is protected as yours"
+            );
+            None
+        }
+    }
+}
+
+/// The accounts among those the steps write whose email the API will not set, with its reason.
+pub(super) fn denied(
+    session: &Session,
+    live: &LiveConfig,
+    steps: &[Step],
+) -> Result<(HashMap<String, String>, u64), Error> {
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = steps
+        .iter()
+        .filter(|s| seen.insert(&*s.account_id))
+        .map(|s| s.account_id.to_string())
+        .collect();
+    let before = session.reader.reads();
+    let found = preflight::permissions(session, &ids, live.concurrency)?;
+    let mut by_reason: HashMap<String, usize> = HashMap::new();
+    for key in found.denied.values() {
+        *by_reason.entry(key.clone()).or_default() += 1;
+    }
+    let mut reasons: Vec<String> = by_reason.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    reasons.sort();
+    eprintln!(
+        "Pre-flight: checked who may be written: {} accounts with {} reads; {} may not be ({}).",
+        ids.len(),
+        session.reader.reads() - before,
+        found.denied.len() + found.missing.len(),
+        if reasons.is_empty() {
+            "none".to_owned()
+        } else {
+            reasons.join(", ")
+        }
+    );
+    let mut denied = found.denied;
+    for id in found.missing {
+        denied.insert(id, "accountNotFound".into());
+    }
+    Ok((denied, ids.len() as u64))
+}

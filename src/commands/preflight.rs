@@ -1,0 +1,104 @@
+//! Pre-flight: what `plan` (given an org) and `apply` (before its first write) ask the live org
+//! before anything is written: which domains are verified, and whether the key may set each
+//! account's email. Reads are paced by `--rate`, run `--concurrency` at once, and shown with a
+//! progress bar (hidden when standard error is not a terminal).
+
+use super::reading::Session;
+use crate::error::Error;
+use crate::live::manage::Permission;
+use crate::live::reader::LiveError;
+use crate::model::domain_key;
+use futures_util::stream::{self, StreamExt};
+use hashbrown::HashMap;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+
+/// The domain keys the org has verified.
+pub fn verified_domains(session: &Session, org_id: &str) -> Result<BTreeSet<String>, LiveError> {
+    let domains = session
+        .runtime
+        .block_on(session.reader.list_domains(org_id))?;
+    Ok(domains
+        .iter()
+        .filter(|d| d.verified())
+        .map(|d| domain_key(&d.name))
+        .collect())
+}
+
+/// What `GET /users/{id}/manage` said of the accounts that are not allowed.
+#[derive(Debug, Default)]
+pub struct Permissions {
+    /// Account ID → the API's reason key.
+    pub denied: HashMap<String, String>,
+    /// Accounts the API does not know (404).
+    pub missing: Vec<String>,
+}
+
+/// Reads the `email.set` privilege of each account, `concurrency` at a time.
+pub fn permissions(
+    session: &Session,
+    ids: &[String],
+    concurrency: usize,
+) -> Result<Permissions, Error> {
+    let bar = bar(ids.len() as u64);
+    let reader = &session.reader;
+    let answers: Vec<(&String, Result<Permission, LiveError>)> = session.runtime.block_on(async {
+        stream::iter(ids)
+            .map(|id| async move {
+                let answer = reader.email_set(id).await;
+                (id, answer)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .inspect(|_| bar.inc(1))
+            .collect()
+            .await
+    });
+    bar.finish_and_clear();
+    let mut found = Permissions::default();
+    for (id, answer) in answers {
+        match answer? {
+            Permission::Allowed => {}
+            Permission::Denied(key) => {
+                found.denied.insert(id.clone(), key);
+            }
+            Permission::NoAccount => found.missing.push(id.clone()),
+        }
+    }
+    found.missing.sort();
+    Ok(found)
+}
+
+fn bar(len: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    if let Ok(style) = ProgressStyle::with_template(
+        "checking who may be written {bar:30} {pos}/{len} accounts, {per_sec}, {eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The emails of accounts the listing hides, read from their profiles, `concurrency` at a time;
+/// `None` for an account that no longer exists.
+pub fn read_emails(
+    session: &Session,
+    ids: &[String],
+    concurrency: usize,
+) -> Result<Vec<(String, Option<String>)>, LiveError> {
+    let reader = &session.reader;
+    let answers: Vec<Result<(String, Option<String>), LiveError>> =
+        session.runtime.block_on(async {
+            stream::iter(ids)
+                .map(|id| async move { reader.read_email(id).await.map(|e| (id.clone(), e)) })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await
+        });
+    answers.into_iter().collect()
+}

@@ -1,0 +1,434 @@
+//! `plan` against the live org, and `apply`'s checks before its first write, as an admin meets
+//! them: the real binary against the real simulator on loopback. The listing stands in for (or
+//! corrects) the export; SCIM-linked holders are unlinked only with the flag; accounts the IdP
+//! owns go to the IdP checklist with their addresses freed. (An address held outside the org,
+//! found when its write is refused, is tested in `apply.rs`.)
+
+mod support;
+
+use std::path::Path;
+use support::*;
+
+/// `plan` with the simulator as the live org; the key comes from the environment.
+fn live_plan(dir: &Path, url: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec![
+        "plan",
+        "--api-url",
+        url,
+        "--org-id",
+        "org-1",
+        "--rate",
+        "2000",
+        "--out",
+        "plan.json",
+    ];
+    args.extend_from_slice(extra);
+    let out = mailshift(dir, &args);
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).unwrap();
+}
+
+#[test]
+fn a_plan_from_the_api_reads_every_page_and_equals_the_plan_from_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let shapes = Shapes {
+        renames: 300,
+        frees: 10,
+        chains: 5,
+        swaps: 5,
+        cycles: 5,
+    };
+    let (accounts, targets) = generated_org(shapes);
+    let from_file = read_plan(&plan_in(dir.path(), &accounts, &targets));
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+    let (code, _, said) = live_plan(
+        dir.path(),
+        &url,
+        &["--accounts-from-api", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    let accounts_in_org = accounts.lines().count() - 1;
+    assert!(accounts_in_org > 300, "several pages of 100");
+    assert!(
+        said.contains(&format!("read {accounts_in_org} accounts of org org-1")),
+        "{said}"
+    );
+    let from_api = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(from_api.steps, from_file.steps);
+    assert!(
+        from_api
+            .inputs
+            .accounts
+            .path
+            .ends_with("/admin/v1/orgs/org-1/users")
+    );
+    // Reads: the listing's pages, the domains, and one permission read per written account.
+    let written: std::collections::BTreeSet<_> = from_api
+        .steps
+        .iter()
+        .map(|s| s.account_id.clone())
+        .collect();
+    let reads = accounts_in_org.div_ceil(100) + 1 + written.len();
+    assert!(
+        said.contains(&format!("Pre-flight: {reads} requests to the API in all.")),
+        "{said}"
+    );
+}
+
+#[test]
+fn an_export_without_ids_is_resolved_through_the_listing_and_stale_rows_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "accounts.csv",
+        "User id,User name,email,User status\n\
+         acc-ann,Ann,ann@old.example,Active\n\
+         acc-bob,Bob,bob@old.example,Active\n\
+         acc-new,New Hire,ann@new.example,Active\n",
+    );
+    // The managed-accounts export is older: it has no new hire, and a leaver the org no longer has.
+    write(
+        dir.path(),
+        "managed.csv",
+        "Name,Email,Status,Last active date [UTC]\n\
+         Ann,ann@old.example,Active,2026-11-01\n\
+         Bob,BOB@old.example,Active,2026-11-01\n\
+         Leaver,gone@old.example,Active,2026-01-01\n",
+    );
+    write(
+        dir.path(),
+        "targets.csv",
+        "current_email,target_email\nann@old.example,ann@new.example\nbob@old.example,bob@new.example\n",
+    );
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+    // Without the org, the file is refused and the way out is named.
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "managed.csv",
+            "--targets",
+            "targets.csv",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("give --org-id"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let (code, _, said) = live_plan(
+        dir.path(),
+        &url,
+        &["--accounts", "managed.csv", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("managed.csv:4: gone@old.example"), "{said}");
+    assert!(said.contains("1 accounts the export does not"), "{said}");
+    let plan = read_plan(&dir.path().join("plan.json"));
+    let steps: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.account_id.to_string(), s.to.to_string()))
+        .collect();
+    // The new hire, whom the export does not show, holds Ann's target: discovered live, freed.
+    use mailshift::plan::StepKind::*;
+    assert_eq!(
+        steps,
+        [
+            (Free, "acc-new".into(), "ann_FREE@new.example".into()),
+            (Rename, "acc-ann".into(), "ann@new.example".into()),
+            (Rename, "acc-bob".into(), "bob@new.example".into()),
+        ]
+    );
+}
+
+/// Ann wants the address a SCIM-linked bystander (a duplicate account) holds: use case B.
+fn scim_holder_org(dir: &Path) {
+    write(
+        dir,
+        "accounts.csv",
+        "User id,User name,email,User status\n\
+         acc-ann,Ann,ann@old.example,Active\n\
+         acc-dup,Ann (duplicate),ann@new.example,Active\n",
+    );
+    write(
+        dir,
+        "targets.csv",
+        "account_id,target_email\nacc-ann,ann@new.example\n",
+    );
+}
+
+/// The simulator serving `scim_holder_org`, with the duplicate linked by SCIM.
+fn scim_holder_sim(dir: &Path) -> Sim {
+    scim_holder_org(dir);
+    serve(
+        dir,
+        SimSetup {
+            scim: vec!["acc-dup".into()],
+            ..SimSetup::default()
+        },
+    )
+}
+
+#[test]
+fn a_scim_linked_holder_is_blocked_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = scim_holder_sim(dir.path());
+    let url = sim.url();
+    let (code, review, said) = live_plan(
+        dir.path(),
+        &url,
+        &["--accounts", "accounts.csv", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        review.contains("linked to the identity provider by SCIM"),
+        "{review}"
+    );
+    assert!(review.contains("--allow-scim-unlink"), "{review}");
+    assert!(read_plan(&dir.path().join("plan.json")).steps.is_empty());
+    assert_eq!(sim.scim_linked(), ["acc-dup"]);
+}
+
+#[test]
+fn with_the_flag_a_scim_linked_holder_is_unlinked_freed_and_its_follow_up_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = scim_holder_sim(dir.path());
+    let url = sim.url();
+    let (code, review, said) = live_plan(
+        dir.path(),
+        &url,
+        &[
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--allow-scim-unlink",
+        ],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        review.contains("acc-dup (ann@new.example) is unlinked from SCIM by step 1: once the plan is applied, unassign and reassign the user"),
+        "{review}"
+    );
+    use mailshift::plan::StepKind::*;
+    let plan = read_plan(&dir.path().join("plan.json"));
+    let kinds: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.account_id.to_string()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Unlink, "acc-dup".into()),
+            (Free, "acc-dup".into()),
+            (Rename, "acc-ann".into())
+        ]
+    );
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(sim.scim_linked().is_empty());
+    let emails = sim.emails();
+    assert_eq!(emails["acc-ann"], "ann@new.example");
+    assert_eq!(emails["acc-dup"], "ann_FREE@new.example");
+}
+
+#[test]
+fn an_account_the_idp_owns_gets_its_address_freed_and_goes_on_the_checklist() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pat's email is owned by the IdP (scenario 3); a bystander holds Pat's new address, and
+    // Ann wants Pat's old one, which frees only once the IdP has moved Pat.
+    write(
+        dir.path(),
+        "accounts.csv",
+        "User id,User name,email,User status\n\
+         acc-pat,Pat,pat@old.example,Active\n\
+         acc-old,Pat (old account),pat@new.example,Inactive\n\
+         acc-ann,Ann,ann@old.example,Active\n",
+    );
+    write(
+        dir.path(),
+        "targets.csv",
+        "account_id,target_email\nacc-pat,pat@new.example\nacc-ann,pat@old.example\n",
+    );
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            scim: vec!["acc-pat".into()],
+            ..SimSetup::default()
+        },
+    );
+    let url = sim.url();
+    // A plan made without the org writes Pat; apply's pre-flight refuses it before any write.
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("acc-pat  the identity provider owns its email"),
+        "{said}"
+    );
+    assert!(!dir.path().join("plan.json.journal").exists());
+    assert!(sim.server.write_log().is_empty());
+
+    let (code, review, said) = live_plan(
+        dir.path(),
+        &url,
+        &[
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--idp-checklist",
+            "idp.csv",
+        ],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(review.contains("IdP change 1: acc-pat"), "{review}");
+    let checklist = std::fs::read_to_string(dir.path().join("idp.csv")).unwrap();
+    let rows: Vec<&str> = checklist.lines().collect();
+    assert_eq!(rows.len(), 2, "{checklist}");
+    assert!(
+        rows[1].starts_with(
+            "1,acc-pat,Pat,pat@old.example,pat@new.example,after plan step 1 is applied,"
+        ),
+        "{checklist}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("idp.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(plan.blocked.len(), 1);
+    assert_eq!(plan.blocked[0].account_id.as_deref(), Some("acc-ann"));
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The address the IdP will push is free: the push cannot meet 409 uniqueness.
+    let emails = sim.emails();
+    assert!(
+        !emails.values().any(|e| e == "pat@new.example"),
+        "{emails:?}"
+    );
+    assert_eq!(emails["acc-pat"], "pat@old.example");
+}
+
+#[test]
+fn the_operators_own_account_is_not_planned_nor_applied_without_allow_self() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "accounts.csv",
+        "User id,User name,email,User status\nacc-me,Me,me@old.example,Active\nacc-ann,Ann,ann@old.example,Active\n",
+    );
+    write(
+        dir.path(),
+        "targets.csv",
+        "account_id,target_email\nacc-me,me@new.example\nacc-ann,ann@new.example\n",
+    );
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            verified: vec!["old.example".into(), "new.example".into()],
+            ..SimSetup::default()
+        },
+    );
+    let url = sim.url();
+    let (code, review, _) = live_plan(
+        dir.path(),
+        &url,
+        &[
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--operator",
+            "ME@old.example",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(review.contains("this is your own account"), "{review}");
+    assert_eq!(read_plan(&dir.path().join("plan.json")).steps.len(), 1);
+
+    // A plan made without --operator writes it; apply with --operator refuses before writing.
+    let out = mailshift(
+        dir.path(),
+        &[
+            "plan",
+            "--accounts",
+            "accounts.csv",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = mailshift(dir.path(), &fast(&url, &["--operator", "acc-me"]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("your own account"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sim.server.write_log().is_empty());
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--operator", "acc-me", "--allow-self"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn apply_refuses_targets_on_a_domain_the_org_has_not_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes {
+        renames: 20,
+        frees: 0,
+        chains: 0,
+        swaps: 0,
+        cycles: 0,
+    });
+    plan_in(dir.path(), &accounts, &targets);
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            verified: vec!["old.example".into()],
+            ..SimSetup::default()
+        },
+    );
+    let out = mailshift(dir.path(), &fast(&sim.url(), &[]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("20 steps move accounts to a domain the org has not verified (new.example)"),
+        "{said}"
+    );
+    assert!(sim.server.write_log().is_empty());
+    assert!(!dir.path().join("plan.json.journal").exists());
+}
