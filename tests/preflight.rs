@@ -432,3 +432,37 @@ fn apply_refuses_targets_on_a_domain_the_org_has_not_verified() {
     assert!(sim.server.write_log().is_empty());
     assert!(!dir.path().join("plan.json.journal").exists());
 }
+
+#[test]
+fn permission_reads_share_the_servers_budget_instead_of_spending_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes {
+        renames: 60,
+        frees: 0,
+        chains: 0,
+        swaps: 0,
+        cycles: 0,
+    });
+    plan_in(dir.path(), &accounts, &targets);
+    // A server that allows 40 requests a second, against 8 reads at once and a ceiling of 200:
+    // reads that each waited only for themselves would keep its budget spent for good.
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            verified: vec!["old.example".into(), "new.example".into()],
+            rate: Some((40.0, 4)),
+            ..SimSetup::default()
+        },
+    );
+    let out = mailshift(
+        dir.path(),
+        &apply_args(&sim.url(), &["--rate", "200", "--concurrency", "8"]),
+    );
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("Checked who may be written: 60 accounts with"),
+        "{said}"
+    );
+    assert_eq!(sim.server.write_log().len(), 60);
+}

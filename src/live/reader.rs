@@ -53,6 +53,10 @@ pub struct Reader {
     ceiling: DefaultDirectRateLimiter,
     policy: RetryPolicy,
     reads: AtomicU64,
+    /// Until when every read waits, after a 429: reads run several at once, and if each waited
+    /// only for itself they would keep the server's budget spent (a limiter that counts refused
+    /// requests never refills under a herd).
+    paused_until: std::sync::Mutex<tokio::time::Instant>,
 }
 
 impl Reader {
@@ -67,6 +71,7 @@ impl Reader {
             ceiling: RateLimiter::direct(quota),
             policy,
             reads: AtomicU64::new(0),
+            paused_until: std::sync::Mutex::new(tokio::time::Instant::now()),
         }
     }
 
@@ -207,6 +212,8 @@ impl Reader {
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
+            let resume = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+            tokio::time::sleep_until(resume).await;
             self.ceiling.until_ready().await;
             self.reads.fetch_add(1, Ordering::Relaxed);
             let (wait, detail) = match self.client.get(url).await {
@@ -223,8 +230,13 @@ impl Reader {
                         });
                     }
                     let told = wait_hint(&headers, SystemTime::now()).0;
-                    let wait = told.unwrap_or_else(|| backoff(&self.policy, limited, 1.0));
-                    tokio::time::sleep(wait).await;
+                    // A hint of "now" (a reset time already past) is no reason to ask again at once.
+                    let wait = told
+                        .filter(|w| !w.is_zero())
+                        .unwrap_or_else(|| backoff(&self.policy, limited, 1.0))
+                        .max(Duration::from_millis(100));
+                    let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+                    *paused = (*paused).max(tokio::time::Instant::now() + wait);
                     continue;
                 }
                 Ok((status @ 500..=599, headers, _)) => (
