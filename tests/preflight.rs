@@ -466,3 +466,33 @@ fn permission_reads_share_the_servers_budget_instead_of_spending_it() {
     );
     assert_eq!(sim.server.write_log().len(), 60);
 }
+
+#[test]
+fn a_refused_key_stops_plan_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    scim_holder_org(dir.path());
+    let sim = serve(dir.path(), SimSetup::default());
+    let out = command(
+        dir.path(),
+        &[
+            "plan",
+            "--api-url",
+            &sim.url(),
+            "--org-id",
+            "org-1",
+            "--accounts-from-api",
+            "--targets",
+            "targets.csv",
+            "--out",
+            "plan.json",
+        ],
+    )
+    .env("ATLASSIAN_API_KEY", "not-the-key")
+    .output()
+    .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("the API key was refused (401)"), "{said}");
+    assert!(!said.contains("not-the-key"), "{said}");
+    assert!(!dir.path().join("plan.json").exists());
+}
