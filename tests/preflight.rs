@@ -407,13 +407,7 @@ fn the_operators_own_account_is_not_planned_nor_applied_without_allow_self() {
 #[test]
 fn apply_refuses_targets_on_a_domain_the_org_has_not_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let (accounts, targets) = generated_org(Shapes {
-        renames: 20,
-        frees: 0,
-        chains: 0,
-        swaps: 0,
-        cycles: 0,
-    });
+    let (accounts, targets) = generated_org(Shapes::renames(20));
     plan_in(dir.path(), &accounts, &targets);
     let sim = serve(
         dir.path(),
@@ -436,13 +430,7 @@ fn apply_refuses_targets_on_a_domain_the_org_has_not_verified() {
 #[test]
 fn permission_reads_share_the_servers_budget_instead_of_spending_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (accounts, targets) = generated_org(Shapes {
-        renames: 60,
-        frees: 0,
-        chains: 0,
-        swaps: 0,
-        cycles: 0,
-    });
+    let (accounts, targets) = generated_org(Shapes::renames(60));
     plan_in(dir.path(), &accounts, &targets);
     // A server that allows 40 requests a second, against 8 reads at once and a ceiling of 200:
     // reads that each waited only for themselves would keep its budget spent for good.

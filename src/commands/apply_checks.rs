@@ -3,7 +3,7 @@
 //! set the email of every account the run writes. Each finding is listed; any refuses the run
 //! before the journal exists.
 
-use super::preflight;
+use super::preflight::{self, SHOWN, more};
 use super::reading::Session;
 use crate::config::ApplyConfig;
 use crate::error::Error;
@@ -12,9 +12,6 @@ use crate::model::{domain_key, email_key};
 use crate::plan::access::{SCIM, idp_attribute};
 use crate::plan::{Plan, StepKind};
 use hashbrown::HashSet;
-
-/// Lines of a list printed before "... and N more".
-const SHOWN: usize = 20;
 
 pub fn check(
     config: &ApplyConfig,
@@ -129,10 +126,4 @@ pub fn check(
         "the API will not set the email of {} accounts this run writes",
         found.denied.len() + found.missing.len()
     )))
-}
-
-fn more(n: usize) {
-    if n > SHOWN {
-        eprintln!("  ... and {} more", n - SHOWN);
-    }
 }

@@ -3,7 +3,7 @@
 //! `GET /users/{id}/manage` tells which accounts the API may write.
 
 use super::plan::Source;
-use super::preflight;
+use super::preflight::{self, SHOWN, more};
 use super::reading::Session;
 use crate::config::{LiveConfig, PlanConfig};
 use crate::error::Error;
@@ -15,9 +15,6 @@ use crate::org::Org;
 use crate::plan::{InputFile, Step};
 use hashbrown::{HashMap, HashSet};
 use std::collections::BTreeSet;
-
-/// Lines of a list printed before "... and N more".
-const SHOWN: usize = 20;
 
 /// The org from the listing (checked against the export, when one is given), and the verified
 /// domains. The session goes on to the permission reads.
@@ -142,12 +139,6 @@ fn report_differences(path: &str, found: &Reconciled) {
             "warning: {} accounts' emails could not be read; an address one of them holds shows up as taken when the plan is applied",
             found.hidden
         );
-    }
-}
-
-fn more(n: usize) {
-    if n > SHOWN {
-        eprintln!("  ... and {} more", n - SHOWN);
     }
 }
 

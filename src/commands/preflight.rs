@@ -102,3 +102,13 @@ pub fn read_emails(
         });
     answers.into_iter().collect()
 }
+
+/// Lines of a list printed before "... and N more".
+pub const SHOWN: usize = 20;
+
+/// Says how many of `n` lines were not printed.
+pub fn more(n: usize) {
+    if n > SHOWN {
+        eprintln!("  ... and {} more", n - SHOWN);
+    }
+}

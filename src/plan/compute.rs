@@ -336,6 +336,10 @@ fn idp_moves(
     names: &mut Placeholders,
     blocked: &mut Vec<Blocked>,
 ) -> Vec<IdpMove> {
+    // Most plans have none, and the index below would cost a pass over every step.
+    if provisioned.is_empty() {
+        return Vec::new();
+    }
     let org = out.org;
     let mut last_step: HashMap<Arc<str>, u32> = HashMap::new();
     for s in &out.steps {

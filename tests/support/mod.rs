@@ -30,6 +30,17 @@ pub struct Shapes {
 }
 
 impl Shapes {
+    /// `n` plain renames and nothing else.
+    pub fn renames(n: usize) -> Shapes {
+        Shapes {
+            renames: n,
+            frees: 0,
+            chains: 0,
+            swaps: 0,
+            cycles: 0,
+        }
+    }
+
     pub fn steps(&self) -> usize {
         self.renames + 2 * self.frees + 3 * self.chains + 3 * self.swaps + 4 * self.cycles
     }
