@@ -81,6 +81,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The rehearsal's directory cannot be made or emptied of an earlier rehearsal's files.
+    #[error("{}: cannot prepare the rehearsal directory: {source}", dir.display())]
+    RehearsalDir {
+        dir: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),

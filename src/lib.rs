@@ -34,6 +34,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
             let config = config::SimulateConfig::from_arguments(args)?;
             commands::simulate::run(&config)
         }
+        cli::Command::Rehearse(args) => {
+            commands::rehearse::run(&config::RehearseConfig::from_arguments(args)?)
+        }
         cli::Command::Apply(args) => {
             let config =
                 config::ApplyConfig::from_arguments(args, |name| std::env::var(name).ok())?;

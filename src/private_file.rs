@@ -45,3 +45,15 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
         None
     }
 }
+
+/// Makes a directory for such files (and its parents), 0700 when it is new.
+pub fn create_dir(path: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}

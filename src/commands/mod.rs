@@ -8,6 +8,7 @@ mod plan_live;
 mod preflight;
 mod progress;
 mod reading;
+pub mod rehearse;
 pub mod rollback;
 pub mod simulate;
 pub mod status;

@@ -26,6 +26,45 @@ pub(super) struct Source {
 }
 
 pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
+    let plan = make(config)?;
+    if let Some(path) = &config.idp_checklist {
+        review::idp::write_checklist(path, &plan)?;
+        eprintln!(
+            "mailshift: {} changes for the identity provider written to {}",
+            plan.idp.len(),
+            path.display()
+        );
+    }
+    let (written, printed) = thread::scope(|s| {
+        let writer = config
+            .out
+            .as_ref()
+            .map(|out| s.spawn(|| plan::file::write(out, &plan)));
+        let printed = print_review(&plan, config.format);
+        (writer.map(joined).transpose(), printed)
+    });
+    let written = written?;
+    match (&config.out, written) {
+        (Some(out), Some(sha256)) => eprintln!(
+            "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {sha256})",
+            out.display(),
+            plan.summary.writes,
+            plan.summary.blocked,
+        ),
+        _ => eprintln!("mailshift: dry run only; give --out FILE to write the plan"),
+    }
+    printed?;
+    let outcome = if plan.blocked.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Blocked
+    };
+    drop_in_background(plan);
+    Ok(outcome)
+}
+
+/// Reads the inputs (and the live org, given one) and computes the plan; writes nothing.
+pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     let (accounts, rows, targets_sha) = read_files(config)?;
     let (source, live) = match &config.live {
         None => (offline_source(config, accounts)?, None),
@@ -92,41 +131,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         idp: computed.idp,
     };
     drop_in_background((source.org, rows));
-
-    if let Some(path) = &config.idp_checklist {
-        review::idp::write_checklist(path, &plan)?;
-        eprintln!(
-            "mailshift: {} changes for the identity provider written to {}",
-            plan.idp.len(),
-            path.display()
-        );
-    }
-    let (written, printed) = thread::scope(|s| {
-        let writer = config
-            .out
-            .as_ref()
-            .map(|out| s.spawn(|| plan::file::write(out, &plan)));
-        let printed = print_review(&plan, config.format);
-        (writer.map(joined).transpose(), printed)
-    });
-    let written = written?;
-    match (&config.out, written) {
-        (Some(out), Some(sha256)) => eprintln!(
-            "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {sha256})",
-            out.display(),
-            plan.summary.writes,
-            plan.summary.blocked,
-        ),
-        _ => eprintln!("mailshift: dry run only; give --out FILE to write the plan"),
-    }
-    printed?;
-    let outcome = if plan.blocked.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Blocked
-    };
-    drop_in_background(plan);
-    Ok(outcome)
+    Ok(plan)
 }
 
 /// The accounts export (when given) and the targets, each read, hashed and parsed on its own

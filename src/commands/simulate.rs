@@ -1,6 +1,6 @@
 //! `mailshift simulate`: serve the simulator on loopback until Ctrl-C.
 
-use crate::config::SimulateConfig;
+use crate::config::{SimBehaviour, SimulateConfig};
 use crate::error::{Error, Outcome};
 use crate::input::{SourceFile, parse_accounts};
 use crate::sim::server::{self, SimConfig};
@@ -10,16 +10,11 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
-    let source = SourceFile::read(&config.accounts)?;
-    let org = parse_accounts(&source.path, &source.bytes)?.org;
-    let world = World::from_org(
-        &org,
-        &config.verified_domains,
-        &config.scim_linked,
-        &config.external_holders,
-    );
+    let behaviour = &config.behaviour;
+    let world = seeded_world(&config.accounts, behaviour)?;
+    let accounts = world.accounts().len();
     let mut rng = rand::rng();
-    let seed = config
+    let seed = behaviour
         .seed
         .unwrap_or_else(|| rng.random_range(0..1_000_000));
     let api_key = config
@@ -36,20 +31,20 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
             bind: config.bind,
             api_key,
             org_id: config.org_id.clone(),
-            taken_status: config.taken_status,
-            rate: config.rate,
-            faults: config.faults.clone(),
+            taken_status: behaviour.taken_status,
+            rate: behaviour.rate,
+            faults: behaviour.faults.clone(),
             seed,
-            page_size: config.page_size,
-            read_delay: config.read_delay,
-            key_lifetime: config.key_lifetime,
+            page_size: behaviour.page_size,
+            read_delay: behaviour.read_delay,
+            key_lifetime: behaviour.key_lifetime,
             log_writes: false,
         })
         .await
         .map_err(Error::Simulator)?;
         println!(
             "mailshift simulator: {} accounts from {} at {}",
-            org.len(),
+            accounts,
             config.accounts.display(),
             sim.url()
         );
@@ -81,9 +76,21 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
     Ok(Outcome::Clean)
 }
 
+/// The simulated org: the export's accounts, with the behaviour's domains, links and holders.
+pub(super) fn seeded_world(accounts: &Path, behaviour: &SimBehaviour) -> Result<World, Error> {
+    let source = SourceFile::read(accounts)?;
+    let org = parse_accounts(&source.path, &source.bytes)?.org;
+    Ok(World::from_org(
+        &org,
+        &behaviour.verified_domains,
+        &behaviour.scim_linked,
+        &behaviour.external_holders,
+    ))
+}
+
 /// The final accounts in the "Export users" layout, so that a rehearsal's result can be fed back
 /// to `plan` or compared with the plan. Written whole or not at all, mode 0600.
-fn dump(path: &Path, world: &World) -> std::io::Result<()> {
+pub(super) fn dump(path: &Path, world: &World) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(["User id", "User name", "email", "User status"])?;
     for a in world.accounts() {

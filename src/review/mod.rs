@@ -7,7 +7,7 @@ mod markdown;
 pub mod outcome;
 pub mod runs;
 mod spreadsheet;
-mod table;
+pub mod table;
 
 use crate::plan::{Origin, Plan, Step, StepKind};
 use std::io::{self, Write};

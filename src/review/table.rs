@@ -15,6 +15,39 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\nSteps, in execution order")?;
         write_steps(plan, out)?;
     }
+    write_blocked_and_follow_ups(plan, out)?;
+    if !plan.unchanged.is_empty() {
+        writeln!(out, "\nUnchanged, already at their target")?;
+        let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "NOTE"];
+        let rows = plan.unchanged.iter().map(|u| {
+            let note = if u.case_only {
+                "differs in letter case only"
+            } else {
+                ""
+            };
+            [
+                origin_text(plan, &u.origin).into(),
+                u.account_id.as_str().into(),
+                u.current.as_str().into(),
+                u.target.as_str().into(),
+                note.into(),
+            ]
+        });
+        write_table(out, header, rows)?;
+    }
+    Ok(())
+}
+
+/// The summary, what is blocked and why, and what is left to the IdP, without the steps: for
+/// `rehearse`, whose steps the apply summary accounts for.
+pub fn render_brief(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    for (label, value) in summary_rows(plan) {
+        writeln!(out, "  {label:<20} {value}")?;
+    }
+    write_blocked_and_follow_ups(plan, out)
+}
+
+fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     if !plan.blocked.is_empty() {
         writeln!(out, "\nBlocked, not planned")?;
         let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "REASON"];
@@ -35,25 +68,6 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         for line in follow {
             writeln!(out, "  {line}")?;
         }
-    }
-    if !plan.unchanged.is_empty() {
-        writeln!(out, "\nUnchanged, already at their target")?;
-        let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "NOTE"];
-        let rows = plan.unchanged.iter().map(|u| {
-            let note = if u.case_only {
-                "differs in letter case only"
-            } else {
-                ""
-            };
-            [
-                origin_text(plan, &u.origin).into(),
-                u.account_id.as_str().into(),
-                u.current.as_str().into(),
-                u.target.as_str().into(),
-                note.into(),
-            ]
-        });
-        write_table(out, header, rows)?;
     }
     Ok(())
 }

@@ -154,6 +154,11 @@ impl Server {
         snapshot(&self.shared)
     }
 
+    /// The counters alone, without copying the accounts.
+    pub fn counters(&self) -> Counters {
+        self.shared.tally.read()
+    }
+
     /// Every set-email request received so far, in order (empty unless `log_writes`).
     pub fn write_log(&self) -> Vec<WriteSeen> {
         self.shared

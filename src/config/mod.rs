@@ -1,20 +1,22 @@
 //! Validated configurations, made once from the command line; business code sees only these.
 
 use crate::api::{ApiKey, ClientConfig};
-use crate::cli::{
-    ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, SimulateArgs, StatusArgs, VerifyArgs,
-};
+use crate::cli::{ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, StatusArgs, VerifyArgs};
 use crate::exec::guard::Limits;
 use crate::exec::retry::RetryPolicy;
 use crate::exec::select::{AccountList, Selection, parse_list};
 use crate::input::DomainRule;
 use crate::model::{domain_key, is_domain};
 use crate::review::Format;
-use crate::sim::faults::FaultConfig;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod rehearse;
+mod simulator;
+
+pub use rehearse::RehearseConfig;
+pub use simulator::{SimBehaviour, SimulateConfig};
 
 /// Why the command line cannot be run as given.
 #[derive(Debug, thiserror::Error)]
@@ -123,20 +125,7 @@ impl PlanConfig {
         args: PlanArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<PlanConfig, ConfigError> {
-        if args.targets.is_none() && args.rewrite_domains.is_empty() {
-            return Err(ConfigError::NothingToPlan);
-        }
-        let mut rules: Vec<DomainRule> = Vec::new();
-        for value in &args.rewrite_domains {
-            let rule = DomainRule::parse(value).map_err(|reason| ConfigError::BadRewrite {
-                value: value.clone(),
-                reason,
-            })?;
-            if rules.iter().any(|r| r.from == rule.from) {
-                return Err(ConfigError::RepeatedRewrite { domain: rule.from });
-            }
-            rules.push(rule);
-        }
+        let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
         let verified_domains = if args.verified_domains.is_empty() {
             None
         } else {
@@ -194,6 +183,25 @@ impl PlanConfig {
     }
 }
 
+/// The `--rewrite-domain` rules, checked; with no target list either, there is nothing to plan.
+fn wishes(targets: Option<&PathBuf>, rewrites: &[String]) -> Result<Vec<DomainRule>, ConfigError> {
+    if targets.is_none() && rewrites.is_empty() {
+        return Err(ConfigError::NothingToPlan);
+    }
+    let mut rules: Vec<DomainRule> = Vec::new();
+    for value in rewrites {
+        let rule = DomainRule::parse(value).map_err(|reason| ConfigError::BadRewrite {
+            value: value.clone(),
+            reason,
+        })?;
+        if rules.iter().any(|r| r.from == rule.from) {
+            return Err(ConfigError::RepeatedRewrite { domain: rule.from });
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
 /// `--verified-domains` values as domain keys, each checked to be a domain name.
 fn domain_keys(values: &[String]) -> Result<BTreeSet<String>, ConfigError> {
     let mut keys = BTreeSet::new();
@@ -213,95 +221,6 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct SimulateConfig {
-    pub accounts: PathBuf,
-    pub bind: SocketAddr,
-    pub verified_domains: BTreeSet<String>,
-    pub scim_linked: BTreeSet<String>,
-    pub external_holders: Vec<String>,
-    pub taken_status: u16,
-    pub rate: Option<(f64, u32)>,
-    pub faults: FaultConfig,
-    pub seed: Option<u64>,
-    pub page_size: usize,
-    pub read_delay: Duration,
-    pub key_lifetime: Option<Duration>,
-    pub org_id: String,
-    /// Read from `--api-key-file`; `None` means make one up.
-    pub api_key: Option<String>,
-    pub dump_on_exit: Option<PathBuf>,
-}
-
-impl SimulateConfig {
-    pub fn from_arguments(args: SimulateArgs) -> Result<SimulateConfig, ConfigError> {
-        let shares = [
-            ("--retry-after-share", args.retry_after_share),
-            ("--error-share", args.error_share),
-            ("--drop-share", args.drop_share),
-            ("--slow-share", args.slow_share),
-            ("--ambiguous-share", args.ambiguous_share),
-        ];
-        for (flag, value) in shares {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(ConfigError::BadShare { flag, value });
-            }
-        }
-        let total = args.error_share + args.drop_share + args.slow_share + args.ambiguous_share;
-        if total > 1.0 {
-            return Err(ConfigError::BadShare {
-                flag: "the fault shares together",
-                value: total,
-            });
-        }
-        let rate = match args.rate {
-            None => None,
-            Some(r) if r.is_finite() && r > 0.0 => {
-                Some((r, args.burst.unwrap_or(r.ceil().max(1.0) as u32)))
-            }
-            Some(value) => return Err(ConfigError::BadRate { value }),
-        };
-        let verified_domains = domain_keys(&args.verified_domains)?;
-        let api_key = args
-            .api_key_file
-            .as_deref()
-            .map(read_key_file)
-            .transpose()?;
-        let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        Ok(SimulateConfig {
-            accounts: args.accounts,
-            bind: SocketAddr::new(ip, args.port),
-            verified_domains,
-            scim_linked: args
-                .scim_linked
-                .iter()
-                .map(|s| crate::model::email_key(s))
-                .chain(args.scim_linked.iter().map(|s| s.trim().to_owned()))
-                .collect(),
-            external_holders: args.external_holders,
-            taken_status: args.taken_status,
-            rate,
-            faults: FaultConfig {
-                error_share: args.error_share,
-                drop_share: args.drop_share,
-                slow_share: args.slow_share,
-                slow: Duration::from_millis(args.slow_ms),
-                ambiguous_share: args.ambiguous_share,
-                latency: Duration::from_millis(args.latency_ms),
-                jitter: Duration::from_millis(args.jitter_ms),
-                retry_after_share: args.retry_after_share,
-            },
-            seed: args.seed,
-            page_size: args.page_size.max(1),
-            read_delay: Duration::from_millis(args.read_delay_ms),
-            key_lifetime: args.key_expires_after_secs.map(Duration::from_secs),
-            org_id: args.org_id,
-            api_key,
-            dump_on_exit: args.dump_on_exit,
-        })
     }
 }
 

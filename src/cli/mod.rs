@@ -2,9 +2,14 @@
 //! turned once into validated configs.
 
 use crate::review::Format;
-use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+mod rehearse;
+mod simulator;
+
+pub use rehearse::RehearseArgs;
+pub use simulator::{SimBehaviourArgs, SimulateArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +29,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Serve a local imitation of the Atlassian admin APIs, seeded from an accounts export.
     Simulate(SimulateArgs),
+    /// Rehearse the whole migration against the built-in simulator: plan, apply, verify, and
+    /// what the real run will take. Needs no account and no network.
+    Rehearse(RehearseArgs),
     /// Carry out a reviewed plan through the admin API, journaled so that it can resume.
     Apply(ApplyArgs),
     /// Show how far a plan's apply has got, from its journal.
@@ -143,114 +151,6 @@ pub struct PlanArgs {
     /// Pre-flight reads in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
-}
-
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  mailshift simulate --accounts export-users.csv
-  mailshift simulate --accounts export-users.csv --verified-domains new.example --rate 10 --burst 20 \\
-                     --error-share 0.05 --ambiguous-share 0.02 --latency-ms 100 --seed 7 --dump-on-exit after.csv
-
-Serves on 127.0.0.1 until Ctrl-C; prints the URL, the API key and the org ID to use.
-docs/simulator.md describes every behaviour and which are Atlassian's documented ones.")]
-pub struct SimulateArgs {
-    /// Accounts export to seed the simulated org with (any of the layouts `plan` reads).
-    #[arg(long, value_name = "FILE")]
-    pub accounts: PathBuf,
-
-    /// Port on the bind address; 0 picks a free one.
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-
-    /// Address to serve on. Without it the simulator serves on loopback only.
-    #[arg(long, value_name = "IP")]
-    pub bind: Option<std::net::IpAddr>,
-
-    /// The org's verified domains (default: every domain the export uses). Comma-separated or repeated.
-    #[arg(
-        long = "verified-domains",
-        value_name = "DOMAIN,...",
-        value_delimiter = ','
-    )]
-    pub verified_domains: Vec<String>,
-
-    /// An account (ID or address) linked to the IdP by SCIM, whose email only the IdP can change. Repeatable.
-    #[arg(long = "scim-linked", value_name = "ID|EMAIL")]
-    pub scim_linked: Vec<String>,
-
-    /// An address held by an account the org cannot see or free. Repeatable.
-    #[arg(long = "external-holder", value_name = "EMAIL")]
-    pub external_holders: Vec<String>,
-
-    /// Status of a set-email call whose address is taken (the real one is not documented).
-    #[arg(long = "taken-status", default_value_t = 400, value_parser = clap::builder::PossibleValuesParser::new(["400", "409"]).map(|s| s.parse::<u16>().unwrap_or(400)))]
-    pub taken_status: u16,
-
-    /// Requests per second allowed per API key; without it there is no limit.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
-
-    /// Requests allowed at once before the rate applies (default: the rate, at least 1).
-    #[arg(long, value_name = "N")]
-    pub burst: Option<u32>,
-
-    /// Share of 429 answers that carry Retry-After.
-    #[arg(long = "retry-after-share", value_name = "P", default_value_t = 0.5)]
-    pub retry_after_share: f64,
-
-    /// Share of requests answered 500, 502, 503 or 504 without being carried out.
-    #[arg(long = "error-share", value_name = "P", default_value_t = 0.0)]
-    pub error_share: f64,
-
-    /// Share of requests whose connection is dropped without an answer.
-    #[arg(long = "drop-share", value_name = "P", default_value_t = 0.0)]
-    pub drop_share: f64,
-
-    /// Share of requests answered only after --slow-ms (carried out all the same).
-    #[arg(long = "slow-share", value_name = "P", default_value_t = 0.0)]
-    pub slow_share: f64,
-
-    #[arg(long = "slow-ms", value_name = "MS", default_value_t = 30_000)]
-    pub slow_ms: u64,
-
-    /// Share of email writes carried out and then answered with a 5xx.
-    #[arg(long = "ambiguous-share", value_name = "P", default_value_t = 0.0)]
-    pub ambiguous_share: f64,
-
-    /// Latency added to every request.
-    #[arg(long = "latency-ms", value_name = "MS", default_value_t = 0)]
-    pub latency_ms: u64,
-
-    /// Up to this much more latency, at random.
-    #[arg(long = "jitter-ms", value_name = "MS", default_value_t = 0)]
-    pub jitter_ms: u64,
-
-    /// Seed of the faults and jitter; the same seed and requests give the same run (default: random, printed).
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-
-    /// Accounts per page of the org users listing.
-    #[arg(long = "page-size", value_name = "N", default_value_t = 100)]
-    pub page_size: usize,
-
-    /// For this long after a change, reads still show the old address (eventual consistency).
-    #[arg(long = "read-delay-ms", value_name = "MS", default_value_t = 0)]
-    pub read_delay_ms: u64,
-
-    /// The API key stops working (401) this many seconds after the start, as an expiring key would.
-    #[arg(long = "key-expires-after-secs", value_name = "S")]
-    pub key_expires_after_secs: Option<u64>,
-
-    #[arg(long = "org-id", value_name = "ID", default_value = "sim-org")]
-    pub org_id: String,
-
-    /// Take the API key from this file instead of making one up.
-    #[arg(long = "api-key-file", value_name = "FILE")]
-    pub api_key_file: Option<PathBuf>,
-
-    /// On exit, write the final accounts as an "Export users" CSV (mode 0600).
-    #[arg(long = "dump-on-exit", value_name = "FILE")]
-    pub dump_on_exit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

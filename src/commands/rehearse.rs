@@ -1,0 +1,391 @@
+//! `mailshift rehearse`: the whole migration against the simulator, seeded with the export. It
+//! plans against the simulated org (pre-flight included), applies through the real executor
+//! while the simulator limits and spoils requests, verifies, and says what the real run will
+//! take. The simulator runs on its own runtime, so `plan`, `apply` and `verify` run unchanged.
+
+use super::{apply, plan, simulate, verify};
+use crate::api::{ApiKey, ClientConfig};
+use crate::config::{ApiConfig, ApplyConfig, LiveConfig, PlanConfig, RehearseConfig, VerifyConfig};
+use crate::error::{Error, Outcome};
+use crate::exec::retry::RetryPolicy;
+use crate::journal;
+use crate::review::outcome::Counts;
+use crate::review::{self, Format};
+use crate::sim::server::{self, Counters, Server, SimConfig};
+use rand::Rng;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The files a rehearsal leaves in its directory; an earlier rehearsal's are removed first, so
+/// that its journal is not taken for this one's.
+const PLAN: &str = "plan.json";
+const REPORT: &str = "report.csv";
+const CHECKLIST: &str = "idp-checklist.csv";
+const AFTER: &str = "accounts-after.csv";
+
+pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
+    let paths = Paths::prepare(&config.dir)?;
+    let sim = &config.sim;
+    let world = simulate::seeded_world(&config.accounts, sim)?;
+    let mut rng = rand::rng();
+    let seed = sim.seed.unwrap_or_else(|| rng.random_range(0..1_000_000));
+    let key = format!("sim-{:032x}", rng.random::<u128>());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let server = runtime
+        .block_on(server::start(SimConfig {
+            world,
+            bind: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+            api_key: key.clone(),
+            org_id: "sim-org".into(),
+            taken_status: sim.taken_status,
+            rate: sim.rate,
+            faults: sim.faults.clone(),
+            seed,
+            page_size: sim.page_size,
+            read_delay: sim.read_delay,
+            key_lifetime: sim.key_lifetime,
+            log_writes: false,
+        }))
+        .map_err(Error::Simulator)?;
+    println!("{}", introduction(config, seed));
+    let api = ApiConfig {
+        client: ClientConfig {
+            base_url: server.url(),
+            key: ApiKey::new(key),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            pool_size: config.concurrency,
+        },
+        org_id: Some(server.org_id.clone()),
+    };
+    let started = Instant::now();
+    let rehearsal = rehearse(config, &api, &paths, &server);
+    let took = started.elapsed();
+    let counters = server.counters();
+    let world = runtime.block_on(server.stop()).map_err(Error::Simulator)?;
+    simulate::dump(&paths.after, &world).map_err(|source| Error::Dump {
+        path: paths.after.clone(),
+        source,
+    })?;
+    let phases = rehearsal?;
+    println!();
+    println!("{}", conclusion(config, &paths, &phases, &counters, took));
+    Ok(phases.outcome())
+}
+
+/// Where the rehearsal's files go.
+struct Paths {
+    dir: PathBuf,
+    plan: PathBuf,
+    report: PathBuf,
+    checklist: PathBuf,
+    after: PathBuf,
+}
+
+impl Paths {
+    fn prepare(dir: &Path) -> Result<Paths, Error> {
+        let failed = |source| Error::RehearsalDir {
+            dir: dir.to_owned(),
+            source,
+        };
+        crate::private_file::create_dir(dir).map_err(failed)?;
+        let paths = Paths {
+            dir: dir.to_owned(),
+            plan: dir.join(PLAN),
+            report: dir.join(REPORT),
+            checklist: dir.join(CHECKLIST),
+            after: dir.join(AFTER),
+        };
+        let journal = journal::default_path(&paths.plan);
+        for old in [
+            &paths.plan,
+            &journal,
+            &paths.report,
+            &paths.checklist,
+            &paths.after,
+        ] {
+            match std::fs::remove_file(old) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+                _ => {}
+            }
+        }
+        Ok(paths)
+    }
+}
+
+/// What each phase ended with.
+struct Phases {
+    blocked: usize,
+    idp_changes: usize,
+    signed_out: u64,
+    steps: usize,
+    applied: Outcome,
+    apply_time: Duration,
+    counts: Counts,
+    verified: Outcome,
+    /// Requests the simulator had answered by the end of each phase.
+    after_plan: Counters,
+    after_apply: Counters,
+}
+
+impl Phases {
+    fn outcome(&self) -> Outcome {
+        if self.applied != Outcome::Clean || self.verified != Outcome::Clean {
+            Outcome::Incomplete
+        } else if self.blocked > 0 {
+            Outcome::Blocked
+        } else {
+            Outcome::Clean
+        }
+    }
+}
+
+fn rehearse(
+    config: &RehearseConfig,
+    api: &ApiConfig,
+    paths: &Paths,
+    server: &Server,
+) -> Result<Phases, Error> {
+    println!("\n== plan (against the simulated org, pre-flight included)");
+    let plan_config = PlanConfig {
+        accounts: Some(config.accounts.clone()),
+        targets: config.targets.clone(),
+        rules: config.rules.clone(),
+        verified_domains: None,
+        out: Some(paths.plan.clone()),
+        format: Format::Table,
+        idp_checklist: None,
+        live: Some(LiveConfig {
+            client: api.client.clone(),
+            org_id: server.org_id.clone(),
+            rate: config.apply_rate,
+            concurrency: config.concurrency,
+        }),
+        operator: None,
+        allow_self: false,
+        allow_scim_unlink: config.allow_scim_unlink,
+    };
+    let made = plan::make(&plan_config)?;
+    crate::plan::file::write(&paths.plan, &made)?;
+    if !made.idp.is_empty() {
+        review::idp::write_checklist(&paths.checklist, &made)?;
+    }
+    print_brief(&made)?;
+    let after_plan = server.counters();
+
+    println!("\n== apply (the real executor; the simulator limits the rate and spoils requests)");
+    let apply_config = ApplyConfig {
+        plan: paths.plan.clone(),
+        journal: journal::default_path(&paths.plan),
+        client: api.client.clone(),
+        org_id: api.org_id.clone(),
+        rate: config.apply_rate,
+        concurrency: config.concurrency,
+        policy: RetryPolicy {
+            base: config.backoff,
+            ..RetryPolicy::default()
+        },
+        yes: true,
+        report: Some(paths.report.clone()),
+        retry_failed: false,
+        fsync: true,
+        selection: Default::default(),
+        limits: Default::default(),
+        skip_drifted: false,
+        protected: None,
+        permission_check: true,
+    };
+    let started = Instant::now();
+    let applied = apply::run(&apply_config)?;
+    let apply_time = started.elapsed();
+    let after_apply = server.counters();
+    let counts = journal::read(&apply_config.journal)
+        .and_then(|p| {
+            journal::replay(
+                &apply_config.journal,
+                made.steps.len() as u32,
+                &p.records,
+                false,
+            )
+        })
+        .map(|states| Counts::of(&states))
+        .unwrap_or_default();
+
+    println!("\n== verify");
+    let verified = verify::run(&VerifyConfig {
+        plan: paths.plan.clone(),
+        journal: apply_config.journal.clone(),
+        api: api.clone(),
+        rate: config.apply_rate,
+        rechecks: 3,
+        // The simulator shows a change late by exactly --read-delay-ms.
+        recheck_delay: config.sim.read_delay.max(Duration::from_millis(200)),
+    })?;
+    Ok(Phases {
+        blocked: made.blocked.len(),
+        idp_changes: made.idp.len(),
+        signed_out: made.summary.signed_out,
+        steps: made.steps.len(),
+        applied,
+        apply_time,
+        counts,
+        verified,
+        after_plan,
+        after_apply,
+    })
+}
+
+/// The plan's summary, what is blocked and what the IdP must do; a closed pipe is not an error.
+fn print_brief(plan: &crate::plan::Plan) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match review::table::render_brief(plan, &mut out) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
+fn introduction(config: &RehearseConfig, seed: u64) -> String {
+    let sim = &config.sim;
+    let limit = match sim.rate {
+        Some((rate, burst)) => format!("{rate} requests/s (burst {burst})"),
+        None => "no rate limit".into(),
+    };
+    let f = &sim.faults;
+    format!(
+        "Rehearsal of {} against the built-in simulator (nothing leaves this machine)\n  \
+         simulated API: {limit}; {}% answered 5xx, {}% dropped, {}% of writes land but answer 5xx; \
+         {} ms latency (+ up to {} ms)\n  \
+         seed {seed} (--seed {seed} repeats this rehearsal's faults)",
+        config.accounts.display(),
+        percent(f.error_share),
+        percent(f.drop_share),
+        percent(f.ambiguous_share),
+        f.latency.as_millis(),
+        f.jitter.as_millis(),
+    )
+}
+
+fn percent(share: f64) -> String {
+    format!("{}", (share * 1000.0).round() / 10.0)
+}
+
+fn conclusion(
+    config: &RehearseConfig,
+    paths: &Paths,
+    phases: &Phases,
+    total: &Counters,
+    took: Duration,
+) -> String {
+    let apply_requests = phases
+        .after_apply
+        .requests
+        .saturating_sub(phases.after_plan.requests);
+    // Every answered request but the 429s counts against the real rate; the 429s are what
+    // the simulated limit cost and the real one may cost more or less.
+    let needed = total.requests.saturating_sub(total.rate_limited);
+    // Backoff after 5xx and lost connections takes as long for real as here.
+    let estimate = Duration::from_secs_f64(needed as f64 / config.real_rate).max(took);
+    let c = &phases.counts;
+    let mut lines = vec![
+        "== what the real run will take".to_string(),
+        format!(
+            "  requests     {needed} answered ({} writes carried out) and {} more answered 429; apply sent {} of them in {}",
+            total.writes,
+            total.rate_limited,
+            apply_requests,
+            span(phases.apply_time),
+        ),
+        format!(
+            "  real run     about {} at {} requests/s (plan's pre-flight, apply and verify; this rehearsal took {}), plus waits after 429s",
+            span(estimate),
+            config.real_rate,
+            span(took)
+        ),
+        format!(
+            "  signed out   {} users (every email change ends the account's sessions)",
+            phases.signed_out
+        ),
+        format!(
+            "  faults met   {} answered 5xx, {} dropped, {} writes landed but answered 5xx",
+            total.errors, total.drops, total.ambiguous
+        ),
+        format!(
+            "  steps        {} of {} done, {} failed, {} skipped, {} unresolved",
+            c.done,
+            phases.steps,
+            c.failed,
+            c.skipped,
+            c.in_flight + c.not_started
+        ),
+    ];
+    if phases.blocked > 0 {
+        lines.push(format!(
+            "  blocked      {} wishes the plan cannot carry out (listed above, with the reasons)",
+            phases.blocked
+        ));
+    }
+    if phases.idp_changes > 0 {
+        lines.push(format!(
+            "  IdP changes  {} for the identity provider, in order: {}",
+            phases.idp_changes,
+            paths.checklist.display()
+        ));
+    }
+    lines.push(format!(
+        "  verdict      {}",
+        match phases.outcome() {
+            Outcome::Clean => "ready: every planned change landed and verified".to_string(),
+            Outcome::Blocked =>
+                "every planned change landed and verified; fix or accept the blocked wishes first"
+                    .to_string(),
+            _ => format!(
+                "not ready: see the failures above and {}",
+                paths.report.display()
+            ),
+        }
+    ));
+    lines.push(format!(
+        "Files in {}: {PLAN} (the plan), {PLAN}.journal, {REPORT} (one row per step), {AFTER} (the simulated org afterwards)",
+        paths.dir.display()
+    ));
+    lines.join("\n")
+}
+
+/// "3.5 s", "42 s", "12 min 5 s", "2 h 13 min": an estimate is not more precise than that.
+fn span(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{:.1} s", secs)
+    } else if secs < 60.0 {
+        format!("{:.0} s", secs)
+    } else if secs < 3600.0 {
+        format!("{} min {} s", (secs / 60.0) as u64, (secs % 60.0) as u64)
+    } else {
+        format!(
+            "{} h {} min",
+            (secs / 3600.0) as u64,
+            ((secs % 3600.0) / 60.0) as u64
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_are_as_precise_as_they_can_be() {
+        assert_eq!(span(Duration::from_millis(3_450)), "3.5 s");
+        assert_eq!(span(Duration::from_secs(42)), "42 s");
+        assert_eq!(span(Duration::from_secs(725)), "12 min 5 s");
+        assert_eq!(
+            span(Duration::from_secs(2 * 3600 + 13 * 60 + 59)),
+            "2 h 13 min"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! `mailshift rehearse` as an admin runs it on the bundled fixtures: the whole migration against
+//! the in-process simulator, with faults, ending in a verdict and the files to look at.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+fn rehearse(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailshift"))
+        .current_dir(dir)
+        .arg("rehearse")
+        .arg("--accounts")
+        .arg(fixture("accounts.csv"))
+        .arg("--targets")
+        .arg(fixture("targets.csv"))
+        .args([
+            "--verified-domains",
+            "companya.example,companyb.example",
+            "--rate",
+            "200",
+            "--apply-rate",
+            "200",
+            "--latency-ms",
+            "0",
+            "--jitter-ms",
+            "0",
+            "--backoff-ms",
+            "20",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Account ID -> email, from the simulated org as the rehearsal left it.
+fn accounts_after(dir: &Path) -> HashMap<String, String> {
+    let mut reader = csv::Reader::from_path(dir.join("rehearsal/accounts-after.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[2].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_rehearsal_under_faults_ends_with_every_planned_account_at_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rehearse(
+        dir.path(),
+        &[
+            "--error-share",
+            "0.2",
+            "--ambiguous-share",
+            "0.1",
+            "--seed",
+            "5",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    // 2: applied and verified, but the fixtures' bad rows are blocked on purpose.
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("verdict      every planned change landed and verified"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Blocked, not planned"), "{stdout}");
+    assert!(stdout.contains("users signed out     13"), "{stdout}");
+    let faults = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("faults met"))
+        .unwrap();
+    let errors: u64 = faults.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(errors > 0, "the rehearsal met no fault at 20%: {faults}");
+
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rehearsal/plan.json")).unwrap())
+            .unwrap();
+    let after = accounts_after(dir.path());
+    let renames: Vec<_> = plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "rename")
+        .collect();
+    assert_eq!(renames.len(), 12);
+    for step in renames {
+        let id = step["account_id"].as_str().unwrap();
+        assert_eq!(after[id], step["to"].as_str().unwrap(), "{id}");
+    }
+    #[cfg(unix)]
+    for name in [
+        "plan.json",
+        "plan.json.journal",
+        "report.csv",
+        "accounts-after.csv",
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("rehearsal").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}
+
+#[test]
+fn a_holder_the_plan_cannot_see_fails_the_rehearsal_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rehearse(
+        dir.path(),
+        &["--external-holder", "ann.lee@companyb.example"],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ann.lee@companyb.example is held by an account outside this org"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict      not ready"), "{stdout}");
+    assert!(stdout.contains("15 of 16 done, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn a_second_rehearsal_in_the_same_place_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = [
+        "--error-share",
+        "0",
+        "--drop-share",
+        "0",
+        "--ambiguous-share",
+        "0",
+    ];
+    let first = rehearse(dir.path(), &clean);
+    assert_eq!(first.status.code(), Some(2), "{:?}", text(&first));
+    let second = rehearse(dir.path(), &clean);
+    let (stdout, stderr) = text(&second);
+    assert_eq!(second.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("Resuming"), "{stderr}");
+    assert!(stdout.contains("16 of 16 done"), "{stdout}");
+    // Every step sent once: nothing was taken as done from the first rehearsal's journal.
+    assert!(stdout.contains("this run sent 16 writes"), "{stdout}");
+}
