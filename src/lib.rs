@@ -20,11 +20,17 @@ pub mod plan;
 pub mod private_file;
 pub mod review;
 pub mod sim;
+pub mod terminal;
 
 pub use error::{Error, Outcome, exit_code};
 
 /// Runs one parsed command line.
 pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
+    terminal::set(match (cli.quiet, cli.verbose) {
+        (true, _) => terminal::Verbosity::Quiet,
+        (false, 0) => terminal::Verbosity::Normal,
+        (false, _) => terminal::Verbosity::Verbose,
+    });
     match cli.command {
         cli::Command::Plan(args) => {
             let config = config::PlanConfig::from_arguments(args, |name| std::env::var(name).ok())?;
@@ -49,6 +55,14 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
             let config =
                 config::VerifyConfig::from_arguments(args, |name| std::env::var(name).ok())?;
             commands::verify::run(&config)
+        }
+        cli::Command::Completions(args) => {
+            let mut command = <cli::Cli as clap::CommandFactory>::command();
+            // Generated whole first: the generator panics on a failed write, `| head` included.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "mailshift", &mut script);
+            terminal::print(|out| out.write_all(&script))?;
+            Ok(Outcome::Clean)
         }
         cli::Command::Rollback(args) => {
             let config =

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     };
     let result = mailshift::run(cli);
     if let Err(e) = &result {
-        eprintln!("mailshift: error: {e}");
+        mailshift::terminal::error(e);
     }
     ExitCode::from(mailshift::exit_code(&result))
 }

@@ -21,6 +21,14 @@ pub use simulator::{SimBehaviourArgs, SimulateArgs};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Say only results, warnings and errors (no progress notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say more: with `apply`, every step's outcome and every retry as it happens.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +48,19 @@ pub enum Command {
     Verify(VerifyArgs),
     /// From a journal, plan putting every changed account back at its old address.
     Rollback(RollbackArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  mailshift completions bash > ~/.local/share/bash-completion/completions/mailshift
+  mailshift completions zsh > \"${fpath[1]}/_mailshift\"
+  mailshift completions fish > ~/.config/fish/completions/mailshift.fish")]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the admin API is and how to reach it; shared by every command that talks to it.
@@ -119,6 +140,10 @@ pub struct PlanArgs {
     /// How to print the review on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Print the plan as JSON on standard output (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 
     /// Also write the changes the identity provider must make (accounts whose email it owns),
     /// in a safe order, as CSV (mode 0600).
@@ -200,6 +225,10 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Print the outcome as one JSON object on standard output (no progress bar).
+    #[arg(long)]
+    pub json: bool,
+
     /// Try failed and skipped steps of earlier runs again (after fixing their cause).
     #[arg(long = "retry-failed")]
     pub retry_failed: bool,
@@ -277,6 +306,9 @@ pub struct StatusArgs {
     /// The journal (default: the plan's path with .journal added).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Print the outcome as one JSON object on standard output (no progress bar).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +343,10 @@ pub struct VerifyArgs {
     /// Seconds between re-checks.
     #[arg(long = "recheck-delay", value_name = "SECS", default_value_t = 5.0)]
     pub recheck_delay: f64,
+
+    /// Print the outcome as one JSON object on standard output (no progress bar).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,8 +15,10 @@ use crate::live::reader::LiveError;
 use crate::plan::Plan;
 use crate::plan::file::read_hashed;
 use crate::review::cause::{common_cause, failures_of_last_run};
+use crate::review::machine;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
+use crate::terminal::{self, caution, note};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,10 +29,13 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     warn_if_loose(&config.plan);
     let steps = plan.steps.len() as u32;
     if steps == 0 {
-        println!(
-            "{}: the plan has no steps; nothing to apply",
-            config.plan.display()
-        );
+        say(
+            config,
+            &format!(
+                "{}: the plan has no steps; nothing to apply",
+                config.plan.display()
+            ),
+        )?;
         return Ok(Outcome::Clean);
     }
     // Everything that can refuse the run — a pilot list naming nobody, accounts that drifted,
@@ -81,7 +86,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     drop_groups(&plan.steps, &mut choice, &drifted_steps);
     let left = choice.steps;
     if !opened.created {
-        eprintln!(
+        note!(
             "Resuming from {}: {} done, {} failed, {} skipped, {} to check, {} not started.",
             config.journal.display(),
             before.done,
@@ -104,7 +109,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         .map_err(Error::Runtime)?;
     let started = Instant::now();
     let (events, received) = mpsc::unbounded_channel::<Event>();
-    let consumer = progress::start(received);
+    let plan_steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
+    let consumer = progress::start(received, Arc::clone(&plan_steps), config.json);
     let (end, stats) = runtime.block_on(async {
         let (interrupt, interrupted) = watch::channel(false);
         tokio::spawn(async move {
@@ -135,9 +141,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             limits: config.limits,
             org_id: config.org_id.clone().unwrap_or_default(),
         };
-        let steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
         execute(
-            steps,
+            plan_steps,
             &states,
             &choice.chosen,
             client,
@@ -170,7 +175,13 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         }
     };
     let counts = Counts::of(&after);
-    summarise(config, &plan, &after, &records, &stats, started)?;
+    let ended = match &end {
+        End::Finished => "finished",
+        End::Interrupted => "interrupted",
+        End::SafetyStop(_) => "safety_stop",
+        End::Refused(_) | End::Journal(_) => "refused",
+    };
+    summarise(config, &plan, &after, &records, &stats, started, ended)?;
     if let Some(path) = &config.report {
         write_report(path, &plan, &after, &records)?;
     }
@@ -178,14 +189,17 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         End::Refused(message) => Err(refused(config, message)),
         End::Journal(e) => Err(e.into()),
         End::Interrupted => {
-            println!(
-                "Interrupted. Run `mailshift apply {}` again to resume: done steps are not sent again.",
-                config.plan.display()
-            );
+            say(
+                config,
+                &format!(
+                    "Interrupted. Run `mailshift apply {}` again to resume: done steps are not sent again.",
+                    config.plan.display()
+                ),
+            )?;
             Ok(Outcome::Interrupted)
         }
         End::SafetyStop(trip) => {
-            explain_stop(config, &plan, &records, trip);
+            say(config, &explain_stop(config, &plan, &records, trip))?;
             Ok(Outcome::Incomplete)
         }
         // A pilot that did all it took is a success; the rest is for a later run. Accounts
@@ -203,7 +217,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
 
 /// What a pilot run takes and leaves, said before it starts.
 fn announce_pilot(config: &ApplyConfig, choice: &Choice) {
-    eprintln!(
+    note!(
         "Pilot ({}): this run takes {} steps in {} groups; {} steps in {} groups are left for a later `mailshift apply {}`.",
         config.selection.describe(),
         choice.steps,
@@ -213,12 +227,12 @@ fn announce_pilot(config: &ApplyConfig, choice: &Choice) {
         config.plan.display()
     );
     if let Some(size) = choice.first_group_over_limit {
-        eprintln!(
+        note!(
             "  The first group has {size} steps that only work together (a free and the rename that needs it, a chain, or a cycle), so it is taken whole."
         );
     }
     if choice.settled_anyway > 0 {
-        eprintln!(
+        note!(
             "  {} groups an earlier run left with a write in flight are finished too, whatever the selection: the write may have landed.",
             choice.settled_anyway
         );
@@ -226,7 +240,7 @@ fn announce_pilot(config: &ApplyConfig, choice: &Choice) {
 }
 
 /// Why the run stopped itself, what its failures share, and how to go on.
-fn explain_stop(config: &ApplyConfig, plan: &Plan, records: &[Record], trip: Trip) {
+fn explain_stop(config: &ApplyConfig, plan: &Plan, records: &[Record], trip: Trip) -> String {
     let failures = failures_of_last_run(plan, records);
     let mut text = format!("Safety stop: {trip}. No new steps were started.\n");
     let cause = common_cause(&failures);
@@ -242,7 +256,18 @@ fn explain_stop(config: &ApplyConfig, plan: &Plan, records: &[Record], trip: Tri
         "Fix the cause, then run `mailshift apply {} --retry-failed` to try the failed steps again and go on.",
         config.plan.display()
     ));
-    println!("{text}");
+    text
+}
+
+/// What the run has to say besides its summary: on standard output, or on standard error when
+/// standard output carries the JSON summary.
+fn say(config: &ApplyConfig, text: &str) -> Result<(), Error> {
+    if config.json {
+        let _ = writeln!(io::stderr().lock(), "{text}");
+        Ok(())
+    } else {
+        terminal::line(text)
+    }
 }
 
 fn refused(config: &ApplyConfig, message: String) -> Error {
@@ -284,10 +309,29 @@ fn summarise(
     records: &[Record],
     stats: &Stats,
     started: Instant,
+    ended: &'static str,
 ) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
     let secs = started.elapsed().as_secs_f64();
-    let written = (|| {
+    if config.json {
+        let rows = rows(plan, states, &ended_in(records, states.len()));
+        let summary = machine::Apply {
+            version: machine::VERSION,
+            plan: config.plan.display().to_string(),
+            journal: config.journal.display().to_string(),
+            ended,
+            sent: machine::Sent {
+                writes: stats.writes,
+                reads: stats.reads,
+                rate_limited: stats.rate_limited,
+                transient_failures: stats.transient,
+                seconds: (secs * 1000.0).round() / 1000.0,
+            },
+            counts: Counts::of(states),
+            steps: &rows,
+        };
+        return terminal::print(|out| machine::write(&summary, out));
+    }
+    terminal::print(|out| {
         writeln!(
             out,
             "{}: this run sent {} writes and {} reads in {secs:.1}s ({} answered 429, {} transient failures).",
@@ -297,24 +341,14 @@ fn summarise(
             stats.rate_limited,
             stats.transient
         )?;
-        render_status(plan, states, &mut out)?;
+        render_status(plan, states, out)?;
         let plan_path = config.plan.display().to_string();
-        render_runs(
-            &run_tallies(records),
-            &plan.steps,
-            states,
-            &plan_path,
-            &mut out,
-        )?;
+        render_runs(&run_tallies(records), &plan.steps, states, &plan_path, out)?;
         if let Some(report) = &config.report {
             writeln!(out, "Report: {}", report.display())?;
         }
-        Ok::<(), io::Error>(())
-    })();
-    match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+        Ok(())
+    })
 }
 
 /// Someone is there to answer the prompt.
@@ -379,8 +413,8 @@ fn confirm(
 /// Plans and journals hold names and addresses; say so when the file is open to others.
 fn warn_if_loose(path: &std::path::Path) {
     if let Some(mode) = crate::private_file::loose_mode(path) {
-        eprintln!(
-            "warning: {} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
+        caution!(
+            "{} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
             path.display()
         );
     }

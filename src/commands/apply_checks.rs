@@ -11,6 +11,7 @@ use crate::exec::select::Choice;
 use crate::model::{domain_key, email_key};
 use crate::plan::access::{SCIM, idp_attribute};
 use crate::plan::{Plan, StepKind};
+use crate::terminal::note;
 use hashbrown::HashSet;
 
 pub fn check(
@@ -76,9 +77,10 @@ pub fn check(
         return Ok(());
     }
     if let Some(checked) = &plan.inputs.checked_live {
-        eprintln!(
+        note!(
             "Who may be written was checked when the plan was made ({} accounts in org {}); a refused write still fails its step.",
-            checked.permissions_read, checked.org_id
+            checked.permissions_read,
+            checked.org_id
         );
         return Ok(());
     }
@@ -96,7 +98,7 @@ pub fn check(
         .collect();
     let before = session.reader.reads();
     let found = preflight::permissions(session, &ids, config.concurrency)?;
-    eprintln!(
+    note!(
         "Checked who may be written: {} accounts with {} reads.",
         ids.len(),
         session.reader.reads() - before

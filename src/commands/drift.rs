@@ -9,6 +9,7 @@ use crate::exec::select::{Choice, drop_groups};
 use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, drifted};
 use crate::plan::Plan;
+use crate::terminal::note;
 use hashbrown::HashMap;
 
 /// Refuses the run when accounts drifted, or with `--skip-drifted` drops their groups from
@@ -51,7 +52,7 @@ pub fn check(
         };
     }
     let (drifts, _) = find(&emails);
-    eprintln!(
+    note!(
         "Checked the org against the plan with {} reads: {} of the accounts this run touches drifted.",
         session.reader.reads() - reads_before,
         drifts.len()
@@ -73,7 +74,7 @@ pub fn check(
     }
     let steps: Vec<u32> = drifts.iter().map(|d| d.step).collect();
     let groups = drop_groups(&plan.steps, choice, &steps);
-    eprintln!(
+    note!(
         "--skip-drifted: {groups} groups left out; the other {} steps go ahead.",
         choice.steps
     );

@@ -13,8 +13,8 @@ use crate::input::{
 use crate::org::Org;
 use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request};
 use crate::review;
+use crate::terminal::note;
 use std::collections::BTreeSet;
-use std::io::{self, Write};
 use std::thread;
 
 /// The org to plan against and what the plan records of where it came from.
@@ -29,7 +29,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     let plan = make(config)?;
     if let Some(path) = &config.idp_checklist {
         review::idp::write_checklist(path, &plan)?;
-        eprintln!(
+        note!(
             "mailshift: {} changes for the identity provider written to {}",
             plan.idp.len(),
             path.display()
@@ -45,13 +45,13 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     });
     let written = written?;
     match (&config.out, written) {
-        (Some(out), Some(sha256)) => eprintln!(
+        (Some(out), Some(sha256)) => note!(
             "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {sha256})",
             out.display(),
             plan.summary.writes,
             plan.summary.blocked,
         ),
-        _ => eprintln!("mailshift: dry run only; give --out FILE to write the plan"),
+        _ => note!("mailshift: dry run only; give --out FILE to write the plan"),
     }
     printed?;
     let outcome = if plan.blocked.is_empty() {
@@ -104,7 +104,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         if !access.denied.is_empty() {
             computed = compute(&access);
         }
-        eprintln!(
+        note!(
             "Pre-flight: {} requests to the API in all.",
             session.reader.reads()
         );
@@ -204,12 +204,7 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 
 /// Prints the review; a reader that stopped early (`| head`) is not an error.
 pub(super) fn print_review(plan: &Plan, format: review::Format) -> Result<(), Error> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match review::render(plan, format, &mut out).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+    crate::terminal::print(|out| review::render(plan, format, out))
 }
 
 /// A worker's result; a worker that panicked carries its panic on to this thread.

@@ -13,6 +13,7 @@ use crate::live::org::{Reconciled, listing_hash, org_with_export};
 use crate::live::reader::LiveError;
 use crate::org::Org;
 use crate::plan::{InputFile, Step};
+use crate::terminal::{caution, note};
 use hashbrown::{HashMap, HashSet};
 use std::collections::BTreeSet;
 
@@ -47,7 +48,7 @@ pub(super) fn source(
         what: "reading the org's users".into(),
         detail,
     })?;
-    eprintln!(
+    note!(
         "Pre-flight: read {} accounts of org {org_id} ({} hide their email; {} read from their profiles).",
         listed.len(),
         hidden.len(),
@@ -62,14 +63,14 @@ pub(super) fn source(
         None => live_verified,
         Some(given) => {
             for d in given.difference(&live_verified) {
-                eprintln!(
-                    "warning: --verified-domains names {d}, which the org has not verified; targets on it are blocked"
+                caution!(
+                    "--verified-domains names {d}, which the org has not verified; targets on it are blocked"
                 );
             }
             given.intersection(&live_verified).cloned().collect()
         }
     };
-    eprintln!(
+    note!(
         "Pre-flight: the org has verified {}.",
         list_or_none(&verified_domains)
     );
@@ -129,14 +130,14 @@ fn report_differences(path: &str, found: &Reconciled) {
         more(found.not_listed.len());
     }
     if found.new > 0 {
-        eprintln!(
+        note!(
             "{path}: the org has {} accounts the export does not; they are planned with the rest (as holders of wanted addresses, say).",
             found.new
         );
     }
     if found.hidden > 0 {
-        eprintln!(
-            "warning: {} accounts' emails could not be read; an address one of them holds shows up as taken when the plan is applied",
+        caution!(
+            "{} accounts' emails could not be read; an address one of them holds shows up as taken when the plan is applied",
             found.hidden
         );
     }
@@ -148,8 +149,8 @@ pub(super) fn operator_id(org: &Org, text: &str) -> Option<String> {
     match found {
         Some(i) => org.account(i).id.as_deref().map(str::to_owned),
         None => {
-            eprintln!(
-                "warning: --operator {text} is not an account of the org; no account is protected as yours"
+            caution!(
+                "--operator {text} is not an account of the org; no account is protected as yours"
             );
             None
         }
@@ -176,7 +177,7 @@ pub(super) fn denied(
     }
     let mut reasons: Vec<String> = by_reason.iter().map(|(k, n)| format!("{n} {k}")).collect();
     reasons.sort();
-    eprintln!(
+    note!(
         "Pre-flight: checked who may be written: {} accounts with {} reads; {} may not be ({}).",
         ids.len(),
         session.reader.reads() - before,

@@ -3,18 +3,30 @@
 //! a run is under way.
 
 use crate::exec::run::Event;
+use crate::plan::Step;
+use crate::terminal::{self, Verbosity};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Starts the consumer on its own thread; it ends when the executor drops its sender.
-pub fn start(mut events: UnboundedReceiver<Event>) -> JoinHandle<()> {
+/// Starts the consumer on its own thread; it ends when the executor drops its sender. The bar
+/// shows only on a terminal, and not with `--json` or `--quiet`; with `-v` every step's end and
+/// every retry is also logged, one line each (never the key: events carry none).
+pub fn start(
+    mut events: UnboundedReceiver<Event>,
+    steps: Arc<[Step]>,
+    json: bool,
+) -> JoinHandle<()> {
+    let level = terminal::level();
+    let show_bar = !json && level > Verbosity::Quiet;
+    let log = level == Verbosity::Verbose;
     std::thread::spawn(move || {
         let on_terminal = std::io::stderr().is_terminal();
-        let target = if on_terminal {
+        let target = if on_terminal && show_bar {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -28,6 +40,9 @@ pub fn start(mut events: UnboundedReceiver<Event>) -> JoinHandle<()> {
         bar.enable_steady_tick(Duration::from_millis(250));
         let mut view = View::default();
         while let Some(event) = events.blocking_recv() {
+            if log && let Some(line) = log_line(&event, &steps) {
+                bar.suspend(|| eprintln!("{line}"));
+            }
             match event {
                 Event::Begin {
                     total,
@@ -94,6 +109,35 @@ pub fn start(mut events: UnboundedReceiver<Event>) -> JoinHandle<()> {
         }
         bar.finish_and_clear();
     })
+}
+
+/// One `-v` line: when, which step, what happened.
+fn log_line(event: &Event, steps: &[Step]) -> Option<String> {
+    let step = |id: u32| {
+        steps
+            .get((id as usize).checked_sub(1)?)
+            .map(|s| format!("step {id} {} {} -> {}", s.account_id, s.from, s.to))
+    };
+    let text = match event {
+        Event::Done { step: id } => format!("{}: done", step(*id)?),
+        Event::Failed { step: id, message } => format!("{}: failed: {message}", step(*id)?),
+        Event::Skipped { step: id, because } => {
+            format!("{}: skipped, step {because} did not succeed", step(*id)?)
+        }
+        Event::Retrying { step: id, why } => format!("{}: again: {why}", step(*id)?),
+        Event::Pace {
+            rate,
+            paused_for: Some(wait),
+            told_by,
+        } => format!(
+            "pace: paused {:.1}s ({}), then {rate:.1}/s",
+            wait.as_secs_f64(),
+            told_by.unwrap_or("backoff")
+        ),
+        Event::Pace { rate, .. } => format!("pace: {rate:.1}/s"),
+        Event::Begin { .. } | Event::SafetyStop(_) | Event::Stopping => return None,
+    };
+    Some(format!("{} {text}", crate::exec::run::now_text()))
 }
 
 #[derive(Default)]

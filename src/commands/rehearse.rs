@@ -12,6 +12,7 @@ use crate::journal;
 use crate::review::outcome::Counts;
 use crate::review::{self, Format};
 use crate::sim::server::{self, Counters, Server, SimConfig};
+use crate::terminal;
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -51,7 +52,7 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
             log_writes: false,
         }))
         .map_err(Error::Simulator)?;
-    println!("{}", introduction(config, seed));
+    terminal::line(&introduction(config, seed))?;
     let api = ApiConfig {
         client: ClientConfig {
             base_url: server.url(),
@@ -72,8 +73,10 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         source,
     })?;
     let phases = rehearsal?;
-    println!();
-    println!("{}", conclusion(config, &paths, &phases, &counters, took));
+    terminal::line(&format!(
+        "\n{}",
+        conclusion(config, &paths, &phases, &counters, took)
+    ))?;
     Ok(phases.outcome())
 }
 
@@ -150,7 +153,7 @@ fn rehearse(
     paths: &Paths,
     server: &Server,
 ) -> Result<Phases, Error> {
-    println!("\n== plan (against the simulated org, pre-flight included)");
+    terminal::line("\n== plan (against the simulated org, pre-flight included)")?;
     let plan_config = PlanConfig {
         accounts: Some(config.accounts.clone()),
         targets: config.targets.clone(),
@@ -177,7 +180,9 @@ fn rehearse(
     print_brief(&made)?;
     let after_plan = server.counters();
 
-    println!("\n== apply (the real executor; the simulator limits the rate and spoils requests)");
+    terminal::line(
+        "\n== apply (the real executor; the simulator limits the rate and spoils requests)",
+    )?;
     let apply_config = ApplyConfig {
         plan: paths.plan.clone(),
         journal: journal::default_path(&paths.plan),
@@ -198,6 +203,7 @@ fn rehearse(
         skip_drifted: false,
         protected: None,
         permission_check: true,
+        json: false,
     };
     let started = Instant::now();
     let applied = apply::run(&apply_config)?;
@@ -215,7 +221,7 @@ fn rehearse(
         .map(|states| Counts::of(&states))
         .unwrap_or_default();
 
-    println!("\n== verify");
+    terminal::line("\n== verify")?;
     let verified = verify::run(&VerifyConfig {
         plan: paths.plan.clone(),
         journal: apply_config.journal.clone(),
@@ -224,6 +230,7 @@ fn rehearse(
         rechecks: 3,
         // The simulator shows a change late by exactly --read-delay-ms.
         recheck_delay: config.sim.read_delay.max(Duration::from_millis(200)),
+        json: false,
     })?;
     Ok(Phases {
         blocked: made.blocked.len(),
@@ -239,14 +246,9 @@ fn rehearse(
     })
 }
 
-/// The plan's summary, what is blocked and what the IdP must do; a closed pipe is not an error.
+/// The plan's summary, what is blocked and what the IdP must do.
 fn print_brief(plan: &crate::plan::Plan) -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match review::table::render_brief(plan, &mut out) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+    crate::terminal::print(|out| review::table::render_brief(plan, out))
 }
 
 fn introduction(config: &RehearseConfig, seed: u64) -> String {

@@ -17,6 +17,7 @@ use crate::org::Org;
 use crate::plan::file::read_hashed;
 use crate::plan::rollback::rollback_rows;
 use crate::plan::{self, InputFile, Inputs, Plan, Request};
+use crate::terminal::{caution, note};
 
 pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
     let (applied, sha) = read_hashed(&config.plan)?;
@@ -57,7 +58,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, config.format)?;
-    eprintln!(
+    note!(
         "mailshift: rollback plan for {} accounts written to {} ({} writes, {} blocked, {} already back; content sha256 {content}). Review it, then `mailshift apply {}`.",
         rows.len(),
         config.out.display(),
@@ -97,11 +98,11 @@ fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
         detail,
     })?;
     if hidden > 0 {
-        eprintln!(
-            "warning: the listing hides the email of {hidden} accounts; they are left out (an old address one of them holds shows up as taken when the rollback is applied)"
+        caution!(
+            "the listing hides the email of {hidden} accounts; they are left out (an old address one of them holds shows up as taken when the rollback is applied)"
         );
     }
-    eprintln!(
+    note!(
         "Read {} accounts of org {org_id} with {} requests.",
         listed.len(),
         session.reader.reads()

@@ -5,8 +5,8 @@ use crate::error::{Error, Outcome};
 use crate::input::{SourceFile, parse_accounts};
 use crate::sim::server::{self, SimConfig};
 use crate::sim::world::World;
+use crate::terminal::note;
 use rand::Rng;
-use std::io::Write;
 use std::path::Path;
 
 pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
@@ -42,22 +42,25 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
         })
         .await
         .map_err(Error::Simulator)?;
-        println!(
+        crate::terminal::print(|out| {
+        writeln!(
+            out,
             "mailshift simulator: {} accounts from {} at {}",
             accounts,
             config.accounts.display(),
             sim.url()
-        );
-        println!("  API key: {}   (export ATLASSIAN_API_KEY=... to use it)", sim.api_key);
-        println!("  org ID:  {}", sim.org_id);
-        println!("  seed:    {seed}   (--seed {seed} repeats this run's faults)");
-        println!("  state:   {}/__state", sim.url());
-        println!("Press Ctrl-C to stop.");
-        let _ = std::io::stdout().flush();
+        )?;
+        writeln!(out, "  API key: {}   (export ATLASSIAN_API_KEY=... to use it)", sim.api_key)?;
+        writeln!(out, "  org ID:  {}", sim.org_id)?;
+        writeln!(out, "  seed:    {seed}   (--seed {seed} repeats this run's faults)")?;
+        writeln!(out, "  state:   {}/__state", sim.url())?;
+        writeln!(out, "Press Ctrl-C to stop.")?;
+            Ok(())
+        })?;
         tokio::signal::ctrl_c().await.map_err(Error::Simulator)?;
         let counters = sim.snapshot().counters;
         let world = sim.stop().await.map_err(Error::Simulator)?;
-        eprintln!(
+        note!(
             "mailshift simulator: stopped after {} requests ({} writes, {} answered 429, {} concurrent writes on one account)",
             counters.requests, counters.writes, counters.rate_limited, counters.concurrent_writes
         );
@@ -68,7 +71,7 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
             path: path.clone(),
             source,
         })?;
-        eprintln!(
+        note!(
             "mailshift simulator: accounts written to {}",
             path.display()
         );

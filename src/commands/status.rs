@@ -5,69 +5,74 @@ use crate::config::StatusConfig;
 use crate::error::{Error, Outcome};
 use crate::journal::{self, JournalError};
 use crate::plan::file::read_hashed;
-use crate::review::outcome::render_status;
-use crate::review::runs::{render_runs, run_tallies};
+use crate::review::machine;
+use crate::review::outcome::{Counts, render_status, rows};
+use crate::review::runs::{ended_in, render_runs, run_tallies};
+use crate::terminal;
 use std::fs::{File, TryLockError};
-use std::io::{self, Write};
+use std::io;
 
 pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
     let steps = plan.steps.len() as u32;
-    let mut out = io::stdout().lock();
-    let records = match journal::read_for(&config.journal, &sha) {
+    let (records, runs, exists) = match journal::read_for(&config.journal, &sha) {
         Ok(parsed) => {
             let runs = parsed.runs();
-            let running = if is_locked(&config.journal) {
-                "; an apply is running now"
-            } else {
-                ""
-            };
-            print(
-                &mut out,
-                format_args!(
-                    "{}: journal {} ({runs} run{}){running}",
-                    config.plan.display(),
-                    config.journal.display(),
-                    if runs == 1 { "" } else { "s" }
-                ),
-            )?;
-            parsed.records
+            (parsed.records, runs, true)
         }
         Err(JournalError::Open { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-            print(
-                &mut out,
-                format_args!(
-                    "{}: no journal at {}: nothing has been applied yet",
-                    config.plan.display(),
-                    config.journal.display()
-                ),
-            )?;
-            Vec::new()
+            (Vec::new(), 0, false)
         }
         Err(e) => return Err(e.into()),
     };
+    let running = exists && is_locked(&config.journal);
     let states = journal::replay(&config.journal, steps, &records, false)?;
     let plan_path = config.plan.display().to_string();
-    let shown = render_status(&plan, &states, &mut out).and_then(|()| {
+    if config.json {
+        let rows = rows(&plan, &states, &ended_in(&records, states.len()));
+        let status = machine::Status {
+            version: machine::VERSION,
+            plan: plan_path,
+            journal: config.journal.display().to_string(),
+            journal_exists: exists,
+            runs,
+            running,
+            counts: Counts::of(&states),
+            steps: &rows,
+        };
+        terminal::print(|out| machine::write(&status, out))?;
+        return Ok(Outcome::Clean);
+    }
+    terminal::print(|out| {
+        if exists {
+            writeln!(
+                out,
+                "{plan_path}: journal {} ({runs} run{}){}",
+                config.journal.display(),
+                if runs == 1 { "" } else { "s" },
+                if running {
+                    "; an apply is running now"
+                } else {
+                    ""
+                }
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{plan_path}: no journal at {}: nothing has been applied yet",
+                config.journal.display()
+            )?;
+        }
+        render_status(&plan, &states, out)?;
         render_runs(
             &run_tallies(&records),
             &plan.steps,
             &states,
             &plan_path,
-            &mut out,
+            out,
         )
-    });
-    match shown {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(Outcome::Clean),
-    }
-}
-
-fn print(out: &mut dyn Write, line: std::fmt::Arguments<'_>) -> Result<(), Error> {
-    match writeln!(out, "{line}") {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+    })?;
+    Ok(Outcome::Clean)
 }
 
 /// Whether an `apply` holds the journal's lock right now.

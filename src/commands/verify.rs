@@ -11,8 +11,10 @@ use crate::live::drift::Found;
 use crate::live::reader::LiveError;
 use crate::live::verify::{Planned, mismatches, planned_addresses};
 use crate::plan::file::read_hashed;
+use crate::review::machine;
+use crate::terminal;
+use crate::terminal::note;
 use hashbrown::HashMap;
-use std::io::{self, Write};
 
 pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
@@ -34,7 +36,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         if wrong.is_empty() {
             break;
         }
-        eprintln!(
+        note!(
             "{} accounts are not at their planned address yet; reading them again in {}s ({round} of {})",
             wrong.len(),
             config.recheck_delay.as_secs_f64(),
@@ -97,8 +99,43 @@ fn report(
     pages: u64,
     reads: u64,
 ) -> Result<(), Error> {
-    let mut out = io::stdout().lock();
-    let written = (|| {
+    let journal = |p: &Planned| {
+        states
+            .and_then(|s| s.get((p.last_step as usize).checked_sub(1)?))
+            .map(|s| format!("step {} {}", p.last_step, state_text(s)))
+    };
+    if config.json {
+        let wrong = wrong
+            .iter()
+            .map(|(i, found)| {
+                let p = &planned[*i];
+                let (found, why) = match found {
+                    Found::Email(e) => (Some(e.as_str()), "other_address"),
+                    Found::Missing => (None, "missing"),
+                    Found::Hidden => (None, "hidden"),
+                };
+                machine::Wrong {
+                    account_id: &p.account_id,
+                    name: &p.name,
+                    expected: &p.address,
+                    found,
+                    why,
+                    journal: journal(p),
+                }
+            })
+            .collect::<Vec<_>>();
+        let verify = machine::Verify {
+            version: machine::VERSION,
+            plan: config.plan.display().to_string(),
+            checked: planned.len(),
+            at_planned_address: planned.len() - wrong.len(),
+            reads,
+            listing_reads: pages,
+            wrong,
+        };
+        return terminal::print(|out| machine::write(&verify, out));
+    }
+    terminal::print(|out| {
         writeln!(
             out,
             "{}: {} accounts checked with {reads} reads ({pages} for the listing); {} at their planned address, {} not.",
@@ -114,18 +151,13 @@ fn report(
             } else {
                 format!("{} ({})", p.account_id, p.name)
             };
-            let why = states
-                .and_then(|s| s.get(p.last_step as usize - 1))
-                .map(|s| format!("  [journal: step {} {}]", p.last_step, state_text(s)))
+            let why = journal(p)
+                .map(|j| format!("  [journal: {j}]"))
                 .unwrap_or_default();
             writeln!(out, "  {who}  expected {}, found {found}{why}", p.address)?;
         }
-        Ok::<(), io::Error>(())
-    })();
-    match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
-        _ => Ok(()),
-    }
+        Ok(())
+    })
 }
 
 fn state_text(s: &StepState) -> String {

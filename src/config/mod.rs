@@ -173,7 +173,7 @@ impl PlanConfig {
             rules,
             verified_domains,
             out: args.out,
-            format: args.format,
+            format: if args.json { Format::Json } else { args.format },
             idp_checklist: args.idp_checklist,
             live,
             operator,
@@ -260,6 +260,8 @@ pub struct ApplyConfig {
     /// The operator's own account (ID or address), unless `--allow-self`.
     pub protected: Option<String>,
     pub permission_check: bool,
+    /// The outcome as JSON on standard output.
+    pub json: bool,
 }
 
 impl ApplyConfig {
@@ -326,6 +328,7 @@ impl ApplyConfig {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty() && !args.allow_self),
             permission_check: !args.no_permission_check,
+            json: args.json,
         })
     }
 }
@@ -413,6 +416,8 @@ pub struct VerifyConfig {
     pub rate: f64,
     pub rechecks: u32,
     pub recheck_delay: Duration,
+    /// The outcome as JSON on standard output.
+    pub json: bool,
 }
 
 impl VerifyConfig {
@@ -435,6 +440,7 @@ impl VerifyConfig {
             rate: args.rate,
             rechecks: args.rechecks,
             recheck_delay: Duration::from_secs_f64(args.recheck_delay),
+            json: args.json,
         })
     }
 }
@@ -528,6 +534,7 @@ fn check_api_url(url: &str) -> Result<(), ConfigError> {
 pub struct StatusConfig {
     pub plan: PathBuf,
     pub journal: PathBuf,
+    pub json: bool,
 }
 
 impl StatusConfig {
@@ -537,6 +544,7 @@ impl StatusConfig {
                 .journal
                 .unwrap_or_else(|| crate::journal::default_path(&args.plan)),
             plan: args.plan,
+            json: args.json,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod cause;
 pub mod idp;
+pub mod machine;
 mod markdown;
 pub mod outcome;
 pub mod runs;
