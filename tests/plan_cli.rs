@@ -363,3 +363,57 @@ fn dry_run_without_out_writes_nothing() {
     assert!(stderr(&out).contains("dry run only"));
     assert!(!dir.path().join("plan.json").exists());
 }
+
+#[test]
+fn the_markdown_review_draws_why_a_cycle_needs_a_temporary_address() {
+    let dir = scratch();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts accounts.csv --targets targets.csv --verified-domains companya.example,companyb.example --format markdown",
+    );
+    let md = stdout(&out);
+    let start = md
+        .find("```mermaid\nflowchart LR")
+        .expect("a mermaid block");
+    let block = &md[start..start + md[start..].find("\n```\n").unwrap()];
+    // The three-way cycle: Help Desk A is parked, B and C move round, A lands last.
+    let cycle = block
+        .split("  subgraph ")
+        .find(|g| g.contains("helpdesk1_MOVING"))
+        .unwrap();
+    assert!(
+        cycle.starts_with("g6 [\"group 6: a swap or cycle"),
+        "{cycle}"
+    );
+    let id = |address: &str| {
+        let line = cycle
+            .lines()
+            .find(|l| l.ends_with(&format!("[\"{address}\"]")))
+            .unwrap_or_else(|| panic!("no box for {address}"));
+        line.trim().split('[').next().unwrap().to_owned()
+    };
+    let (one, two, three, parked) = (
+        id("helpdesk1@companyb.example"),
+        id("helpdesk2@companyb.example"),
+        id("helpdesk3@companyb.example"),
+        id("helpdesk1_MOVING@companyb.example"),
+    );
+    for arrow in [
+        format!("{one} -.->|\"12. Help Desk A (temporary)\"| {parked}"),
+        format!("{three} -->|\"13. Help Desk C\"| {one}"),
+        format!("{two} -->|\"14. Help Desk B\"| {three}"),
+        format!("{parked} -->|\"15. Help Desk A\"| {two}"),
+    ] {
+        assert!(cycle.contains(&arrow), "missing {arrow} in {cycle}");
+    }
+    // One box per address whatever its letter case (Bob.Stone@ is bob.stone@).
+    let bob = block
+        .split("  subgraph ")
+        .find(|g| g.starts_with("g2 "))
+        .unwrap();
+    let boxes = bob
+        .lines()
+        .filter(|l| l.starts_with("    a") && l.ends_with("\"]"))
+        .count();
+    assert_eq!(boxes, 3, "{bob}");
+}

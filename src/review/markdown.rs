@@ -45,6 +45,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if plan.steps.windows(2).any(|w| w[0].group == w[1].group) {
+        writeln!(
+            out,
+            "\n### Steps that depend on each other\n\nBoxes are addresses; each arrow is a step moving an account (dotted: a free or a temporary address).\n"
+        )?;
+        super::diagram::render(plan, out)?;
+    }
     if !plan.blocked.is_empty() {
         writeln!(out, "\n### Blocked, not planned\n")?;
         writeln!(
