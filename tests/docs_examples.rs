@@ -20,7 +20,6 @@ struct Example {
 }
 
 struct Block {
-    file: PathBuf,
     line: usize,
     examples: Vec<Example>,
 }
@@ -33,7 +32,6 @@ fn blocks(file: &Path) -> Vec<Block> {
         match &mut current {
             None if line.trim_start() == "```console" => {
                 current = Some(Block {
-                    file: file.to_owned(),
                     line: i + 1,
                     examples: Vec::new(),
                 })
