@@ -15,6 +15,17 @@ fn both_verified() -> SimSetup {
     }
 }
 
+/// `plan` of the files `plan_in` wrote, without writing a plan.
+const PLAN: [&str; 7] = [
+    "plan",
+    "--accounts",
+    "accounts.csv",
+    "--targets",
+    "targets.csv",
+    "--verified-domains",
+    "old.example,new.example",
+];
+
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -97,29 +108,13 @@ fn plan_json_is_the_plan_itself() {
     let dir = tempfile::tempdir().unwrap();
     let (accounts, targets) = generated_org(Shapes::renames(5));
     plan_in(dir.path(), &accounts, &targets);
-    let args = |extra: &'static str| {
-        [
-            "plan",
-            "--accounts",
-            "accounts.csv",
-            "--targets",
-            "targets.csv",
-            "--verified-domains",
-            "old.example,new.example",
-            extra,
-        ]
-    };
-    let short = mailshift(dir.path(), &args("--json"));
-    let mut long_args = args("--format").to_vec();
-    long_args.push("json");
-    let long = mailshift(dir.path(), &long_args);
+    let args = |extra: &[&'static str]| [&PLAN[..], extra].concat();
+    let short = mailshift(dir.path(), &args(&["--json"]));
+    let long = mailshift(dir.path(), &args(&["--format", "json"]));
     assert_eq!(short.status.code(), Some(0));
     assert_eq!(short.stdout, long.stdout);
     assert_eq!(json(&short)["steps"].as_array().unwrap().len(), 5);
-    let both = mailshift(
-        dir.path(),
-        &[&args("--json")[..], &["--format", "csv"]].concat(),
-    );
+    let both = mailshift(dir.path(), &args(&["--json", "--format", "csv"]));
     assert_eq!(both.status.code(), Some(1), "--json and --format conflict");
 }
 
@@ -128,17 +123,7 @@ fn quiet_keeps_results_and_drops_progress_notes() {
     let dir = tempfile::tempdir().unwrap();
     let (accounts, targets) = generated_org(Shapes::renames(5));
     plan_in(dir.path(), &accounts, &targets);
-    let args = [
-        "plan",
-        "--accounts",
-        "accounts.csv",
-        "--targets",
-        "targets.csv",
-        "--verified-domains",
-        "old.example,new.example",
-        "--out",
-        "again.json",
-    ];
+    let args = [&PLAN[..], &["--out", "again.json"]].concat();
     let normal = mailshift(dir.path(), &args);
     let quiet = mailshift(dir.path(), &[&["-q"][..], &args].concat());
     assert!(text(&normal.stderr).contains("plan written to again.json"));
@@ -181,15 +166,7 @@ fn a_reader_that_stops_early_is_not_an_error() {
     for args in [
         &["status", "plan.json"][..],
         &["status", "plan.json", "--json"][..],
-        &[
-            "plan",
-            "--accounts",
-            "accounts.csv",
-            "--targets",
-            "targets.csv",
-            "--verified-domains",
-            "old.example,new.example",
-        ][..],
+        &PLAN[..],
         &["completions", "zsh"][..],
     ] {
         let mut child = command(dir.path(), args)

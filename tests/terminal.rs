@@ -93,23 +93,28 @@ fn org(dir: &std::path::Path) -> Sim {
     )
 }
 
-#[test]
-fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = org(dir.path());
-    let url = sim.url();
-    // 40 steps at 10 a second: long enough for the bar to be drawn a few times.
-    let args = [
+/// `apply` without `--yes`: 40 steps at 10 a second, long enough for the bar to be drawn a few
+/// times.
+fn apply(url: &str) -> [&str; 9] {
+    [
         "apply",
         "plan.json",
         "--api-url",
-        &url,
+        url,
         "--org-id",
         "org-1",
         "--rate",
         "10",
         "--no-permission-check",
-    ];
+    ]
+}
+
+#[test]
+fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = org(dir.path());
+    let url = sim.url();
+    let args = apply(&url);
     let (mut child, mut terminal) = on_terminal(dir.path(), &args, &[]);
     let mut seen = String::new();
     read_until(
@@ -139,17 +144,7 @@ fn piped_apply_neither_asks_nor_draws() {
     let dir = tempfile::tempdir().unwrap();
     let sim = org(dir.path());
     let url = sim.url();
-    let args = [
-        "apply",
-        "plan.json",
-        "--api-url",
-        &url,
-        "--org-id",
-        "org-1",
-        "--rate",
-        "10",
-        "--no-permission-check",
-    ];
+    let args = apply(&url);
     // Without --yes, nobody can answer: refused before anything is sent.
     let refused = mailshift(dir.path(), &args);
     assert_eq!(refused.status.code(), Some(1));
