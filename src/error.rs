@@ -92,7 +92,7 @@ pub enum Error {
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// Standard output failed for a reason other than a closed pipe.
-    #[error("cannot write the review to standard output: {0}")]
+    #[error("cannot write to standard output: {0}")]
     Output(#[source] std::io::Error),
 }
 

@@ -184,6 +184,25 @@ fn a_reader_that_stops_early_is_not_an_error() {
             !stderr.contains("error") && !stderr.contains("panicked"),
             "{args:?}: {stderr}"
         );
+        // A reader gone before the first write: short outputs meet the closed pipe too (above,
+        // they may fit in the pipe before the test hangs up).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = command(dir.path(), args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}, closed pipe: {stderr}"
+        );
+        assert!(
+            !stderr.contains("error") && !stderr.contains("panicked"),
+            "{args:?}, closed pipe: {stderr}"
+        );
     }
 }
 

@@ -179,7 +179,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         End::Finished => "finished",
         End::Interrupted => "interrupted",
         End::SafetyStop(_) => "safety_stop",
-        End::Refused(_) | End::Journal(_) => "refused",
+        End::Refused(_) => "refused",
+        End::Journal(_) => "journal_failed",
     };
     summarise(config, &plan, &after, &records, &stats, started, ended)?;
     if let Some(path) = &config.report {

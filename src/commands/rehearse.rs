@@ -11,9 +11,8 @@ use crate::exec::retry::RetryPolicy;
 use crate::journal;
 use crate::review::outcome::Counts;
 use crate::review::{self, Format};
-use crate::sim::server::{self, Counters, Server, SimConfig};
+use crate::sim::server::{self, Counters, Server};
 use crate::terminal;
-use rand::Rng;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,29 +27,21 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
     let paths = Paths::prepare(&config.dir)?;
     let sim = &config.sim;
     let world = simulate::seeded_world(&config.accounts, sim)?;
-    let mut rng = rand::rng();
-    let seed = sim.seed.unwrap_or_else(|| rng.random_range(0..1_000_000));
-    let key = format!("sim-{:032x}", rng.random::<u128>());
+    let sim_config = simulate::server_config(
+        world,
+        sim,
+        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        None,
+        "sim-org".into(),
+    );
+    let (seed, key) = (sim_config.seed, sim_config.api_key.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
     let server = runtime
-        .block_on(server::start(SimConfig {
-            world,
-            bind: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-            api_key: key.clone(),
-            org_id: "sim-org".into(),
-            taken_status: sim.taken_status,
-            rate: sim.rate,
-            faults: sim.faults.clone(),
-            seed,
-            page_size: sim.page_size,
-            read_delay: sim.read_delay,
-            key_lifetime: sim.key_lifetime,
-            log_writes: false,
-        }))
+        .block_on(server::start(sim_config))
         .map_err(Error::Simulator)?;
     terminal::line(&introduction(config, seed))?;
     let api = ApiConfig {
@@ -130,9 +121,8 @@ struct Phases {
     apply_time: Duration,
     counts: Counts,
     verified: Outcome,
-    /// Requests the simulator had answered by the end of each phase.
-    after_plan: Counters,
-    after_apply: Counters,
+    /// Requests the simulator answered while `apply` ran.
+    apply_requests: u64,
 }
 
 impl Phases {
@@ -178,7 +168,7 @@ fn rehearse(
         review::idp::write_checklist(&paths.checklist, &made)?;
     }
     print_brief(&made)?;
-    let after_plan = server.counters();
+    let before_apply = server.counters().requests;
 
     terminal::line(
         "\n== apply (the real executor; the simulator limits the rate and spoils requests)",
@@ -208,7 +198,7 @@ fn rehearse(
     let started = Instant::now();
     let applied = apply::run(&apply_config)?;
     let apply_time = started.elapsed();
-    let after_apply = server.counters();
+    let apply_requests = server.counters().requests.saturating_sub(before_apply);
     let counts = journal::read(&apply_config.journal)
         .and_then(|p| {
             journal::replay(
@@ -241,14 +231,13 @@ fn rehearse(
         apply_time,
         counts,
         verified,
-        after_plan,
-        after_apply,
+        apply_requests,
     })
 }
 
 /// The plan's summary, what is blocked and what the IdP must do.
 fn print_brief(plan: &crate::plan::Plan) -> Result<(), Error> {
-    crate::terminal::print(|out| review::table::render_brief(plan, out))
+    terminal::print(|out| review::table::render_brief(plan, out))
 }
 
 fn introduction(config: &RehearseConfig, seed: u64) -> String {
@@ -283,10 +272,6 @@ fn conclusion(
     total: &Counters,
     took: Duration,
 ) -> String {
-    let apply_requests = phases
-        .after_apply
-        .requests
-        .saturating_sub(phases.after_plan.requests);
     // Every answered request but the 429s counts against the real rate; the 429s are what
     // the simulated limit cost and the real one may cost more or less.
     let needed = total.requests.saturating_sub(total.rate_limited);
@@ -299,7 +284,7 @@ fn conclusion(
             "  requests     {needed} answered ({} writes carried out) and {} more answered 429; apply sent {} of them in {}",
             total.writes,
             total.rate_limited,
-            apply_requests,
+            phases.apply_requests,
             span(phases.apply_time),
         ),
         format!(

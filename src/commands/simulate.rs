@@ -7,55 +7,48 @@ use crate::sim::server::{self, SimConfig};
 use crate::sim::world::World;
 use crate::terminal::note;
 use rand::Rng;
+use std::net::SocketAddr;
 use std::path::Path;
 
 pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
     let behaviour = &config.behaviour;
     let world = seeded_world(&config.accounts, behaviour)?;
     let accounts = world.accounts().len();
-    let mut rng = rand::rng();
-    let seed = behaviour
-        .seed
-        .unwrap_or_else(|| rng.random_range(0..1_000_000));
-    let api_key = config
-        .api_key
-        .clone()
-        .unwrap_or_else(|| format!("sim-{:032x}", rng.random::<u128>()));
+    let sim_config = server_config(
+        world,
+        behaviour,
+        config.bind,
+        config.api_key.clone(),
+        config.org_id.clone(),
+    );
+    let seed = sim_config.seed;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(Error::Simulator)?;
     let world = runtime.block_on(async {
-        let sim = server::start(SimConfig {
-            world,
-            bind: config.bind,
-            api_key,
-            org_id: config.org_id.clone(),
-            taken_status: behaviour.taken_status,
-            rate: behaviour.rate,
-            faults: behaviour.faults.clone(),
-            seed,
-            page_size: behaviour.page_size,
-            read_delay: behaviour.read_delay,
-            key_lifetime: behaviour.key_lifetime,
-            log_writes: false,
-        })
-        .await
-        .map_err(Error::Simulator)?;
+        let sim = server::start(sim_config)
+            .await
+            .map_err(Error::Simulator)?;
         crate::terminal::print(|out| {
-        writeln!(
-            out,
-            "mailshift simulator: {} accounts from {} at {}",
-            accounts,
-            config.accounts.display(),
-            sim.url()
-        )?;
-        writeln!(out, "  API key: {}   (export ATLASSIAN_API_KEY=... to use it)", sim.api_key)?;
-        writeln!(out, "  org ID:  {}", sim.org_id)?;
-        writeln!(out, "  seed:    {seed}   (--seed {seed} repeats this run's faults)")?;
-        writeln!(out, "  state:   {}/__state", sim.url())?;
-        writeln!(out, "Press Ctrl-C to stop.")?;
-            Ok(())
+            writeln!(
+                out,
+                "mailshift simulator: {accounts} accounts from {} at {}",
+                config.accounts.display(),
+                sim.url()
+            )?;
+            writeln!(
+                out,
+                "  API key: {}   (export ATLASSIAN_API_KEY=... to use it)",
+                sim.api_key
+            )?;
+            writeln!(out, "  org ID:  {}", sim.org_id)?;
+            writeln!(
+                out,
+                "  seed:    {seed}   (--seed {seed} repeats this run's faults)"
+            )?;
+            writeln!(out, "  state:   {}/__state", sim.url())?;
+            writeln!(out, "Press Ctrl-C to stop.")
         })?;
         tokio::signal::ctrl_c().await.map_err(Error::Simulator)?;
         let counters = sim.snapshot().counters;
@@ -77,6 +70,33 @@ pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
         );
     }
     Ok(Outcome::Clean)
+}
+
+/// How the server is started: the behaviour, with a seed and an API key made up when not given.
+pub(super) fn server_config(
+    world: World,
+    behaviour: &SimBehaviour,
+    bind: SocketAddr,
+    api_key: Option<String>,
+    org_id: String,
+) -> SimConfig {
+    let mut rng = rand::rng();
+    SimConfig {
+        world,
+        bind,
+        api_key: api_key.unwrap_or_else(|| format!("sim-{:032x}", rng.random::<u128>())),
+        org_id,
+        taken_status: behaviour.taken_status,
+        rate: behaviour.rate,
+        faults: behaviour.faults.clone(),
+        seed: behaviour
+            .seed
+            .unwrap_or_else(|| rng.random_range(0..1_000_000)),
+        page_size: behaviour.page_size,
+        read_delay: behaviour.read_delay,
+        key_lifetime: behaviour.key_lifetime,
+        log_writes: false,
+    }
 }
 
 /// The simulated org: the export's accounts, with the behaviour's domains, links and holders.

@@ -38,9 +38,9 @@ pub enum ConfigError {
         "{flag} {value}: a share is a number from 0 to 1, and the fault shares together at most 1"
     )]
     BadShare { flag: &'static str, value: f64 },
-    /// `--rate` must be positive.
-    #[error("--rate {value}: give a positive number of requests per second")]
-    BadRate { value: f64 },
+    /// A rate (`--rate`, `--apply-rate`, `--real-rate`) must be positive.
+    #[error("{flag} {value}: give a positive number of requests per second")]
+    BadRate { flag: &'static str, value: f64 },
     /// The API key file cannot be read or is empty.
     #[error("--api-key-file {}: {reason}", path.display())]
     BadKeyFile { path: PathBuf, reason: String },
@@ -143,7 +143,7 @@ impl PlanConfig {
         let org_known = args.api.org_id.is_some()
             || env("ATLASSIAN_ORG_ID").is_some_and(|o| !o.trim().is_empty());
         let live = if org_known || args.accounts_from_api {
-            check_rate(args.rate)?;
+            check_rate("--rate", args.rate)?;
             if args.concurrency == 0 {
                 return Err(ConfigError::BadConcurrency { value: 0 });
             }
@@ -270,7 +270,7 @@ impl ApplyConfig {
         args: ApplyArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<ApplyConfig, ConfigError> {
-        check_rate(args.rate)?;
+        check_rate("--rate", args.rate)?;
         if args.concurrency == 0 {
             return Err(ConfigError::BadConcurrency { value: 0 });
         }
@@ -425,7 +425,7 @@ impl VerifyConfig {
         args: VerifyArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<VerifyConfig, ConfigError> {
-        check_rate(args.rate)?;
+        check_rate("--rate", args.rate)?;
         if !(args.recheck_delay.is_finite() && args.recheck_delay >= 0.0) {
             return Err(ConfigError::BadDelay {
                 value: args.recheck_delay,
@@ -464,7 +464,7 @@ impl RollbackConfig {
         args: RollbackArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<RollbackConfig, ConfigError> {
-        check_rate(args.rate)?;
+        check_rate("--rate", args.rate)?;
         let journal = args
             .journal
             .unwrap_or_else(|| crate::journal::default_path(&args.plan));
@@ -491,11 +491,11 @@ impl RollbackConfig {
     }
 }
 
-fn check_rate(rate: f64) -> Result<(), ConfigError> {
+fn check_rate(flag: &'static str, rate: f64) -> Result<(), ConfigError> {
     if rate.is_finite() && rate > 0.0 {
         Ok(())
     } else {
-        Err(ConfigError::BadRate { value: rate })
+        Err(ConfigError::BadRate { flag, value: rate })
     }
 }
 

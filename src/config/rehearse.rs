@@ -39,13 +39,13 @@ impl RehearseConfig {
     pub fn from_arguments(args: RehearseArgs) -> Result<RehearseConfig, ConfigError> {
         let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
         let sim = SimBehaviour::from_arguments(&args.behaviour, PRODUCTION)?;
-        check_rate(args.apply_rate)?;
+        check_rate("--apply-rate", args.apply_rate)?;
         if args.concurrency == 0 {
             return Err(ConfigError::BadConcurrency { value: 0 });
         }
         let allowed = sim.rate.map_or(f64::INFINITY, |(rate, _)| rate);
         let real_rate = args.real_rate.unwrap_or(args.apply_rate.min(allowed));
-        check_rate(real_rate)?;
+        check_rate("--real-rate", real_rate)?;
         Ok(RehearseConfig {
             accounts: args.accounts,
             targets: args.targets,
@@ -99,7 +99,10 @@ mod tests {
         ));
         assert!(matches!(
             rehearse("rehearse --accounts a.csv --targets t.csv --real-rate 0"),
-            Err(ConfigError::BadRate { .. })
+            Err(ConfigError::BadRate {
+                flag: "--real-rate",
+                ..
+            })
         ));
         assert!(matches!(
             rehearse(

@@ -112,7 +112,12 @@ impl SimBehaviour {
             Some(r) if r.is_finite() && r > 0.0 => {
                 Some((r, args.burst.unwrap_or(r.ceil().max(1.0) as u32)))
             }
-            Some(value) => return Err(ConfigError::BadRate { value }),
+            Some(value) => {
+                return Err(ConfigError::BadRate {
+                    flag: "--rate",
+                    value,
+                });
+            }
         };
         Ok(SimBehaviour {
             verified_domains: domain_keys(&args.verified_domains)?,

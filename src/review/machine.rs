@@ -29,7 +29,7 @@ pub struct Apply<'a> {
     pub version: u32,
     pub plan: String,
     pub journal: String,
-    /// `finished`, `interrupted`, `safety_stop` or `refused`.
+    /// `finished`, `interrupted`, `safety_stop`, `refused` (the key) or `journal_failed`.
     pub ended: &'static str,
     /// What this run sent, and in how long.
     pub sent: Sent,
