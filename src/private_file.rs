@@ -1,4 +1,5 @@
-//! Files that hold names and addresses (plans, dumps): written whole or not at all, mode 0600.
+//! Files that hold names and addresses (plans, journals, reports, dumps): written whole or not at
+//! all, mode 0600, and a warning when one is open to other users.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -43,6 +44,16 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
     {
         let _ = path;
         None
+    }
+}
+
+/// Plans and journals hold names and addresses; say so when the file is open to others.
+pub fn warn_if_loose(path: &Path) {
+    if let Some(mode) = loose_mode(path) {
+        crate::terminal::caution!(
+            "{} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
+            path.display()
+        );
     }
 }
 

@@ -8,13 +8,6 @@ use std::io::Read;
 use std::process::Stdio;
 use support::*;
 
-fn both_verified() -> SimSetup {
-    SimSetup {
-        verified: vec!["old.example".into(), "new.example".into()],
-        ..SimSetup::default()
-    }
-}
-
 /// `plan` of the files `plan_in` wrote, without writing a plan.
 const PLAN: [&str; 7] = [
     "plan",

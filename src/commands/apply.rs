@@ -18,7 +18,7 @@ use crate::review::cause::{common_cause, failures_of_last_run};
 use crate::review::machine;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
-use crate::terminal::{self, caution, note};
+use crate::terminal::{self, note};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, watch};
 
 pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
-    warn_if_loose(&config.plan);
+    crate::private_file::warn_if_loose(&config.plan);
     let steps = plan.steps.len() as u32;
     if steps == 0 {
         say(
@@ -73,7 +73,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         confirm(&plan, &Counts::of(&earlier), &choice, config)?;
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
-    warn_if_loose(&config.journal);
+    crate::private_file::warn_if_loose(&config.journal);
     let states = journal::replay(
         &config.journal,
         steps,
@@ -408,15 +408,5 @@ fn confirm(
         Ok(())
     } else {
         Err(Error::NotConfirmed)
-    }
-}
-
-/// Plans and journals hold names and addresses; say so when the file is open to others.
-fn warn_if_loose(path: &std::path::Path) {
-    if let Some(mode) = crate::private_file::loose_mode(path) {
-        caution!(
-            "{} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
-            path.display()
-        );
     }
 }

@@ -21,6 +21,8 @@ use crate::terminal::{caution, note};
 
 pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
     let (applied, sha) = read_hashed(&config.plan)?;
+    crate::private_file::warn_if_loose(&config.plan);
+    crate::private_file::warn_if_loose(&config.journal);
     let parsed = journal::read_for(&config.journal, &sha)?;
     let states = journal::replay(
         &config.journal,

@@ -14,6 +14,8 @@ use std::io;
 
 pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
+    crate::private_file::warn_if_loose(&config.plan);
+    crate::private_file::warn_if_loose(&config.journal);
     let steps = plan.steps.len() as u32;
     let (records, runs, exists) = match journal::read_for(&config.journal, &sha) {
         Ok(parsed) => {

@@ -18,6 +18,8 @@ use hashbrown::HashMap;
 
 pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
+    crate::private_file::warn_if_loose(&config.plan);
+    crate::private_file::warn_if_loose(&config.journal);
     let org_id = config.api.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     let planned = planned_addresses(&plan);
     // The journal only explains mismatches; verify works without one.

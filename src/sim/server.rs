@@ -12,13 +12,14 @@ use super::world::{ScimError, SetEmailError, SimAccount, World};
 use crate::model::{AddressProblem, Status};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,20 @@ pub struct SimConfig {
 pub struct WriteSeen {
     pub account_id: String,
     pub email: String,
+}
+
+/// Who talked to the simulator: how many TCP connections (a client that reuses its connections
+/// opens few) and the `User-Agent`s it named.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClientsSeen {
+    pub connections: usize,
+    pub user_agents: BTreeSet<String>,
+}
+
+#[derive(Default)]
+struct Clients {
+    peers: HashSet<SocketAddr>,
+    user_agents: BTreeSet<String>,
 }
 
 /// What the simulator counted; `concurrent_writes` must stay 0 for a correct client.
@@ -128,6 +143,7 @@ struct Shared {
     writing: Mutex<HashSet<String>>,
     tally: Tally,
     log: Option<Mutex<Vec<WriteSeen>>>,
+    clients: Mutex<Clients>,
 }
 
 /// A lock that a panic elsewhere cannot make unusable: the data is plain and stays consistent.
@@ -168,6 +184,14 @@ impl Server {
             .unwrap_or_default()
     }
 
+    pub fn clients(&self) -> ClientsSeen {
+        let clients = lock(&self.shared.clients);
+        ClientsSeen {
+            connections: clients.peers.len(),
+            user_agents: clients.user_agents.clone(),
+        }
+    }
+
     /// Stops taking connections, lets requests under way finish, and returns the final world.
     pub async fn stop(mut self) -> std::io::Result<World> {
         if let Some(stop) = self.stop.take() {
@@ -206,6 +230,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         writing: Mutex::new(HashSet::new()),
         tally: Tally::default(),
         log: config.log_writes.then(|| Mutex::new(Vec::new())),
+        clients: Mutex::new(Clients::default()),
     });
     let app = Router::new()
         .route("/users/{account_id}/manage/email", put(set_email))
@@ -223,14 +248,21 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         )
         .route("/__state", get(state))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            note_client,
+        ))
         .with_state(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
     });
     Ok(Server {
         addr,
@@ -240,6 +272,27 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         stop: Some(stop),
         task,
     })
+}
+
+/// Each request's connection and `User-Agent`, for tests of the client's transport.
+async fn note_client(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    {
+        let mut clients = lock(&shared.clients);
+        clients.peers.insert(peer);
+        if let Some(agent) = agent {
+            clients.user_agents.insert(agent);
+        }
+    }
+    next.run(request).await
 }
 
 fn snapshot(shared: &Shared) -> Snapshot {

@@ -205,6 +205,15 @@ impl Default for SimSetup {
     }
 }
 
+/// The simulator with both of the generated org's domains verified (left empty, only the
+/// domains the export's addresses use are).
+pub fn both_verified() -> SimSetup {
+    SimSetup {
+        verified: vec!["old.example".into(), "new.example".into()],
+        ..SimSetup::default()
+    }
+}
+
 /// The simulator and the runtime that serves it (dropped together).
 pub struct Sim {
     pub server: Server,
@@ -244,6 +253,17 @@ impl Sim {
             .collect()
     }
 
+    /// The same org served again (on a new port) with other settings; only the rate and the
+    /// faults of `setup` are used, since the org's accounts, domains and links carry over.
+    pub fn restart(self, setup: SimSetup) -> Sim {
+        let Sim { server, runtime } = self;
+        let world = runtime.block_on(server.stop()).unwrap();
+        let server = runtime
+            .block_on(server::start(sim_config(world, &setup)))
+            .unwrap();
+        Sim { server, runtime }
+    }
+
     pub fn emails(&self) -> BTreeMap<String, String> {
         self.server
             .snapshot()
@@ -268,22 +288,26 @@ pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
         .build()
         .unwrap();
     let server = runtime
-        .block_on(server::start(SimConfig {
-            world,
-            bind: "127.0.0.1:0".parse().unwrap(),
-            api_key: KEY.into(),
-            org_id: "org-1".into(),
-            taken_status: 400,
-            rate: setup.rate,
-            faults: setup.faults,
-            seed: setup.seed,
-            page_size: 100,
-            read_delay: setup.read_delay,
-            key_lifetime: None,
-            log_writes: true,
-        }))
+        .block_on(server::start(sim_config(world, &setup)))
         .unwrap();
     Sim { server, runtime }
+}
+
+fn sim_config(world: World, setup: &SimSetup) -> SimConfig {
+    SimConfig {
+        world,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        api_key: KEY.into(),
+        org_id: "org-1".into(),
+        taken_status: 400,
+        rate: setup.rate,
+        faults: setup.faults.clone(),
+        seed: setup.seed,
+        page_size: 100,
+        read_delay: setup.read_delay,
+        key_lifetime: None,
+        log_writes: true,
+    }
 }
 
 /// Where the plan says every account must end: the last step's target for accounts it moves,
