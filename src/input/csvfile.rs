@@ -7,6 +7,7 @@ use std::path::Path;
 
 pub struct CsvTable<'a> {
     path: &'a Path,
+    lines: Lines<'a>,
     /// Header names lower-cased, trimmed, inner whitespace folded to one space.
     headers: Vec<String>,
     /// Header names as written, for messages.
@@ -27,6 +28,39 @@ pub fn normalise_header(cell: &str) -> String {
 struct Context<'a> {
     path: &'a Path,
     raw_headers: &'a [String],
+}
+
+/// Line numbers as an editor shows them, from byte offsets. The CSV reader counts only `\n`,
+/// but it also ends records at a lone `\r` (the line ending of Excel for Mac's "CSV"), so in
+/// such a file every row would be reported on line 1.
+struct Lines<'a> {
+    body: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line that byte `offset` is on; offsets are asked for in increasing order, so the
+    /// whole file is counted once.
+    fn at(&mut self, offset: u64) -> u64 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        if offset < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        for i in self.at..offset {
+            let ends = match self.body[i] {
+                b'\n' => true,
+                b'\r' => self.body.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            };
+            self.line += u64::from(ends);
+        }
+        self.at = offset;
+        self.line
+    }
 }
 
 /// One record and the line it starts on; the readers take its cells by column.
@@ -64,15 +98,21 @@ impl<'a> CsvTable<'a> {
                 path: path.to_owned(),
             });
         }
+        let mut lines = Lines {
+            body,
+            at: 0,
+            line: 1,
+        };
         let mut reader = reader_for(body, true);
-        let header = reader
-            .byte_headers()
-            .map_err(|e| csv_error(path, &e))?
-            .clone();
+        let header = match reader.byte_headers() {
+            Ok(header) => header.clone(),
+            Err(e) => return Err(csv_error(path, &e, &reader, &mut lines)),
+        };
+        let line = lines.at(header.position().map_or(0, |p| p.byte()));
         if header.as_slice().len() > MAX_RECORD_BYTES {
             return Err(InputError::RecordTooLong {
                 path: path.to_owned(),
-                line: 1,
+                line,
                 bytes: header.as_slice().len(),
             });
         }
@@ -80,7 +120,7 @@ impl<'a> CsvTable<'a> {
         for cell in header.iter() {
             let text = std::str::from_utf8(cell).map_err(|_| InputError::NotUtf8 {
                 path: path.to_owned(),
-                line: 1,
+                line,
                 column: String::from_utf8_lossy(cell).into_owned(),
             })?;
             raw_headers.push(text.trim().to_owned());
@@ -88,6 +128,7 @@ impl<'a> CsvTable<'a> {
         let headers = raw_headers.iter().map(|h| normalise_header(h)).collect();
         Ok(CsvTable {
             path,
+            lines,
             headers,
             raw_headers,
             reader,
@@ -153,6 +194,7 @@ impl<'a> CsvTable<'a> {
     ) -> Result<Vec<T>, InputError> {
         let CsvTable {
             path,
+            mut lines,
             raw_headers,
             mut reader,
             ..
@@ -161,7 +203,7 @@ impl<'a> CsvTable<'a> {
             path,
             raw_headers: &raw_headers,
         };
-        read(&mut reader, &context, &parse)
+        read(&mut reader, &mut lines, &context, &parse)
     }
 }
 
@@ -177,6 +219,7 @@ fn reader_for(bytes: &[u8], has_headers: bool) -> csv::Reader<&[u8]> {
 /// Reads the records to the end.
 fn read<T>(
     reader: &mut csv::Reader<&[u8]>,
+    lines: &mut Lines,
     context: &Context,
     parse: &dyn Fn(&Row) -> Result<Option<T>, InputError>,
 ) -> Result<Vec<T>, InputError> {
@@ -186,9 +229,12 @@ fn read<T>(
         match reader.read_byte_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => return Ok(values),
-            Err(e) => return Err(csv_error(context.path, &e)),
+            Err(e) => return Err(csv_error(context.path, &e, reader, lines)),
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        let start = rec
+            .position()
+            .map_or(reader.position().byte(), |p| p.byte());
+        let line = lines.at(start);
         if rec.as_slice().len() > MAX_RECORD_BYTES {
             return Err(InputError::RecordTooLong {
                 path: context.path.to_owned(),
@@ -230,8 +276,13 @@ fn reader_hint(reader: &csv::Reader<&[u8]>) -> usize {
     usize::try_from(left / (read / records).max(1) + 16).unwrap_or(16)
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> InputError {
-    let line = e.position().map_or(0, |p| p.line());
+fn csv_error(
+    path: &Path,
+    e: &csv::Error,
+    reader: &csv::Reader<&[u8]>,
+    lines: &mut Lines,
+) -> InputError {
+    let line = lines.at(e.position().map_or(reader.position().byte(), |p| p.byte()));
     let detail = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
         _ => e.to_string(),
@@ -246,6 +297,24 @@ fn csv_error(path: &Path, e: &csv::Error) -> InputError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_count_lone_carriage_returns_as_editors_do() {
+        let mut lines = Lines {
+            body: b"a\r\nb\rc\nd",
+            at: 0,
+            line: 1,
+        };
+        assert_eq!(lines.at(0), 1);
+        assert_eq!(lines.at(3), 2);
+        assert_eq!(lines.at(5), 3);
+        assert_eq!(lines.at(7), 4);
+        assert_eq!(
+            lines.at(2),
+            1,
+            "the \\r of a \\r\\n is not a line of its own"
+        );
+    }
 
     #[test]
     fn headers_fold_case_and_space() {
