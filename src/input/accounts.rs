@@ -259,6 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn windows_and_old_mac_line_endings_give_the_lines_an_editor_shows() {
+        for ending in ["\r\n", "\r"] {
+            let text = [
+                "User id,email",
+                "",
+                "id-1,a@x.example",
+                "id-1,b@x.example",
+                "",
+            ]
+            .join(ending);
+            assert_eq!(
+                parse(&text).err().unwrap().to_string(),
+                "accounts.csv:4: account id-1 appears again with b@x.example, but line 3 gives it a@x.example",
+                "{ending:?}"
+            );
+        }
+    }
+
+    #[test]
     fn identical_duplicate_rows_merge_but_contradicting_ones_fail() {
         let same = "User id,email,Group name\nid-1,a@x.example,g1\nid-1,A@x.example,g2\n";
         assert_eq!(parse(same).unwrap().org.len(), 1);

@@ -43,9 +43,14 @@ impl Lines<'_> {
     /// The line that byte `offset` is on; offsets are asked for in increasing order, so the
     /// whole file is counted once.
     fn at(&mut self, offset: u64) -> u64 {
-        let offset = usize::try_from(offset)
+        let mut offset = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(self.body.len());
+        // The reader's position for a record can be the end of the line before it (the `\n` of
+        // a `\r\n`) or a blank line it skips; the record itself starts after them.
+        while matches!(self.body.get(offset), Some(b'\r' | b'\n')) {
+            offset += 1;
+        }
         if offset < self.at {
             self.at = 0;
             self.line = 1;
@@ -309,11 +314,9 @@ mod tests {
         assert_eq!(lines.at(3), 2);
         assert_eq!(lines.at(5), 3);
         assert_eq!(lines.at(7), 4);
-        assert_eq!(
-            lines.at(2),
-            1,
-            "the \\r of a \\r\\n is not a line of its own"
-        );
+        // The reader's position for a record after a `\r\n` is the `\n`.
+        assert_eq!(lines.at(2), 2);
+        assert_eq!(lines.at(1), 2);
     }
 
     #[test]
