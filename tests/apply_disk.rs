@@ -132,3 +132,26 @@ fn done_steps(path: &std::path::Path, steps: u32, records: &[Record]) -> HashSet
         .map(|(i, _)| i as u32 + 1)
         .collect()
 }
+
+#[test]
+fn a_journal_that_cannot_be_created_stops_apply_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes::renames(5));
+    plan_in(dir.path(), &accounts, &targets);
+    let sim = serve(dir.path(), both_verified());
+    let url = sim.url();
+    // A directory that cannot be made: its parent is a file (root ignores permission bits, so
+    // a read-only directory would not stop it).
+    std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--journal", "not-a-dir/plan.journal"]),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not-a-dir/plan.journal: cannot open the journal: Not a directory"),
+        "{stderr}"
+    );
+    assert!(sim.server.write_log().is_empty());
+}
