@@ -31,12 +31,16 @@ fn corpus(kind: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-fn seed(kind: &str) -> Vec<u8> {
+/// The well-formed files of the corpus (made by rehearsals), which the property tests damage.
+fn seeds(kind: &str) -> Vec<Vec<u8>> {
     corpus(kind)
         .into_iter()
-        .find(|(p, _)| p.file_stem().is_some_and(|s| s == "rehearsal"))
+        .filter(|(p, _)| {
+            p.file_stem()
+                .is_some_and(|s| s.to_string_lossy().starts_with("rehearsal"))
+        })
         .map(|(_, b)| b)
-        .unwrap()
+        .collect()
 }
 
 #[test]
@@ -207,35 +211,77 @@ fn leaves(value: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
+/// A value to put in place of a leaf: usually one of the leaf's own type (which still parses,
+/// so the plan's meaning is what gets tested), sometimes anything at all.
+fn leaf() -> impl Strategy<Value = Leaf> {
+    let number = prop_oneof![
         (0u64..40).prop_map(|n| json!(n)),
         any::<u32>().prop_map(|n| json!(n)),
+        Just(json!(u64::MAX)),
         Just(json!(-1)),
         Just(json!(1.5e30)),
+    ];
+    let text = prop_oneof![
+        "\\PC{0,10}".prop_map(Value::String),
+        "[a-z]{1,3}@(old|new|companya|companyb)\\.example".prop_map(Value::String),
+        "712020:5b10a284-4c20-4165-80ed-e21a0000000[0-9]".prop_map(Value::String),
+        Just(json!("")),
+    ];
+    let anything = prop_oneof![
         Just(Value::Null),
         Just(json!(true)),
         Just(json!([])),
         Just(json!({})),
-        "\\PC{0,10}".prop_map(Value::String),
-        "[a-z]{1,3}@(old|new|companyb)\\.example".prop_map(Value::String),
-    ]
+        Just(json!([1, 2])),
+    ];
+    (number, text, anything, 0u8..4).prop_map(|(number, text, anything, pick)| Leaf {
+        number,
+        text,
+        anything,
+        keep_type: pick != 0,
+    })
 }
 
-/// The rehearsal's plan content with a few values changed, as a hand edit would, re-hashed so
+#[derive(Debug, Clone)]
+struct Leaf {
+    number: Value,
+    text: Value,
+    anything: Value,
+    keep_type: bool,
+}
+
+impl Leaf {
+    fn replacing(self, old: &Value) -> Value {
+        match old {
+            Value::Number(_) if self.keep_type => self.number,
+            Value::String(_) if self.keep_type => self.text,
+            _ if self.keep_type => self.anything,
+            _ => [self.number, self.text, self.anything]
+                .into_iter()
+                .find(|v| std::mem::discriminant(v) != std::mem::discriminant(old))
+                .unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A rehearsal's plan content with a few values changed, as a hand edit would, re-hashed so
 /// that it gets past the hash check.
 fn edited_plan_content() -> impl Strategy<Value = Vec<u8>> {
-    let content: Value = serde_json::from_slice(&seed("plan_content")).unwrap();
-    let mut pointers = Vec::new();
-    leaves(&content, String::new(), &mut pointers);
-    prop::collection::vec((prop::sample::select(pointers), leaf()), 1..4).prop_map(move |changes| {
-        let mut edited = content.clone();
-        for (pointer, value) in changes {
-            if let Some(slot) = edited.pointer_mut(&pointer) {
-                *slot = value;
-            }
-        }
-        serde_json::to_vec(&edited).unwrap()
+    prop::sample::select(seeds("plan_content")).prop_flat_map(|seed| {
+        let content: Value = serde_json::from_slice(&seed).unwrap();
+        let mut pointers = Vec::new();
+        leaves(&content, String::new(), &mut pointers);
+        prop::collection::vec((prop::sample::select(pointers), leaf()), 1..4).prop_map(
+            move |changes| {
+                let mut edited = content.clone();
+                for (pointer, leaf) in changes {
+                    if let Some(slot) = edited.pointer_mut(&pointer) {
+                        *slot = leaf.replacing(slot);
+                    }
+                }
+                serde_json::to_vec(&edited).unwrap()
+            },
+        )
     })
 }
 
@@ -256,8 +302,8 @@ proptest! {
     }
 
     #[test]
-    fn damaged_plan_files(edits in edits()) {
-        checks::plan(&apply_edits(seed("plan"), &edits));
+    fn damaged_plan_files(plan in prop::sample::select(seeds("plan")), edits in edits()) {
+        checks::plan(&apply_edits(plan, &edits));
     }
 
     #[test]
