@@ -3,7 +3,6 @@
 
 mod support;
 
-use mailshift::journal::{self, StepState};
 use mailshift::sim::faults::FaultConfig;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
@@ -43,11 +42,7 @@ fn kill_9_at_random_moments_and_resume_until_done() {
     eprintln!("kill moments seed: {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let journal_path = dir.path().join("plan.json.journal");
-    let by_write: std::collections::HashMap<(String, String), u32> = plan
-        .steps
-        .iter()
-        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
-        .collect();
+    let by_write = steps_by_write(&plan);
     let mut checkpoints: Vec<(usize, HashSet<u32>)> = Vec::new();
     let mut kills = 0;
     let mut runs = 0;
@@ -110,37 +105,15 @@ fn kill_9_at_random_moments_and_resume_until_done() {
     let log = sim.server.write_log();
     for (seen, confirmed) in &checkpoints {
         for w in &log[*seen..] {
-            let step = by_write.get(&(w.account_id.clone(), w.email.to_lowercase()));
-            if let Some(step) = step {
+            if let Some(step) = step_of(&by_write, w) {
                 assert!(
-                    !confirmed.contains(step),
+                    !confirmed.contains(&step),
                     "step {step} was confirmed in the journal and sent again"
                 );
             }
         }
     }
-    // Every write the server saw had its intent in the journal: a step was never sent more
-    // often than the journal says it was about to be.
-    let parsed = journal::read(&journal_path).unwrap();
-    let mut intents: std::collections::HashMap<u32, usize> = Default::default();
-    for r in &parsed.records {
-        if let journal::Record::Intent { step, .. } = r {
-            *intents.entry(*step).or_default() += 1;
-        }
-    }
-    let mut sent: std::collections::HashMap<u32, usize> = Default::default();
-    for w in &log {
-        if let Some(step) = by_write.get(&(w.account_id.clone(), w.email.to_lowercase())) {
-            *sent.entry(*step).or_default() += 1;
-        }
-    }
-    for (step, n) in &sent {
-        let recorded = intents.get(step).copied().unwrap_or(0);
-        assert!(
-            *n <= recorded,
-            "step {step}: sent {n} times, {recorded} intents"
-        );
-    }
+    assert_every_write_journaled(&plan, &log, &journal_path);
     let final_states = confirmed_steps(&journal_path, plan.steps.len() as u32);
     assert_eq!(final_states.len(), plan.steps.len(), "no step is lost");
     eprintln!(
@@ -148,18 +121,4 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         log.len(),
         plan.steps.len()
     );
-}
-
-/// Steps the journal records as done.
-fn confirmed_steps(path: &std::path::Path, steps: u32) -> HashSet<u32> {
-    let Ok(parsed) = journal::read(path) else {
-        return HashSet::new();
-    };
-    journal::replay(path, steps, &parsed.records, false)
-        .unwrap()
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(s, StepState::Done { .. }))
-        .map(|(i, _)| i as u32 + 1)
-        .collect()
 }

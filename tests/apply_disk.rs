@@ -9,8 +9,6 @@
 
 mod support;
 
-use mailshift::journal::{self, Record, StepState};
-use std::collections::{HashMap, HashSet};
 use std::os::unix::process::CommandExt;
 use support::*;
 
@@ -67,19 +65,7 @@ fn fill_then_resume(room: u64) {
     );
 
     // What the disk holds is all there is: every write the API saw has its intent there.
-    let on_disk = journal::read(&journal_path).unwrap();
     assert!(std::fs::metadata(&journal_path).unwrap().len() <= room);
-    let by_write: HashMap<(String, String), u32> = plan
-        .steps
-        .iter()
-        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
-        .collect();
-    let mut intents: HashMap<u32, usize> = HashMap::new();
-    for r in &on_disk.records {
-        if let Record::Intent { step, .. } = r {
-            *intents.entry(*step).or_default() += 1;
-        }
-    }
     let log = sim.server.write_log();
     assert!(
         !log.is_empty(),
@@ -90,47 +76,23 @@ fn fill_then_resume(room: u64) {
         "the run went on after the journal failed: {} writes for {steps} steps",
         log.len()
     );
-    let mut sent: HashMap<u32, usize> = HashMap::new();
-    for w in &log {
-        let step = by_write[&(w.account_id.clone(), w.email.to_lowercase())];
-        *sent.entry(step).or_default() += 1;
-    }
-    for (step, n) in &sent {
-        let recorded = intents.get(step).copied().unwrap_or(0);
-        assert!(
-            *n <= recorded,
-            "step {step} was sent {n} times with {recorded} intents on disk"
-        );
-    }
-    let confirmed = done_steps(&journal_path, steps, &on_disk.records);
+    assert_every_write_journaled(&plan, &log, &journal_path);
+    let confirmed = confirmed_steps(&journal_path, steps);
     let seen = log.len();
 
     // Room again: the same command finishes the plan and sends nothing confirmed twice.
     let out = mailshift(dir.path(), &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sim.emails(), planned(&plan, &before));
+    let by_write = steps_by_write(&plan);
     for w in &sim.server.write_log()[seen..] {
-        let step = by_write[&(w.account_id.clone(), w.email.to_lowercase())];
+        let step = step_of(&by_write, w);
         assert!(
-            !confirmed.contains(&step),
-            "step {step} was confirmed before the disk filled and sent again"
+            step.is_some_and(|s| !confirmed.contains(&s)),
+            "{w:?} was confirmed before the disk filled and sent again"
         );
     }
-    let after = journal::read(&journal_path).unwrap();
-    assert_eq!(
-        done_steps(&journal_path, steps, &after.records).len(),
-        steps as usize
-    );
-}
-
-fn done_steps(path: &std::path::Path, steps: u32, records: &[Record]) -> HashSet<u32> {
-    journal::replay(path, steps, records, false)
-        .unwrap()
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(s, StepState::Done { .. }))
-        .map(|(i, _)| i as u32 + 1)
-        .collect()
+    assert_eq!(confirmed_steps(&journal_path, steps).len(), steps as usize);
 }
 
 #[test]

@@ -3,11 +3,13 @@
 #![allow(dead_code)]
 
 use mailshift::input::parse_accounts;
+use mailshift::journal::{self, Record, StepState};
 use mailshift::plan::{Plan, file};
 use mailshift::sim::faults::FaultConfig;
+use mailshift::sim::server::WriteSeen;
 use mailshift::sim::server::{self, Server, SimConfig};
 use mailshift::sim::world::World;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -347,4 +349,59 @@ pub fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = apply_args(url, &["--rate", "2000"]);
     args.extend_from_slice(extra);
     args
+}
+
+/// Each write of the plan, by account and lower-cased target, to its step id.
+pub fn steps_by_write(plan: &Plan) -> HashMap<(String, String), u32> {
+    plan.steps
+        .iter()
+        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
+        .collect()
+}
+
+/// The step a write the server saw belongs to, if it is one of the plan's.
+pub fn step_of(by_write: &HashMap<(String, String), u32>, w: &WriteSeen) -> Option<u32> {
+    by_write
+        .get(&(w.account_id.clone(), w.email.to_lowercase()))
+        .copied()
+}
+
+/// Steps the journal at `path` records as done (none if it cannot be read yet).
+pub fn confirmed_steps(path: &Path, steps: u32) -> HashSet<u32> {
+    let Ok(parsed) = journal::read(path) else {
+        return HashSet::new();
+    };
+    journal::replay(path, steps, &parsed.records, false)
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, StepState::Done { .. }))
+        .map(|(i, _)| i as u32 + 1)
+        .collect()
+}
+
+/// Every write the server saw had its intent in the journal: no step was sent more often than
+/// the journal says it was about to be.
+pub fn assert_every_write_journaled(plan: &Plan, log: &[WriteSeen], journal_path: &Path) {
+    let by_write = steps_by_write(plan);
+    let parsed = journal::read(journal_path).unwrap();
+    let mut intents: HashMap<u32, usize> = HashMap::new();
+    for r in &parsed.records {
+        if let Record::Intent { step, .. } = r {
+            *intents.entry(*step).or_default() += 1;
+        }
+    }
+    let mut sent: HashMap<u32, usize> = HashMap::new();
+    for w in log {
+        if let Some(step) = step_of(&by_write, w) {
+            *sent.entry(step).or_default() += 1;
+        }
+    }
+    for (step, n) in &sent {
+        let recorded = intents.get(step).copied().unwrap_or(0);
+        assert!(
+            *n <= recorded,
+            "step {step} was sent {n} times with {recorded} intents in the journal"
+        );
+    }
 }
