@@ -30,9 +30,10 @@ struct Context<'a> {
     raw_headers: &'a [String],
 }
 
-/// Line numbers as an editor shows them, from byte offsets. The CSV reader counts only `\n`,
-/// but it also ends records at a lone `\r` (the line ending of Excel for Mac's "CSV"), so in
-/// such a file every row would be reported on line 1.
+/// Line numbers as an editor shows them, from byte offsets. The CSV reader's own line count
+/// is off for other line endings than `\n`: it places a record after `\r\n` (Excel on Windows)
+/// on the line before, and it counts no lines at all where a lone `\r` (Excel for Mac's "CSV")
+/// ends them.
 struct Lines<'a> {
     body: &'a [u8],
     at: usize,
