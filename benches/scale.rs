@@ -53,12 +53,14 @@ struct Measured {
 }
 
 /// Runs `command` to its end; wait4 rather than `Child::wait`, since it also reports peak memory.
-fn measured(mut command: Command) -> Measured {
+/// Its standard error goes to `stderr`, for a look when a step fails.
+fn measured(mut command: Command, stderr: &Path) -> Measured {
     let start = Instant::now();
+    let log = std::fs::File::create(stderr).expect("stderr file");
     #[allow(clippy::zombie_processes)]
     let child = command
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(log)
         .spawn()
         .expect("mailshift runs");
     let pid = child.id() as libc::pid_t;
@@ -70,7 +72,8 @@ fn measured(mut command: Command) -> Measured {
     assert_eq!(waited, pid, "wait4 failed");
     assert!(
         libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 2),
-        "{command:?} failed (status {status})"
+        "{command:?} failed (status {status}); see {}",
+        stderr.display()
     );
     Measured {
         wall,
@@ -89,20 +92,23 @@ fn round(dir: &Path) -> Round {
     for file in ["plan.json", "plan.json.journal"] {
         let _ = std::fs::remove_file(dir.join(file));
     }
-    let plan = measured(command(
-        dir,
-        &[
-            "plan",
-            "--accounts",
-            "accounts.csv",
-            "--targets",
-            "targets.csv",
-            "--verified-domains",
-            "old.example,new.example",
-            "--out",
-            "plan.json",
-        ],
-    ));
+    let plan = measured(
+        command(
+            dir,
+            &[
+                "plan",
+                "--accounts",
+                "accounts.csv",
+                "--targets",
+                "targets.csv",
+                "--verified-domains",
+                "old.example,new.example",
+                "--out",
+                "plan.json",
+            ],
+        ),
+        &dir.join("plan.stderr"),
+    );
     let sim = serve(
         dir,
         SimSetup {
@@ -113,32 +119,38 @@ fn round(dir: &Path) -> Round {
     let url = sim.url();
     // A plan made offline reads each account's permissions on its first apply; an admin with
     // this many accounts plans live instead (`--org-id`), which checks them once, in `plan`.
-    let apply = measured(command(
-        dir,
-        &apply_args(
-            &url,
+    let apply = measured(
+        command(
+            dir,
+            &apply_args(
+                &url,
+                &[
+                    "--rate",
+                    "100000",
+                    "--concurrency",
+                    "32",
+                    "--no-permission-check",
+                ],
+            ),
+        ),
+        &dir.join("apply.stderr"),
+    );
+    let verify = measured(
+        command(
+            dir,
             &[
+                "verify",
+                "plan.json",
+                "--api-url",
+                &url,
+                "--org-id",
+                "org-1",
                 "--rate",
                 "100000",
-                "--concurrency",
-                "32",
-                "--no-permission-check",
             ],
         ),
-    ));
-    let verify = measured(command(
-        dir,
-        &[
-            "verify",
-            "plan.json",
-            "--api-url",
-            &url,
-            "--org-id",
-            "org-1",
-            "--rate",
-            "100000",
-        ],
-    ));
+        &dir.join("verify.stderr"),
+    );
     Round {
         plan,
         apply,

@@ -31,9 +31,15 @@ impl Seen {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        if let Ok(argv) = std::fs::read(format!("/proc/{}/cmdline", child.id())) {
-            self.argvs.push(argv);
+        // Not yet reaped, so the entry is there even if the process has ended (then empty).
+        let argv = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+        if !argv.is_empty() {
+            let passed: Vec<&str> = std::iter::once(env!("CARGO_BIN_EXE_mailshift"))
+                .chain(args.iter().copied())
+                .collect();
+            assert_eq!(argv, format!("{}\0", passed.join("\0")).into_bytes());
         }
+        self.argvs.push(argv);
         let out = child.wait_with_output().unwrap();
         let name = args.join(" ");
         self.outputs
@@ -191,6 +197,10 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
         ]
     );
     assert_eq!(seen.argvs.len(), 8, "argv read from /proc for every run");
+    assert!(
+        seen.argvs.iter().any(|a| !a.is_empty()),
+        "every run ended before its argv could be read"
+    );
     for (what, bytes) in seen
         .outputs
         .iter()

@@ -207,8 +207,8 @@ impl Default for SimSetup {
     }
 }
 
-/// The simulator with both of the generated org's domains verified (left empty, only the
-/// domains the export's addresses use are).
+/// The simulator with both of the generated org's domains verified (an empty list verifies only
+/// the domains the export's addresses use).
 pub fn both_verified() -> SimSetup {
     SimSetup {
         verified: vec!["old.example".into(), "new.example".into()],
@@ -255,8 +255,9 @@ impl Sim {
             .collect()
     }
 
-    /// The same org served again (on a new port) with other settings; only the rate and the
-    /// faults of `setup` are used, since the org's accounts, domains and links carry over.
+    /// The same org, as it is now, served again on a new port with `setup`'s rate, faults, seed
+    /// and read delay; its accounts, verified domains, SCIM links and outside holders carry over,
+    /// so those fields of `setup` are not used.
     pub fn restart(self, setup: SimSetup) -> Sim {
         let Sim { server, runtime } = self;
         let world = runtime.block_on(server.stop()).unwrap();
