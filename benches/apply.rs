@@ -11,13 +11,17 @@
 //!
 //! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123").
 
+#[path = "common/measure.rs"]
+mod measure;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use mailshift::sim::faults::FaultConfig;
 use mailshift::sim::server::Counters;
+use measure::{measured, median};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 use support::*;
 
 /// A plan of about `wanted` steps (mostly renames, with frees, swaps and cycles) in its own dir.
@@ -53,16 +57,8 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
     let _ = std::fs::remove_file(dir.join("plan.json.journal"));
     let sim = serve(dir, setup());
     let url = sim.url();
-    let start = Instant::now();
-    // Reaped by wait4 below rather than Child::wait, because wait4 also reports peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = command(dir, &apply_args(&url, extra))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("apply runs");
-    let pid = child.id() as libc::pid_t;
     let (ended, end_seen) = std::sync::mpsc::channel::<()>();
-    let (wall, peak_kib, at_ten) = std::thread::scope(|s| {
+    let (run, at_ten) = std::thread::scope(|s| {
         let sim = &sim;
         let sampler = s.spawn(
             move || match end_seen.recv_timeout(Duration::from_secs(10)) {
@@ -70,18 +66,10 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
                 Err(_) => Some(sim.server.snapshot().counters),
             },
         );
-        let mut status = 0;
-        // SAFETY: rusage is plain data that wait4 fills in; pid is our child's.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        let wall = start.elapsed().as_secs_f64();
-        assert_eq!(waited, pid, "wait4 failed");
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "apply did not finish cleanly"
-        );
+        let run = measured(command(dir, &apply_args(&url, extra)).stdout(Stdio::null()));
+        assert_eq!(run.code, Some(0), "apply did not finish cleanly");
         let _ = ended.send(());
-        (wall, usage.ru_maxrss as u64, sampler.join().unwrap_or(None))
+        (run, sampler.join().unwrap_or(None))
     });
     let total = sim.server.snapshot().counters;
     let late = at_ten.map(|t| {
@@ -91,17 +79,12 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
         )
     });
     Run {
-        wall,
-        peak_mib: peak_kib as f64 / 1024.0,
+        wall: run.wall,
+        peak_mib: run.peak_mib,
         total,
         late,
         journal_bytes: std::fs::metadata(dir.join("plan.json.journal")).map_or(0, |m| m.len()),
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    xs[xs.len() / 2]
 }
 
 /// Runs the plan in `dir` `runs` times with the journal's fsync and without, interleaved so that

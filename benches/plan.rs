@@ -6,6 +6,10 @@
 //! 1% form swaps and 3-cycles; 1% of the rows name accounts the export lacks.
 //! Environment: MAILSHIFT_BENCH_ACCOUNTS (default 1000000), MAILSHIFT_BENCH_RUNS (default 5).
 
+#[path = "common/measure.rs"]
+mod measure;
+
+use measure::{Measured, measured};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -94,39 +98,23 @@ fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
     tgt.flush()
 }
 
-/// Runs the command once; returns wall seconds and the child's peak RSS in KiB.
-fn run_once(bin: &str, dir: &Path) -> (f64, u64, i32) {
-    let start = Instant::now();
-    // Reaped by wait4 below rather than Child::wait, because wait4 also reports peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(bin)
-        .current_dir(dir)
-        .args([
-            "plan",
-            "--accounts",
-            "accounts.csv",
-            "--targets",
-            "targets.csv",
-            "--out",
-            "plan.json",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mailshift");
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills in; pid is our child's.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    assert_eq!(waited, pid, "wait4 failed");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (wall, usage.ru_maxrss as u64, code)
+/// Plans the org in `dir` once.
+fn run_once(bin: &str, dir: &Path) -> Measured {
+    measured(
+        Command::new(bin)
+            .current_dir(dir)
+            .args([
+                "plan",
+                "--accounts",
+                "accounts.csv",
+                "--targets",
+                "targets.csv",
+                "--out",
+                "plan.json",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 fn main() {
@@ -153,15 +141,16 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_mailshift");
 
     let mut walls = Vec::new();
-    let mut peak = 0;
+    let mut peak: f64 = 0.0;
     for _ in 0..runs {
-        let (wall, rss, code) = run_once(bin, &dir);
+        let run = run_once(bin, &dir);
         assert_eq!(
-            code, 2,
+            run.code,
+            Some(2),
             "the generated org has blocked rows, so plan exits 2"
         );
-        walls.push(wall);
-        peak = peak.max(rss);
+        walls.push(run.wall);
+        peak = peak.max(run.peak_mib);
     }
     walls.sort_by(f64::total_cmp);
     let plan = std::fs::read(dir.join("plan.json")).expect("plan written");
@@ -189,8 +178,5 @@ fn main() {
         walls[0],
         walls[walls.len() - 1]
     );
-    println!(
-        "  peak RSS: {:.0} MiB (target <= 1536 MiB)",
-        peak as f64 / 1024.0
-    );
+    println!("  peak RSS: {peak:.0} MiB (target <= 1536 MiB)");
 }

@@ -10,12 +10,14 @@
 //! the targets (plan ≤ 0.5 s, apply ≤ 200 MiB, journal ≤ 300 bytes per step).
 //! Environment: MAILSHIFT_SCALE_ACCOUNTS (default 100000), MAILSHIFT_BENCH_RUNS (default 3).
 
+#[path = "common/measure.rs"]
+mod measure;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use measure::{Measured, measured, median};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 use support::*;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -47,38 +49,17 @@ fn org(accounts: usize) -> (PathBuf, Shapes) {
     (dir, shapes)
 }
 
-struct Measured {
-    wall: f64,
-    peak_mib: f64,
-}
-
-/// Runs `command` to its end; wait4 rather than `Child::wait`, since it also reports peak memory.
-/// Its standard error goes to `stderr`, for a look when a step fails.
-fn measured(mut command: Command, stderr: &Path) -> Measured {
-    let start = Instant::now();
+/// Runs one step with its standard error in `stderr`, for a look when it fails.
+fn step(mut command: Command, stderr: &Path) -> Measured {
     let log = std::fs::File::create(stderr).expect("stderr file");
-    #[allow(clippy::zombie_processes)]
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("mailshift runs");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills in; pid is our child's.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    assert_eq!(waited, pid, "wait4 failed");
+    let m = measured(command.stdout(Stdio::null()).stderr(log));
     assert!(
-        libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 2),
-        "{command:?} failed (status {status}); see {}",
+        matches!(m.code, Some(0 | 2)),
+        "{command:?} failed ({:?}); see {}",
+        m.code,
         stderr.display()
     );
-    Measured {
-        wall,
-        peak_mib: usage.ru_maxrss as f64 / 1024.0,
-    }
+    m
 }
 
 struct Round {
@@ -92,21 +73,8 @@ fn round(dir: &Path) -> Round {
     for file in ["plan.json", "plan.json.journal"] {
         let _ = std::fs::remove_file(dir.join(file));
     }
-    let plan = measured(
-        command(
-            dir,
-            &[
-                "plan",
-                "--accounts",
-                "accounts.csv",
-                "--targets",
-                "targets.csv",
-                "--verified-domains",
-                "old.example,new.example",
-                "--out",
-                "plan.json",
-            ],
-        ),
+    let plan = step(
+        command(dir, &[&PLAN[..], &["--out", "plan.json"]].concat()),
         &dir.join("plan.stderr"),
     );
     let sim = serve(
@@ -119,7 +87,7 @@ fn round(dir: &Path) -> Round {
     let url = sim.url();
     // A plan made offline reads each account's permissions on its first apply; an admin with
     // this many accounts plans live instead (`--org-id`), which checks them once, in `plan`.
-    let apply = measured(
+    let apply = step(
         command(
             dir,
             &apply_args(
@@ -135,7 +103,7 @@ fn round(dir: &Path) -> Round {
         ),
         &dir.join("apply.stderr"),
     );
-    let verify = measured(
+    let verify = step(
         command(
             dir,
             &[
@@ -157,11 +125,6 @@ fn round(dir: &Path) -> Round {
         verify,
         journal_bytes: std::fs::metadata(dir.join("plan.json.journal")).map_or(0, |m| m.len()),
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    xs[xs.len() / 2]
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -8,17 +8,6 @@ use std::io::Read;
 use std::process::Stdio;
 use support::*;
 
-/// `plan` of the files `plan_in` wrote, without writing a plan.
-const PLAN: [&str; 7] = [
-    "plan",
-    "--accounts",
-    "accounts.csv",
-    "--targets",
-    "targets.csv",
-    "--verified-domains",
-    "old.example,new.example",
-];
-
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(

@@ -56,12 +56,10 @@ impl Lines<'_> {
             self.at = 0;
             self.line = 1;
         }
-        for i in self.at..offset {
-            let ends = match self.body[i] {
-                b'\n' => true,
-                b'\r' => self.body.get(i + 1) != Some(&b'\n'),
-                _ => false,
-            };
+        // memchr jumps between line endings, so counting costs little beside the parse itself.
+        for i in memchr::memchr2_iter(b'\n', b'\r', &self.body[self.at..offset]) {
+            let i = self.at + i;
+            let ends = self.body[i] == b'\n' || self.body.get(i + 1) != Some(&b'\n');
             self.line += u64::from(ends);
         }
         self.at = offset;

@@ -153,24 +153,22 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `plan` of the files `plan_in` writes (offline, both domains verified), without `--out`.
+pub const PLAN: [&str; 7] = [
+    "plan",
+    "--accounts",
+    "accounts.csv",
+    "--targets",
+    "targets.csv",
+    "--verified-domains",
+    "old.example,new.example",
+];
+
 /// Writes the org's files into `dir` and plans them with the binary; returns the plan's path.
 pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
     std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
     std::fs::write(dir.join("targets.csv"), targets).unwrap();
-    let out = mailshift(
-        dir,
-        &[
-            "plan",
-            "--accounts",
-            "accounts.csv",
-            "--targets",
-            "targets.csv",
-            "--verified-domains",
-            "old.example,new.example",
-            "--out",
-            "plan.json",
-        ],
-    );
+    let out = mailshift(dir, &[&PLAN[..], &["--out", "plan.json"]].concat());
     assert!(
         matches!(out.status.code(), Some(0 | 2)),
         "{}",
