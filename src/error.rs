@@ -36,6 +36,9 @@ pub enum Error {
     /// The journal cannot be opened, read or written.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Another `apply` of the same plan is running, or the plan's lock cannot be taken.
+    #[error(transparent)]
+    PlanLock(#[from] crate::journal::plan_lock::PlanLockError),
     /// The HTTP client cannot be set up.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -66,6 +69,17 @@ pub enum Error {
     Refused {
         plan: std::path::PathBuf,
         message: String,
+    },
+    /// The server asked to wait longer than `--max-wait`; the run stopped, resumable.
+    #[error(
+        "the API asked to wait {} ({}), longer than --max-wait {}: the run stopped instead of waiting, and no further changes were sent. Run `mailshift apply {}` again later to resume (or raise --max-wait)",
+        crate::exec::run::span(*wait), told_by.unwrap_or("backoff"), crate::exec::run::span(*bound), plan.display()
+    )]
+    WaitTooLong {
+        plan: std::path::PathBuf,
+        wait: std::time::Duration,
+        told_by: Option<&'static str>,
+        bound: std::time::Duration,
     },
     /// The report could not be written.
     #[error("{}: cannot write the report: {source}", path.display())]

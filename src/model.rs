@@ -93,9 +93,11 @@ pub fn email_key(text: &str) -> String {
     }
 }
 
-/// The key two domains are compared by.
+/// The key two domains are compared by: its IDNA (punycode) form, so that `bücher.example` and
+/// `xn--bcher-kva.example` are one domain; as typed, in lower case, if it has none.
 pub fn domain_key(text: &str) -> String {
-    email_key(text.trim_start_matches('@'))
+    let text = text.trim().trim_start_matches('@');
+    idna::domain_to_ascii(text).unwrap_or_else(|_| email_key(text))
 }
 
 fn split_address(text: &str) -> (&str, &str) {
@@ -249,6 +251,14 @@ pub struct Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_and_its_punycode_are_one_domain() {
+        assert_eq!(domain_key("bücher.example"), domain_key("xn--bcher-kva.example"));
+        assert_eq!(domain_key("@Bücher.Example"), "xn--bcher-kva.example");
+        assert_eq!(domain_key("NEW.example"), "new.example");
+        assert_ne!(domain_key("bucher.example"), domain_key("bücher.example"));
+    }
 
     #[test]
     fn keys_ignore_case_and_surrounding_space() {

@@ -8,7 +8,13 @@ use std::time::{Duration, SystemTime};
 /// The answer to `PUT /users/{id}/manage/email`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
+    /// The documented success status (204): the change is made.
     Applied {
+        status: u16,
+    },
+    /// A 2xx the API does not document for this call (a proxy's 200, say): the server answered,
+    /// so nothing is under way, but only a read of the account can tell whether it was applied.
+    Unconfirmed {
         status: u16,
     },
     /// 429: not applied; wait as told, if told.
@@ -81,11 +87,35 @@ pub fn rate_info(headers: &HeaderMap) -> RateInfo {
     }
 }
 
+/// The error key of a 3xx answer: mailshift follows no redirect, since the key and the account
+/// would go wherever the `Location` points.
+pub const REDIRECT: &str = "redirect";
+
+/// What a 3xx answer says, naming where it pointed.
+pub fn redirected(status: u16, headers: &HeaderMap) -> String {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    format!(
+        "the API answered HTTP {status}, a redirect to {}; mailshift follows no redirects (the key and the account would go to another server): check --api-url",
+        location.as_deref().unwrap_or("(no Location)")
+    )
+}
+
 const UNAUTHORIZED: &str = "the API key was refused (401): check ATLASSIAN_API_KEY or --api-key-file, and that the key has not expired";
+
+/// The only status the admin API documents as success for its writes (set email, unlink).
+pub const DOCUMENTED_SUCCESS: u16 = 204;
 
 pub fn classify_write(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Write {
     match status {
-        200..=299 => Write::Applied { status },
+        DOCUMENTED_SUCCESS => Write::Applied { status },
+        200..=299 => Write::Unconfirmed { status },
+        300..=399 => Write::Rejected {
+            status,
+            key: Some(REDIRECT.into()),
+            message: redirected(status, headers),
+        },
         401 => Write::Unauthorized {
             message: UNAUTHORIZED.into(),
         },
@@ -126,6 +156,11 @@ pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemT
                 },
             }
         }
+        300..=399 => Read::Other {
+            status,
+            key: Some(REDIRECT.into()),
+            message: redirected(status, headers),
+        },
         401 => Read::Unauthorized {
             message: UNAUTHORIZED.into(),
         },
@@ -199,12 +234,44 @@ fn parse_reset(v: &str) -> Option<SystemTime> {
     })
 }
 
+/// The one key mailshift uses for "the address is held by another account", whatever the API
+/// called it.
+pub const TAKEN: &str = "email.taken";
+
+/// Whether an error body says the address is taken: a `key` of `email.taken` or
+/// `email.alreadyTaken` (or any `*.taken`/`*Taken`) anywhere in it, or SCIM's
+/// `"scimType": "uniqueness"`.
+fn is_taken(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(name, value)| {
+            let says = |text: &str| {
+                let t = text.to_ascii_lowercase();
+                t.ends_with(".taken") || t.ends_with("alreadytaken")
+            };
+            match (name.as_str(), value) {
+                ("key" | "code" | "errorKey", Value::String(k)) if says(k) => true,
+                ("scimType", Value::String(k)) if k == "uniqueness" => true,
+                _ => is_taken(value),
+            }
+        }),
+        Value::Array(items) => items.iter().any(is_taken),
+        _ => false,
+    }
+}
+
 /// The error's key and a sentence for people, from any of the API's error dialects.
 pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return (None, format!("HTTP {status}"));
     };
     let s = |p: &str| v.pointer(p).and_then(Value::as_str);
+    // "Taken" is named differently by different calls and may sit at any depth.
+    if is_taken(&v) {
+        return (
+            Some(TAKEN.to_owned()),
+            "the address is held by another account the plan did not know about (outside the export or the org, unverified, or being deleted)".to_owned(),
+        );
+    }
     // User management: {"key": ..., "context": ...}; a field violation names the real cause.
     if let Some(key) = s("/key") {
         let violation = v
@@ -213,7 +280,6 @@ pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
         let reason = s("/context/reason/key");
         let key = violation.or(reason).unwrap_or(key);
         let message = match key {
-            "email.taken" => "the address is held by another account the plan did not know about (outside the export or the org, unverified, or being deleted)".to_owned(),
             "forbidden.unclaimedDomain" => format!(
                 "the target's domain {} is not a verified domain of the org",
                 s("/context/domain").unwrap_or("(not named)")
@@ -349,6 +415,79 @@ mod tests {
             classify_write(401, &HeaderMap::new(), b"", now),
             Write::Unauthorized { .. }
         ));
+    }
+
+    #[test]
+    fn only_the_documented_204_counts_as_applied() {
+        let now = SystemTime::UNIX_EPOCH;
+        let none = HeaderMap::new();
+        assert_eq!(
+            classify_write(204, &none, b"", now),
+            Write::Applied { status: 204 }
+        );
+        for status in [200, 201, 202] {
+            assert_eq!(
+                classify_write(status, &none, b"{}", now),
+                Write::Unconfirmed { status }
+            );
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_refused_naming_its_location() {
+        let now = SystemTime::UNIX_EPOCH;
+        let h = headers(&[("location", "http://127.0.0.1:9/users/a/manage/email")]);
+        for status in [301, 302, 303, 307, 308] {
+            match classify_write(status, &h, b"", now) {
+                Write::Rejected { key, message, .. } => {
+                    assert_eq!(key.as_deref(), Some(REDIRECT));
+                    assert!(
+                        message.contains("redirect to http://127.0.0.1:9/users/a/manage/email"),
+                        "{message}"
+                    );
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+            assert!(matches!(
+                classify_read(status, &h, b"", now),
+                Read::Other { key: Some(k), .. } if k == REDIRECT
+            ));
+        }
+    }
+
+    #[test]
+    fn taken_is_recognised_at_any_depth_and_in_any_spelling() {
+        let now = SystemTime::UNIX_EPOCH;
+        let bodies: [&[u8]; 4] = [
+            br#"{"key":"fieldConstraintsViolated","context":{"fieldViolations":[{"field":"email","violations":[{"key":"email.alreadyTaken"}]}]}}"#,
+            br#"{"key":"fieldConstraintsViolated","context":{"fieldViolations":[{"field":"name","violations":[{"key":"x"}]},{"field":"email","violations":[{"key":"other"},{"key":"email.taken"}]}]}}"#,
+            br#"{"errors":[{"code":"email.alreadyTaken","title":"Taken"}]}"#,
+            br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"exists"}"#,
+        ];
+        for body in bodies {
+            match classify_write(400, &HeaderMap::new(), body, now) {
+                Write::Rejected { key, .. } => assert_eq!(
+                    key.as_deref(),
+                    Some(TAKEN),
+                    "{}",
+                    String::from_utf8_lossy(body)
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        let other = br#"{"key":"fieldConstraintsViolated","context":{"fieldViolations":[{"field":"email","violations":[{"key":"partMaxLength"}]}]}}"#;
+        assert!(matches!(
+            classify_write(400, &HeaderMap::new(), other, now),
+            Write::Rejected { key: Some(k), .. } if k == "partMaxLength"
+        ));
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_kept_as_said_not_overflowed() {
+        let h = headers(&[("retry-after", "18446744073709551615")]);
+        let (wait, told_by) = wait_hint(&h, SystemTime::UNIX_EPOCH);
+        assert_eq!(wait, Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(told_by, Some("Retry-After"));
     }
 
     #[test]

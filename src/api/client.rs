@@ -64,6 +64,9 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_max_idle_per_host(config.pool_size)
+            // A redirect would carry the key and the account to wherever `Location` points,
+            // over plain http too; a 3xx is answered as an error instead (`classify`).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ClientError::Build)?;
         Ok(Client {

@@ -237,6 +237,17 @@ pub struct ApplyArgs {
     #[arg(long = "max-attempts", value_name = "N", default_value_t = 6)]
     pub max_attempts: u32,
 
+    /// After a write whose outcome is uncertain (a 5xx, a timeout, a lost connection), its
+    /// account is left alone for --timeout plus this many seconds, since the write may still be
+    /// under way; a group that had one is read again this long after it is done.
+    #[arg(long = "settle", value_name = "SECS", default_value_t = 5)]
+    pub settle_secs: u64,
+
+    /// The longest pause the API may ask for (Retry-After, X-RateLimit-Reset) before the run
+    /// stops instead of waiting (resumable), e.g. 90s, 15m, 1h.
+    #[arg(long = "max-wait", value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub max_wait: std::time::Duration,
+
     /// First backoff after a failed attempt, in milliseconds; it doubles up to 30 s.
     #[arg(
         long = "backoff-ms",

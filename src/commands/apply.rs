@@ -47,6 +47,11 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             plan: config.plan.clone(),
         });
     }
+    // One run per plan content on this machine, whatever journal it names: held until the end.
+    let _plan_lock = match &config.lock_dir {
+        Some(dir) => Some(journal::plan_lock::take(dir, &sha, &config.journal)?),
+        None => None,
+    };
     let earlier = match journal::read_for(&config.journal, &sha) {
         Ok(parsed) => {
             journal::replay(&config.journal, steps, &parsed.records, config.retry_failed)?
@@ -170,6 +175,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             return Err(match end {
                 End::Refused(message) => refused(config, message),
                 End::Journal(e) => e.into(),
+                End::WaitTooLong { wait, told_by } => too_long(config, wait, told_by),
                 End::Finished | End::Interrupted | End::SafetyStop(_) => read_back.into(),
             });
         }
@@ -181,6 +187,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         End::SafetyStop(_) => "safety_stop",
         End::Refused(_) => "refused",
         End::Journal(_) => "journal_failed",
+        End::WaitTooLong { .. } => "wait_too_long",
     };
     summarise(config, &plan, &after, &records, &stats, started, ended)?;
     if let Some(path) = &config.report {
@@ -189,6 +196,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     match end {
         End::Refused(message) => Err(refused(config, message)),
         End::Journal(e) => Err(e.into()),
+        End::WaitTooLong { wait, told_by } => Err(too_long(config, wait, told_by)),
         End::Interrupted => {
             say(
                 config,
@@ -268,6 +276,19 @@ fn say(config: &ApplyConfig, text: &str) -> Result<(), Error> {
         Ok(())
     } else {
         terminal::line(text)
+    }
+}
+
+fn too_long(
+    config: &ApplyConfig,
+    wait: std::time::Duration,
+    told_by: Option<&'static str>,
+) -> Error {
+    Error::WaitTooLong {
+        plan: config.plan.clone(),
+        wait,
+        told_by,
+        bound: config.policy.max_wait,
     }
 }
 

@@ -58,13 +58,21 @@ pub fn start(
                 Event::Done { step } => {
                     view.retrying.remove(&step);
                     view.checking.remove(&step);
-                    bar.inc(1);
+                    if view.ended.insert(step) {
+                        bar.inc(1);
+                    }
                 }
-                Event::Failed { step, .. } => {
+                Event::Failed { step, ref message } => {
                     view.retrying.remove(&step);
                     view.checking.remove(&step);
                     view.failed += 1;
-                    bar.inc(1);
+                    // A step found wrong by the re-read after its group was done has been
+                    // counted once already.
+                    if view.ended.insert(step) {
+                        bar.inc(1);
+                    } else if !log {
+                        bar.suspend(|| eprintln!("step {step}: {message}"));
+                    }
                 }
                 Event::Skipped { .. } => {
                     view.skipped += 1;
@@ -79,11 +87,15 @@ pub fn start(
                     told_by,
                 } => {
                     view.pace = match paused_for {
-                        Some(wait) => format!(
-                            "paused {:.0}s after a 429 ({})",
-                            wait.as_secs_f64().ceil(),
-                            told_by.unwrap_or("backoff")
-                        ),
+                        Some(wait) => {
+                            let text = paused_until(wait, told_by);
+                            // A long pause is said even without a bar, once.
+                            if wait >= LONG_PAUSE && !log && level > Verbosity::Quiet && view.said_pause != text {
+                                bar.suspend(|| eprintln!("{text}; Ctrl-C stops at once (the journal resumes)"));
+                                view.said_pause = text.clone();
+                            }
+                            text
+                        }
                         None => format!("pacing at {rate:.1}/s"),
                     };
                 }
@@ -130,9 +142,9 @@ fn log_line(event: &Event, steps: &[Step]) -> Option<String> {
             paused_for: Some(wait),
             told_by,
         } => format!(
-            "pace: paused {:.1}s ({}), then {rate:.1}/s",
-            wait.as_secs_f64(),
-            told_by.unwrap_or("backoff")
+            "pace: {} for {:.1}s, then {rate:.1}/s",
+            paused_until(*wait, *told_by),
+            wait.as_secs_f64()
         ),
         Event::Pace { rate, .. } => format!("pace: {rate:.1}/s"),
         Event::Begin { .. } | Event::SafetyStop(_) | Event::Stopping => return None,
@@ -140,8 +152,25 @@ fn log_line(event: &Event, steps: &[Step]) -> Option<String> {
     Some(format!("{} {text}", crate::exec::run::now_text()))
 }
 
+/// A pause this long is announced on its own line, bar or no bar.
+const LONG_PAUSE: Duration = Duration::from_secs(5);
+
+/// "paused until 10:01:05 UTC (Retry-After)".
+fn paused_until(wait: Duration, told_by: Option<&'static str>) -> String {
+    let clock = std::time::SystemTime::now()
+        .checked_add(wait)
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .and_then(|t| t.get(11..19).map(str::to_owned))
+        .unwrap_or_else(|| "much later".into());
+    format!("paused until {clock} UTC ({})", told_by.unwrap_or("backoff"))
+}
+
 #[derive(Default)]
 struct View {
+    /// Steps already counted on the bar.
+    ended: HashSet<u32>,
+    /// The last long pause announced.
+    said_pause: String,
     failed: usize,
     skipped: usize,
     retrying: HashSet<u32>,

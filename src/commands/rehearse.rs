@@ -182,7 +182,7 @@ fn rehearse(
         concurrency: config.concurrency,
         policy: RetryPolicy {
             base: config.backoff,
-            ..RetryPolicy::default()
+            ..RetryPolicy::for_timeout(api.client.request_timeout, RetryPolicy::default().settle)
         },
         yes: true,
         report: Some(paths.report.clone()),
@@ -194,6 +194,7 @@ fn rehearse(
         protected: None,
         permission_check: true,
         json: false,
+        lock_dir: None,
     };
     let started = Instant::now();
     let applied = apply::run(&apply_config)?;

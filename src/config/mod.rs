@@ -262,6 +262,9 @@ pub struct ApplyConfig {
     pub permission_check: bool,
     /// The outcome as JSON on standard output.
     pub json: bool,
+    /// Where the plan's machine-wide lock lives (`journal::plan_lock`); `None` for a rehearsal,
+    /// whose simulator no other run can reach.
+    pub lock_dir: Option<PathBuf>,
 }
 
 impl ApplyConfig {
@@ -299,6 +302,7 @@ impl ApplyConfig {
                 .map(|p| account_list("--exclude", p))
                 .transpose()?,
         };
+        let request_timeout = api.client.request_timeout;
         Ok(ApplyConfig {
             plan: args.plan,
             journal,
@@ -309,7 +313,11 @@ impl ApplyConfig {
             policy: RetryPolicy {
                 max_attempts: args.max_attempts.max(1),
                 base: Duration::from_millis(args.backoff_ms.max(1)),
-                ..RetryPolicy::default()
+                max_wait: args.max_wait,
+                ..RetryPolicy::for_timeout(
+                    request_timeout,
+                    Duration::from_secs(args.settle_secs),
+                )
             },
             yes: args.yes,
             report: args.report,
@@ -329,6 +337,12 @@ impl ApplyConfig {
                 .filter(|o| !o.is_empty() && !args.allow_self),
             permission_check: !args.no_permission_check,
             json: args.json,
+            lock_dir: Some(crate::journal::plan_lock::lock_dir(
+                env("XDG_RUNTIME_DIR")
+                    .filter(|d| !d.trim().is_empty())
+                    .map(PathBuf::from)
+                    .as_deref(),
+            )),
         })
     }
 }

@@ -133,8 +133,9 @@ impl Pacer {
                 let doubling = 1u64 << self.strikes.saturating_sub(1).min(5);
                 let backoff = Duration::from_secs(doubling).min(Duration::from_secs(30));
                 let wait = wait.filter(|w| *w >= TOO_SHORT).unwrap_or(backoff);
-                if now + wait > self.paused_until {
-                    self.paused_until = now + wait;
+                let until = now.saturating_add(wait);
+                if until > self.paused_until {
+                    self.paused_until = until;
                     self.told_by = told_by;
                 }
             }

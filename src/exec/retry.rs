@@ -1,7 +1,7 @@
 //! What to do after the API answers a write or a read: pure, with the jitter passed in, so that
 //! every branch is tested without a network or a clock.
 
-use crate::api::{Read, Write};
+use crate::api::{Read, TAKEN, Write};
 use crate::model::email_key;
 use std::time::Duration;
 
@@ -16,6 +16,18 @@ pub struct RetryPolicy {
     /// The first backoff; it doubles with each attempt up to `cap`.
     pub base: Duration,
     pub cap: Duration,
+    /// How long after a write was sent whose outcome is uncertain (a 5xx, a timeout, a lost
+    /// connection) it may still be under way at the server: the request timeout plus a settle
+    /// margin. Its account is neither read nor written before then.
+    pub quiet: Duration,
+    /// How long after a group with an uncertain write is done its accounts are read again.
+    pub settle: Duration,
+    /// The longest wait the server may ask for (`Retry-After`, `X-RateLimit-Reset`) before the
+    /// run stops instead of waiting.
+    pub max_wait: Duration,
+    /// "Taken" answers for an address this run itself vacated, retried with backoff before the
+    /// step fails: the API's uniqueness may lag behind the free.
+    pub taken_retries: u32,
 }
 
 impl Default for RetryPolicy {
@@ -25,8 +37,41 @@ impl Default for RetryPolicy {
             max_rate_limited: 100,
             base: Duration::from_secs(1),
             cap: Duration::from_secs(30),
+            quiet: Duration::from_secs(35),
+            settle: Duration::from_secs(5),
+            max_wait: Duration::from_secs(15 * 60),
+            taken_retries: 5,
         }
     }
+}
+
+impl RetryPolicy {
+    /// The defaults, with the quiet time of a client whose requests time out after
+    /// `request_timeout`, plus `settle`.
+    pub fn for_timeout(request_timeout: Duration, settle: Duration) -> RetryPolicy {
+        RetryPolicy {
+            quiet: request_timeout.saturating_add(settle),
+            settle,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// Until when a write sent at `sent_at` whose answer left its outcome uncertain may still be
+/// under way: nothing is sent to its account, nor read of it, before then. The one rule for
+/// when a step may be re-sent or checked.
+pub fn under_way_until(sent_at: Duration, policy: &RetryPolicy) -> Duration {
+    sent_at.saturating_add(policy.quiet)
+}
+
+/// The wait left, `elapsed` after an uncertain write was sent (a dead run's intent, say).
+pub fn quiet_left(elapsed: Duration, policy: &RetryPolicy) -> Duration {
+    policy.quiet.saturating_sub(elapsed)
+}
+
+/// Whether a wait the server asked for is longer than the run will wait.
+pub fn too_long(wait: Option<Duration>, policy: &RetryPolicy) -> Option<Duration> {
+    wait.filter(|w| *w > policy.max_wait)
 }
 
 /// How one step has fared so far in this run.
@@ -41,6 +86,15 @@ pub struct Tries {
     pub last_problem: Option<(Option<u16>, String)>,
     /// The API refused the write; the account is being read to tell why.
     pub refused: Option<Refusal>,
+    /// Reads that met a transient failure (counted in `transient` too), for the message.
+    pub failed_reads: u32,
+    /// The step of this plan that vacates this step's target (a free, a chain's link, a
+    /// cycle's temporary), if any: a "taken" answer may then be the API lagging behind it.
+    pub vacated_by: Option<u32>,
+    /// "Taken" answers received while the account still had its precondition.
+    pub taken: u32,
+    /// An uncertain write of this step may be under way until then (`under_way_until`).
+    pub under_way_until: Option<Duration>,
 }
 
 /// A 4xx answer to a write, kept while the account is read again.
@@ -91,10 +145,13 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
 }
 
 /// The server's wait, if it gave one, stretched a little so that the steps it stopped do not all
-/// come back at the same instant; else the backoff.
+/// come back at the same instant; else the backoff. A wait too large to stretch stays as given.
 fn server_wait(given: Option<Duration>, fallback: Duration, jitter: f64) -> Duration {
     match given {
-        Some(w) => w.mul_f64(1.0 + (jitter.clamp(0.7, 1.3) - 0.7) / 2.0),
+        Some(w) => {
+            let stretch = 1.0 + (jitter.clamp(0.7, 1.3) - 0.7) / 2.0;
+            Duration::try_from_secs_f64(w.as_secs_f64() * stretch).unwrap_or(w)
+        }
         None => fallback,
     }
 }
@@ -112,6 +169,10 @@ pub fn after_write(
     match answer {
         Write::Applied { status } => Decision::Done {
             status: Some(*status),
+        },
+        // The server answered, so nothing is under way; a read tells whether it was applied.
+        Write::Unconfirmed { .. } => Decision::Check {
+            after: Duration::ZERO,
         },
         Write::RateLimited { wait, .. } => {
             if tries.rate_limited > policy.max_rate_limited {
@@ -181,7 +242,24 @@ fn explain(
     match read {
         Read::Email(found) if email_key(found) == email_key(to) => Decision::Done { status: None },
         Read::Email(found) if email_key(found) == email_key(from) => {
-            if refusal.key.as_deref() == Some("email.taken") || refusal.status == 409 {
+            let taken = refusal.key.as_deref() == Some(TAKEN) || refusal.status == 409;
+            if let (true, Some(by)) = (taken, tries.vacated_by) {
+                // This plan vacated the address (step `by` is done): the API's uniqueness may
+                // lag behind the free, so wait it out for a while before blaming anyone.
+                if tries.taken <= policy.taken_retries {
+                    return Decision::Send {
+                        after: backoff(policy, tries.taken.max(1), jitter),
+                    };
+                }
+                Decision::Fail {
+                    status: Some(refusal.status),
+                    key: refusal.key.clone(),
+                    message: format!(
+                        "{to} is still taken after {} tries, although this plan vacated it (step {by}): the API's uniqueness may lag behind, or another account took the address meanwhile; the account itself still has {from}. Run `mailshift apply --retry-failed` later",
+                        tries.taken
+                    ),
+                }
+            } else if taken {
                 Decision::Fail {
                     status: Some(refusal.status),
                     key: refusal.key.clone(),
@@ -300,6 +378,62 @@ pub fn after_check(
     }
 }
 
+/// What the re-read of an account, once its group is done, says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    /// The account has the address the group leaves it at.
+    Fine,
+    /// Read again after this long.
+    Again { after: Duration },
+    /// The account is not where the group left it, or cannot be read: the step that put it
+    /// there fails with this key and message.
+    Wrong { key: &'static str, message: String },
+    /// Nothing more can succeed in this run (the key is refused).
+    Stop { message: String },
+}
+
+/// After re-reading, once its group was done, an account of a group that had a write with an
+/// uncertain outcome: a write that landed late (after the steps that followed it) leaves the
+/// account elsewhere, and the run must not call that done.
+pub fn after_settle(
+    expected: &str,
+    read: &Read,
+    tries: &Tries,
+    policy: &RetryPolicy,
+    jitter: f64,
+) -> Settled {
+    match read {
+        Read::Email(found) if email_key(found) == email_key(expected) => Settled::Fine,
+        Read::Email(found) => Settled::Wrong {
+            key: "lateWrite",
+            message: format!(
+                "after its group was done, the account has {found}, not {expected}: a write whose answer was uncertain landed late, or the account was changed outside this run; run `mailshift apply --retry-failed` to put it right"
+            ),
+        },
+        Read::NotFound => Settled::Wrong {
+            key: "accountNotFound",
+            message: "after its group was done, the account no longer exists".into(),
+        },
+        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Settled::Again {
+                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
+            }
+        }
+        Read::Transient { .. } | Read::Linked(_) if tries.failed_reads < policy.max_attempts => {
+            Settled::Again {
+                after: backoff(policy, tries.failed_reads.max(1), jitter),
+            }
+        }
+        Read::Unauthorized { message } => Settled::Stop {
+            message: message.clone(),
+        },
+        _ => Settled::Wrong {
+            key: "outcomeUnknown",
+            message: "after its group was done, the account could not be read again to confirm it (a write of the group had an uncertain answer); run `mailshift verify` or `mailshift apply --retry-failed` to check".into(),
+        },
+    }
+}
+
 /// The write did not land: send it again, unless it has failed too often.
 fn resend(tries: &Tries, policy: &RetryPolicy, jitter: f64) -> Decision {
     if tries.transient >= policy.max_attempts {
@@ -320,10 +454,26 @@ fn resend(tries: &Tries, policy: &RetryPolicy, jitter: f64) -> Decision {
 }
 
 fn give_up(status: Option<u16>, detail: &str, tries: &Tries) -> Decision {
+    let mut what = count(tries.writes, "write");
+    if tries.failed_reads > 0 {
+        what.push_str(&format!(
+            " and {} of the account that failed",
+            count(tries.failed_reads, "read")
+        ));
+    }
     Decision::Fail {
         status,
         key: Some("retriesExhausted".into()),
-        message: format!("gave up after {} attempts: {detail}", tries.writes),
+        message: format!("gave up after {what}: {detail}"),
+    }
+}
+
+/// "1 write", "3 writes".
+fn count(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 
@@ -336,6 +486,10 @@ mod tests {
         max_rate_limited: 5,
         base: Duration::from_secs(1),
         cap: Duration::from_secs(10),
+        quiet: Duration::from_secs(12),
+        settle: Duration::from_secs(2),
+        max_wait: Duration::from_secs(600),
+        taken_retries: 2,
     };
 
     fn tries(transient: u32, rate_limited: u32) -> Tries {
@@ -344,7 +498,7 @@ mod tests {
             transient,
             rate_limited,
             last_problem: Some((Some(503), "503 Service Unavailable".into())),
-            refused: None,
+            ..Tries::default()
         }
     }
 

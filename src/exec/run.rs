@@ -5,11 +5,15 @@
 
 use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
-use super::retry::{Decision, RetryPolicy, Tries, after_check, after_write};
+use super::retry::{
+    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, quiet_left,
+    too_long, under_way_until,
+};
 use super::schedule::{Scheduler, Skip};
-use crate::api::{Client, RateInfo, Read, Write};
+use crate::api::{Client, DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
 use crate::journal::{JournalError, JournalWriter, Record, StepState};
 use crate::plan::Step;
+use crate::model::email_key;
 use crate::plan::StepKind;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hashbrown::HashMap;
@@ -17,7 +21,6 @@ use rand::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -85,6 +88,11 @@ pub enum End {
     Journal(JournalError),
     /// Too many steps failed: steps under way were finished or journaled, the rest are left.
     SafetyStop(Trip),
+    /// The server asked to wait longer than `--max-wait`: the run stopped instead (resumable).
+    WaitTooLong {
+        wait: Duration,
+        told_by: Option<&'static str>,
+    },
 }
 
 /// Figures of the run, for the summary.
@@ -101,6 +109,8 @@ pub struct Stats {
 enum Kind {
     Write,
     Check,
+    /// The re-read of an account once its group is done, after an uncertain write in it.
+    Settle,
 }
 
 struct Ctx {
@@ -110,7 +120,9 @@ struct Ctx {
     pacer: Mutex<Pacer>,
     ceiling: DefaultDirectRateLimiter,
     start: Instant,
-    stopping: AtomicBool,
+    /// Set once the run stops taking steps (Ctrl-C, a safety stop, a fatal error): requests
+    /// still waiting for their turn are not sent.
+    halt: watch::Sender<bool>,
     org_id: String,
 }
 
@@ -126,12 +138,27 @@ impl Ctx {
     fn step(&self, id: u32) -> &Step {
         &self.steps[id as usize - 1]
     }
+
+    fn stopping(&self) -> bool {
+        *self.halt.borrow()
+    }
+
+    /// The instant `at` after the start; far in the future if that cannot be told (a server's
+    /// absurd wait), so that only a stop ends the sleep.
+    fn instant(&self, at: Duration) -> tokio::time::Instant {
+        let far = Duration::from_secs(100 * 365 * 24 * 3600);
+        self.start
+            .checked_add(at)
+            .or_else(|| Instant::now().checked_add(far))
+            .unwrap_or_else(Instant::now)
+            .into()
+    }
 }
 
 enum Answer {
     Write(Write, RateInfo),
     Read(Read, RateInfo),
-    /// Ctrl-C came while the request waited for its turn: it was not sent.
+    /// The run stopped while the request waited for its turn: it was not sent.
     NotSent,
     /// The intent could not be journaled: the request was not sent.
     Journal(JournalError),
@@ -153,8 +180,49 @@ enum Committed {
     Error(JournalError),
 }
 
+/// A wait as people read it: `45s`, `1h 0m`, or "more than a year".
+pub fn span(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 366 * 24 * 3600 {
+        "more than a year".into()
+    } else if secs >= 3600 {
+        format!("{}h {}m", secs / 3600, secs % 3600 / 60)
+    } else if secs >= 60 {
+        format!("{}m {}s", secs / 60, secs % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 pub fn now_text() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Work waiting for its time: (due, step, kind), soonest first.
+type Later = BinaryHeap<Reverse<(Duration, u32, Kind)>>;
+
+/// Queues work on a step, never before an uncertain write of it may have ended.
+fn push(later: &mut Later, t: &Tries, due: Duration, id: u32, kind: Kind) {
+    let due = t.under_way_until.map_or(due, |quiet| due.max(quiet));
+    later.push(Reverse((due, id, kind)));
+}
+
+/// Which steps form each group, and the last step of each account in it (the one whose `to` the
+/// account ends the group with).
+fn groups(steps: &[Step]) -> HashMap<u32, (Vec<u32>, Vec<u32>)> {
+    let mut groups: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
+    for s in steps {
+        groups.entry(s.group).or_default().0.push(s.id);
+    }
+    for (members, last) in groups.values_mut() {
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        for &id in members.iter() {
+            seen.insert(&steps[id as usize - 1].account_id, id);
+        }
+        last.extend(seen.into_values());
+        last.sort_unstable();
+    }
+    groups
 }
 
 /// Runs the steps the journal says are left. `states` come from the journal's replay;
@@ -173,6 +241,7 @@ pub async fn execute(
     let send = |e: Event| {
         let _ = events.send(e);
     };
+    let policy = settings.policy;
     let period = Duration::from_secs_f64(1.0 / settings.rate.max(0.001));
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -184,19 +253,46 @@ pub async fn execute(
         pacer: Mutex::new(Pacer::new(settings.rate)),
         ceiling: RateLimiter::direct(quota),
         start: Instant::now(),
-        stopping: AtomicBool::new(false),
+        halt: watch::Sender::new(false),
         org_id: settings.org_id.clone(),
     });
+    let wall_start = SystemTime::now();
     let (mut scheduler, in_flight, skips) = Scheduler::new(&steps, states, chosen);
+    let vacated = vacated_by(&steps);
     let mut tries: HashMap<u32, Tries> = HashMap::new();
-    let mut later: BinaryHeap<Reverse<(Duration, u32, Kind)>> = BinaryHeap::new();
+    let mut settle_tries: HashMap<u32, Tries> = HashMap::new();
+    let tries_of = |id: u32| -> Tries {
+        Tries {
+            vacated_by: vacated.get(id as usize - 1).copied().flatten(),
+            ..Tries::default()
+        }
+    };
+    let groups = groups(&steps);
+    let mut done: Vec<bool> = states
+        .iter()
+        .map(|s| matches!(s, StepState::Done { .. }))
+        .collect();
+    done.resize(steps.len(), false);
+    // Groups with a write whose outcome was uncertain, and until when it may be under way:
+    // once done, their accounts are read again.
+    let mut unsettled: HashMap<u32, Duration> = HashMap::new();
+    let mut later: Later = BinaryHeap::new();
     for &id in &in_flight {
-        let attempt = match states.get(id as usize - 1) {
-            Some(StepState::InFlight { attempt }) => *attempt,
-            _ => 0,
+        let (attempt, sent) = match states.get(id as usize - 1) {
+            Some(StepState::InFlight { attempt, sent, .. }) => (*attempt, *sent),
+            _ => (0, None),
         };
-        tries.entry(id).or_default().writes = attempt;
-        later.push(Reverse((Duration::ZERO, id, Kind::Check)));
+        let fresh = tries_of(id);
+        let t = tries.entry(id).or_insert(fresh);
+        t.writes = attempt;
+        // A dead run's write may still be under way: not read before it can have ended.
+        let elapsed = sent.map_or(Duration::ZERO, |at| {
+            wall_start.duration_since(at).unwrap_or(Duration::ZERO)
+        });
+        let quiet = quiet_left(elapsed, &policy);
+        t.under_way_until = Some(quiet);
+        unsettled.insert(ctx.step(id).group, quiet);
+        push(&mut later, t, quiet, id, Kind::Check);
     }
     let finished_before = states.iter().filter(|s| s.is_final()).count();
     send(Event::Begin {
@@ -216,20 +312,26 @@ pub async fn execute(
     let mut safety: Option<Trip> = None;
     let mut rng = rand::rng();
     let mut last_rate = settings.rate;
-    let stop = |ctx: &Ctx, stopping: &mut bool| {
+    // Retries that were waiting when the run stopped: recorded as not applied at the end.
+    let mut unsent: Vec<u32> = Vec::new();
+    let stop = |ctx: &Ctx, stopping: &mut bool, later: &mut Later, unsent: &mut Vec<u32>| {
         *stopping = true;
-        ctx.stopping.store(true, Ordering::SeqCst);
+        ctx.halt.send_replace(true);
+        let (writes, rest): (Vec<_>, Vec<_>) = std::mem::take(later)
+            .into_iter()
+            .partition(|Reverse((_, _, k))| *k == Kind::Write);
+        unsent.extend(writes.into_iter().map(|Reverse((_, id, _))| id));
+        later.extend(rest);
     };
 
     loop {
         // Start what may start: due retries and checks first, then new steps in plan order.
-        // While stopping, only checks start: they settle writes that may have landed.
+        // While stopping, only reads that are due start: they settle writes that may have
+        // landed. Reads due later are left: the journal keeps their steps to check.
         while running.len() < settings.concurrency {
             let now = ctx.now();
             let job = match later.peek() {
-                Some(Reverse((due, id, kind)))
-                    if *due <= now && (!stopping || *kind == Kind::Check) =>
-                {
+                Some(Reverse((due, id, kind))) if *due <= now => {
                     let (id, kind) = (*id, *kind);
                     later.pop();
                     Some((id, kind))
@@ -238,7 +340,8 @@ pub async fn execute(
                 _ => scheduler.next_step().map(|id| (id, Kind::Write)),
             };
             let Some((id, kind)) = job else { break };
-            let t = tries.entry(id).or_default();
+            let fresh = tries_of(id);
+            let t = tries.entry(id).or_insert(fresh);
             let attempt = if kind == Kind::Write {
                 t.writes += 1;
                 t.writes
@@ -247,44 +350,104 @@ pub async fn execute(
             };
             running.spawn(attempt_once(Arc::clone(&ctx), id, kind, attempt));
         }
-        let idle = running.is_empty() && commits.is_empty();
-        let nothing_due = later
-            .iter()
-            .all(|Reverse((_, _, k))| stopping && *k == Kind::Write);
-        if idle && nothing_due {
+        if running.is_empty() && commits.is_empty() && (stopping || later.is_empty()) {
             break;
         }
-        let next_due = later
-            .iter()
-            .filter(|Reverse((_, _, k))| !stopping || *k == Kind::Check)
-            .map(|Reverse((due, _, _))| *due)
-            .min();
+        let next_due = if stopping {
+            None
+        } else {
+            later.peek().map(|Reverse((due, _, _))| *due)
+        };
         tokio::select! {
             Some(joined) = running.join_next() => {
                 let Ok(attempted) = joined else { continue };
                 let id = attempted.step;
                 let now = ctx.now();
-                let t = tries.entry(id).or_default();
+                if attempted.kind == Kind::Settle {
+                    let answer = match attempted.answer {
+                        Answer::Read(r, info) => (r, info),
+                        _ => continue,
+                    };
+                    stats.reads += 1;
+                    let t = settle_tries.entry(id).or_default();
+                    let heard = heard_read(&answer.0);
+                    if let Some((wait, told_by)) = take_in(&ctx, now, attempted.sent_at, answer.1, heard, t, &mut stats, &policy) {
+                        fatal.get_or_insert(End::WaitTooLong { wait, told_by });
+                        stop(&ctx, &mut stopping, &mut later, &mut unsent);
+                        continue;
+                    }
+                    if matches!(answer.0, Read::Transient { .. }) {
+                        t.failed_reads += 1;
+                    }
+                    let expected = &ctx.step(id).to;
+                    match after_settle(expected, &answer.0, t, &policy, rng.random_range(0.7..1.3)) {
+                        Settled::Fine => {}
+                        Settled::Again { after } => {
+                            later.push(Reverse((now.saturating_add(after), id, Kind::Settle)));
+                        }
+                        Settled::Wrong { key, message } => {
+                            guard.record(true);
+                            let writes = tries.get(&id).map_or(0, |t| t.writes);
+                            commits.spawn(commit_failed(Arc::clone(&ctx), id, None, Some(key.into()), message, writes, Vec::new()));
+                        }
+                        Settled::Stop { message } => {
+                            fatal.get_or_insert(End::Refused(message));
+                            stop(&ctx, &mut stopping, &mut later, &mut unsent);
+                        }
+                    }
+                    continue;
+                }
+                let fresh = tries_of(id);
+                let t = tries.entry(id).or_insert(fresh);
                 let decision = match attempted.answer {
                     Answer::Journal(e) => {
                         fatal.get_or_insert(End::Journal(e));
-                        stop(&ctx, &mut stopping);
+                        stop(&ctx, &mut stopping, &mut later, &mut unsent);
                         continue;
                     }
+                    // A read that never left settles nothing: its step stays to check.
+                    Answer::NotSent if attempted.kind != Kind::Write => continue,
                     Answer::NotSent => Decision::Send { after: Duration::ZERO },
                     Answer::Write(w, info) => {
                         stats.writes += 1;
-                        take_in(&ctx, now, attempted.sent_at, info, heard_write(&w), t, &mut stats);
+                        if let Some((wait, told_by)) = take_in(&ctx, now, attempted.sent_at, info, heard_write(&w), t, &mut stats, &policy) {
+                            // A 429 is certainly not applied; a 5xx that asks for the wait may
+                            // have been, and stays to check.
+                            if matches!(w, Write::RateLimited { .. }) {
+                                commits.spawn(commit_not_applied(Arc::clone(&ctx), id));
+                            }
+                            fatal.get_or_insert(End::WaitTooLong { wait, told_by });
+                            stop(&ctx, &mut stopping, &mut later, &mut unsent);
+                            continue;
+                        }
+                        if matches!(w, Write::Transient { maybe_applied: true, .. }) {
+                            // It may still be under way at the server: nothing more on this
+                            // account until it cannot be, and its group is read again once done.
+                            let quiet = under_way_until(attempted.sent_at, &policy);
+                            t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
+                            let group = unsettled.entry(ctx.step(id).group).or_insert(quiet);
+                            *group = (*group).max(quiet);
+                        }
+                        if matches!(w, Write::Rejected { key: Some(ref k), .. } if k == TAKEN) {
+                            t.taken += 1;
+                        }
                         // Each write starts afresh; a refusal is kept only while it is explained.
                         t.refused = None;
                         let explain = ctx.step(id).kind != StepKind::Unlink;
-                        after_write(&w, t, &settings.policy, rng.random_range(0.7..1.3), explain)
+                        after_write(&w, t, &policy, rng.random_range(0.7..1.3), explain)
                     }
                     Answer::Read(r, info) => {
                         stats.reads += 1;
-                        take_in(&ctx, now, attempted.sent_at, info, heard_read(&r), t, &mut stats);
+                        if let Some((wait, told_by)) = take_in(&ctx, now, attempted.sent_at, info, heard_read(&r), t, &mut stats, &policy) {
+                            fatal.get_or_insert(End::WaitTooLong { wait, told_by });
+                            stop(&ctx, &mut stopping, &mut later, &mut unsent);
+                            continue;
+                        }
+                        if matches!(r, Read::Transient { .. }) {
+                            t.failed_reads += 1;
+                        }
                         let step = ctx.step(id);
-                        after_check(&step.from, &step.to, &r, t, &settings.policy, rng.random_range(0.7..1.3))
+                        after_check(&step.from, &step.to, &r, t, &policy, rng.random_range(0.7..1.3))
                     }
                 };
                 let rate = ctx.pacer().rate();
@@ -304,7 +467,7 @@ pub async fn execute(
                 };
                 if let Some(trip) = ended.filter(|_| !stopping) {
                     safety = Some(trip);
-                    stop(&ctx, &mut stopping);
+                    stop(&ctx, &mut stopping, &mut later, &mut unsent);
                     send(Event::SafetyStop(trip));
                 }
                 match decision {
@@ -320,25 +483,25 @@ pub async fn execute(
                     }
                     Decision::Send { after } => {
                         send(Event::Retrying { step: id, why: retry_reason(t) });
-                        later.push(Reverse((now + after, id, Kind::Write)));
+                        push(&mut later, t, now.saturating_add(after), id, Kind::Write);
                     }
                     Decision::Check { after } => {
                         if attempted.kind == Kind::Write {
                             send(Event::Retrying { step: id, why: "checking whether the change was applied".into() });
                         }
-                        later.push(Reverse((now + after, id, Kind::Check)));
+                        push(&mut later, t, now.saturating_add(after), id, Kind::Check);
                     }
                     Decision::Explain(refusal) => {
                         send(Event::Retrying { step: id, why: format!("reading the account to explain a refusal: {}", refusal.message) });
                         t.refused = Some(refusal);
-                        later.push(Reverse((now, id, Kind::Check)));
+                        push(&mut later, t, now, id, Kind::Check);
                     }
                     Decision::Stop { message } => {
                         if attempted.kind == Kind::Write {
                             commits.spawn(commit_not_applied(Arc::clone(&ctx), id));
                         }
                         fatal.get_or_insert(End::Refused(message));
-                        stop(&ctx, &mut stopping);
+                        stop(&ctx, &mut stopping, &mut later, &mut unsent);
                     }
                 }
             }
@@ -347,6 +510,21 @@ pub async fn execute(
                     Ok(Committed::Done(id)) => {
                         scheduler.done(id);
                         send(Event::Done { step: id });
+                        if let Some(slot) = done.get_mut(id as usize - 1) {
+                            *slot = true;
+                        }
+                        // A group that had an uncertain write is read again once done, after
+                        // the writes can have ended and a settle delay.
+                        let group = ctx.step(id).group;
+                        if let (Some(&quiet), Some((members, last))) = (unsettled.get(&group), groups.get(&group))
+                            && members.iter().all(|&m| done[m as usize - 1])
+                        {
+                            unsettled.remove(&group);
+                            let due = ctx.now().max(quiet).saturating_add(policy.settle);
+                            for &account_step in last {
+                                later.push(Reverse((due, account_step, Kind::Settle)));
+                            }
+                        }
                     }
                     Ok(Committed::Failed(id, message, skips)) => {
                         send(Event::Failed { step: id, message });
@@ -362,14 +540,14 @@ pub async fn execute(
                     Ok(Committed::NotApplied) | Err(_) => {}
                     Ok(Committed::Error(e)) => {
                         fatal.get_or_insert(End::Journal(e));
-                        stop(&ctx, &mut stopping);
+                        stop(&ctx, &mut stopping, &mut later, &mut unsent);
                     }
                 }
             }
-            _ = sleep_until(&ctx, next_due), if next_due.is_some() => {}
+            _ = tokio::time::sleep_until(ctx.instant(next_due.unwrap_or_default())), if next_due.is_some() => {}
             changed = interrupt.changed(), if !stopping => {
                 if changed.is_err() || *interrupt.borrow() {
-                    stop(&ctx, &mut stopping);
+                    stop(&ctx, &mut stopping, &mut later, &mut unsent);
                     send(Event::Stopping);
                 }
             }
@@ -378,13 +556,8 @@ pub async fn execute(
     }
     // Retries that were waiting when the run stopped were not applied: say so, so that a resume
     // needs no read to know it.
-    if stopping && fatal.is_none() {
-        let waiting: Vec<u32> = later
-            .drain()
-            .filter(|Reverse((_, _, k))| *k == Kind::Write)
-            .map(|Reverse((_, id, _))| id)
-            .collect();
-        for id in waiting {
+    if stopping && !matches!(fatal, Some(End::Journal(_))) {
+        for id in unsent {
             if let Err(e) = ctx.journal.append(&not_applied(id)).await {
                 fatal = Some(End::Journal(e));
                 break;
@@ -400,14 +573,25 @@ pub async fn execute(
     (end, stats)
 }
 
-async fn sleep_until(ctx: &Ctx, due: Option<Duration>) {
-    if let Some(due) = due {
-        tokio::time::sleep_until((ctx.start + due).into()).await;
-    }
+/// For each step (by index), the step of the plan it needs that vacates its target: a free, a
+/// chain's link or a cycle's temporary whose `from` is this step's `to`.
+fn vacated_by(steps: &[Step]) -> Vec<Option<u32>> {
+    steps
+        .iter()
+        .map(|s| {
+            let to = email_key(&s.to);
+            s.after.iter().copied().find(|&d| {
+                d as usize >= 1
+                    && steps
+                        .get(d as usize - 1)
+                        .is_some_and(|n| email_key(&n.from) == to)
+            })
+        })
+        .collect()
 }
 
 /// One request: for a write, its intent goes to the journal first; then it waits its turn
-/// (the learnt pace, then the `--rate` ceiling) and is sent.
+/// (the learnt pace, then the `--rate` ceiling) and is sent. A stop ends the wait at once.
 async fn attempt_once(ctx: Arc<Ctx>, id: u32, kind: Kind, attempt: u32) -> Attempted {
     let done = |answer, sent_at| Attempted {
         step: id,
@@ -425,15 +609,22 @@ async fn attempt_once(ctx: Arc<Ctx>, id: u32, kind: Kind, attempt: u32) -> Attem
             return done(Answer::Journal(e), ctx.now());
         }
     }
+    let mut halt = ctx.halt.subscribe();
     loop {
         let slot = ctx.pacer().reserve(ctx.now());
-        tokio::time::sleep_until((ctx.start + slot).into()).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(ctx.instant(slot)) => {}
+            _ = halt.wait_for(|stop| *stop) => return done(Answer::NotSent, ctx.now()),
+        }
         if ctx.pacer().may_send(ctx.now()) {
             break;
         }
     }
-    ctx.ceiling.until_ready().await;
-    if kind == Kind::Write && ctx.stopping.load(Ordering::SeqCst) {
+    tokio::select! {
+        _ = ctx.ceiling.until_ready() => {}
+        _ = halt.wait_for(|stop| *stop) => return done(Answer::NotSent, ctx.now()),
+    }
+    if kind == Kind::Write && ctx.stopping() {
         return done(Answer::NotSent, ctx.now());
     }
     let sent_at = ctx.now();
@@ -452,7 +643,7 @@ async fn attempt_once(ctx: Arc<Ctx>, id: u32, kind: Kind, attempt: u32) -> Attem
             let (r, info) = ctx.client.scim_linked(&ctx.org_id, &step.account_id).await;
             Answer::Read(r, info)
         }
-        Kind::Check => {
+        Kind::Check | Kind::Settle => {
             let (r, info) = ctx.client.read_email(&step.account_id).await;
             Answer::Read(r, info)
         }
@@ -467,8 +658,9 @@ enum Heard {
         wait: Option<Duration>,
         told_by: Option<&'static str>,
     },
-    /// A transient failure; a write's keeps its detail for the message if the step gives up.
-    Lost(Option<(Option<u16>, String)>),
+    /// A transient failure; a write's keeps its detail for the message if the step gives up,
+    /// with the wait the server asked for, if any.
+    Lost(Option<(Option<u16>, String)>, Option<Duration>),
     /// A refused key: nothing to learn.
     Nothing,
 }
@@ -476,11 +668,23 @@ enum Heard {
 fn heard_write(w: &Write) -> Heard {
     match w {
         Write::Applied { .. } | Write::Rejected { .. } => Heard::Answered,
+        Write::Unconfirmed { status } => Heard::Lost(
+            Some((
+                Some(*status),
+                format!("HTTP {status}, not the documented {DOCUMENTED_SUCCESS}"),
+            )),
+            None,
+        ),
         Write::RateLimited { wait, told_by } => Heard::Limited {
             wait: *wait,
             told_by: *told_by,
         },
-        Write::Transient { status, detail, .. } => Heard::Lost(Some((*status, detail.clone()))),
+        Write::Transient {
+            status,
+            detail,
+            wait,
+            ..
+        } => Heard::Lost(Some((*status, detail.clone())), *wait),
         Write::Unauthorized { .. } => Heard::Nothing,
     }
 }
@@ -492,12 +696,14 @@ fn heard_read(r: &Read) -> Heard {
             wait: *wait,
             told_by: *told_by,
         },
-        Read::Transient { .. } => Heard::Lost(None),
+        Read::Transient { .. } => Heard::Lost(None, None),
         Read::Unauthorized { .. } => Heard::Nothing,
     }
 }
 
-/// Feeds an answer to the pacer and counts it against the step and the run.
+/// Feeds an answer to the pacer and counts it against the step and the run. A wait the server
+/// asks for beyond `--max-wait` is not taken in but returned: the run stops instead.
+#[allow(clippy::too_many_arguments)]
 fn take_in(
     ctx: &Ctx,
     now: Duration,
@@ -506,7 +712,8 @@ fn take_in(
     heard: Heard,
     t: &mut Tries,
     stats: &mut Stats,
-) {
+    policy: &RetryPolicy,
+) -> Option<(Duration, Option<&'static str>)> {
     let signal = match heard {
         Heard::Answered => Signal::Answered {
             remaining: info.remaining,
@@ -515,19 +722,23 @@ fn take_in(
         Heard::Limited { wait, told_by } => {
             t.rate_limited += 1;
             stats.rate_limited += 1;
+            if let Some(wait) = too_long(wait, policy) {
+                return Some((wait, told_by));
+            }
             Signal::Limited { wait, told_by }
         }
-        Heard::Lost(problem) => {
+        Heard::Lost(problem, wait) => {
             t.transient += 1;
             stats.transient += 1;
             if problem.is_some() {
                 t.last_problem = problem;
             }
-            return;
+            return too_long(wait, policy).map(|w| (w, Some("Retry-After")));
         }
-        Heard::Nothing => return,
+        Heard::Nothing => return None,
     };
     ctx.pacer().observe(now, sent_at, signal);
+    None
 }
 
 fn retry_reason(t: &Tries) -> String {

@@ -334,7 +334,7 @@ mod tests {
         };
         let states = vec![
             done.clone(),
-            StepState::InFlight { attempt: 1 },
+            StepState::InFlight { attempt: 1, sent: None, retried: false },
             failed,
             StepState::Pending,
             StepState::Pending,

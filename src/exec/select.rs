@@ -195,7 +195,7 @@ pub fn choose(
             let unfinished = members.len();
             let in_flight = members
                 .iter()
-                .any(|&i| matches!(state(i), StepState::InFlight { .. }));
+                .any(|&i| matches!(state(i), StepState::InFlight { retried: false, .. }));
             let wanted =
                 only.as_ref().is_none_or(|o| o[g]) && !exclude.as_ref().is_some_and(|e| e[g]);
             (unfinished > 0).then_some(Open {
@@ -457,7 +457,7 @@ mod tests {
     fn a_group_left_in_flight_is_settled_whatever_the_selection() {
         let steps = plan();
         let mut states = vec![StepState::Pending; 7];
-        states[4] = StepState::InFlight { attempt: 1 };
+        states[4] = StepState::InFlight { attempt: 1, sent: None, retried: false };
         let selection = Selection {
             limit: Some(1),
             exclude: Some(list("d\n")),

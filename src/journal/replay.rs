@@ -4,6 +4,7 @@
 use super::file::JournalError;
 use super::record::{FORMAT, FORMAT_VERSION, Header, Record};
 use std::path::Path;
+use std::time::SystemTime;
 
 /// Where a step stands according to the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,9 +12,15 @@ pub enum StepState {
     /// Never attempted, or known not applied.
     Pending,
     /// An intent with no outcome: the write may or may not have happened. Checked by reading
-    /// the account before anything else is done with it.
+    /// the account before anything else is done with it, and not before the write can no
+    /// longer be under way (`exec::retry::under_way_until`).
     InFlight {
         attempt: u32,
+        /// When its last intent was journaled; `None` if the journal's time cannot be read.
+        sent: Option<SystemTime>,
+        /// A failed step taken up again by `--retry-failed`: it was sent before, so its account
+        /// is read first (the change may be there already), but it is not a dead run's write.
+        retried: bool,
     },
     Done {
         status: Option<u16>,
@@ -148,7 +155,8 @@ fn check_header(path: &Path, h: &Header) -> Result<(), JournalError> {
 }
 
 /// The state of each of `steps` steps (index `id - 1`) after `records`, the last word on a step
-/// winning. With `retry_failed`, failed and skipped steps count as pending again.
+/// winning. With `retry_failed`, failed and skipped steps are taken up again: a failed step
+/// that was sent is to be checked first (`InFlight`, `retried`), the others are pending.
 pub fn replay(
     path: &Path,
     steps: u32,
@@ -156,6 +164,7 @@ pub fn replay(
     retry_failed: bool,
 ) -> Result<Vec<StepState>, JournalError> {
     let mut states = vec![StepState::Pending; steps as usize];
+    let mut sent: Vec<Option<SystemTime>> = vec![None; steps as usize];
     for (i, record) in records.iter().enumerate() {
         let Some(step) = record.step() else { continue };
         let slot = step
@@ -169,7 +178,17 @@ pub fn replay(
             })?;
         *slot = match record {
             Record::Run { .. } => continue,
-            Record::Intent { attempt, .. } => StepState::InFlight { attempt: *attempt },
+            Record::Intent { attempt, at, .. } => {
+                let when = humantime::parse_rfc3339_weak(at).ok();
+                if let Some(t) = sent.get_mut(step as usize - 1) {
+                    *t = when;
+                }
+                StepState::InFlight {
+                    attempt: *attempt,
+                    sent: when,
+                    retried: false,
+                }
+            }
             Record::Done {
                 status, attempts, ..
             } => StepState::Done {
@@ -193,9 +212,19 @@ pub fn replay(
         };
     }
     if retry_failed {
-        for s in &mut states {
-            if matches!(s, StepState::Failed { .. } | StepState::Skipped { .. }) {
-                *s = StepState::Pending;
+        // A failed step that was sent may have landed after all (its outcome unknown, say):
+        // its account is read before it is sent again. A skipped one was never sent.
+        for (s, when) in states.iter_mut().zip(&sent) {
+            match s {
+                StepState::Failed { attempts, .. } if *attempts > 0 => {
+                    *s = StepState::InFlight {
+                        attempt: *attempts,
+                        sent: *when,
+                        retried: true,
+                    };
+                }
+                StepState::Failed { .. } | StepState::Skipped { .. } => *s = StepState::Pending,
+                _ => {}
             }
         }
     }
@@ -239,9 +268,22 @@ mod tests {
                     status: Some(204),
                     attempts: 1
                 },
-                StepState::InFlight { attempt: 1 },
+                StepState::InFlight {
+                    attempt: 1,
+                    sent: None,
+                    retried: false
+                },
                 StepState::Pending,
             ]
+        );
+        let timed = journal(&[r#"{"t":"intent","step":1,"attempt":2,"at":"2026-12-01T10:00:00.250Z"}"#]);
+        assert_eq!(
+            states(&timed, false)[0],
+            StepState::InFlight {
+                attempt: 2,
+                sent: Some(humantime::parse_rfc3339("2026-12-01T10:00:00.250Z").unwrap()),
+                retried: false
+            }
         );
     }
 
@@ -254,10 +296,23 @@ mod tests {
         let plain = states(&bytes, false);
         assert!(plain[0].is_final() && plain[1].is_final());
         assert_eq!(plain[1], StepState::Skipped { because: 1 });
+        // Step 1 was sent once: retried, its account is read before it is sent again (the
+        // change may have landed after all). Step 2 was never sent.
         assert_eq!(
             states(&bytes, true)[..2],
-            [StepState::Pending, StepState::Pending]
+            [
+                StepState::InFlight {
+                    attempt: 1,
+                    sent: None,
+                    retried: true
+                },
+                StepState::Pending
+            ]
         );
+        let unsent = journal(&[
+            r#"{"t":"failed","step":1,"key":"x","message":"m","attempts":0,"at":"t"}"#,
+        ]);
+        assert_eq!(states(&unsent, true)[0], StepState::Pending);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
-use crate::api::{Client, api_error, path_segment, wait_hint};
-use crate::exec::retry::{RetryPolicy, backoff};
+use crate::api::{Client, api_error, path_segment, redirected, wait_hint};
+use crate::exec::retry::{RetryPolicy, backoff, too_long};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +36,16 @@ pub enum LiveError {
     /// An answer that is not what the API documents.
     #[error("{what}: the answer cannot be read: {detail}")]
     BadAnswer { what: String, detail: String },
+    /// The server asked to wait longer than the run will.
+    #[error(
+        "{what}: the API asked to wait {wait} ({told_by}), longer than --max-wait {bound}; nothing was changed. Run again later (or raise --max-wait)"
+    )]
+    WaitTooLong {
+        what: String,
+        wait: String,
+        told_by: &'static str,
+        bound: String,
+    },
     /// The org listing needs the org's ID.
     #[error(
         "no org ID: give --org-id or set ATLASSIAN_ORG_ID (admin.atlassian.com shows it in the URL and under Settings > API keys)"
@@ -111,13 +121,10 @@ impl Reader {
             path_segment(account_id)
         );
         let what = || format!("reading the permissions on account {account_id}");
-        match self.get(&url, &what).await? {
-            None => Ok(Permission::NoAccount),
-            Some(body) => parse_email_set(&body).map_err(|detail| LiveError::BadAnswer {
-                what: what(),
-                detail,
-            }),
-        }
+        Ok(self
+            .get(&url, &what, &parse_email_set)
+            .await?
+            .unwrap_or(Permission::NoAccount))
     }
 
     /// `GET /admin/v1/orgs/{org}/{listing}`, every page, each parsed by `parse`.
@@ -139,18 +146,14 @@ impl Reader {
         let mut items = Vec::new();
         for page_number in 1.. {
             let what = || format!("reading {title} (page {page_number})");
-            let body = self
-                .get(&url, &what)
-                .await?
-                .ok_or_else(|| LiveError::Refused {
-                    what: what(),
-                    status: 404,
-                    message: format!("no organization {org_id:?} for this key; check --org-id"),
-                })?;
-            let (page, next) = parse(&body).map_err(|detail| LiveError::BadAnswer {
-                what: what(),
-                detail,
-            })?;
+            let (page, next) =
+                self.get(&url, &what, parse)
+                    .await?
+                    .ok_or_else(|| LiveError::Refused {
+                        what: what(),
+                        status: 404,
+                        message: format!("no organization {org_id:?} for this key; check --org-id"),
+                    })?;
             let empty = page.is_empty();
             items.extend(page);
             on_page(items.len());
@@ -186,29 +189,26 @@ impl Reader {
             path_segment(account_id)
         );
         let what = || format!("reading account {account_id}");
-        let Some(body) = self.get(&url, &what).await? else {
-            return Ok(None);
+        let parse = |body: &[u8]| {
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            match value.pointer("/account/email").and_then(|e| e.as_str()) {
+                Some(email) => Ok(email.to_owned()),
+                None => Err("the profile has no email".to_owned()),
+            }
         };
-        let value: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| LiveError::BadAnswer {
-                what: what(),
-                detail: e.to_string(),
-            })?;
-        match value.pointer("/account/email").and_then(|e| e.as_str()) {
-            Some(email) => Ok(Some(email.to_owned())),
-            None => Err(LiveError::BadAnswer {
-                what: what(),
-                detail: "the profile has no email".into(),
-            }),
-        }
+        self.get(&url, &what, &parse).await
     }
 
-    /// A GET, retried as `apply` retries reads; `None` for a 404.
-    async fn get(
+    /// A GET whose 2xx body `parse` reads, retried as `apply` retries reads; `None` for a 404.
+    /// A body that cannot be read (cut short, not JSON) is a transient failure like a 5xx: a
+    /// proxy or a dropped connection can spoil one answer without the next being spoilt.
+    async fn get<T>(
         &self,
         url: &str,
         what: &dyn Fn() -> String,
-    ) -> Result<Option<bytes::Bytes>, LiveError> {
+        parse: &dyn Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Option<T>, LiveError> {
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
@@ -217,9 +217,19 @@ impl Reader {
             self.ceiling.until_ready().await;
             self.reads.fetch_add(1, Ordering::Relaxed);
             let (wait, detail) = match self.client.get(url).await {
-                Ok((200..=299, _, body)) => return Ok(Some(body)),
+                Ok((200..=299, _, body)) => match parse(&body) {
+                    Ok(value) => return Ok(Some(value)),
+                    Err(detail) => (None, format!("the answer cannot be read: {detail}")),
+                },
                 Ok((404, _, _)) => return Ok(None),
                 Ok((401, _, _)) => return Err(LiveError::Unauthorized { what: what() }),
+                Ok((status @ 300..=399, headers, _)) => {
+                    return Err(LiveError::Refused {
+                        what: what(),
+                        status,
+                        message: redirected(status, &headers),
+                    });
+                }
                 Ok((429, headers, _)) => {
                     limited += 1;
                     if limited > self.policy.max_rate_limited {
@@ -229,20 +239,25 @@ impl Reader {
                             detail: "rate limited (429) every time".into(),
                         });
                     }
-                    let told = wait_hint(&headers, SystemTime::now()).0;
+                    let (told, told_by) = wait_hint(&headers, SystemTime::now());
+                    self.bound(told, told_by, what)?;
                     // A hint of "now" (a reset time already past) is no reason to ask again at once.
                     let wait = told
                         .filter(|w| !w.is_zero())
                         .unwrap_or_else(|| backoff(&self.policy, limited, 1.0))
                         .max(Duration::from_millis(100));
                     let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-                    *paused = (*paused).max(tokio::time::Instant::now() + wait);
+                    let until = tokio::time::Instant::now()
+                        .checked_add(wait)
+                        .unwrap_or(*paused);
+                    *paused = (*paused).max(until);
                     continue;
                 }
-                Ok((status @ 500..=599, headers, _)) => (
-                    wait_hint(&headers, SystemTime::now()).0,
-                    format!("HTTP {status}"),
-                ),
+                Ok((status @ 500..=599, headers, _)) => {
+                    let (told, told_by) = wait_hint(&headers, SystemTime::now());
+                    self.bound(told, told_by, what)?;
+                    (told, format!("HTTP {status}"))
+                }
                 Ok((status, _, body)) => {
                     return Err(LiveError::Refused {
                         what: what(),
@@ -263,6 +278,24 @@ impl Reader {
             let jitter = rand::random_range(0.7..1.3);
             tokio::time::sleep(wait.unwrap_or_else(|| backoff(&self.policy, failures, jitter)))
                 .await;
+        }
+    }
+
+    /// A wait the server asks for beyond `--max-wait` ends the read instead.
+    fn bound(
+        &self,
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+        what: &dyn Fn() -> String,
+    ) -> Result<(), LiveError> {
+        match too_long(wait, &self.policy) {
+            Some(wait) => Err(LiveError::WaitTooLong {
+                what: what(),
+                wait: crate::exec::run::span(wait),
+                told_by: told_by.unwrap_or("Retry-After"),
+                bound: crate::exec::run::span(self.policy.max_wait),
+            }),
+            None => Ok(()),
         }
     }
 }

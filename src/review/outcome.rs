@@ -97,7 +97,7 @@ pub fn rows(plan: &Plan, states: &[StepState], ended_in: &[Option<u32>]) -> Vec<
                     format!("not attempted: step {because} did not succeed"),
                     None,
                 ),
-                StepState::InFlight { attempt } => (
+                StepState::InFlight { attempt, .. } => (
                     None,
                     None,
                     "sent; the next apply reads the account to learn the outcome".to_owned(),

@@ -145,6 +145,8 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .env("ATLASSIAN_API_KEY", KEY)
         .env_remove("MAILSHIFT_API_URL")
+        // Tests plan identical orgs side by side: each keeps its plan locks to itself.
+        .env("XDG_RUNTIME_DIR", dir)
         .stdin(std::process::Stdio::null());
     c
 }
