@@ -254,7 +254,10 @@ mod tests {
 
     #[test]
     fn a_domain_and_its_punycode_are_one_domain() {
-        assert_eq!(domain_key("bücher.example"), domain_key("xn--bcher-kva.example"));
+        assert_eq!(
+            domain_key("bücher.example"),
+            domain_key("xn--bcher-kva.example")
+        );
         assert_eq!(domain_key("@Bücher.Example"), "xn--bcher-kva.example");
         assert_eq!(domain_key("NEW.example"), "new.example");
         assert_ne!(domain_key("bucher.example"), domain_key("bücher.example"));

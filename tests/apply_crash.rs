@@ -58,6 +58,8 @@ fn kill_9_at_random_moments_and_resume_until_done() {
                     "5000",
                     "--concurrency",
                     "8",
+                    "--timeout",
+                    "1",
                     "--no-permission-check",
                 ],
             ),

@@ -36,7 +36,16 @@ fn fill_then_resume(room: u64) {
     let before = emails_in(&accounts);
     let sim = serve(dir.path(), SimSetup::default());
     let url = sim.url();
-    let args = fast(&url, &["--concurrency", "8", "--no-permission-check"]);
+    let args = fast(
+        &url,
+        &[
+            "--concurrency",
+            "8",
+            "--timeout",
+            "2",
+            "--no-permission-check",
+        ],
+    );
     let journal_path = dir.path().join("plan.json.journal");
 
     let mut full = command(dir.path(), &args);

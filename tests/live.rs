@@ -93,7 +93,10 @@ fn verify_after_ambiguous_writes_waits_out_an_api_that_shows_changes_late() {
         },
     );
     let url = sim.url();
-    let out = mailshift(dir.path(), &fast(&url, &["--max-attempts", "20"]));
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--max-attempts", "20", "--timeout", "2"]),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let plan = read_plan(&dir.path().join("plan.json"));
     assert_eq!(sim.emails(), planned(&plan, &before));

@@ -9,14 +9,10 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// The documented success status (204): the change is made.
-    Applied {
-        status: u16,
-    },
+    Applied { status: u16 },
     /// A 2xx the API does not document for this call (a proxy's 200, say): the server answered,
     /// so nothing is under way, but only a read of the account can tell whether it was applied.
-    Unconfirmed {
-        status: u16,
-    },
+    Unconfirmed { status: u16 },
     /// 429: not applied; wait as told, if told.
     RateLimited {
         wait: Option<Duration>,
@@ -37,9 +33,7 @@ pub enum Write {
         message: String,
     },
     /// 401: the key is refused, so every other request will be too.
-    Unauthorized {
-        message: String,
-    },
+    Unauthorized { message: String },
 }
 
 /// The answer to `GET /users/{id}/manage/profile` (or, for an unlink, to `get-scim-links`).
@@ -284,7 +278,10 @@ pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
                 "the target's domain {} is not a verified domain of the org",
                 s("/context/domain").unwrap_or("(not named)")
             ),
-            "externalDirectory.scim" => "the account's email is managed by the identity provider (SCIM): change it there".to_owned(),
+            "externalDirectory.scim" => {
+                "the account's email is managed by the identity provider (SCIM): change it there"
+                    .to_owned()
+            }
             "accountNotFound" => "no such account".to_owned(),
             other => format!("HTTP {status} {other}"),
         };

@@ -179,6 +179,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 #[command(after_help = "Examples:
   export ATLASSIAN_API_KEY=...            # or --api-key-file FILE; never on the command line
   mailshift apply plan.json               # shows the summary and asks before the first change

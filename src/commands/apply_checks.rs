@@ -35,7 +35,12 @@ pub fn check(
     };
 
     // A plan checked live for one org says nothing about another's permissions.
-    if let Some(checked) = plan.inputs.checked_live.as_ref().filter(|c| c.org_id != org_id) {
+    if let Some(checked) = plan
+        .inputs
+        .checked_live
+        .as_ref()
+        .filter(|c| c.org_id != org_id)
+    {
         return Err(refuse(format!(
             "the plan was checked against org {}, but --org-id is {org_id}; apply it to the org it was made for, or plan again against this one",
             checked.org_id

@@ -90,8 +90,14 @@ pub fn start(
                         Some(wait) => {
                             let text = paused_until(wait, told_by);
                             // A long pause is said even without a bar, once.
-                            if wait >= LONG_PAUSE && !log && level > Verbosity::Quiet && view.said_pause != text {
-                                bar.suspend(|| eprintln!("{text}; Ctrl-C stops at once (the journal resumes)"));
+                            if wait >= LONG_PAUSE
+                                && !log
+                                && level > Verbosity::Quiet
+                                && view.said_pause != text
+                            {
+                                bar.suspend(|| {
+                                    eprintln!("{text}; Ctrl-C stops at once (the journal resumes)")
+                                });
                                 view.said_pause = text.clone();
                             }
                             text
@@ -162,7 +168,10 @@ fn paused_until(wait: Duration, told_by: Option<&'static str>) -> String {
         .map(|t| humantime::format_rfc3339_seconds(t).to_string())
         .and_then(|t| t.get(11..19).map(str::to_owned))
         .unwrap_or_else(|| "much later".into());
-    format!("paused until {clock} UTC ({})", told_by.unwrap_or("backoff"))
+    format!(
+        "paused until {clock} UTC ({})",
+        told_by.unwrap_or("backoff")
+    )
 }
 
 #[derive(Default)]

@@ -314,10 +314,7 @@ impl ApplyConfig {
                 max_attempts: args.max_attempts.max(1),
                 base: Duration::from_millis(args.backoff_ms.max(1)),
                 max_wait: args.max_wait,
-                ..RetryPolicy::for_timeout(
-                    request_timeout,
-                    Duration::from_secs(args.settle_secs),
-                )
+                ..RetryPolicy::for_timeout(request_timeout, Duration::from_secs(args.settle_secs))
             },
             yes: args.yes,
             report: args.report,

@@ -139,6 +139,7 @@ impl SimBehaviour {
                 latency: Duration::from_millis(args.latency_ms.unwrap_or(defaults.latency_ms)),
                 jitter: Duration::from_millis(args.jitter_ms.unwrap_or(defaults.jitter_ms)),
                 retry_after_share,
+                ..FaultConfig::default()
             },
             seed: args.seed,
             page_size: args.page_size.max(1),

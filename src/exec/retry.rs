@@ -144,6 +144,18 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(wait * jitter.clamp(0.5, 1.5))
 }
 
+/// The wait before sending again a write answered "taken" for an address this run vacated: 1 s
+/// doubling (about 30 s over 5 tries), whatever `--backoff-ms` says, since it waits for the
+/// API's uniqueness to catch up, not for a fault to pass.
+fn taken_backoff(taken: u32, jitter: f64) -> Duration {
+    let policy = RetryPolicy {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(16),
+        ..RetryPolicy::default()
+    };
+    backoff(&policy, taken.max(1), jitter)
+}
+
 /// The server's wait, if it gave one, stretched a little so that the steps it stopped do not all
 /// come back at the same instant; else the backoff. A wait too large to stretch stays as given.
 fn server_wait(given: Option<Duration>, fallback: Duration, jitter: f64) -> Duration {
@@ -248,7 +260,7 @@ fn explain(
                 // lag behind the free, so wait it out for a while before blaming anyone.
                 if tries.taken <= policy.taken_retries {
                     return Decision::Send {
-                        after: backoff(policy, tries.taken.max(1), jitter),
+                        after: taken_backoff(tries.taken, jitter),
                     };
                 }
                 Decision::Fail {

@@ -12,8 +12,8 @@ use super::retry::{
 use super::schedule::{Scheduler, Skip};
 use crate::api::{Client, DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
 use crate::journal::{JournalError, JournalWriter, Record, StepState};
-use crate::plan::Step;
 use crate::model::email_key;
+use crate::plan::Step;
 use crate::plan::StepKind;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hashbrown::HashMap;

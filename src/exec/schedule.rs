@@ -334,7 +334,11 @@ mod tests {
         };
         let states = vec![
             done.clone(),
-            StepState::InFlight { attempt: 1, sent: None, retried: false },
+            StepState::InFlight {
+                attempt: 1,
+                sent: None,
+                retried: false,
+            },
             failed,
             StepState::Pending,
             StepState::Pending,

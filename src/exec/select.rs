@@ -457,7 +457,11 @@ mod tests {
     fn a_group_left_in_flight_is_settled_whatever_the_selection() {
         let steps = plan();
         let mut states = vec![StepState::Pending; 7];
-        states[4] = StepState::InFlight { attempt: 1, sent: None, retried: false };
+        states[4] = StepState::InFlight {
+            attempt: 1,
+            sent: None,
+            retried: false,
+        };
         let selection = Selection {
             limit: Some(1),
             exclude: Some(list("d\n")),

@@ -276,7 +276,8 @@ mod tests {
                 StepState::Pending,
             ]
         );
-        let timed = journal(&[r#"{"t":"intent","step":1,"attempt":2,"at":"2026-12-01T10:00:00.250Z"}"#]);
+        let timed =
+            journal(&[r#"{"t":"intent","step":1,"attempt":2,"at":"2026-12-01T10:00:00.250Z"}"#]);
         assert_eq!(
             states(&timed, false)[0],
             StepState::InFlight {
@@ -309,9 +310,8 @@ mod tests {
                 StepState::Pending
             ]
         );
-        let unsent = journal(&[
-            r#"{"t":"failed","step":1,"key":"x","message":"m","attempts":0,"at":"t"}"#,
-        ]);
+        let unsent =
+            journal(&[r#"{"t":"failed","step":1,"key":"x","message":"m","attempts":0,"at":"t"}"#]);
         assert_eq!(states(&unsent, true)[0], StepState::Pending);
     }
 

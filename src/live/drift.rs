@@ -110,7 +110,11 @@ mod tests {
         let mut states = vec![StepState::Pending; 7];
         states[1] = done.clone();
         states[2] = done;
-        states[6] = StepState::InFlight { attempt: 1, sent: None, retried: false };
+        states[6] = StepState::InFlight {
+            attempt: 1,
+            sent: None,
+            retried: false,
+        };
         let live: Live = [
             ("a", Some("A@OLD")),        // same address, other case: fine
             ("b", Some("b_MOVING@new")), // after its done step 2: fine

@@ -66,7 +66,11 @@ mod tests {
             done,
             failed,
             StepState::Pending,
-            StepState::InFlight { attempt: 1, sent: None, retried: false },
+            StepState::InFlight {
+                attempt: 1,
+                sent: None,
+                retried: false,
+            },
         ];
         let rows = rollback_rows(&plan, &states);
         let wishes: Vec<(u64, &str, &str)> = rows

@@ -21,6 +21,18 @@ pub struct FaultConfig {
     pub jitter: Duration,
     /// Share of 429 answers that carry `Retry-After` (Atlassian does not promise it).
     pub retry_after_share: f64,
+    /// For writes: answer 5xx at once, and carry out the change `late` afterwards, as a
+    /// gateway that gives up before its backend does.
+    pub late_share: f64,
+    pub late: Duration,
+    /// Answer every write with `307 Temporary Redirect` to this base URL (another host).
+    pub redirect_to: Option<String>,
+    /// An address a change vacated stays "taken" for this long (uniqueness lagging behind).
+    pub taken_lag: Duration,
+    /// Send this exact `Retry-After` text on every 429 (a huge or odd value, say).
+    pub retry_after_text: Option<String>,
+    /// Share of reads answered 200 with a body cut short (not JSON).
+    pub garble_share: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +43,8 @@ pub enum Fault {
     Slow,
     /// Applied, then answered with this status.
     Ambiguous(u16),
+    /// Answered with this status at once, applied later.
+    Late(u16),
 }
 
 pub struct Dice {
@@ -67,7 +81,17 @@ impl Dice {
         if write && roll < edge {
             return Fault::Ambiguous(status);
         }
+        edge += config.late_share;
+        if write && roll < edge {
+            return Fault::Late(status);
+        }
         Fault::None
+    }
+
+    /// Whether this read's body is to be cut short. No roll when the share is 0, so that
+    /// seeds of runs without the fault spoil the same requests as before.
+    pub fn garble(&mut self, config: &FaultConfig) -> bool {
+        config.garble_share > 0.0 && self.rng.random::<f64>() < config.garble_share
     }
 
     pub fn latency(&mut self, config: &FaultConfig) -> Duration {

@@ -9,6 +9,7 @@
 use super::faults::{Dice, Fault, FaultConfig};
 use super::limiter::{Bucket, Verdict};
 use super::world::{ScimError, SetEmailError, SimAccount, World};
+use crate::api::path_segment;
 use crate::model::{AddressProblem, Status};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -84,6 +85,12 @@ pub struct Counters {
     pub slow: u64,
     pub ambiguous: u64,
     pub concurrent_writes: u64,
+    /// Writes answered 5xx at once and carried out later.
+    #[serde(default)]
+    pub late: u64,
+    /// Reads answered 200 with a body cut short.
+    #[serde(default)]
+    pub garbled: u64,
 }
 
 /// `GET /__state`.
@@ -103,6 +110,8 @@ struct Tally {
     slow: AtomicU64,
     ambiguous: AtomicU64,
     concurrent_writes: AtomicU64,
+    late: AtomicU64,
+    garbled: AtomicU64,
 }
 
 impl Tally {
@@ -121,6 +130,8 @@ impl Tally {
             slow: r(&self.slow),
             ambiguous: r(&self.ambiguous),
             concurrent_writes: r(&self.concurrent_writes),
+            late: r(&self.late),
+            garbled: r(&self.garbled),
         }
     }
 }
@@ -141,6 +152,8 @@ struct Shared {
     bucket: Mutex<Option<Bucket>>,
     dice: Mutex<Dice>,
     writing: Mutex<HashSet<String>>,
+    /// Addresses a change vacated, and when: "taken" for `faults.taken_lag` after.
+    vacated: Mutex<hashbrown::HashMap<String, Instant>>,
     tally: Tally,
     log: Option<Mutex<Vec<WriteSeen>>>,
     clients: Mutex<Clients>,
@@ -228,6 +241,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         ),
         dice: Mutex::new(Dice::new(config.seed)),
         writing: Mutex::new(HashSet::new()),
+        vacated: Mutex::new(hashbrown::HashMap::new()),
         tally: Tally::default(),
         log: config.log_writes.then(|| Mutex::new(Vec::new())),
         clients: Mutex::new(Clients::default()),
@@ -409,7 +423,11 @@ fn rate_limited(shared: &Shared, limit: u32, wait: Duration) -> Response {
     if let Ok(v) = HeaderValue::from_str(&humantime::format_rfc3339_seconds(reset).to_string()) {
         h.insert("x-ratelimit-reset", v);
     }
-    if lock(&shared.dice).retry_after(&shared.faults) {
+    if let Some(text) = &shared.faults.retry_after_text {
+        if let Ok(v) = HeaderValue::from_str(text) {
+            h.insert(header::RETRY_AFTER, v);
+        }
+    } else if lock(&shared.dice).retry_after(&shared.faults) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         h.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
@@ -513,6 +531,27 @@ async fn set_email(
     if let Some(response) = early_fault(&shared, admitted.fault) {
         return response;
     }
+    if let Some(other) = &shared.faults.redirect_to {
+        let location = format!("{other}/users/{}/manage/email", path_segment(&account_id));
+        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, v);
+        }
+        return admitted.headers(response);
+    }
+    if let Fault::Late(status) = admitted.fault {
+        // A gateway's 5xx at once; the backend carries the change out later all the same.
+        Tally::add(&shared.tally.late);
+        let writing = Writing::begin(Arc::clone(&shared), &account_id);
+        let late = shared.faults.late;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
+        tokio::spawn(async move {
+            tokio::time::sleep(late).await;
+            drop(writing);
+            let _ = write_email(shared, account_id, Fault::None, body).await;
+        });
+        return admitted.headers(server_error(status.as_u16()));
+    }
     // A client that gives up (a timeout) closes the connection, which cancels this handler; the
     // change runs in a task of its own so that, as on a real server, it is carried out anyway.
     let work = tokio::spawn(write_email(shared, account_id, admitted.fault, body));
@@ -537,13 +576,36 @@ async fn write_email(
                     email: email.clone(),
                 });
             }
-            let result = {
+            let lagging = !shared.faults.taken_lag.is_zero() && {
+                let mut vacated = lock(&shared.vacated);
+                let key = crate::model::email_key(&email);
+                match vacated.get(&key) {
+                    Some(at) if at.elapsed() < shared.faults.taken_lag => true,
+                    Some(_) => {
+                        vacated.remove(&key);
+                        false
+                    }
+                    None => false,
+                }
+            };
+            let result = if lagging {
+                Err(SetEmailError::Taken)
+            } else {
                 let mut world = lock(&shared.world);
                 let before = world.account(&account_id).map(|a| a.email.clone());
                 world.set_email(&account_id, &email).map(|()| before)
             };
             match result {
                 Ok(before) => {
+                    if let Some(before) = before
+                        .as_ref()
+                        .filter(|_| !shared.faults.taken_lag.is_zero())
+                    {
+                        let key = crate::model::email_key(before);
+                        if key != crate::model::email_key(&email) {
+                            lock(&shared.vacated).insert(key, Instant::now());
+                        }
+                    }
                     if let Some(before) = before.filter(|_| !shared.read_delay.is_zero()) {
                         lock(&shared.recent).insert(account_id.clone(), (before, Instant::now()));
                     }
@@ -654,6 +716,15 @@ async fn read(
         return response;
     }
     delay(shared, admitted.fault).await;
+    if lock(&shared.dice).garble(&shared.faults) {
+        Tally::add(&shared.tally.garbled);
+        let cut = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"data":[{"account_id":"#))
+            .unwrap_or_else(|_| server_error(500));
+        return admitted.headers(cut);
+    }
     let response = answer(&lock(&shared.world));
     admitted.headers(response)
 }

@@ -327,7 +327,8 @@ pub fn read_plan(path: &Path) -> Plan {
     file::read(path).unwrap()
 }
 
-/// `apply` against the simulator, confirming with --yes, with short backoffs.
+/// `apply` against the simulator, confirming with --yes, with short backoffs and no settle
+/// margin beyond the request timeout (the simulator's own faults say how late a write lands).
 pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "apply",
@@ -339,6 +340,8 @@ pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "--yes",
         "--backoff-ms",
         "20",
+        "--settle",
+        "0",
     ];
     args.extend_from_slice(extra);
     args
