@@ -124,3 +124,129 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         plan.steps.len()
     );
 }
+
+/// The same, against a server whose writes outlive the process that sent them: some answer
+/// only after the timeout and are carried out then, some answer 504 at once and land later.
+/// Each `kill -9` is followed at once by the next run, while those writes are still under way.
+#[test]
+fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
+    let shapes = Shapes {
+        renames: 1400,
+        frees: 100,
+        chains: 50,
+        swaps: 100,
+        cycles: 40,
+    };
+    assert!(shapes.steps() >= 2000);
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(shapes);
+    let plan_path = plan_in(dir.path(), &accounts, &targets);
+    let plan = read_plan(&plan_path);
+    let before = emails_in(&accounts);
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: FaultConfig {
+                slow_share: 0.02,
+                slow: Duration::from_millis(1200),
+                late_share: 0.02,
+                late: Duration::from_millis(1200),
+                error_share: 0.01,
+                latency: Duration::from_millis(2),
+                ..FaultConfig::default()
+            },
+            ..SimSetup::default()
+        },
+    );
+    let url = sim.url();
+    let seed: u64 = rand::rng().random();
+    eprintln!("kill moments seed: {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let journal_path = dir.path().join("plan.json.journal");
+    let by_write = steps_by_write(&plan);
+    let mut checkpoints: Vec<(usize, HashSet<u32>)> = Vec::new();
+    let (mut kills, mut runs) = (0, 0);
+    // The quiet time after an uncertain write is 1 s + 1 s, longer than any of these writes.
+    let args = apply_args(
+        &url,
+        &[
+            "--rate",
+            "600",
+            "--concurrency",
+            "8",
+            "--timeout",
+            "1",
+            "--settle",
+            "1",
+            "--max-attempts",
+            "20",
+            "--no-permission-check",
+        ],
+    );
+    loop {
+        runs += 1;
+        assert!(runs < 150, "the plan never finished");
+        let mut child = command(dir.path(), &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(200..700)));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert_eq!(status.code(), Some(0), "{err}");
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL, and the next run starts at once
+        child.wait().unwrap();
+        kills += 1;
+        let confirmed = confirmed_steps(&journal_path, plan.steps.len() as u32);
+        checkpoints.push((sim.server.write_log().len(), confirmed));
+    }
+    // The last writes of the dead runs, if any were still under way, land before looking.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(kills >= 20, "only {kills} kills landed");
+    let emails = sim.emails();
+    assert_eq!(
+        emails,
+        planned(&plan, &before),
+        "the org is exactly as planned"
+    );
+    let parked: Vec<_> = emails.values().filter(|e| e.contains("_MOVING@")).collect();
+    assert!(
+        parked.is_empty(),
+        "accounts on a temporary address: {parked:?}"
+    );
+    let counters = sim.server.snapshot().counters;
+    assert!(counters.slow > 0 && counters.late > 0, "{counters:?}");
+    assert_eq!(
+        counters.concurrent_writes, 0,
+        "two writes on one account at once"
+    );
+    let log = sim.server.write_log();
+    for (seen, confirmed) in &checkpoints {
+        for w in &log[*seen..] {
+            if let Some(step) = step_of(&by_write, w) {
+                assert!(
+                    !confirmed.contains(&step),
+                    "step {step} was confirmed in the journal and sent again"
+                );
+            }
+        }
+    }
+    assert_every_write_journaled(&plan, &log, &journal_path);
+    eprintln!(
+        "{kills} kills over {runs} runs; {} writes for {} steps; {} slow, {} late",
+        log.len(),
+        plan.steps.len(),
+        counters.slow,
+        counters.late
+    );
+}

@@ -17,11 +17,18 @@ fn a_full_disk_stops_the_run_before_any_unjournaled_write_and_resuming_completes
     // Room for the header and a few dozen steps' records, then nothing. Several sizes, so that
     // the record that finds the disk full is sometimes an intent and sometimes an outcome.
     for room in (2_500..6_000).step_by(300) {
-        fill_then_resume(room);
+        fill_then_resume(room, true);
     }
 }
 
-fn fill_then_resume(room: u64) {
+/// Without the caller ignoring `SIGXFSZ` (a plain `ulimit -f` in a script), the signal would
+/// kill the run without a word; mailshift ignores it, so the journal's error speaks.
+#[test]
+fn a_file_size_limit_kills_nothing_and_the_journal_error_speaks() {
+    fill_then_resume(3_100, false);
+}
+
+fn fill_then_resume(room: u64, ignore_signal: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (accounts, targets) = generated_org(Shapes {
         renames: 300,
@@ -52,7 +59,12 @@ fn fill_then_resume(room: u64) {
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         full.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let disposition = if ignore_signal {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            };
+            libc::signal(libc::SIGXFSZ, disposition);
             let limit = libc::rlimit {
                 rlim_cur: room,
                 rlim_max: room,

@@ -166,6 +166,15 @@ fn writes_later_than_any_wait_never_end_in_a_false_success() {
     for id in &wrong {
         assert!(said.contains(id.as_str()), "{id} is not named: {said}");
     }
+    // Following the advice puts them right.
+    let sim = sim.restart(SimSetup::default());
+    let url = sim.url();
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--retry-failed", "--no-permission-check"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sim.emails(), want);
 }
 
 #[test]
@@ -395,41 +404,58 @@ fn a_second_run_of_the_same_plan_is_refused_whatever_journal_or_copy_it_uses() {
         },
     );
     let url = sim.url();
-    let first = command(
-        dir.path(),
-        &fast(
-            &url,
-            &["--journal", "j1", "--rate", "150", "--no-permission-check"],
-        ),
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let mut seconds = Vec::new();
-    for (cwd, journal) in [(dir.path(), "j2"), (copy.as_path(), "plan.json.journal")] {
-        let out = command(
+    // Both at once, as a second terminal or a cron job would: the plan here with another
+    // journal, and a copy of it in another folder. Both would pass the drift check.
+    let start = |cwd: &Path, journal: &str| {
+        command(
             cwd,
-            &fast(&url, &["--journal", journal, "--no-permission-check"]),
+            &fast(
+                &url,
+                &[
+                    "--journal",
+                    journal,
+                    "--rate",
+                    "150",
+                    "--no-permission-check",
+                ],
+            ),
         )
         .env("XDG_RUNTIME_DIR", dir.path())
-        .output()
-        .unwrap();
-        seconds.push((out.status.code(), text(&out.stderr)));
-    }
-    let first = first.wait_with_output().unwrap();
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    for (code, stderr) in &seconds {
-        assert_eq!(*code, Some(1), "{stderr}");
-        assert!(
-            stderr.contains("another mailshift apply of this plan is running")
-                && stderr.contains(&format!("{}", dir.path().join("j1").display())),
-            "{stderr}"
-        );
-    }
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let runs = [
+        (start(dir.path(), "j1"), dir.path().join("j1")),
+        (
+            start(&copy, "plan.json.journal"),
+            copy.join("plan.json.journal"),
+        ),
+    ];
+    let ended: Vec<(Option<i32>, String, std::path::PathBuf)> = runs
+        .into_iter()
+        .map(|(child, journal)| {
+            let out = child.wait_with_output().unwrap();
+            (out.status.code(), text(&out.stderr), journal)
+        })
+        .collect();
+    let winners: Vec<_> = ended
+        .iter()
+        .filter(|(code, _, _)| *code == Some(0))
+        .collect();
+    assert_eq!(winners.len(), 1, "{ended:?}");
+    let winner_journal = winners[0].2.display().to_string();
+    let (code, stderr, _) = ended.iter().find(|(c, _, _)| *c != Some(0)).unwrap();
+    assert_eq!(*code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another mailshift apply of this plan is running")
+            && stderr.contains(&winner_journal),
+        "{stderr}"
+    );
     assert_eq!(sim.server.write_log().len(), 200, "a step was sent twice");
     assert_eq!(sim.emails(), planned(&plan_of(dir.path()), &before));
+    assert_eq!(sim.server.snapshot().counters.concurrent_writes, 0);
 }
 
 #[test]

@@ -96,6 +96,31 @@ pub struct SimBehaviourArgs {
     #[arg(long = "ambiguous-share", value_name = "P")]
     pub ambiguous_share: Option<f64>,
 
+    /// Share of email writes answered 5xx at once and carried out --late-ms later, as a gateway
+    /// that gives up before its backend (default 0).
+    #[arg(long = "late-share", value_name = "P")]
+    pub late_share: Option<f64>,
+
+    #[arg(long = "late-ms", value_name = "MS", default_value_t = 3000)]
+    pub late_ms: u64,
+
+    /// Answer every email write with 307 to this base URL (another host), to see that the client
+    /// does not follow it.
+    #[arg(long = "redirect-writes-to", value_name = "URL")]
+    pub redirect_writes_to: Option<String>,
+
+    /// An address a change vacated is still answered "taken" for this long.
+    #[arg(long = "taken-lag-ms", value_name = "MS", default_value_t = 0)]
+    pub taken_lag_ms: u64,
+
+    /// Send exactly this Retry-After on every 429 (say 3600, or an absurd number).
+    #[arg(long = "retry-after", value_name = "TEXT")]
+    pub retry_after: Option<String>,
+
+    /// Share of reads answered 200 with a body cut short (default 0).
+    #[arg(long = "garble-share", value_name = "P")]
+    pub garble_share: Option<f64>,
+
     /// Latency added to every request (simulate: 0; rehearse: 80).
     #[arg(long = "latency-ms", value_name = "MS")]
     pub latency_ms: Option<u64>,

@@ -182,7 +182,10 @@ fn rehearse(
         concurrency: config.concurrency,
         policy: RetryPolicy {
             base: config.backoff,
-            ..RetryPolicy::for_timeout(api.client.request_timeout, RetryPolicy::default().settle)
+            // The simulator says how long its writes can be under way; a second more settles.
+            quiet: config.sim.longest_under_way() + Duration::from_secs(1),
+            settle: Duration::from_secs(1),
+            ..RetryPolicy::default()
         },
         yes: true,
         report: Some(paths.report.clone()),

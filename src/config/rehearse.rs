@@ -92,6 +92,18 @@ mod tests {
     }
 
     #[test]
+    fn a_rehearsal_knows_how_long_its_writes_can_be_under_way() {
+        let c = rehearse("rehearse --accounts a.csv --targets t.csv").unwrap();
+        assert_eq!(c.sim.longest_under_way(), Duration::from_millis(160));
+        let c = rehearse(
+            "rehearse --accounts a.csv --targets t.csv --late-share 0.1 --late-ms 2000 --slow-ms 9000",
+        )
+        .unwrap();
+        // Slow answers are off (their share is 0), late writes are on.
+        assert_eq!(c.sim.longest_under_way(), Duration::from_millis(2160));
+    }
+
+    #[test]
     fn a_rehearsal_needs_something_to_plan_and_sane_numbers() {
         assert!(matches!(
             rehearse("rehearse --accounts a.csv"),

@@ -79,6 +79,25 @@ impl SimulateConfig {
 }
 
 impl SimBehaviour {
+    /// The longest a write to this simulator can be under way after it was sent: its latency,
+    /// plus a slow answer's or a late write's delay where those faults are on. A rehearsal
+    /// knows its server, so its quiet time after an uncertain write is this, not a guess.
+    pub fn longest_under_way(&self) -> Duration {
+        let f = &self.faults;
+        let base = f.latency.saturating_add(f.jitter);
+        let slow = if f.slow_share > 0.0 {
+            f.slow
+        } else {
+            Duration::ZERO
+        };
+        let late = if f.late_share > 0.0 {
+            f.late
+        } else {
+            Duration::ZERO
+        };
+        base.saturating_add(slow.max(late))
+    }
+
     pub fn from_arguments(
         args: &SimBehaviourArgs,
         defaults: Defaults,
@@ -88,7 +107,11 @@ impl SimBehaviour {
         let slow_share = args.slow_share.unwrap_or(0.0);
         let ambiguous_share = args.ambiguous_share.unwrap_or(defaults.ambiguous_share);
         let retry_after_share = args.retry_after_share.unwrap_or(0.5);
+        let late_share = args.late_share.unwrap_or(0.0);
+        let garble_share = args.garble_share.unwrap_or(0.0);
         let shares = [
+            ("--late-share", late_share),
+            ("--garble-share", garble_share),
             ("--retry-after-share", retry_after_share),
             ("--error-share", error_share),
             ("--drop-share", drop_share),
@@ -100,7 +123,7 @@ impl SimBehaviour {
                 return Err(ConfigError::BadShare { flag, value });
             }
         }
-        let total = error_share + drop_share + slow_share + ambiguous_share;
+        let total = error_share + drop_share + slow_share + ambiguous_share + late_share;
         if total > 1.0 {
             return Err(ConfigError::BadShare {
                 flag: "the fault shares together",
@@ -139,7 +162,15 @@ impl SimBehaviour {
                 latency: Duration::from_millis(args.latency_ms.unwrap_or(defaults.latency_ms)),
                 jitter: Duration::from_millis(args.jitter_ms.unwrap_or(defaults.jitter_ms)),
                 retry_after_share,
-                ..FaultConfig::default()
+                late_share,
+                late: Duration::from_millis(args.late_ms),
+                redirect_to: args
+                    .redirect_writes_to
+                    .as_ref()
+                    .map(|u| u.trim_end_matches('/').to_owned()),
+                taken_lag: Duration::from_millis(args.taken_lag_ms),
+                retry_after_text: args.retry_after.clone(),
+                garble_share,
             },
             seed: args.seed,
             page_size: args.page_size.max(1),

@@ -87,7 +87,7 @@ impl Pacer {
     /// the slot before.
     pub fn reserve(&mut self, now: Duration) -> Duration {
         let at = now.max(self.next).max(self.paused_until);
-        self.next = at + Duration::from_secs_f64(1.0 / self.rate);
+        self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
         at
     }
 
@@ -404,5 +404,21 @@ mod tests {
             );
         }
         assert_eq!(p.rate(), 10.0);
+    }
+
+    #[test]
+    fn an_absurd_wait_pauses_without_overflowing() {
+        let mut p = Pacer::new(10.0);
+        p.observe(
+            Duration::from_secs(5),
+            Duration::from_secs(4),
+            Signal::Limited {
+                wait: Some(Duration::from_secs(u64::MAX)),
+                told_by: Some("Retry-After"),
+            },
+        );
+        assert_eq!(p.paused_until(), Duration::MAX);
+        assert!(!p.may_send(Duration::from_secs(3600)));
+        assert_eq!(p.reserve(Duration::from_secs(6)), Duration::MAX);
     }
 }

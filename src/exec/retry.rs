@@ -95,6 +95,8 @@ pub struct Tries {
     pub taken: u32,
     /// An uncertain write of this step may be under way until then (`under_way_until`).
     pub under_way_until: Option<Duration>,
+    /// Settle re-reads that found an earlier address of the group (perhaps a lagging read).
+    pub stale_reads: u32,
 }
 
 /// A 4xx answer to a write, kept while the account is read again.
@@ -390,6 +392,10 @@ pub fn after_check(
     }
 }
 
+/// Re-reads of an account that still shows an earlier address of its group, before that counts
+/// as a late write rather than a read lagging behind.
+pub const STALE_READS: u32 = 5;
+
 /// What the re-read of an account, once its group is done, says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settled {
@@ -407,8 +413,13 @@ pub enum Settled {
 /// After re-reading, once its group was done, an account of a group that had a write with an
 /// uncertain outcome: a write that landed late (after the steps that followed it) leaves the
 /// account elsewhere, and the run must not call that done.
+/// `earlier` are the addresses the group had the account at before (its steps' `from`): reads
+/// that lag behind show those for a while (Atlassian documents "up to 30 seconds" for other
+/// changes), so one of them is read again, 1 s doubling for `STALE_READS` tries, before it counts
+/// as a late write.
 pub fn after_settle(
     expected: &str,
+    earlier: &[&str],
     read: &Read,
     tries: &Tries,
     policy: &RetryPolicy,
@@ -416,6 +427,14 @@ pub fn after_settle(
 ) -> Settled {
     match read {
         Read::Email(found) if email_key(found) == email_key(expected) => Settled::Fine,
+        Read::Email(found)
+            if tries.stale_reads < STALE_READS
+                && earlier.iter().any(|e| email_key(e) == email_key(found)) =>
+        {
+            Settled::Again {
+                after: taken_backoff(tries.stale_reads + 1, jitter),
+            }
+        }
         Read::Email(found) => Settled::Wrong {
             key: "lateWrite",
             message: format!(
@@ -748,6 +767,204 @@ mod tests {
         assert!(matches!(
             after_check("a", "b", &unreadable, &tries(5, 0), &P, 1.0),
             Decision::Fail { key: Some(k), .. } if k == "outcomeUnknown"
+        ));
+    }
+
+    #[test]
+    fn an_uncertain_write_keeps_its_account_quiet_until_it_cannot_be_under_way() {
+        let sent = Duration::from_secs(100);
+        assert_eq!(under_way_until(sent, &P), Duration::from_secs(112));
+        assert_eq!(under_way_until(Duration::MAX, &P), Duration::MAX);
+        // A dead run's write, 5 s old at the resume: 7 s left; 20 s old: none.
+        assert_eq!(
+            quiet_left(Duration::from_secs(5), &P),
+            Duration::from_secs(7)
+        );
+        assert_eq!(quiet_left(Duration::from_secs(20), &P), Duration::ZERO);
+        let q = RetryPolicy::for_timeout(Duration::from_secs(30), Duration::from_secs(5));
+        assert_eq!(q.quiet, Duration::from_secs(35));
+        assert_eq!(q.settle, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_2xx_that_is_not_the_documented_204_is_read_back() {
+        assert_eq!(
+            after_write(
+                &Write::Unconfirmed { status: 200 },
+                &tries(1, 0),
+                &P,
+                1.0,
+                true
+            ),
+            Decision::Check {
+                after: Duration::ZERO
+            }
+        );
+    }
+
+    #[test]
+    fn waits_beyond_the_bound_are_named_and_absurd_ones_do_not_overflow() {
+        assert_eq!(too_long(Some(Duration::from_secs(600)), &P), None);
+        assert_eq!(
+            too_long(Some(Duration::from_secs(601)), &P),
+            Some(Duration::from_secs(601))
+        );
+        assert_eq!(too_long(None, &P), None);
+        let absurd = Write::RateLimited {
+            wait: Some(Duration::from_secs(u64::MAX)),
+            told_by: Some("Retry-After"),
+        };
+        assert!(matches!(
+            after_write(&absurd, &tries(0, 1), &P, 1.3, true),
+            Decision::Send { after } if after >= Duration::from_secs(u64::MAX / 2)
+        ));
+    }
+
+    #[test]
+    fn taken_for_an_address_this_plan_vacated_is_waited_out_then_blamed_on_the_lag() {
+        let refusal = Refusal {
+            status: 400,
+            key: Some(TAKEN.into()),
+            message: "held".into(),
+        };
+        let t = |taken| Tries {
+            refused: Some(refusal.clone()),
+            vacated_by: Some(4),
+            taken,
+            ..Tries::default()
+        };
+        let read = |t: &Tries| {
+            after_check(
+                "f0@old.example",
+                "f0@new.example",
+                &Read::Email("f0@old.example".into()),
+                t,
+                &P,
+                1.0,
+            )
+        };
+        // 1 s doubling, whatever the policy's base, for taken_retries (2) tries.
+        assert_eq!(
+            read(&t(1)),
+            Decision::Send {
+                after: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(
+            read(&t(2)),
+            Decision::Send {
+                after: Duration::from_secs(2)
+            }
+        );
+        match read(&t(3)) {
+            Decision::Fail { key, message, .. } => {
+                assert_eq!(key.as_deref(), Some(TAKEN));
+                assert!(
+                    message.contains(
+                        "still taken after 3 tries, although this plan vacated it (step 4)"
+                    ),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not vacated by the plan: held outside, at once.
+        let outside = Tries {
+            vacated_by: None,
+            ..t(1)
+        };
+        assert!(matches!(
+            read(&outside),
+            Decision::Fail { message, .. } if message.contains("outside this org")
+        ));
+    }
+
+    #[test]
+    fn giving_up_counts_writes_and_failed_reads_apart() {
+        let t = Tries {
+            writes: 1,
+            transient: 3,
+            failed_reads: 2,
+            last_problem: Some((Some(503), "HTTP 503".into())),
+            ..Tries::default()
+        };
+        match after_check(
+            "a@x.example",
+            "b@x.example",
+            &Read::Email("a@x.example".into()),
+            &t,
+            &P,
+            1.0,
+        ) {
+            Decision::Fail { message, .. } => assert_eq!(
+                message,
+                "gave up after 1 write and 2 reads of the account that failed: HTTP 503"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_settle_read_passes_the_planned_address_and_names_any_other() {
+        let t = Tries::default();
+        let earlier = ["b_old@x.example", "a_MOVING@x.example"];
+        let settle =
+            |read: &Read, t: &Tries| after_settle("b@x.example", &earlier, read, t, &P, 1.0);
+        assert_eq!(
+            settle(&Read::Email("B@x.example".into()), &t),
+            Settled::Fine
+        );
+        // An earlier address of the group: perhaps a read lagging behind; read again, 1 s
+        // doubling, up to STALE_READS times.
+        let moving = Read::Email("a_MOVING@x.example".into());
+        assert_eq!(
+            settle(&moving, &t),
+            Settled::Again {
+                after: Duration::from_secs(1)
+            }
+        );
+        let lagged = |n| Tries {
+            stale_reads: n,
+            ..Tries::default()
+        };
+        assert_eq!(
+            settle(&moving, &lagged(2)),
+            Settled::Again {
+                after: Duration::from_secs(4)
+            }
+        );
+        assert!(matches!(
+            settle(&Read::Email("else@x.example".into()), &t),
+            Settled::Wrong {
+                key: "lateWrite",
+                ..
+            }
+        ));
+        match settle(&moving, &lagged(STALE_READS)) {
+            Settled::Wrong { key, message } => {
+                assert_eq!(key, "lateWrite");
+                assert!(
+                    message.contains("has a_MOVING@x.example, not b@x.example"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let lost = Read::Transient {
+            status: Some(502),
+            detail: "502".into(),
+        };
+        assert!(matches!(settle(&lost, &t), Settled::Again { .. }));
+        let worn = Tries {
+            failed_reads: 3,
+            ..Tries::default()
+        };
+        assert!(matches!(
+            settle(&lost, &worn),
+            Settled::Wrong {
+                key: "outcomeUnknown",
+                ..
+            }
         ));
     }
 }

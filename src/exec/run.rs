@@ -379,8 +379,23 @@ pub async fn execute(
                     if matches!(answer.0, Read::Transient { .. }) {
                         t.failed_reads += 1;
                     }
-                    let expected = &ctx.step(id).to;
-                    match after_settle(expected, &answer.0, t, &policy, rng.random_range(0.7..1.3)) {
+                    let step = ctx.step(id);
+                    let earlier: Vec<&str> = groups
+                        .get(&step.group)
+                        .map(|(members, _)| {
+                            members
+                                .iter()
+                                .map(|&m| ctx.step(m))
+                                .filter(|m| m.account_id == step.account_id)
+                                .map(|m| &*m.from)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let settled = after_settle(&step.to, &earlier, &answer.0, t, &policy, rng.random_range(0.7..1.3));
+                    if matches!(settled, Settled::Again { .. }) && matches!(answer.0, Read::Email(_)) {
+                        t.stale_reads += 1;
+                    }
+                    match settled {
                         Settled::Fine => {}
                         Settled::Again { after } => {
                             later.push(Reverse((now.saturating_add(after), id, Kind::Settle)));
@@ -814,5 +829,39 @@ async fn commit_not_applied(ctx: Arc<Ctx>, id: u32) -> Committed {
     match ctx.journal.append(&not_applied(id)).await {
         Ok(()) => Committed::NotApplied,
         Err(e) => Committed::Error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::step_of as step;
+
+    #[test]
+    fn a_step_knows_which_step_of_the_plan_vacates_its_target() {
+        // A swap: 1 parks a, 2 takes a's address, 3 takes b's; 4 is a plain rename.
+        let mut steps = vec![
+            step(1, "a", "a@x", "a_MOVING@x", &[]),
+            step(2, "b", "b@x", "a@x", &[1]),
+            step(3, "a", "a_MOVING@x", "b@x", &[2]),
+            step(4, "c", "c@old", "c@x", &[]),
+        ];
+        for s in &mut steps[..3] {
+            s.group = 1;
+        }
+        steps[3].group = 2;
+        assert_eq!(vacated_by(&steps), vec![None, Some(1), Some(2), None]);
+        let groups = groups(&steps);
+        // The swap's accounts end on their last steps: a on 3, b on 2.
+        assert_eq!(groups[&1], (vec![1, 2, 3], vec![2, 3]));
+        assert_eq!(groups[&2], (vec![4], vec![4]));
+    }
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        assert_eq!(span(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(span(Duration::from_secs(900)), "15m 0s");
+        assert_eq!(span(Duration::from_secs(3600)), "1h 0m");
+        assert_eq!(span(Duration::from_secs(u64::MAX)), "more than a year");
     }
 }

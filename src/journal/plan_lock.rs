@@ -66,8 +66,17 @@ pub fn take(dir: &Path, plan_sha256: &str, journal: &Path) -> Result<PlanLock, P
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
+            // The holder writes who it is right after taking the lock: give it a moment.
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            for _ in 0..50 {
+                holder.clear();
+                let _ = file.rewind();
+                let _ = file.read_to_string(&mut holder);
+                if holder.ends_with('\n') && holder.lines().count() >= 2 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             let mut lines = holder.lines();
             let pid = lines.next().unwrap_or("unknown").to_owned();
             let journal = lines.next().unwrap_or("(not recorded)").to_owned();
