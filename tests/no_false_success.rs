@@ -169,10 +169,9 @@ fn writes_later_than_any_wait_never_end_in_a_false_success() {
     // Following the advice puts them right.
     let sim = sim.restart(SimSetup::default());
     let url = sim.url();
-    let out = mailshift(
-        dir.path(),
-        &fast(&url, &["--retry-failed", "--no-permission-check"]),
-    );
+    let mut args = fast(&url, &QUIET_2S);
+    args.push("--retry-failed");
+    let out = mailshift(dir.path(), &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sim.emails(), want);
 }

@@ -8,6 +8,7 @@ use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
 use crate::exec::guard::Trip;
+use crate::exec::pace::Pacer;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
 use crate::exec::select::{Choice, choose, drop_groups};
 use crate::journal::{self, Record};
@@ -65,12 +66,16 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     };
     let mut choice = choose(&plan.steps, &earlier, &config.selection)?;
     // The world may have changed since the plan was made: check before the first write.
+    // One pace for the key: the executor goes on where pre-flight's reads left it.
+    let mut pace = Pacer::new(config.rate);
     let drifted = if choice.steps > 0 {
         let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
         let session = Session::new(&config.client, config.rate, config.policy)?;
         let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
         apply_checks::check(config, &plan, &choice, first_run, &session, org_id)?;
-        drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?
+        let drifted = drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?;
+        pace = session.reader.pace();
+        drifted
     } else {
         Vec::new()
     };
@@ -146,17 +151,19 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             limits: config.limits,
             org_id: config.org_id.clone().unwrap_or_default(),
         };
-        execute(
+        let (end, stats, _) = execute(
             plan_steps,
             &states,
             &choice.chosen,
             client,
             Arc::clone(&writer),
             &settings,
+            pace,
             events,
             interrupted,
         )
-        .await
+        .await;
+        (end, stats)
     });
     let _ = consumer.join();
     drop(runtime);

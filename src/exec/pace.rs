@@ -91,6 +91,29 @@ impl Pacer {
         at
     }
 
+    /// The same pace on a clock that starts `by` later (for a run that takes over the pace of
+    /// the reads before it).
+    pub fn rebased(mut self, by: Duration) -> Pacer {
+        let back = |t: Duration| t.saturating_sub(by);
+        self.next = back(self.next);
+        self.paused_until = back(self.paused_until);
+        self.last_cut = back(self.last_cut);
+        self.last_change = back(self.last_change);
+        self.answered = self.answered.iter().map(|&t| back(t)).collect();
+        self
+    }
+
+    /// The first instant at or after `now` at which a request may go, without booking it.
+    pub fn ready_at(&self, now: Duration) -> Duration {
+        now.max(self.next).max(self.paused_until)
+    }
+
+    /// Books the slot of a request that goes at `now` (no sooner than `ready_at`).
+    pub fn book(&mut self, now: Duration) {
+        let at = self.ready_at(now);
+        self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
+    }
+
     /// Whether a request booked earlier may go at `now`, or a pause begun since holds it back.
     pub fn may_send(&self, now: Duration) -> bool {
         now >= self.paused_until

@@ -158,6 +158,19 @@ fn taken_backoff(taken: u32, jitter: f64) -> Duration {
     backoff(&policy, taken.max(1), jitter)
 }
 
+/// The wait before reading again an account that shows an earlier address of its group: a
+/// fifth of `settle` (at least 0.1 s), doubling, so that `STALE_READS` tries span about six
+/// times `settle` (31 s at the default 5 s, as long as Atlassian says its reads may lag).
+fn stale_backoff(policy: &RetryPolicy, n: u32, jitter: f64) -> Duration {
+    let base = (policy.settle / 5).max(Duration::from_millis(100));
+    let stale = RetryPolicy {
+        base,
+        cap: base.saturating_mul(16),
+        ..*policy
+    };
+    backoff(&stale, n, jitter)
+}
+
 /// The server's wait, if it gave one, stretched a little so that the steps it stopped do not all
 /// come back at the same instant; else the backoff. A wait too large to stretch stays as given.
 fn server_wait(given: Option<Duration>, fallback: Duration, jitter: f64) -> Duration {
@@ -415,8 +428,8 @@ pub enum Settled {
 /// account elsewhere, and the run must not call that done.
 /// `earlier` are the addresses the group had the account at before (its steps' `from`): reads
 /// that lag behind show those for a while (Atlassian documents "up to 30 seconds" for other
-/// changes), so one of them is read again, 1 s doubling for `STALE_READS` tries, before it counts
-/// as a late write.
+/// changes), so one of them is read again (`stale_backoff`, `STALE_READS` tries) before it
+/// counts as a late write.
 pub fn after_settle(
     expected: &str,
     earlier: &[&str],
@@ -432,7 +445,7 @@ pub fn after_settle(
                 && earlier.iter().any(|e| email_key(e) == email_key(found)) =>
         {
             Settled::Again {
-                after: taken_backoff(tries.stale_reads + 1, jitter),
+                after: stale_backoff(policy, tries.stale_reads + 1, jitter),
             }
         }
         Read::Email(found) => Settled::Wrong {
@@ -914,13 +927,13 @@ mod tests {
             settle(&Read::Email("B@x.example".into()), &t),
             Settled::Fine
         );
-        // An earlier address of the group: perhaps a read lagging behind; read again, 1 s
-        // doubling, up to STALE_READS times.
+        // An earlier address of the group: perhaps a read lagging behind; read again, from a
+        // fifth of the settle time (2 s here) doubling, up to STALE_READS times.
         let moving = Read::Email("a_MOVING@x.example".into());
         assert_eq!(
             settle(&moving, &t),
             Settled::Again {
-                after: Duration::from_secs(1)
+                after: Duration::from_millis(400)
             }
         );
         let lagged = |n| Tries {
@@ -930,7 +943,7 @@ mod tests {
         assert_eq!(
             settle(&moving, &lagged(2)),
             Settled::Again {
-                after: Duration::from_secs(4)
+                after: Duration::from_millis(1600)
             }
         );
         assert!(matches!(

@@ -1,15 +1,15 @@
-//! Reads the live org — the users listing, every page, and single profiles — paced by the
-//! `--rate` ceiling and the server's 429s, retried after 5xx answers and lost connections. The
-//! only part of `live` that touches the network.
+//! Reads the live org — the users listing, every page, and single profiles — in the key's one
+//! pace (`exec::pace`: the `--rate` ceiling and what the server's answers teach), retried after
+//! 5xx answers and lost connections. The only part of `live` that touches the network.
 
 use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
-use crate::api::{Client, api_error, path_segment, redirected, wait_hint};
+use crate::api::{Client, api_error, path_segment, rate_info, redirected, wait_hint};
+use crate::exec::pace::{Pacer, Signal};
 use crate::exec::retry::{RetryPolicy, backoff, too_long};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Why the live org could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -60,29 +60,60 @@ type ParsePage<T> = dyn Fn(&[u8]) -> Result<Page<T>, String>;
 
 pub struct Reader {
     client: Client,
-    ceiling: DefaultDirectRateLimiter,
     policy: RetryPolicy,
     reads: AtomicU64,
-    /// Until when every read waits, after a 429: reads run several at once, and if each waited
-    /// only for itself they would keep the server's budget spent (a limiter that counts refused
-    /// requests never refills under a herd).
-    paused_until: std::sync::Mutex<tokio::time::Instant>,
+    /// The key's pace, learnt from every answer, shared by the reads under way (a 429 pauses
+    /// them all: a limiter that counts refused requests never refills under a herd) and handed
+    /// to `apply`'s executor afterwards (`pace`), so that one process has one pace per key.
+    pace: Mutex<Pacer>,
+    start: Instant,
 }
 
 impl Reader {
     /// `rate`: the most requests per second, as for `apply`.
     pub fn new(client: Client, rate: f64, policy: RetryPolicy) -> Reader {
-        let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::MIN);
         Reader {
             client,
-            ceiling: RateLimiter::direct(quota),
             policy,
             reads: AtomicU64::new(0),
-            paused_until: std::sync::Mutex::new(tokio::time::Instant::now()),
+            pace: Mutex::new(Pacer::new(rate)),
+            start: Instant::now(),
         }
+    }
+
+    /// The pace as the reads have left it, with its clock starting now: for the executor.
+    pub fn pace(&self) -> Pacer {
+        self.pacer().clone().rebased(self.start.elapsed())
+    }
+
+    fn pacer(&self) -> MutexGuard<'_, Pacer> {
+        self.pace.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for this read's slot in the key's pace.
+    async fn turn(&self) {
+        loop {
+            let now = self.start.elapsed();
+            let at = {
+                let mut pacer = self.pacer();
+                let at = pacer.ready_at(now);
+                if at <= now {
+                    pacer.book(now);
+                    return;
+                }
+                at
+            };
+            let until = self
+                .start
+                .checked_add(at)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    fn observe(&self, sent_at: Duration, signal: Signal) {
+        let now = self.start.elapsed();
+        self.pacer().observe(now, sent_at, signal);
     }
 
     /// Requests sent so far, retries included.
@@ -212,11 +243,23 @@ impl Reader {
         let mut failures = 0u32;
         let mut limited = 0u32;
         loop {
-            let resume = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-            tokio::time::sleep_until(resume).await;
-            self.ceiling.until_ready().await;
+            self.turn().await;
             self.reads.fetch_add(1, Ordering::Relaxed);
-            let (wait, detail) = match self.client.get(url).await {
+            let sent_at = self.start.elapsed();
+            let got = self.client.get(url).await;
+            if let Ok((status, headers, _)) = &got
+                && *status != 429
+            {
+                let info = rate_info(headers);
+                self.observe(
+                    sent_at,
+                    Signal::Answered {
+                        remaining: info.remaining,
+                        limit: info.limit,
+                    },
+                );
+            }
+            let (wait, detail) = match got {
                 Ok((200..=299, _, body)) => match parse(&body) {
                     Ok(value) => return Ok(Some(value)),
                     Err(detail) => (None, format!("the answer cannot be read: {detail}")),
@@ -241,16 +284,14 @@ impl Reader {
                     }
                     let (told, told_by) = wait_hint(&headers, SystemTime::now());
                     self.bound(told, told_by, what)?;
-                    // A hint of "now" (a reset time already past) is no reason to ask again at once.
-                    let wait = told
-                        .filter(|w| !w.is_zero())
-                        .unwrap_or_else(|| backoff(&self.policy, limited, 1.0))
-                        .max(Duration::from_millis(100));
-                    let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-                    let until = tokio::time::Instant::now()
-                        .checked_add(wait)
-                        .unwrap_or(*paused);
-                    *paused = (*paused).max(until);
+                    // The pace pauses every request of the key, and learns from it.
+                    self.observe(
+                        sent_at,
+                        Signal::Limited {
+                            wait: told,
+                            told_by,
+                        },
+                    );
                     continue;
                 }
                 Ok((status @ 500..=599, headers, _)) => {

@@ -1,0 +1,877 @@
+//! The executor's state machine: every decision of a run, over plain data, with time passed in
+//! as the time since the run started (the `quinn-proto` half of the executor; `run` is the
+//! `quinn` half that does the I/O). What to send next and when (`poll_transmit`,
+//! `poll_timeout`), what an answer means (`on_answer`), what to write to the journal before a
+//! step counts (`poll_commit`, `on_committed`), when to stop (`interrupt`, the safety stop, a
+//! refused key, a wait beyond `--max-wait`) and how the run ends (`end`). Only this changes a
+//! step's tries.
+
+use super::guard::{Guard, Limits, Trip};
+use super::pace::{Holding, Pacer, Signal};
+use super::retry::{
+    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, quiet_left,
+    too_long, under_way_until,
+};
+use super::schedule::{Scheduler, Skip};
+use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
+use crate::journal::{Record, StepState};
+use crate::model::email_key;
+use crate::plan::{Step, StepKind};
+use hashbrown::HashMap;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    /// The ceiling, in requests per second.
+    pub rate: f64,
+    pub policy: RetryPolicy,
+    /// When failures stop the run by themselves.
+    pub limits: Limits,
+    /// The org, for SCIM unlinks; a plan with unlink steps needs it.
+    pub org_id: String,
+}
+
+/// What the executor tells whoever owns the terminal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Begin {
+        total: usize,
+        finished_before: usize,
+        /// Steps a dead run left in flight, read before anything else.
+        to_check: Vec<u32>,
+    },
+    Done {
+        step: u32,
+    },
+    Failed {
+        step: u32,
+        message: String,
+    },
+    Skipped {
+        step: u32,
+        because: u32,
+    },
+    /// The step will be sent (or its account read) again.
+    Retrying {
+        step: u32,
+        why: String,
+    },
+    /// The pace changed: the rate now, and whether and why everyone is paused.
+    Pace {
+        rate: f64,
+        paused_for: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// Ctrl-C: no new steps are started.
+    Stopping,
+    /// Too many failures: no new steps are started.
+    SafetyStop(Trip),
+}
+
+/// How the run ended.
+#[derive(Debug)]
+pub enum End {
+    /// Every step was carried out or ended (failed or skipped).
+    Finished,
+    /// Ctrl-C: steps under way were finished or journaled, the rest are left.
+    Interrupted,
+    /// The API refused the key; nothing else could succeed.
+    Refused(String),
+    /// The journal could not be written; nothing more was sent.
+    Journal(crate::journal::JournalError),
+    /// Too many steps failed: steps under way were finished or journaled, the rest are left.
+    SafetyStop(Trip),
+    /// The server asked to wait longer than `--max-wait`: the run stopped instead (resumable).
+    WaitTooLong {
+        wait: Duration,
+        told_by: Option<&'static str>,
+    },
+}
+
+/// Figures of the run, for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests that went out (whatever came back); not those a stop held back.
+    pub writes: u64,
+    pub reads: u64,
+    pub rate_limited: u64,
+    pub transient: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Write,
+    Check,
+    /// The re-read of an account once its group is done, after an uncertain write in it.
+    Settle,
+}
+
+/// A request to send now. A write's intent goes to the journal first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transmit {
+    pub step: u32,
+    pub kind: Kind,
+    /// For a write: the intent to make durable before the request leaves.
+    pub intent: Option<Record>,
+}
+
+/// What came back for a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Write(Write, RateInfo),
+    Read(Read, RateInfo),
+}
+
+/// Records to make durable, and what the machine does once they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    pub records: Vec<Record>,
+    pub then: Then,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Then {
+    Done(u32),
+    Failed(u32, String, Vec<Skip>),
+    Skipped(Vec<Skip>),
+    Nothing,
+}
+
+/// Work waiting for its time: (due, step, kind), soonest first.
+type Later = BinaryHeap<Reverse<(Duration, u32, Kind)>>;
+
+pub struct Machine {
+    steps: Arc<[Step]>,
+    settings: Settings,
+    wall_start: SystemTime,
+    scheduler: Scheduler,
+    pacer: Pacer,
+    guard: Guard,
+    rng: StdRng,
+    vacated: Vec<Option<u32>>,
+    groups: HashMap<u32, (Vec<u32>, Vec<u32>)>,
+    tries: HashMap<u32, Tries>,
+    settle_tries: HashMap<u32, Tries>,
+    done: Vec<bool>,
+    /// Groups with a write whose outcome was uncertain, and until when it may be under way.
+    unsettled: HashMap<u32, Duration>,
+    later: Later,
+    /// A new step taken from the scheduler, waiting for its pace slot.
+    next_new: Option<u32>,
+    in_flight: usize,
+    commits: VecDeque<Commit>,
+    commits_pending: usize,
+    events: VecDeque<Event>,
+    stopping: bool,
+    fatal: Option<End>,
+    safety: Option<Trip>,
+    /// Retries that were waiting when the run stopped: recorded as not applied.
+    unsent: Vec<u32>,
+    unsent_recorded: bool,
+    stats: Stats,
+    last_rate: f64,
+}
+
+impl Machine {
+    /// The machine for the steps the journal says are left (`states`; `chosen` by index, empty
+    /// for all, is a pilot's selection). `wall_start` is the wall-clock time of `now = 0`, to
+    /// stamp records and to tell how old a dead run's intents are. `pacer` is the key's pace,
+    /// as the reads before the run left it.
+    pub fn new(
+        steps: Arc<[Step]>,
+        states: &[StepState],
+        chosen: &[bool],
+        settings: Settings,
+        pacer: Pacer,
+        wall_start: SystemTime,
+        seed: u64,
+    ) -> Machine {
+        let (scheduler, in_flight, skips) = Scheduler::new(&steps, states, chosen);
+        let mut done: Vec<bool> = states
+            .iter()
+            .map(|s| matches!(s, StepState::Done { .. }))
+            .collect();
+        done.resize(steps.len(), false);
+        let mut m = Machine {
+            vacated: vacated_by(&steps),
+            groups: groups(&steps),
+            guard: Guard::new(settings.limits),
+            last_rate: settings.rate,
+            steps,
+            wall_start,
+            scheduler,
+            pacer,
+            rng: StdRng::seed_from_u64(seed),
+            tries: HashMap::new(),
+            settle_tries: HashMap::new(),
+            done,
+            unsettled: HashMap::new(),
+            later: BinaryHeap::new(),
+            next_new: None,
+            in_flight: 0,
+            commits: VecDeque::new(),
+            commits_pending: 0,
+            events: VecDeque::new(),
+            stopping: false,
+            fatal: None,
+            safety: None,
+            unsent: Vec::new(),
+            unsent_recorded: false,
+            stats: Stats::default(),
+            settings,
+        };
+        let policy = m.settings.policy;
+        for &id in &in_flight {
+            let (attempt, sent) = match states.get(id as usize - 1) {
+                Some(StepState::InFlight { attempt, sent, .. }) => (*attempt, *sent),
+                _ => (0, None),
+            };
+            // A dead run's write may still be under way: not read before it can have ended.
+            let elapsed = sent.map_or(Duration::ZERO, |at| {
+                wall_start.duration_since(at).unwrap_or(Duration::ZERO)
+            });
+            let quiet = quiet_left(elapsed, &policy);
+            let group = m.step(id).group;
+            let t = m.tries_mut(id);
+            t.writes = attempt;
+            t.under_way_until = Some(quiet);
+            m.unsettled.insert(group, quiet);
+            m.push(quiet, id, Kind::Check);
+        }
+        let finished_before = states.iter().filter(|s| s.is_final()).count();
+        m.events.push_back(Event::Begin {
+            total: finished_before + m.scheduler.unfinished() + skips.len(),
+            finished_before,
+            to_check: in_flight,
+        });
+        if !skips.is_empty() {
+            let records = skips.iter().map(|s| m.skip_record(s, Duration::ZERO)).collect();
+            m.commit(records, Then::Skipped(skips));
+        }
+        m
+    }
+
+    fn step(&self, id: u32) -> &Step {
+        &self.steps[id as usize - 1]
+    }
+
+    fn tries_mut(&mut self, id: u32) -> &mut Tries {
+        let vacated_by = self.vacated.get(id as usize - 1).copied().flatten();
+        self.tries.entry(id).or_insert_with(|| Tries {
+            vacated_by,
+            ..Tries::default()
+        })
+    }
+
+    /// The wall-clock time `now` stands for, as the journal writes it.
+    fn at(&self, now: Duration) -> String {
+        let t = self.wall_start.checked_add(now).unwrap_or(self.wall_start);
+        humantime::format_rfc3339_millis(t).to_string()
+    }
+
+    /// Queues work on a step, never before an uncertain write of it may have ended.
+    fn push(&mut self, due: Duration, id: u32, kind: Kind) {
+        let quiet = self.tries.get(&id).and_then(|t| t.under_way_until);
+        let due = quiet.map_or(due, |q| due.max(q));
+        self.later.push(Reverse((due, id, kind)));
+    }
+
+    fn commit(&mut self, records: Vec<Record>, then: Then) {
+        self.commits_pending += 1;
+        self.commits.push_back(Commit { records, then });
+    }
+
+    fn skip_record(&self, s: &Skip, now: Duration) -> Record {
+        Record::Skipped {
+            step: s.step,
+            because: s.because,
+            at: self.at(now),
+        }
+    }
+
+    fn not_applied(&mut self, id: u32, now: Duration) {
+        let record = Record::NotApplied {
+            step: id,
+            at: self.at(now),
+        };
+        self.commit(vec![record], Then::Nothing);
+    }
+
+    fn stop(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.next_new = None;
+        let (writes, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.later)
+            .into_iter()
+            .partition(|Reverse((_, _, k))| *k == Kind::Write);
+        self.unsent
+            .extend(writes.into_iter().map(|Reverse((_, id, _))| id));
+        self.later.extend(rest);
+    }
+
+    fn fail_run(&mut self, end: End) {
+        self.fatal.get_or_insert(end);
+        self.stop();
+    }
+
+    /// Ctrl-C: no new steps, nothing waiting for its turn is sent; reads that are due settle
+    /// what they can, the rest stays in the journal to check.
+    pub fn interrupt(&mut self) {
+        if !self.stopping {
+            self.events.push_back(Event::Stopping);
+        }
+        self.stop();
+    }
+
+    /// A commit's records could not be written: nothing more is sent.
+    pub fn on_commit_failed(&mut self, e: crate::journal::JournalError) {
+        self.commits_pending = self.commits_pending.saturating_sub(1);
+        self.fail_run(End::Journal(e));
+    }
+
+    /// The next request to send at `now`, if the pace, the concurrency and the plan allow one.
+    /// While stopping, only reads that are due.
+    pub fn poll_transmit(&mut self, now: Duration) -> Option<Transmit> {
+        // The next new step is taken from the scheduler at once (it is then running, its
+        // account busy), so that whether any is left is known without sending.
+        if !self.stopping && self.next_new.is_none() {
+            self.next_new = self.scheduler.next_step();
+        }
+        if self.in_flight >= self.settings.concurrency
+            || self.pacer.ready_at(now) > now
+            || matches!(self.fatal, Some(End::Journal(_)))
+        {
+            return None;
+        }
+        let due = self
+            .later
+            .peek()
+            .is_some_and(|Reverse((due, _, _))| *due <= now);
+        let (id, kind) = if due {
+            let Reverse((_, id, kind)) = self.later.pop()?;
+            (id, kind)
+        } else if self.stopping {
+            return None;
+        } else {
+            (self.next_new.take()?, Kind::Write)
+        };
+        self.pacer.book(now);
+        self.in_flight += 1;
+        let intent = (kind == Kind::Write).then(|| {
+            let at = self.at(now);
+            let t = self.tries_mut(id);
+            t.writes += 1;
+            Record::Intent {
+                step: id,
+                attempt: t.writes,
+                at,
+            }
+        });
+        Some(Transmit {
+            step: id,
+            kind,
+            intent,
+        })
+    }
+
+    /// When to call `poll_transmit` again (`None`: only an answer or a commit can help). While
+    /// stopping, nothing is waited for but the answers under way.
+    pub fn poll_timeout(&self, now: Duration) -> Option<Duration> {
+        if self.in_flight >= self.settings.concurrency || self.stopping {
+            return None;
+        }
+        let job = self.later.peek().map(|Reverse((due, _, _))| *due);
+        let new = self.next_new.map(|_| now);
+        let soonest = match (job, new) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(self.pacer.ready_at(soonest))
+    }
+
+    /// Records to make durable next.
+    pub fn poll_commit(&mut self) -> Option<Commit> {
+        if let Some(c) = self.commits.pop_front() {
+            return Some(c);
+        }
+        // Once everything else has ended, the retries a stop held back are recorded.
+        if self.stopping
+            && !self.unsent_recorded
+            && self.in_flight == 0
+            && self.commits_pending == 0
+            && !matches!(self.fatal, Some(End::Journal(_)))
+        {
+            self.unsent_recorded = true;
+            let unsent = std::mem::take(&mut self.unsent);
+            if !unsent.is_empty() {
+                let records = unsent
+                    .iter()
+                    .map(|&step| Record::NotApplied {
+                        step,
+                        at: self.at(Duration::ZERO),
+                    })
+                    .collect();
+                self.commits_pending += 1;
+                return Some(Commit {
+                    records,
+                    then: Then::Nothing,
+                });
+            }
+        }
+        None
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the run is over at `now` (call after `poll_transmit`): nothing in flight, nothing
+    /// to commit, and nothing left that may run. Stopping, reads that are not due (or that a
+    /// pause holds back) are left: the journal keeps their steps to check.
+    pub fn is_over(&self, now: Duration) -> bool {
+        let idle = self.in_flight == 0 && self.commits_pending == 0 && self.commits.is_empty();
+        if !idle {
+            return false;
+        }
+        if self.stopping {
+            let sendable = self
+                .later
+                .peek()
+                .is_some_and(|Reverse((due, _, _))| *due <= now)
+                && self.pacer.ready_at(now) <= now;
+            let recorded = self.unsent_recorded || matches!(self.fatal, Some(End::Journal(_)));
+            return recorded && !sendable;
+        }
+        // Nothing queued and no new step ready: a step still waiting needs one that will not
+        // finish in this run.
+        self.later.is_empty() && self.next_new.is_none()
+    }
+
+    /// A commit's records are durable.
+    pub fn on_committed(&mut self, then: Then, now: Duration) {
+        self.commits_pending = self.commits_pending.saturating_sub(1);
+        match then {
+            Then::Done(id) => {
+                self.scheduler.done(id);
+                self.events.push_back(Event::Done { step: id });
+                if let Some(slot) = self.done.get_mut(id as usize - 1) {
+                    *slot = true;
+                }
+                // A group that had an uncertain write is read again once done, after the writes
+                // can have ended and a settle delay.
+                let group = self.step(id).group;
+                let complete = self.groups.get(&group).is_some_and(|(members, _)| {
+                    members.iter().all(|&m| self.done[m as usize - 1])
+                });
+                if let Some(quiet) = complete.then(|| self.unsettled.remove(&group)).flatten() {
+                    let due = now.max(quiet).saturating_add(self.settings.policy.settle);
+                    let last = self.groups[&group].1.clone();
+                    for account_step in last {
+                        self.later.push(Reverse((due, account_step, Kind::Settle)));
+                    }
+                }
+            }
+            Then::Failed(id, message, skips) => {
+                self.events.push_back(Event::Failed { step: id, message });
+                for s in skips {
+                    self.events.push_back(Event::Skipped {
+                        step: s.step,
+                        because: s.because,
+                    });
+                }
+            }
+            Then::Skipped(skips) => {
+                for s in skips {
+                    self.events.push_back(Event::Skipped {
+                        step: s.step,
+                        because: s.because,
+                    });
+                }
+            }
+            Then::Nothing => {}
+        }
+    }
+
+    /// A request could not be sent because its intent could not be journaled.
+    pub fn on_not_sent(&mut self, e: crate::journal::JournalError) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.fail_run(End::Journal(e));
+    }
+
+    /// The answer to a request sent at `sent_at`, received at `now`.
+    pub fn on_answer(&mut self, now: Duration, step: u32, kind: Kind, sent_at: Duration, answer: Answer) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let id = step;
+        let policy = self.settings.policy;
+        let jitter = self.rng.random_range(0.7..1.3);
+        if kind == Kind::Settle {
+            let Answer::Read(read, info) = answer else { return };
+            self.stats.reads += 1;
+            let mut t = self.settle_tries.remove(&id).unwrap_or_default();
+            let told = self.take_in(now, sent_at, info, heard_read(&read), &mut t);
+            if let Some((wait, told_by)) = told {
+                self.settle_tries.insert(id, t);
+                return self.fail_run(End::WaitTooLong { wait, told_by });
+            }
+            if matches!(read, Read::Transient { .. }) {
+                t.failed_reads += 1;
+            }
+            let s = &self.steps[id as usize - 1];
+            let earlier: Vec<&str> = self.groups.get(&s.group).map_or(Vec::new(), |(members, _)| {
+                members
+                    .iter()
+                    .map(|&m| &self.steps[m as usize - 1])
+                    .filter(|m| m.account_id == s.account_id)
+                    .map(|m| &*m.from)
+                    .collect()
+            });
+            let settled = after_settle(&s.to, &earlier, &read, &t, &policy, jitter);
+            drop(earlier);
+            if matches!(settled, Settled::Again { .. }) && matches!(read, Read::Email(_)) {
+                t.stale_reads += 1;
+            }
+            self.settle_tries.insert(id, t);
+            match settled {
+                Settled::Fine => {}
+                Settled::Again { after } => {
+                    self.later.push(Reverse((now.saturating_add(after), id, Kind::Settle)));
+                }
+                Settled::Wrong { key, message } => {
+                    self.guard.record(true);
+                    let writes = self.tries.get(&id).map_or(0, |t| t.writes);
+                    self.fail_step(now, id, None, Some(key.into()), message, writes, Vec::new());
+                }
+                Settled::Stop { message } => self.fail_run(End::Refused(message)),
+            }
+            return;
+        }
+        let mut t = self.tries.remove(&id).unwrap_or_else(|| Tries {
+            vacated_by: self.vacated.get(id as usize - 1).copied().flatten(),
+            ..Tries::default()
+        });
+        let decision = match answer {
+            Answer::Write(w, info) => {
+                self.stats.writes += 1;
+                if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_write(&w), &mut t) {
+                    // A 429 is certainly not applied; a 5xx that asks for the wait may have
+                    // been, and stays to check.
+                    if matches!(w, Write::RateLimited { .. }) {
+                        self.not_applied(id, now);
+                    }
+                    self.tries.insert(id, t);
+                    return self.fail_run(End::WaitTooLong { wait, told_by });
+                }
+                if matches!(w, Write::Transient { maybe_applied: true, .. }) {
+                    // It may still be under way at the server: nothing more on this account
+                    // until it cannot be, and its group is read again once done.
+                    let quiet = under_way_until(sent_at, &policy);
+                    t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
+                    let group = self.unsettled.entry(self.steps[id as usize - 1].group).or_insert(quiet);
+                    *group = (*group).max(quiet);
+                }
+                if matches!(&w, Write::Rejected { key: Some(k), .. } if k == TAKEN) {
+                    t.taken += 1;
+                }
+                // Each write starts afresh; a refusal is kept only while it is explained.
+                t.refused = None;
+                let explain = self.step(id).kind != StepKind::Unlink;
+                after_write(&w, &t, &policy, jitter, explain)
+            }
+            Answer::Read(r, info) => {
+                self.stats.reads += 1;
+                if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_read(&r), &mut t) {
+                    self.tries.insert(id, t);
+                    return self.fail_run(End::WaitTooLong { wait, told_by });
+                }
+                if matches!(r, Read::Transient { .. }) {
+                    t.failed_reads += 1;
+                }
+                let s = self.step(id);
+                after_check(&s.from, &s.to, &r, &t, &policy, jitter)
+            }
+        };
+        self.tell_pace(now);
+        let ended = match &decision {
+            Decision::Done { .. } => self.guard.record(false),
+            Decision::Fail { .. } => self.guard.record(true),
+            _ => None,
+        };
+        if let Some(trip) = ended.filter(|_| !self.stopping) {
+            self.safety = Some(trip);
+            self.stop();
+            self.events.push_back(Event::SafetyStop(trip));
+        }
+        let writes = t.writes;
+        match decision {
+            Decision::Done { status } => {
+                self.tries.insert(id, t);
+                let record = Record::Done {
+                    step: id,
+                    status,
+                    attempts: writes,
+                    at: self.at(now),
+                };
+                self.commit(vec![record], Then::Done(id));
+            }
+            Decision::Fail { status, key, message } => {
+                self.tries.insert(id, t);
+                let skips = self.scheduler.failed(id);
+                self.fail_step(now, id, status, key, message, writes, skips);
+            }
+            Decision::Send { .. } if self.stopping => {
+                self.tries.insert(id, t);
+                self.not_applied(id, now);
+            }
+            Decision::Send { after } => {
+                let why = retry_reason(&t);
+                self.tries.insert(id, t);
+                self.events.push_back(Event::Retrying { step: id, why });
+                self.push(now.saturating_add(after), id, Kind::Write);
+            }
+            Decision::Check { after } => {
+                self.tries.insert(id, t);
+                if kind == Kind::Write {
+                    self.events.push_back(Event::Retrying {
+                        step: id,
+                        why: "checking whether the change was applied".into(),
+                    });
+                }
+                self.push(now.saturating_add(after), id, Kind::Check);
+            }
+            Decision::Explain(refusal) => {
+                self.events.push_back(Event::Retrying {
+                    step: id,
+                    why: format!("reading the account to explain a refusal: {}", refusal.message),
+                });
+                t.refused = Some(refusal);
+                self.tries.insert(id, t);
+                self.push(now, id, Kind::Check);
+            }
+            Decision::Stop { message } => {
+                self.tries.insert(id, t);
+                if kind == Kind::Write {
+                    self.not_applied(id, now);
+                }
+                self.fail_run(End::Refused(message));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fail_step(
+        &mut self,
+        now: Duration,
+        id: u32,
+        status: Option<u16>,
+        key: Option<String>,
+        message: String,
+        attempts: u32,
+        skips: Vec<Skip>,
+    ) {
+        let mut records = vec![Record::Failed {
+            step: id,
+            status,
+            key,
+            message: message.clone(),
+            attempts,
+            at: self.at(now),
+        }];
+        records.extend(skips.iter().map(|s| self.skip_record(s, now)));
+        self.commit(records, Then::Failed(id, message, skips));
+    }
+
+    /// Tells the terminal when the pace changed or a pause began.
+    fn tell_pace(&mut self, now: Duration) {
+        let rate = self.pacer.rate();
+        let holding = self.pacer.holding(now);
+        if (rate - self.last_rate).abs() > self.last_rate * 0.04 || holding != Holding::Pacing {
+            self.last_rate = rate;
+            let (paused_for, told_by) = match holding {
+                Holding::Paused { told_by } => {
+                    (Some(self.pacer.paused_until().saturating_sub(now)), told_by)
+                }
+                Holding::Pacing => (None, None),
+            };
+            self.events.push_back(Event::Pace {
+                rate,
+                paused_for,
+                told_by,
+            });
+        }
+    }
+
+    /// Feeds an answer to the pacer and counts it against the step and the run. A wait the
+    /// server asks for beyond `--max-wait` is not taken in but returned: the run stops instead.
+    fn take_in(
+        &mut self,
+        now: Duration,
+        sent_at: Duration,
+        info: RateInfo,
+        heard: Heard,
+        t: &mut Tries,
+    ) -> Option<(Duration, Option<&'static str>)> {
+        let policy = self.settings.policy;
+        let signal = match heard {
+            Heard::Answered => Signal::Answered {
+                remaining: info.remaining,
+                limit: info.limit,
+            },
+            Heard::Limited { wait, told_by } => {
+                t.rate_limited += 1;
+                self.stats.rate_limited += 1;
+                if let Some(wait) = too_long(wait, &policy) {
+                    return Some((wait, told_by));
+                }
+                Signal::Limited { wait, told_by }
+            }
+            Heard::Lost(problem, wait) => {
+                t.transient += 1;
+                self.stats.transient += 1;
+                if problem.is_some() {
+                    t.last_problem = problem;
+                }
+                return too_long(wait, &policy).map(|w| (w, Some("Retry-After")));
+            }
+            Heard::Nothing => return None,
+        };
+        self.pacer.observe(now, sent_at, signal);
+        None
+    }
+
+    /// How the run ended, with its figures, and the pace as it stands (for whoever reads next).
+    pub fn end(self) -> (End, Stats, Pacer) {
+        let end = match (self.fatal, self.safety) {
+            (Some(end), _) => end,
+            (None, Some(trip)) => End::SafetyStop(trip),
+            (None, None) if self.stopping => End::Interrupted,
+            (None, None) => End::Finished,
+        };
+        (end, self.stats, self.pacer)
+    }
+}
+
+/// What an answer tells the pacer and the step's tally.
+enum Heard {
+    Answered,
+    Limited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// A transient failure; a write's keeps its detail for the message if the step gives up,
+    /// with the wait the server asked for, if any.
+    Lost(Option<(Option<u16>, String)>, Option<Duration>),
+    /// A refused key: nothing to learn.
+    Nothing,
+}
+
+fn heard_write(w: &Write) -> Heard {
+    match w {
+        Write::Applied { .. } | Write::Rejected { .. } => Heard::Answered,
+        Write::Unconfirmed { status } => Heard::Lost(
+            Some((
+                Some(*status),
+                format!("HTTP {status}, not the documented {DOCUMENTED_SUCCESS}"),
+            )),
+            None,
+        ),
+        Write::RateLimited { wait, told_by } => Heard::Limited {
+            wait: *wait,
+            told_by: *told_by,
+        },
+        Write::Transient {
+            status,
+            detail,
+            wait,
+            ..
+        } => Heard::Lost(Some((*status, detail.clone())), *wait),
+        Write::Unauthorized { .. } => Heard::Nothing,
+    }
+}
+
+fn heard_read(r: &Read) -> Heard {
+    match r {
+        Read::Email(_) | Read::Linked(_) | Read::NotFound | Read::Other { .. } => Heard::Answered,
+        Read::RateLimited { wait, told_by } => Heard::Limited {
+            wait: *wait,
+            told_by: *told_by,
+        },
+        Read::Transient { .. } => Heard::Lost(None, None),
+        Read::Unauthorized { .. } => Heard::Nothing,
+    }
+}
+
+fn retry_reason(t: &Tries) -> String {
+    match &t.last_problem {
+        Some((_, detail)) if t.transient > 0 => detail.clone(),
+        _ => "rate limited (429)".into(),
+    }
+}
+
+/// Which steps form each group, and the last step of each account in it (the one whose `to` the
+/// account ends the group with).
+fn groups(steps: &[Step]) -> HashMap<u32, (Vec<u32>, Vec<u32>)> {
+    let mut groups: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
+    for s in steps {
+        groups.entry(s.group).or_default().0.push(s.id);
+    }
+    for (members, last) in groups.values_mut() {
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        for &id in members.iter() {
+            seen.insert(&steps[id as usize - 1].account_id, id);
+        }
+        last.extend(seen.into_values());
+        last.sort_unstable();
+    }
+    groups
+}
+
+/// For each step (by index), the step of the plan it needs that vacates its target: a free, a
+/// chain's link or a cycle's temporary whose `from` is this step's `to`.
+fn vacated_by(steps: &[Step]) -> Vec<Option<u32>> {
+    steps
+        .iter()
+        .map(|s| {
+            let to = email_key(&s.to);
+            s.after.iter().copied().find(|&d| {
+                d as usize >= 1
+                    && steps
+                        .get(d as usize - 1)
+                        .is_some_and(|n| email_key(&n.from) == to)
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::step_of as step;
+
+    #[test]
+    fn a_step_knows_which_step_of_the_plan_vacates_its_target() {
+        // A swap: 1 parks a, 2 takes a's address, 3 takes b's; 4 is a plain rename.
+        let mut steps = vec![
+            step(1, "a", "a@x", "a_MOVING@x", &[]),
+            step(2, "b", "b@x", "a@x", &[1]),
+            step(3, "a", "a_MOVING@x", "b@x", &[2]),
+            step(4, "c", "c@old", "c@x", &[]),
+        ];
+        for s in &mut steps[..3] {
+            s.group = 1;
+        }
+        steps[3].group = 2;
+        assert_eq!(vacated_by(&steps), vec![None, Some(1), Some(2), None]);
+        let groups = groups(&steps);
+        // The swap's accounts end on their last steps: a on 3, b on 2.
+        assert_eq!(groups[&1], (vec![1, 2, 3], vec![2, 3]));
+        assert_eq!(groups[&2], (vec![4], vec![4]));
+    }
+}
