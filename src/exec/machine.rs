@@ -251,7 +251,10 @@ impl Machine {
             to_check: in_flight,
         });
         if !skips.is_empty() {
-            let records = skips.iter().map(|s| m.skip_record(s, Duration::ZERO)).collect();
+            let records = skips
+                .iter()
+                .map(|s| m.skip_record(s, Duration::ZERO))
+                .collect();
             m.commit(records, Then::Skipped(skips));
         }
         m
@@ -468,9 +471,10 @@ impl Machine {
                 // A group that had an uncertain write is read again once done, after the writes
                 // can have ended and a settle delay.
                 let group = self.step(id).group;
-                let complete = self.groups.get(&group).is_some_and(|(members, _)| {
-                    members.iter().all(|&m| self.done[m as usize - 1])
-                });
+                let complete = self
+                    .groups
+                    .get(&group)
+                    .is_some_and(|(members, _)| members.iter().all(|&m| self.done[m as usize - 1]));
                 if let Some(quiet) = complete.then(|| self.unsettled.remove(&group)).flatten() {
                     let due = now.max(quiet).saturating_add(self.settings.policy.settle);
                     let last = self.groups[&group].1.clone();
@@ -507,13 +511,22 @@ impl Machine {
     }
 
     /// The answer to a request sent at `sent_at`, received at `now`.
-    pub fn on_answer(&mut self, now: Duration, step: u32, kind: Kind, sent_at: Duration, answer: Answer) {
+    pub fn on_answer(
+        &mut self,
+        now: Duration,
+        step: u32,
+        kind: Kind,
+        sent_at: Duration,
+        answer: Answer,
+    ) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let id = step;
         let policy = self.settings.policy;
         let jitter = self.rng.random_range(0.7..1.3);
         if kind == Kind::Settle {
-            let Answer::Read(read, info) = answer else { return };
+            let Answer::Read(read, info) = answer else {
+                return;
+            };
             self.stats.reads += 1;
             let mut t = self.settle_tries.remove(&id).unwrap_or_default();
             let told = self.take_in(now, sent_at, info, heard_read(&read), &mut t);
@@ -525,14 +538,17 @@ impl Machine {
                 t.failed_reads += 1;
             }
             let s = &self.steps[id as usize - 1];
-            let earlier: Vec<&str> = self.groups.get(&s.group).map_or(Vec::new(), |(members, _)| {
-                members
-                    .iter()
-                    .map(|&m| &self.steps[m as usize - 1])
-                    .filter(|m| m.account_id == s.account_id)
-                    .map(|m| &*m.from)
-                    .collect()
-            });
+            let earlier: Vec<&str> =
+                self.groups
+                    .get(&s.group)
+                    .map_or(Vec::new(), |(members, _)| {
+                        members
+                            .iter()
+                            .map(|&m| &self.steps[m as usize - 1])
+                            .filter(|m| m.account_id == s.account_id)
+                            .map(|m| &*m.from)
+                            .collect()
+                    });
             let settled = after_settle(&s.to, &earlier, &read, &t, &policy, jitter);
             drop(earlier);
             if matches!(settled, Settled::Again { .. }) && matches!(read, Read::Email(_)) {
@@ -542,7 +558,8 @@ impl Machine {
             match settled {
                 Settled::Fine => {}
                 Settled::Again { after } => {
-                    self.later.push(Reverse((now.saturating_add(after), id, Kind::Settle)));
+                    self.later
+                        .push(Reverse((now.saturating_add(after), id, Kind::Settle)));
                 }
                 Settled::Wrong { key, message } => {
                     self.guard.record(true);
@@ -560,7 +577,9 @@ impl Machine {
         let decision = match answer {
             Answer::Write(w, info) => {
                 self.stats.writes += 1;
-                if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_write(&w), &mut t) {
+                if let Some((wait, told_by)) =
+                    self.take_in(now, sent_at, info, heard_write(&w), &mut t)
+                {
                     // A 429 is certainly not applied; a 5xx that asks for the wait may have
                     // been, and stays to check.
                     if matches!(w, Write::RateLimited { .. }) {
@@ -569,12 +588,21 @@ impl Machine {
                     self.tries.insert(id, t);
                     return self.fail_run(End::WaitTooLong { wait, told_by });
                 }
-                if matches!(w, Write::Transient { maybe_applied: true, .. }) {
+                if matches!(
+                    w,
+                    Write::Transient {
+                        maybe_applied: true,
+                        ..
+                    }
+                ) {
                     // It may still be under way at the server: nothing more on this account
                     // until it cannot be, and its group is read again once done.
                     let quiet = under_way_until(sent_at, &policy);
                     t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
-                    let group = self.unsettled.entry(self.steps[id as usize - 1].group).or_insert(quiet);
+                    let group = self
+                        .unsettled
+                        .entry(self.steps[id as usize - 1].group)
+                        .or_insert(quiet);
                     *group = (*group).max(quiet);
                 }
                 if matches!(&w, Write::Rejected { key: Some(k), .. } if k == TAKEN) {
@@ -587,7 +615,9 @@ impl Machine {
             }
             Answer::Read(r, info) => {
                 self.stats.reads += 1;
-                if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_read(&r), &mut t) {
+                if let Some((wait, told_by)) =
+                    self.take_in(now, sent_at, info, heard_read(&r), &mut t)
+                {
                     self.tries.insert(id, t);
                     return self.fail_run(End::WaitTooLong { wait, told_by });
                 }
@@ -621,7 +651,11 @@ impl Machine {
                 };
                 self.commit(vec![record], Then::Done(id));
             }
-            Decision::Fail { status, key, message } => {
+            Decision::Fail {
+                status,
+                key,
+                message,
+            } => {
                 self.tries.insert(id, t);
                 let skips = self.scheduler.failed(id);
                 self.fail_step(now, id, status, key, message, writes, skips);
@@ -649,7 +683,10 @@ impl Machine {
             Decision::Explain(refusal) => {
                 self.events.push_back(Event::Retrying {
                     step: id,
-                    why: format!("reading the account to explain a refusal: {}", refusal.message),
+                    why: format!(
+                        "reading the account to explain a refusal: {}",
+                        refusal.message
+                    ),
                 });
                 t.refused = Some(refusal);
                 self.tries.insert(id, t);
@@ -738,9 +775,13 @@ impl Machine {
                 if problem.is_some() {
                     t.last_problem = problem;
                 }
+                self.pacer.observe(now, sent_at, Signal::Lost);
                 return too_long(wait, &policy).map(|w| (w, Some("Retry-After")));
             }
-            Heard::Nothing => return None,
+            Heard::Nothing => {
+                self.pacer.observe(now, sent_at, Signal::Lost);
+                return None;
+            }
         };
         self.pacer.observe(now, sent_at, signal);
         None

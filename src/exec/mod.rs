@@ -11,3 +11,5 @@ pub mod retry;
 pub mod run;
 pub mod schedule;
 pub mod select;
+#[cfg(test)]
+mod shapes;

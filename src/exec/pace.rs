@@ -1,13 +1,18 @@
-//! The pace of requests, learnt from the server: pure, with time passed in as the time since the
-//! run started. It starts at the ceiling (`--rate`), and
-//! - on a 429 pauses everyone (for `Retry-After`, else `X-RateLimit-Reset`, else a doubling
-//!   backoff) and cuts the rate, once per burst of 429s, so that the run settles on the server's
-//!   real limit instead of hammering it;
-//! - where the server reports `X-RateLimit-Remaining`, slows down before the budget runs out and
-//!   speeds up while it is plentiful;
-//! - without that header, creeps back up while 429s stay away.
+//! The pace of requests for one API key, learnt from the server: pure, with time passed in as
+//! the time since the run started. Every request of the key in a process goes through one
+//! `Pacer` (pre-flight's reads hand theirs to the run), so two pacers never fight over one
+//! budget. It starts at the ceiling (`--rate`), never sends faster, and
+//! - on the first 429 of a burst cuts the rate to just under what the server accepted of late,
+//!   and pauses everyone briefly: the shortest wait that can help, doubling while 429s go on,
+//!   never longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
+//!   minute-precision resets are often far longer than the budget needs);
+//! - after a pause sends one request alone, a probe, and opens up again only once it is
+//!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
+//! - while 429s stay away, creeps back up (0.3% a second), and where answers carry
+//!   `X-RateLimit-Remaining`, only while that is not near zero.
 //!
-//! `governor` enforces the ceiling on top; this decides how far below it to run.
+//! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
+//! windows, with and without headers.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -26,16 +31,38 @@ pub struct Pacer {
     ceiling: f64,
     floor: f64,
     rate: f64,
+    /// The next send slot.
     next: Duration,
     paused_until: Duration,
     told_by: Option<&'static str>,
     /// 429s to requests sent before this instant belong to a burst already acted on.
     last_cut: Duration,
     last_change: Duration,
-    /// 429s in a row without a success, for the backoff when no header says how long.
+    /// 429s in a row without a success, for the doubling pause.
     strikes: u32,
-    /// When the requests of the last `WINDOW` were answered, for the rate the server accepts.
+    /// When the requests of the last `WINDOW` were answered (not 429), for the rate the server
+    /// accepts.
     answered: VecDeque<Duration>,
+    probe: Probe,
+    /// The last `X-RateLimit-Remaining` ÷ `X-RateLimit-Limit`, if answers carry them.
+    left: Option<f64>,
+    /// What the server accepted when the rate was last cut: the best guess of its limit, which
+    /// the rate climbs back to quickly after a deeper cut.
+    known: Option<f64>,
+    /// Recent answers, 429 or not, for the share of 429s.
+    recent: VecDeque<(Duration, bool)>,
+    /// The last 429 of any kind: the creep speeds up the longer none comes.
+    last_429: Duration,
+}
+
+/// After a pause, one request goes alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Probe {
+    Off,
+    /// The next request is the probe.
+    Due,
+    /// The probe was sent at this instant and is not answered yet.
+    Out(Duration),
 }
 
 /// The answer to one request, as far as pacing is concerned.
@@ -49,17 +76,32 @@ pub enum Signal {
         wait: Option<Duration>,
         told_by: Option<&'static str>,
     },
+    /// No usable answer (a 5xx, a timeout, a lost connection): nothing to learn about the
+    /// budget, but a probe that meets it is over.
+    Lost,
 }
 
-const CUT: f64 = 0.85;
+/// A cut takes the rate to this share of what the server accepted of late.
+const UNDER: f64 = 0.97;
 /// The deepest one cut goes, however little the server accepted (a pause lowers the measure).
-const DEEPEST: f64 = 0.5;
+const DEEPEST: f64 = 0.1;
 /// How far back the accepted rate is measured.
 const WINDOW: Duration = Duration::from_secs(2);
-/// A server wait shorter than this says nothing (a reset time already past, `Retry-After: 0`).
-const TOO_SHORT: Duration = Duration::from_millis(50);
-const NEAR: f64 = 0.25;
-const PLENTY: f64 = 0.5;
+/// Calm this long after a cut before the rate creeps up again.
+const CALM: Duration = Duration::from_secs(1);
+/// The creep: this factor every `STEP` of calm.
+const CREEP: f64 = 1.0003;
+/// The climb back towards the limit last learnt, every `STEP` of calm.
+const CLIMB: f64 = 1.02;
+/// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
+const ISOLATED: f64 = 0.02;
+/// The cut for a lone 429.
+const NUDGE: f64 = 0.995;
+const STEP: Duration = Duration::from_millis(100);
+/// With rate headers, no creep while less than this share of the budget is left.
+const LOW: f64 = 0.2;
+/// The longest pause that no header asked for.
+const LONGEST: Duration = Duration::from_secs(30);
 
 impl Pacer {
     /// Starts at `ceiling` requests per second.
@@ -76,19 +118,16 @@ impl Pacer {
             last_change: Duration::ZERO,
             strikes: 0,
             answered: VecDeque::new(),
+            probe: Probe::Off,
+            left: None,
+            known: None,
+            recent: VecDeque::new(),
+            last_429: Duration::ZERO,
         }
     }
 
     pub fn rate(&self) -> f64 {
         self.rate
-    }
-
-    /// Books the next send slot: no sooner than `now`, the pause's end, and one interval after
-    /// the slot before.
-    pub fn reserve(&mut self, now: Duration) -> Duration {
-        let at = now.max(self.next).max(self.paused_until);
-        self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
-        at
     }
 
     /// The same pace on a clock that starts `by` later (for a run that takes over the pace of
@@ -99,24 +138,31 @@ impl Pacer {
         self.paused_until = back(self.paused_until);
         self.last_cut = back(self.last_cut);
         self.last_change = back(self.last_change);
+        self.last_429 = back(self.last_429);
         self.answered = self.answered.iter().map(|&t| back(t)).collect();
+        self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
+        if let Probe::Out(at) = self.probe {
+            self.probe = Probe::Out(back(at));
+        }
         self
     }
 
-    /// The first instant at or after `now` at which a request may go, without booking it.
+    /// The first instant at or after `now` at which a request may go, without booking it;
+    /// `Duration::MAX` while a probe is out (its answer decides).
     pub fn ready_at(&self, now: Duration) -> Duration {
+        if matches!(self.probe, Probe::Out(_)) {
+            return Duration::MAX;
+        }
         now.max(self.next).max(self.paused_until)
     }
 
     /// Books the slot of a request that goes at `now` (no sooner than `ready_at`).
     pub fn book(&mut self, now: Duration) {
-        let at = self.ready_at(now);
+        let at = now.max(self.next).max(self.paused_until);
         self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
-    }
-
-    /// Whether a request booked earlier may go at `now`, or a pause begun since holds it back.
-    pub fn may_send(&self, now: Duration) -> bool {
-        now >= self.paused_until
+        if self.probe == Probe::Due {
+            self.probe = Probe::Out(at);
+        }
     }
 
     pub fn holding(&self, now: Duration) -> Holding {
@@ -135,56 +181,121 @@ impl Pacer {
 
     /// Learns from the answer to a request sent at `sent_at`, received at `now`.
     pub fn observe(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+        let probe_answer = matches!(self.probe, Probe::Out(at) if sent_at >= at);
         match signal {
             Signal::Limited { wait, told_by } => {
+                self.note(now, true);
                 // The 429s of one burst (requests sent before the first of them was answered)
-                // count once: one cut, one step of backoff.
-                if sent_at >= self.last_cut {
-                    self.strikes += 1;
-                    // Far above the limit, cutting by a factor takes many bursts; the rate the
-                    // server accepted of late is a better guess, when there is one.
+                // count once: one cut, one step of the pause. A probe's 429 is a new step.
+                if sent_at < self.last_cut && !probe_answer {
+                    return;
+                }
+                let share = self.limited_share();
+                self.last_429 = now;
+                if share <= ISOLATED && !probe_answer && self.strikes == 0 {
+                    // One 429 among many answers (a budget just touched, or a limit no header
+                    // predicted): a nudge, no pause, and the calm goes on; its own request goes
+                    // again in turn.
+                    self.rate = (self.rate * NUDGE).max(self.floor);
+                    return;
+                }
+                self.strikes += 1;
+                if !probe_answer {
                     let accepted = self.accepted(now);
                     let cut = if accepted > 0.0 {
-                        accepted.clamp(self.rate * DEEPEST, self.rate * CUT)
+                        (accepted * UNDER).clamp(self.rate * DEEPEST, self.rate * UNDER)
                     } else {
-                        self.rate * CUT
+                        self.rate * 0.85
                     };
+                    // The best guess of the limit, forgetting a higher one only slowly (the
+                    // accepted rate is lowered by the pauses of a 429 storm).
+                    if accepted > 0.0 {
+                        self.known = Some(self.known.map_or(accepted, |k| accepted.max(k * 0.9)));
+                    }
                     self.rate = cut.max(self.floor);
-                    self.last_cut = now;
                     self.last_change = now;
                 }
-                let doubling = 1u64 << self.strikes.saturating_sub(1).min(5);
-                let backoff = Duration::from_secs(doubling).min(Duration::from_secs(30));
-                let wait = wait.filter(|w| *w >= TOO_SHORT).unwrap_or(backoff);
-                let until = now.saturating_add(wait);
+                self.last_cut = now;
+                // The shortest pause that can help (two slots at the new rate); eight times as
+                // long with each 429 in a row (a budget still spent is believed sooner); never
+                // longer than the server asked.
+                let base = Duration::from_secs_f64(2.0 / self.rate).max(Duration::from_millis(10));
+                let growing = base
+                    .saturating_mul(8u32.saturating_pow(self.strikes.saturating_sub(1).min(10)))
+                    .min(LONGEST);
+                let pause = match wait {
+                    Some(w) => growing.min(w),
+                    None => growing,
+                };
+                let until = now.saturating_add(pause);
                 if until > self.paused_until {
                     self.paused_until = until;
                     self.told_by = told_by;
                 }
+                self.probe = Probe::Due;
+            }
+            Signal::Lost => {
+                if probe_answer {
+                    self.probe = Probe::Off;
+                }
             }
             Signal::Answered { remaining, limit } => {
-                self.strikes = 0;
+                self.note(now, false);
+                if probe_answer || self.probe == Probe::Due && sent_at >= self.last_cut {
+                    self.probe = Probe::Off;
+                }
+                if sent_at >= self.last_cut {
+                    self.strikes = 0;
+                }
                 self.answered.push_back(now);
-                self.accepted(now);
+                // The most the server has accepted over a window is the best guess of its limit
+                // (lowered a tenth at each cut, so that a limit that fell is forgotten).
+                let accepted = self.accepted(now);
+                if now.saturating_sub(self.last_cut) >= WINDOW && self.answered.len() >= 10 {
+                    self.known = Some(self.known.map_or(accepted, |k| k.max(accepted)));
+                }
+                self.left = match (remaining, limit) {
+                    (Some(r), Some(l)) if l > 0 => Some(f64::from(r) / f64::from(l)),
+                    _ => self.left,
+                };
+                let calm = now.saturating_sub(self.last_cut) >= CALM;
+                let roomy = self.left.is_none_or(|left| left >= LOW);
                 let since = now.saturating_sub(self.last_change);
-                match (remaining, limit) {
-                    (Some(r), Some(l)) if l > 0 => {
-                        let left = f64::from(r) / f64::from(l);
-                        if left < NEAR && since >= Duration::from_millis(500) {
-                            self.change(now, 0.9);
-                        } else if left > PLENTY && since >= Duration::from_secs(1) {
-                            self.change(now, 1.02);
-                        }
+                if calm && roomy && since >= STEP {
+                    let steps = (since.as_secs_f64() / STEP.as_secs_f64()).min(50.0);
+                    // Far below the limit last learnt: climb back quickly; near it, creep, the
+                    // faster the longer 429s stay away (the limit may be higher than learnt).
+                    let below = self.known.is_some_and(|k| self.rate < k * UNDER * 0.99);
+                    let calm_for = now.saturating_sub(self.last_429).as_secs_f64();
+                    let creep = 1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0);
+                    let factor = if below { CLIMB } else { creep };
+                    let mut rate = self.rate * factor.powf(steps);
+                    if let (true, Some(k)) = (below, self.known) {
+                        rate = rate.min(k * UNDER);
                     }
-                    _ => {
-                        let calm = now.saturating_sub(self.last_cut) >= Duration::from_secs(2);
-                        if calm && since >= Duration::from_secs(2) {
-                            self.change(now, 1.03);
-                        }
-                    }
+                    self.rate = rate.clamp(self.floor, self.ceiling);
+                    self.last_change = now;
                 }
             }
         }
+    }
+
+    /// Keeps the outcomes of the last `WINDOW`.
+    fn note(&mut self, now: Duration, limited: bool) {
+        self.recent.push_back((now, limited));
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(t, _)| now.saturating_sub(t) > WINDOW)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The share of the last `WINDOW`'s answers that were 429.
+    fn limited_share(&self) -> f64 {
+        let limited = self.recent.iter().filter(|(_, l)| *l).count();
+        limited as f64 / self.recent.len().max(1) as f64
     }
 
     /// Requests per second answered (not 429) over the last `WINDOW`.
@@ -196,252 +307,195 @@ impl Pacer {
         {
             self.answered.pop_front();
         }
-        let span = now.min(WINDOW).as_secs_f64();
-        if span < 0.5 {
-            return 0.0;
-        }
+        // Over the whole window, or since the first answer when there has not been one yet
+        // (answers come a latency after their requests, so the time since the start would
+        // understate it); at least 0.1 s.
+        let first = self.answered.front().copied().unwrap_or(now);
+        let span = now
+            .saturating_sub(first)
+            .min(WINDOW)
+            .max(Duration::from_millis(100))
+            .as_secs_f64();
         self.answered.len() as f64 / span
-    }
-
-    fn change(&mut self, now: Duration, factor: f64) {
-        self.rate = (self.rate * factor).clamp(self.floor, self.ceiling);
-        self.last_change = now;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::limiter::{Bucket, Verdict};
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
 
     const MS: Duration = Duration::from_millis(1);
+    const S: Duration = Duration::from_secs(1);
 
-    /// (arrival of the answer, sent at, allowed, remaining, wait)
-    type Answer = (Duration, Duration, bool, u32, Duration);
-
-    /// Runs `n` requests through the pacer against the simulator's token bucket (`rate`/s,
-    /// burst `rate`), with a fixed latency and at most `concurrency` in flight; returns the
-    /// time taken and how many 429s came after the first 10 seconds, of how many answers.
-    fn converge(
-        ceiling: f64,
-        rate: f64,
-        burst: u32,
-        n: usize,
-        headers: bool,
-        retry_after: bool,
-    ) -> (f64, u64, u64) {
-        let latency = 100 * MS;
-        let concurrency = 32;
-        let mut pacer = Pacer::new(ceiling);
-        let mut bucket = Bucket::new(rate, burst, Duration::ZERO);
-        // (arrival of the answer, sent at, allowed, remaining, wait)
-        let mut answers: BinaryHeap<Reverse<Answer>> = BinaryHeap::new();
-        let mut now = Duration::ZERO;
-        let (mut done, mut late_429, mut late_total) = (0usize, 0u64, 0u64);
-        let mut in_flight = 0;
-        while done < n {
-            // Send while there is room and the pacer allows, else jump to the next answer.
-            if in_flight < concurrency && done + in_flight < n {
-                let slot = pacer.reserve(now);
-                let next_answer = answers.peek().map(|Reverse(a)| a.0);
-                if next_answer.is_none_or(|a| slot <= a) {
-                    now = slot;
-                    let (allowed, remaining, wait) = match bucket.take(now) {
-                        Verdict::Allowed { remaining } => (true, remaining, Duration::ZERO),
-                        Verdict::Limited { wait } => (false, 0, wait),
-                    };
-                    answers.push(Reverse((now + latency, now, allowed, remaining, wait)));
-                    in_flight += 1;
-                    continue;
-                }
-                // The slot was booked but not used: give it back.
-                pacer.next = slot;
-            }
-            let Some(Reverse((at, sent, allowed, remaining, wait))) = answers.pop() else {
-                break;
-            };
-            now = at;
-            in_flight -= 1;
-            if now > Duration::from_secs(10) {
-                late_total += 1;
-            }
-            if allowed {
-                done += 1;
-                let (remaining, limit) = if headers {
-                    (Some(remaining), Some(burst))
-                } else {
-                    (None, None)
-                };
-                pacer.observe(now, sent, Signal::Answered { remaining, limit });
-            } else {
-                if now > Duration::from_secs(10) {
-                    late_429 += 1;
-                }
-                let secs = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
-                    .max(Duration::from_secs(1));
-                let wait = retry_after.then_some(secs);
-                pacer.observe(
-                    now,
-                    sent,
-                    Signal::Limited {
-                        wait,
-                        told_by: None,
-                    },
-                );
-            }
-        }
-        (now.as_secs_f64(), late_429, late_total)
-    }
-
-    /// The figures the apply benchmark is held to (≥ 95% of the server's limit, < 3% 429s after
-    /// the first 10 s), from a ceiling twice too high. With `X-RateLimit-Remaining` the pace
-    /// should barely ever meet a 429; with no header at all it still holds to the bounds.
-    #[test]
-    fn the_pace_settles_on_the_servers_limit() {
-        for (headers, retry_after, min_rate, max_share) in [
-            (true, true, 98.0, 0.005),
-            (true, false, 98.0, 0.005),
-            (false, true, 95.0, 0.03),
-            (false, false, 95.0, 0.03),
-        ] {
-            let (secs, late_429, late) = converge(200.0, 100.0, 100, 5000, headers, retry_after);
-            let throughput = 5000.0 / secs;
-            let share = late_429 as f64 / late as f64;
-            let case = format!("remaining {headers}, retry-after {retry_after}");
-            assert!(throughput >= min_rate, "{case}: {throughput:.1}/s");
-            assert!(share < max_share, "{case}: {:.2}% 429s", share * 100.0);
-        }
-    }
-
-    /// A tiny burst (5) far below the ceiling: remaining is always low, so the pace must not
-    /// collapse; it still gets most of the server's rate with few 429s.
-    #[test]
-    fn a_small_burst_does_not_collapse_the_pace() {
-        for headers in [true, false] {
-            let (secs, late_429, late) = converge(300.0, 60.0, 5, 3000, headers, false);
-            let throughput = 3000.0 / secs;
-            assert!(throughput >= 40.0, "remaining {headers}: {throughput:.1}/s");
-            assert!(
-                (late_429 as f64) < late as f64 * 0.03,
-                "remaining {headers}: {late_429}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_429_pauses_and_cuts_once_per_burst() {
-        let mut p = Pacer::new(100.0);
-        let s = Duration::from_secs;
+    fn answered(p: &mut Pacer, now: Duration) {
         p.observe(
-            s(1),
-            s(1) - 100 * MS,
-            Signal::Limited {
-                wait: Some(s(3)),
-                told_by: Some("Retry-After"),
-            },
-        );
-        assert_eq!(p.rate(), 85.0);
-        assert!(!p.may_send(s(2)));
-        assert_eq!(
-            p.holding(s(2)),
-            Holding::Paused {
-                told_by: Some("Retry-After")
-            }
-        );
-        assert_eq!(p.reserve(s(2)), s(4));
-        // Another 429 to a request sent before the cut: the same burst, no second cut.
-        p.observe(
-            s(1) + 10 * MS,
-            s(1) - 50 * MS,
-            Signal::Limited {
-                wait: Some(s(3)),
-                told_by: None,
-            },
-        );
-        assert_eq!(p.rate(), 85.0);
-        // Without a header, the pause doubles with each 429 in a row.
-        let mut q = Pacer::new(10.0);
-        q.observe(
-            s(0),
-            s(0),
-            Signal::Limited {
-                wait: None,
-                told_by: None,
-            },
-        );
-        assert_eq!(q.paused_until(), s(1));
-        q.observe(
-            s(1),
-            s(1),
-            Signal::Limited {
-                wait: None,
-                told_by: None,
-            },
-        );
-        assert_eq!(q.paused_until(), s(3));
-        // A success ends the run of 429s.
-        q.observe(
-            s(3),
-            s(3),
+            now,
+            now.saturating_sub(100 * MS),
             Signal::Answered {
                 remaining: None,
                 limit: None,
             },
         );
-        q.observe(
-            s(4),
-            s(4),
+    }
+
+    fn limited(p: &mut Pacer, now: Duration, sent_at: Duration, wait: Option<Duration>) {
+        p.observe(
+            now,
+            sent_at,
             Signal::Limited {
-                wait: None,
-                told_by: None,
+                wait,
+                told_by: wait.map(|_| "Retry-After"),
             },
         );
-        assert_eq!(q.paused_until(), s(5));
     }
 
     #[test]
-    fn slots_are_spaced_by_the_rate_and_the_rate_recovers_to_the_ceiling() {
+    fn slots_are_spaced_by_the_rate_and_never_closer_than_the_ceiling() {
         let mut p = Pacer::new(10.0);
-        let s = Duration::from_secs;
-        assert_eq!(p.reserve(s(0)), s(0));
-        assert_eq!(p.reserve(s(0)), 100 * MS);
+        assert_eq!(p.ready_at(Duration::ZERO), Duration::ZERO);
+        p.book(Duration::ZERO);
+        assert_eq!(p.ready_at(Duration::ZERO), 100 * MS);
+        p.book(100 * MS);
+        // A late caller goes at once, and the slot after it is a full interval later.
+        assert_eq!(p.ready_at(S), S);
+        p.book(S);
+        assert_eq!(p.ready_at(S), S + 100 * MS);
+    }
+
+    #[test]
+    fn a_lone_429_nudges_and_a_burst_cuts_once_to_just_under_what_was_accepted() {
+        let mut p = Pacer::new(200.0);
+        // The server accepted 100 a second for the last two seconds.
+        for i in 0..200 {
+            answered(&mut p, 10 * MS * i);
+        }
+        let now = 2 * S;
+        // One 429 among 200 answers: half a percent off, no pause.
+        limited(&mut p, now, now - 100 * MS, None);
+        assert!((p.rate() - 199.0).abs() < 0.01, "{}", p.rate());
+        assert_eq!(p.ready_at(now), now.max(p.ready_at(now)));
+        assert_eq!(p.holding(now), Holding::Pacing);
+        // More of them (over 2% of the answers): a cut to 97% of what was accepted.
+        for k in 1..5 {
+            limited(&mut p, now + k * MS, now - 90 * MS, None);
+        }
+        assert!((p.rate() - 97.0).abs() < 1.5, "{}", p.rate());
+        let cut = p.rate();
+        // Another 429 to a request sent before the cut: the same burst, no second cut.
+        limited(&mut p, now + 10 * MS, now - 50 * MS, None);
+        assert_eq!(p.rate(), cut);
+    }
+
+    #[test]
+    fn the_pause_is_short_grows_while_429s_go_on_and_never_outlasts_the_servers_word() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, Some(3 * S));
+        // Two slots at the cut rate (85/s: nothing was accepted yet), not the 3 s said.
+        let first = p.paused_until() - S;
+        assert!(first < 30 * MS && first > 20 * MS, "{first:?}");
+        assert_eq!(
+            p.holding(S + MS),
+            Holding::Paused {
+                told_by: Some("Retry-After")
+            }
+        );
+        // The probe goes, and is refused: eight times as long.
+        let at = p.ready_at(S);
+        p.book(at);
+        limited(&mut p, at + 100 * MS, at, Some(3 * S));
+        let second = p.paused_until() - (at + 100 * MS);
+        assert_eq!(second, first * 8);
+        // However many 429s, never longer than the server said.
+        for _ in 0..20 {
+            let now = p.paused_until();
+            let at = p.ready_at(now);
+            p.book(at);
+            limited(&mut p, at + 100 * MS, at, Some(3 * S));
+        }
+        let now = p.paused_until();
+        assert!(p.paused_until() - p.paused_until().min(now) <= 3 * S);
+        let mut q = Pacer::new(100.0);
+        limited(&mut q, S, S, Some(MS));
+        assert_eq!(q.paused_until(), S + MS, "a shorter wait said is kept");
+    }
+
+    #[test]
+    fn after_a_pause_one_probe_goes_alone_until_it_is_answered() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, None);
+        let at = p.ready_at(S);
+        assert!(at > S);
+        p.book(at);
+        // Nothing else goes while the probe is out.
+        assert_eq!(p.ready_at(at + 500 * MS), Duration::MAX);
+        // An answer to a request sent before the pause does not open up.
+        answered(&mut p, at + 50 * MS);
+        assert_eq!(p.ready_at(at + 60 * MS), Duration::MAX);
+        // The probe's answer does.
         p.observe(
-            s(1),
-            s(1),
-            Signal::Limited {
-                wait: Some(Duration::ZERO),
-                told_by: None,
+            at + 100 * MS,
+            at,
+            Signal::Answered {
+                remaining: None,
+                limit: None,
             },
         );
-        assert!(p.rate() < 10.0);
-        for t in 2..60 {
-            p.observe(
-                s(t),
-                s(t),
+        assert!(p.ready_at(at + 100 * MS) < Duration::MAX);
+    }
+
+    #[test]
+    fn the_rate_creeps_back_up_while_calm_unless_the_budget_is_nearly_spent() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, None);
+        let cut = p.rate();
+        let at = p.ready_at(S);
+        p.book(at);
+        p.observe(
+            at + 100 * MS,
+            at,
+            Signal::Answered {
+                remaining: None,
+                limit: None,
+            },
+        );
+        for t in 0..600 {
+            answered(&mut p, 2 * S + 100 * MS * t);
+        }
+        // A minute of calm: 0.3% a second, up to the ceiling.
+        assert!(p.rate() > cut * 1.15, "{} after {cut}", p.rate());
+        assert!(p.rate() <= 100.0);
+        let mut q = Pacer::new(100.0);
+        limited(&mut q, S, S - 100 * MS, None);
+        let cut = q.rate();
+        let at = q.ready_at(S);
+        q.book(at);
+        for t in 0..600 {
+            let now = 2 * S + 100 * MS * t;
+            q.observe(
+                now,
+                now - 100 * MS,
                 Signal::Answered {
-                    remaining: None,
-                    limit: None,
+                    remaining: Some(1),
+                    limit: Some(100),
                 },
             );
         }
-        assert_eq!(p.rate(), 10.0);
+        assert_eq!(q.rate(), cut, "no creep while 1% of the budget is left");
     }
 
     #[test]
     fn an_absurd_wait_pauses_without_overflowing() {
         let mut p = Pacer::new(10.0);
-        p.observe(
-            Duration::from_secs(5),
-            Duration::from_secs(4),
-            Signal::Limited {
-                wait: Some(Duration::from_secs(u64::MAX)),
-                told_by: Some("Retry-After"),
-            },
-        );
-        assert_eq!(p.paused_until(), Duration::MAX);
-        assert!(!p.may_send(Duration::from_secs(3600)));
-        assert_eq!(p.reserve(Duration::from_secs(6)), Duration::MAX);
+        limited(&mut p, 5 * S, 4 * S, Some(Duration::from_secs(u64::MAX)));
+        assert!(p.paused_until() > 5 * S);
+        p.book(Duration::MAX);
+        assert_eq!(p.ready_at(Duration::MAX), Duration::MAX);
+        let mut q = Pacer::new(10.0);
+        for _ in 0..64 {
+            let at = q.ready_at(Duration::ZERO).min(Duration::from_secs(1 << 40));
+            q.book(at);
+            limited(&mut q, at, at, None);
+        }
+        assert!(q.paused_until() < Duration::from_secs(1 << 41));
     }
 }

@@ -146,6 +146,11 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(wait * jitter.clamp(0.5, 1.5))
 }
 
+/// A request answered 429 goes again as soon as the key's pace allows: the pace (its pause
+/// and its probe, `exec::pace`) is the one place that decides how long a 429 waits, so the
+/// step adds no wait of its own.
+pub const AFTER_429: Duration = Duration::ZERO;
+
 /// The wait before sending again a write answered "taken" for an address this run vacated: 1 s
 /// doubling (about 30 s over 5 tries), whatever `--backoff-ms` says, since it waits for the
 /// API's uniqueness to catch up, not for a fault to pass.
@@ -201,7 +206,7 @@ pub fn after_write(
         Write::Unconfirmed { .. } => Decision::Check {
             after: Duration::ZERO,
         },
-        Write::RateLimited { wait, .. } => {
+        Write::RateLimited { .. } => {
             if tries.rate_limited > policy.max_rate_limited {
                 return Decision::Fail {
                     status: Some(429),
@@ -209,9 +214,7 @@ pub fn after_write(
                     message: format!("rate limited {} times in a row", tries.rate_limited),
                 };
             }
-            Decision::Send {
-                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
-            }
+            Decision::Send { after: AFTER_429 }
         }
         Write::Transient {
             maybe_applied,
@@ -311,10 +314,8 @@ fn explain(
             key: Some("accountNotFound".into()),
             message: "the account no longer exists".into(),
         },
-        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
-            Decision::Check {
-                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
-            }
+        Read::RateLimited { .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Decision::Check { after: AFTER_429 }
         }
         Read::Transient { .. } if tries.transient < policy.max_attempts => Decision::Check {
             after: backoff(policy, tries.transient.max(1), jitter),
@@ -363,7 +364,7 @@ pub fn after_check(
             key: Some("accountNotFound".into()),
             message: "the account no longer exists".into(),
         },
-        Read::RateLimited { wait, .. } => {
+        Read::RateLimited { .. } => {
             if tries.rate_limited > policy.max_rate_limited {
                 return Decision::Fail {
                     status: Some(429),
@@ -371,9 +372,7 @@ pub fn after_check(
                     message: "could not read the account to learn whether the change was applied (rate limited); run `mailshift apply` again to check".into(),
                 };
             }
-            Decision::Check {
-                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
-            }
+            Decision::Check { after: AFTER_429 }
         }
         Read::Transient { status, detail } => {
             if tries.transient >= policy.max_attempts + 2 {
@@ -458,10 +457,8 @@ pub fn after_settle(
             key: "accountNotFound",
             message: "after its group was done, the account no longer exists".into(),
         },
-        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
-            Settled::Again {
-                after: server_wait(*wait, backoff(policy, tries.rate_limited, jitter), jitter),
-            }
+        Read::RateLimited { .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Settled::Again { after: AFTER_429 }
         }
         Read::Transient { .. } | Read::Linked(_) if tries.failed_reads < policy.max_attempts => {
             Settled::Again {
@@ -593,16 +590,14 @@ mod tests {
     }
 
     #[test]
-    fn a_429_waits_as_told_or_backs_off() {
+    fn a_429_goes_again_when_the_pace_allows_with_no_wait_of_its_own() {
         let told = Write::RateLimited {
             wait: Some(Duration::from_secs(4)),
             told_by: Some("Retry-After"),
         };
         assert_eq!(
             after_write(&told, &tries(0, 1), &P, 0.7, true),
-            Decision::Send {
-                after: Duration::from_secs(4)
-            }
+            Decision::Send { after: AFTER_429 }
         );
         let untold = Write::RateLimited {
             wait: None,
@@ -610,9 +605,7 @@ mod tests {
         };
         assert_eq!(
             after_write(&untold, &tries(0, 3), &P, 1.0, true),
-            Decision::Send {
-                after: Duration::from_secs(4)
-            }
+            Decision::Send { after: AFTER_429 }
         );
         assert!(matches!(
             after_write(&untold, &tries(0, 6), &P, 1.0, true),
@@ -827,10 +820,12 @@ mod tests {
             wait: Some(Duration::from_secs(u64::MAX)),
             told_by: Some("Retry-After"),
         };
-        assert!(matches!(
+        // The step itself adds no wait (the pace decides); `too_long` is what stops the run.
+        assert_eq!(
             after_write(&absurd, &tries(0, 1), &P, 1.3, true),
-            Decision::Send { after } if after >= Duration::from_secs(u64::MAX / 2)
-        ));
+            Decision::Send { after: AFTER_429 }
+        );
+        assert!(too_long(Some(Duration::from_secs(u64::MAX)), &P).is_some());
     }
 
     #[test]

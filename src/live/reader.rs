@@ -103,10 +103,10 @@ impl Reader {
                 }
                 at
             };
-            let until = self
-                .start
-                .checked_add(at)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            // While a probe is out (`at` is then far off) another read's answer decides: look
+            // again soon.
+            let at = at.min(now + Duration::from_millis(20));
+            let until = self.start.checked_add(at).unwrap_or_else(Instant::now);
             tokio::time::sleep_until(until.into()).await;
         }
     }
@@ -247,17 +247,19 @@ impl Reader {
             self.reads.fetch_add(1, Ordering::Relaxed);
             let sent_at = self.start.elapsed();
             let got = self.client.get(url).await;
-            if let Ok((status, headers, _)) = &got
-                && *status != 429
-            {
-                let info = rate_info(headers);
-                self.observe(
-                    sent_at,
-                    Signal::Answered {
-                        remaining: info.remaining,
-                        limit: info.limit,
-                    },
-                );
+            match &got {
+                Ok((429, _, _)) => {}
+                Ok((status, headers, _)) if *status < 500 => {
+                    let info = rate_info(headers);
+                    self.observe(
+                        sent_at,
+                        Signal::Answered {
+                            remaining: info.remaining,
+                            limit: info.limit,
+                        },
+                    );
+                }
+                _ => self.observe(sent_at, Signal::Lost),
             }
             let (wait, detail) = match got {
                 Ok((200..=299, _, body)) => match parse(&body) {
