@@ -146,10 +146,19 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(wait * jitter.clamp(0.5, 1.5))
 }
 
-/// A request answered 429 goes again as soon as the key's pace allows: the pace (its pause
-/// and its probe, `exec::pace`) is the one place that decides how long a 429 waits, so the
-/// step adds no wait of its own.
-pub const AFTER_429: Duration = Duration::ZERO;
+/// How long a request answered 429 waits before it is queued again: the doubling backoff, but
+/// never longer than the server asked (whole-second `Retry-After`s and minute-precision resets
+/// overstate it). Only this step waits; how fast the key's requests go, and whether they all
+/// pause, is the pace's one decision (`exec::pace`).
+pub fn after_429(
+    wait: Option<Duration>,
+    tries: &Tries,
+    policy: &RetryPolicy,
+    jitter: f64,
+) -> Duration {
+    let backoff = backoff(policy, tries.rate_limited.max(1), jitter);
+    wait.map_or(backoff, |w| w.min(backoff))
+}
 
 /// The wait before sending again a write answered "taken" for an address this run vacated: 1 s
 /// doubling (about 30 s over 5 tries), whatever `--backoff-ms` says, since it waits for the
@@ -206,7 +215,7 @@ pub fn after_write(
         Write::Unconfirmed { .. } => Decision::Check {
             after: Duration::ZERO,
         },
-        Write::RateLimited { .. } => {
+        Write::RateLimited { wait, .. } => {
             if tries.rate_limited > policy.max_rate_limited {
                 return Decision::Fail {
                     status: Some(429),
@@ -214,7 +223,9 @@ pub fn after_write(
                     message: format!("rate limited {} times in a row", tries.rate_limited),
                 };
             }
-            Decision::Send { after: AFTER_429 }
+            Decision::Send {
+                after: after_429(*wait, tries, policy, jitter),
+            }
         }
         Write::Transient {
             maybe_applied,
@@ -314,8 +325,10 @@ fn explain(
             key: Some("accountNotFound".into()),
             message: "the account no longer exists".into(),
         },
-        Read::RateLimited { .. } if tries.rate_limited <= policy.max_rate_limited => {
-            Decision::Check { after: AFTER_429 }
+        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Decision::Check {
+                after: after_429(*wait, tries, policy, jitter),
+            }
         }
         Read::Transient { .. } if tries.transient < policy.max_attempts => Decision::Check {
             after: backoff(policy, tries.transient.max(1), jitter),
@@ -364,7 +377,7 @@ pub fn after_check(
             key: Some("accountNotFound".into()),
             message: "the account no longer exists".into(),
         },
-        Read::RateLimited { .. } => {
+        Read::RateLimited { wait, .. } => {
             if tries.rate_limited > policy.max_rate_limited {
                 return Decision::Fail {
                     status: Some(429),
@@ -372,7 +385,9 @@ pub fn after_check(
                     message: "could not read the account to learn whether the change was applied (rate limited); run `mailshift apply` again to check".into(),
                 };
             }
-            Decision::Check { after: AFTER_429 }
+            Decision::Check {
+                after: after_429(*wait, tries, policy, jitter),
+            }
         }
         Read::Transient { status, detail } => {
             if tries.transient >= policy.max_attempts + 2 {
@@ -457,8 +472,10 @@ pub fn after_settle(
             key: "accountNotFound",
             message: "after its group was done, the account no longer exists".into(),
         },
-        Read::RateLimited { .. } if tries.rate_limited <= policy.max_rate_limited => {
-            Settled::Again { after: AFTER_429 }
+        Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
+            Settled::Again {
+                after: after_429(*wait, tries, policy, jitter),
+            }
         }
         Read::Transient { .. } | Read::Linked(_) if tries.failed_reads < policy.max_attempts => {
             Settled::Again {
@@ -590,14 +607,23 @@ mod tests {
     }
 
     #[test]
-    fn a_429_goes_again_when_the_pace_allows_with_no_wait_of_its_own() {
-        let told = Write::RateLimited {
-            wait: Some(Duration::from_secs(4)),
+    fn a_429_backs_off_but_never_longer_than_the_server_said() {
+        let told = |secs| Write::RateLimited {
+            wait: Some(Duration::from_millis(secs)),
             told_by: Some("Retry-After"),
         };
+        // The backoff (1 s, then 2 s, ...) unless the server said less.
         assert_eq!(
-            after_write(&told, &tries(0, 1), &P, 0.7, true),
-            Decision::Send { after: AFTER_429 }
+            after_write(&told(4000), &tries(0, 1), &P, 1.0, true),
+            Decision::Send {
+                after: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(
+            after_write(&told(300), &tries(0, 3), &P, 1.0, true),
+            Decision::Send {
+                after: Duration::from_millis(300)
+            }
         );
         let untold = Write::RateLimited {
             wait: None,
@@ -605,7 +631,9 @@ mod tests {
         };
         assert_eq!(
             after_write(&untold, &tries(0, 3), &P, 1.0, true),
-            Decision::Send { after: AFTER_429 }
+            Decision::Send {
+                after: Duration::from_secs(4)
+            }
         );
         assert!(matches!(
             after_write(&untold, &tries(0, 6), &P, 1.0, true),
@@ -820,10 +848,12 @@ mod tests {
             wait: Some(Duration::from_secs(u64::MAX)),
             told_by: Some("Retry-After"),
         };
-        // The step itself adds no wait (the pace decides); `too_long` is what stops the run.
+        // The step waits its backoff; `too_long` is what stops the run.
         assert_eq!(
-            after_write(&absurd, &tries(0, 1), &P, 1.3, true),
-            Decision::Send { after: AFTER_429 }
+            after_write(&absurd, &tries(0, 1), &P, 1.0, true),
+            Decision::Send {
+                after: Duration::from_secs(1)
+            }
         );
         assert!(too_long(Some(Duration::from_secs(u64::MAX)), &P).is_some());
     }
