@@ -157,7 +157,9 @@ pub fn after_429(
     jitter: f64,
 ) -> Duration {
     let backoff = backoff(policy, tries.rate_limited.max(1), jitter);
-    wait.map_or(backoff, |w| w.min(backoff))
+    // A wait of next to nothing (a reset time already past at second precision) says nothing.
+    wait.filter(|w| *w >= Duration::from_millis(50))
+        .map_or(backoff, |w| w.min(backoff))
 }
 
 /// The wait before sending again a write answered "taken" for an address this run vacated: 1 s
@@ -633,6 +635,13 @@ mod tests {
             after_write(&untold, &tries(0, 3), &P, 1.0, true),
             Decision::Send {
                 after: Duration::from_secs(4)
+            }
+        );
+        // A reset already past says nothing: the backoff.
+        assert_eq!(
+            after_write(&told(0), &tries(0, 2), &P, 1.0, true),
+            Decision::Send {
+                after: Duration::from_secs(2)
             }
         );
         assert!(matches!(

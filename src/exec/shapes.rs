@@ -582,7 +582,7 @@ mod tests {
             let ok = f.throughput >= floor && f.limited < ceiling && f.peak <= 1.0 + 1e-9;
             let met = f.throughput >= least && f.limited < most;
             println!(
-                "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} |{}",
+                "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} | {} |",
                 if shape.jitter { "±50%" } else { "fixed" },
                 shape.headers,
                 if shape.retry_after {
@@ -596,8 +596,8 @@ mod tests {
                 f.surprised * 100.0,
                 f.peak,
                 match (ok, met) {
-                    (false, _) => " FAIL",
-                    (true, false) => " bar not met; held",
+                    (false, _) => "FAIL",
+                    (true, false) => "held: bar not met",
                     (true, true) => "",
                 }
             );
