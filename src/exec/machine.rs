@@ -915,4 +915,162 @@ mod tests {
         assert_eq!(groups[&1], (vec![1, 2, 3], vec![2, 3]));
         assert_eq!(groups[&2], (vec![4], vec![4]));
     }
+
+    fn machine(n: u32, concurrency: usize) -> Machine {
+        let steps: Vec<Step> = (1..=n)
+            .map(|i| {
+                step(
+                    i,
+                    &format!("a{i}"),
+                    &format!("a{i}@old"),
+                    &format!("a{i}@new"),
+                    &[],
+                )
+            })
+            .collect();
+        let settings = Settings {
+            concurrency,
+            rate: 10.0,
+            policy: RetryPolicy::default(),
+            limits: Limits::default(),
+            org_id: "org".into(),
+        };
+        let states = vec![StepState::Pending; n as usize];
+        Machine::new(
+            steps.into(),
+            &states,
+            &[],
+            settings,
+            Pacer::new(10.0),
+            SystemTime::UNIX_EPOCH,
+            1,
+        )
+    }
+
+    fn limited() -> Answer {
+        Answer::Write(
+            Write::RateLimited {
+                wait: Some(Duration::from_secs(600)),
+                told_by: Some("Retry-After"),
+            },
+            RateInfo::default(),
+        )
+    }
+
+    /// Drains commits as if the journal wrote them at once; returns their records.
+    fn commit_all(m: &mut Machine, now: Duration) -> Vec<Record> {
+        let mut records = Vec::new();
+        while let Some(c) = m.poll_commit() {
+            records.extend(c.records.clone());
+            m.on_committed(c.then, now);
+        }
+        records
+    }
+
+    #[test]
+    fn a_write_goes_only_with_its_intent_and_within_the_concurrency() {
+        let mut m = machine(5, 2);
+        let now = Duration::ZERO;
+        let first = m.poll_transmit(now).unwrap();
+        assert!(matches!(
+            first.intent,
+            Some(Record::Intent {
+                step: 1,
+                attempt: 1,
+                ..
+            })
+        ));
+        // The ceiling spaces them: the next slot is 100 ms later, and then the concurrency is
+        // full.
+        assert_eq!(m.poll_transmit(now), None);
+        assert_eq!(m.poll_timeout(now), Some(Duration::from_millis(100)));
+        let second = m.poll_transmit(Duration::from_millis(100)).unwrap();
+        assert_eq!(second.step, 2);
+        assert_eq!(m.poll_transmit(Duration::from_secs(1)), None);
+        assert_eq!(m.poll_timeout(Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn ctrl_c_during_a_429_pause_sends_nothing_more_and_records_the_waiting_as_not_applied() {
+        let mut m = machine(3, 4);
+        let t = m.poll_transmit(Duration::ZERO).unwrap();
+        m.on_answer(
+            Duration::from_millis(50),
+            t.step,
+            t.kind,
+            Duration::ZERO,
+            limited(),
+        );
+        // Paused: the step waits its turn.
+        assert!(commit_all(&mut m, Duration::from_millis(50)).is_empty());
+        m.interrupt();
+        let events: Vec<Event> = std::iter::from_fn(|| m.poll_event()).collect();
+        assert!(events.contains(&Event::Stopping), "{events:?}");
+        // Nothing is sent while stopping, however long one waits.
+        assert_eq!(m.poll_transmit(Duration::from_secs(3600)), None);
+        let records = commit_all(&mut m, Duration::from_secs(1));
+        assert!(
+            matches!(records[..], [Record::NotApplied { step: 1, .. }]),
+            "{records:?}"
+        );
+        assert!(m.is_over(Duration::from_secs(1)));
+        assert!(matches!(m.end().0, End::Interrupted));
+    }
+
+    #[test]
+    fn a_refused_key_stops_every_request() {
+        let mut m = machine(4, 4);
+        let t = m.poll_transmit(Duration::ZERO).unwrap();
+        let refused = Answer::Write(
+            Write::Unauthorized {
+                message: "401".into(),
+            },
+            RateInfo::default(),
+        );
+        m.on_answer(
+            Duration::from_millis(20),
+            t.step,
+            t.kind,
+            Duration::ZERO,
+            refused,
+        );
+        assert_eq!(m.poll_transmit(Duration::from_secs(10)), None);
+        let records = commit_all(&mut m, Duration::from_secs(1));
+        assert!(matches!(records[..], [Record::NotApplied { step: 1, .. }]));
+        assert!(m.is_over(Duration::from_secs(10)));
+        assert!(matches!(m.end().0, End::Refused(_)));
+    }
+
+    #[test]
+    fn an_uncertain_write_is_not_read_before_it_can_have_ended() {
+        let mut m = machine(1, 4);
+        let t = m.poll_transmit(Duration::ZERO).unwrap();
+        let lost = Answer::Write(
+            Write::Transient {
+                status: Some(504),
+                wait: None,
+                maybe_applied: true,
+                detail: "HTTP 504".into(),
+            },
+            RateInfo::default(),
+        );
+        m.on_answer(
+            Duration::from_millis(30),
+            t.step,
+            t.kind,
+            Duration::ZERO,
+            lost,
+        );
+        // The default quiet time: 30 s of timeout and 5 s of settle after it was sent.
+        assert_eq!(m.poll_transmit(Duration::from_secs(34)), None);
+        assert_eq!(
+            m.poll_timeout(Duration::from_secs(1)),
+            Some(Duration::from_secs(35))
+        );
+        let check = m.poll_transmit(Duration::from_secs(35)).unwrap();
+        assert_eq!(
+            (check.step, check.kind, check.intent),
+            (1, Kind::Check, None)
+        );
+    }
 }

@@ -572,9 +572,9 @@ mod tests {
         ));
         let mut failed = Vec::new();
         println!(
-            "| shape | latency | headers | Retry-After | throughput ÷ limit | bar | 429s | surprise 429s | peak ÷ ceiling |"
+            "| shape | latency | headers | Retry-After | throughput ÷ limit | bar | 429s | surprise 429s | peak ÷ ceiling | note |"
         );
-        println!("|---|---|---|---|---:|---:|---:|---:|---:|");
+        println!("|---|---|---|---|---:|---:|---:|---:|---:|---|");
         for (name, shape) in &cases {
             let f = run(*shape, 7);
             let (least, most) = bar(shape);
