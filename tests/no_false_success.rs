@@ -348,28 +348,51 @@ fn ctrl_c_ends_a_long_pause_at_once_and_records_the_waiting_steps_as_not_sent() 
             "1h",
         ],
     );
-    let child = command(dir.path(), &args)
-        .stdout(Stdio::piped())
+    let mut child = command(dir.path(), &args)
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Ctrl-C once the run says it is paused (the pause grows with each refused probe).
+    let (lines, seen) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let mut said = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !said.contains("paused until") && Instant::now() < deadline {
+        if let Ok(line) = seen.recv_timeout(Duration::from_millis(100)) {
+            said.push_str(&line);
+            said.push('\n');
+        }
+    }
+    assert!(
+        said.contains("paused until") && said.contains("UTC (Retry-After)"),
+        "the pause was not said: {said}"
+    );
     // SAFETY: signalling a child this test started and has not reaped.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let interrupted = Instant::now();
-    let out = child.wait_with_output().unwrap();
-    let stderr = text(&out.stderr);
+    let status = child.wait().unwrap();
     assert!(
         interrupted.elapsed() < Duration::from_secs(5),
         "Ctrl-C waited for the pause"
     );
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("paused until") && stderr.contains("UTC (Retry-After)"),
-        "the pause was not said: {stderr}"
-    );
+    reader.join().unwrap();
+    for line in seen.try_iter() {
+        said.push_str(&line);
+        said.push('\n');
+    }
+    assert_eq!(status.code(), Some(130), "{said}");
     let journal_path = dir.path().join("plan.json.journal");
     let parsed = journal::read(&journal_path).unwrap();
     let states = journal::replay(&journal_path, 10, &parsed.records, false).unwrap();
