@@ -184,6 +184,20 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
         if name == "accounts.csv" || name == "targets.csv" {
             continue;
         }
+        // The plan locks (the tests' XDG_RUNTIME_DIR is the test's directory): a 0700
+        // directory of 0600 files, which hold no key either.
+        if name == "mailshift-plan-locks" {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{name} is {mode:o}");
+            for lock in std::fs::read_dir(&path).unwrap() {
+                let lock = lock.unwrap().path();
+                let mode = std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} is {mode:o}", lock.display());
+                seen.outputs
+                    .push(("plan lock".into(), std::fs::read(&lock).unwrap()));
+            }
+            continue;
+        }
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");
         seen.outputs
