@@ -8,8 +8,13 @@
 //! 2. The journal's cost where it can show: 20,000 steps, no server limit, no latency, with and
 //!    without fsync, interleaved.
 //! 3. Memory: 100,000 steps, no limit: peak RSS of the apply process (wait4), journal size.
+//! 4. A tight bucket: 1,500 steps of an offline plan (so its first run reads every account's
+//!    permissions first) against 100 req/s with a burst of only 10, reached through 50–150 ms
+//!    of jittered latency (evenly sent requests arrive bunched), from `--rate 200`: requests/s
+//!    ÷ the limit for the whole run, for reads and for writes apart, and the 429 shares.
 //!
-//! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123").
+//! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123";
+//! "4" adds the tight bucket).
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -169,6 +174,42 @@ fn memory() {
     );
 }
 
+fn tight(runs: usize) {
+    let (dir, steps) = org(1_500);
+    let setup = || SimSetup {
+        rate: Some((100.0, 10)),
+        faults: FaultConfig {
+            arrival: Duration::from_millis(50),
+            arrival_jitter: Duration::from_millis(100),
+            retry_after_share: 0.5,
+            ..FaultConfig::default()
+        },
+        ..SimSetup::default()
+    };
+    let mut walls = Vec::new();
+    for i in 0..runs {
+        let r = apply(&dir, setup, &["--rate", "200", "--concurrency", "32"]);
+        let c = &r.total;
+        let reads = c.requests - c.write_requests;
+        let read_429 = c.rate_limited - c.writes_rate_limited;
+        let served = (c.requests - c.rate_limited) as f64;
+        println!(
+            "tight run {i}: {steps} steps in {:.2} s; {:.1} req/s answered = {:.3} of the limit; reads {} ({:.2}% 429), writes {} ({:.2}% 429); {:.2}% of requests 429 after 10 s",
+            r.wall,
+            served / r.wall,
+            served / r.wall / 100.0,
+            reads,
+            100.0 * read_429 as f64 / reads.max(1) as f64,
+            c.write_requests,
+            100.0 * c.writes_rate_limited as f64 / c.write_requests.max(1) as f64,
+            r.late
+                .map_or(0.0, |(req, lim)| 100.0 * lim as f64 / req.max(1) as f64)
+        );
+        walls.push(r.wall);
+    }
+    println!("tight: median {:.2} s for {steps} steps", median(walls));
+}
+
 fn main() {
     let runs: usize = std::env::var("MAILSHIFT_BENCH_RUNS")
         .ok()
@@ -184,5 +225,8 @@ fn main() {
     }
     if parts.contains('3') {
         memory();
+    }
+    if parts.contains('4') {
+        tight(runs);
     }
 }

@@ -32,7 +32,16 @@ impl Seen {
             .spawn()
             .unwrap();
         // Not yet reaped, so the entry is there even if the process has ended (then empty).
-        let argv = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+        // Empty while the exec is still being set up, and once the process has ended: look
+        // again for a moment.
+        let mut argv = Vec::new();
+        for _ in 0..50 {
+            argv = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+            if !argv.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         if !argv.is_empty() {
             let passed: Vec<&str> = std::iter::once(env!("CARGO_BIN_EXE_mailshift"))
                 .chain(args.iter().copied())

@@ -171,6 +171,7 @@ impl SimBehaviour {
                 taken_lag: Duration::from_millis(args.taken_lag_ms),
                 retry_after_text: args.retry_after.clone(),
                 garble_share,
+                ..FaultConfig::default()
             },
             seed: args.seed,
             page_size: args.page_size.max(1),

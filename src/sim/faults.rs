@@ -33,6 +33,10 @@ pub struct FaultConfig {
     pub retry_after_text: Option<String>,
     /// Share of reads answered 200 with a body cut short (not JSON).
     pub garble_share: f64,
+    /// Latency before the rate limit (the way in), plus up to `arrival_jitter`: evenly sent
+    /// requests then reach the limit bunched, as over a real network.
+    pub arrival: Duration,
+    pub arrival_jitter: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +90,17 @@ impl Dice {
             return Fault::Late(status);
         }
         Fault::None
+    }
+
+    /// The way in, before the rate limit. No roll without jitter.
+    pub fn arrival(&mut self, config: &FaultConfig) -> Duration {
+        if config.arrival_jitter.is_zero() {
+            return config.arrival;
+        }
+        let jitter = self
+            .rng
+            .random_range(0..=config.arrival_jitter.as_micros() as u64);
+        config.arrival + Duration::from_micros(jitter)
     }
 
     /// Whether this read's body is to be cut short. No roll when the share is 0, so that

@@ -91,6 +91,12 @@ pub struct Counters {
     /// Reads answered 200 with a body cut short.
     #[serde(default)]
     pub garbled: u64,
+    /// Write requests (set email, unlink) received, whatever came of them.
+    #[serde(default)]
+    pub write_requests: u64,
+    /// Of those, answered 429.
+    #[serde(default)]
+    pub writes_rate_limited: u64,
 }
 
 /// `GET /__state`.
@@ -112,6 +118,8 @@ struct Tally {
     concurrent_writes: AtomicU64,
     late: AtomicU64,
     garbled: AtomicU64,
+    write_requests: AtomicU64,
+    writes_rate_limited: AtomicU64,
 }
 
 impl Tally {
@@ -132,6 +140,8 @@ impl Tally {
             concurrent_writes: r(&self.concurrent_writes),
             late: r(&self.late),
             garbled: r(&self.garbled),
+            write_requests: r(&self.write_requests),
+            writes_rate_limited: r(&self.writes_rate_limited),
         }
     }
 }
@@ -368,6 +378,15 @@ impl Admitted {
     }
 }
 
+/// The way in: the request reaches the rate limit this late (bunched, with jitter).
+async fn arrive(shared: &Shared) {
+    if shared.faults.arrival.is_zero() && shared.faults.arrival_jitter.is_zero() {
+        return;
+    }
+    let wait = lock(&shared.dice).arrival(&shared.faults);
+    tokio::time::sleep(wait).await;
+}
+
 /// Authentication, then the rate limit, then the roll of the dice.
 fn admit(
     shared: &Shared,
@@ -376,6 +395,9 @@ fn admit(
     write: bool,
 ) -> Result<Admitted, Response> {
     Tally::add(&shared.tally.requests);
+    if write {
+        Tally::add(&shared.tally.write_requests);
+    }
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -395,6 +417,9 @@ fn admit(
                 Verdict::Limited { wait } => {
                     let limit = b.limit();
                     drop(bucket);
+                    if write {
+                        Tally::add(&shared.tally.writes_rate_limited);
+                    }
                     return Err(rate_limited(shared, limit, wait));
                 }
             },
@@ -524,6 +549,7 @@ async fn set_email(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    arrive(&shared).await;
     let admitted = match admit(&shared, &headers, Dialect::UserManagement, true) {
         Ok(a) => a,
         Err(response) => return response,
@@ -708,6 +734,7 @@ async fn read(
     dialect: Dialect,
     answer: impl FnOnce(&World) -> Response,
 ) -> Response {
+    arrive(shared).await;
     let admitted = match admit(shared, headers, dialect, false) {
         Ok(a) => a,
         Err(response) => return response,
@@ -910,6 +937,7 @@ async fn scim_delete(
     Path((org_id, account_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    arrive(&shared).await;
     let admitted = match admit(&shared, &headers, Dialect::Organizations, true) {
         Ok(a) => a,
         Err(response) => return response,
