@@ -100,6 +100,8 @@ const NUDGE: f64 = 0.995;
 const STEP: Duration = Duration::from_millis(100);
 /// With rate headers, no creep while less than this share of the budget is left.
 const LOW: f64 = 0.2;
+/// Slots a late caller may still use: about one timer tick.
+const SLACK: Duration = Duration::from_millis(2);
 /// The longest pause that no header asked for.
 const LONGEST: Duration = Duration::from_secs(30);
 
@@ -156,9 +158,14 @@ impl Pacer {
         now.max(self.next).max(self.paused_until)
     }
 
-    /// Books the slot of a request that goes at `now` (no sooner than `ready_at`).
+    /// Books the slot of a request that goes at `now` (no sooner than `ready_at`). A caller
+    /// that comes late (a timer's tick) keeps up to `SLACK` of the slots it missed, so that a
+    /// fast ceiling is not lost to timer granularity; over any second the ceiling holds.
     pub fn book(&mut self, now: Duration) {
-        let at = now.max(self.next).max(self.paused_until);
+        let at = now
+            .saturating_sub(SLACK)
+            .max(self.next)
+            .max(self.paused_until);
         self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
         if self.probe == Probe::Due {
             self.probe = Probe::Out(at);
@@ -356,10 +363,13 @@ mod tests {
         p.book(Duration::ZERO);
         assert_eq!(p.ready_at(Duration::ZERO), 100 * MS);
         p.book(100 * MS);
-        // A late caller goes at once, and the slot after it is a full interval later.
+        // A late caller goes at once, and keeps 2 ms of the slots it missed (a timer's tick).
         assert_eq!(p.ready_at(S), S);
         p.book(S);
-        assert_eq!(p.ready_at(S), S + 100 * MS);
+        assert_eq!(p.ready_at(S), S + 98 * MS);
+        // However late, no more than that: the ceiling holds over time.
+        p.book(10 * S);
+        assert_eq!(p.ready_at(10 * S), 10 * S + 98 * MS);
     }
 
     #[test]

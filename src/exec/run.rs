@@ -76,12 +76,11 @@ pub async fn execute(
     loop {
         let now = clock();
         while let Some(t) = machine.poll_transmit(now) {
-            let step = steps[t.step as usize - 1].clone();
             running.spawn(send(
                 Arc::clone(&client),
                 Arc::clone(&journal),
                 Arc::clone(&org_id),
-                step,
+                Arc::clone(&steps),
                 t,
                 start,
             ));
@@ -142,10 +141,11 @@ async fn send(
     client: Arc<Client>,
     journal: Arc<JournalWriter>,
     org_id: Arc<str>,
-    step: Step,
+    steps: Arc<[Step]>,
     t: Transmit,
     start: Instant,
 ) -> Sent {
+    let step = &steps[t.step as usize - 1];
     let done = |answer, sent_at| Sent {
         step: t.step,
         kind: t.kind,

@@ -616,7 +616,10 @@ mod tests {
             let f = run(*shape, 7);
             let (least, most) = bar(shape);
             let (floor, ceiling) = held(shape).unwrap_or((least, most));
-            let ok = f.throughput >= floor && f.limited < ceiling && f.peak <= 1.0 + 1e-9;
+            // Within any one second, at most two sends more than the ceiling: the slack a late
+            // timer keeps (2 ms of slots) and the second's edge.
+            let peak_bound = 1.0 + 2.0 / (shape.ceiling * shape.limit.per_second());
+            let ok = f.throughput >= floor && f.limited < ceiling && f.peak <= peak_bound;
             let met = f.throughput >= least && f.limited < most;
             println!(
                 "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} | {} |",
