@@ -100,9 +100,6 @@ const NUDGE: f64 = 0.995;
 const STEP: Duration = Duration::from_millis(100);
 /// With rate headers, no creep while less than this share of the budget is left.
 const LOW: f64 = 0.2;
-/// How long after a cut the accepted rate counts towards the limit learnt (right after, the
-/// requests of the burst still come back).
-const SETTLED: Duration = Duration::from_millis(100);
 /// Slots a late caller may still use: about one timer tick.
 const SLACK: Duration = Duration::from_millis(2);
 /// The longest pause that no header asked for.
@@ -261,7 +258,7 @@ impl Pacer {
                 // The most the server has accepted over a window is the best guess of its limit
                 // (lowered a tenth at each cut, so that a limit that fell is forgotten).
                 let accepted = self.accepted(now);
-                if self.answered.len() >= 10 && now.saturating_sub(self.last_cut) >= SETTLED {
+                if now.saturating_sub(self.last_cut) >= WINDOW && self.answered.len() >= 10 {
                     self.known = Some(self.known.map_or(accepted, |k| k.max(accepted)));
                 }
                 self.left = match (remaining, limit) {
