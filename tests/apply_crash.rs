@@ -38,62 +38,32 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         },
     );
     let url = sim.url();
-    let seed: u64 = rand::rng().random();
-    eprintln!("kill moments seed: {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let journal_path = dir.path().join("plan.json.journal");
-    let by_write = steps_by_write(&plan);
-    let mut checkpoints: Vec<(usize, HashSet<u32>)> = Vec::new();
-    let mut kills = 0;
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        assert!(runs < 60, "the plan never finished");
-        let mut child = command(
-            dir.path(),
-            &apply_args(
-                &url,
-                &[
-                    "--rate",
-                    "5000",
-                    "--concurrency",
-                    "8",
-                    "--timeout",
-                    "1",
-                    "--no-permission-check",
-                ],
-            ),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-        // Most kills land mid-run; a few land during start-up (the drift check reads the org's
-        // listing first) or the resume's checks.
-        let wait = rng.random_range(100..900);
-        std::thread::sleep(Duration::from_millis(wait));
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            assert_eq!(status.code(), Some(0), "{err}");
-            break;
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kills += 1;
-        // Requests the dead process had on the wire may still be served; let them land.
-        std::thread::sleep(Duration::from_millis(30));
-        let confirmed = confirmed_steps(&journal_path, plan.steps.len() as u32);
-        let seen = sim.server.write_log().len();
-        // From here on, nothing confirmed may be sent again.
-        checkpoints.push((seen, confirmed));
-    }
+    let args = apply_args(
+        &url,
+        &[
+            "--rate",
+            "5000",
+            "--concurrency",
+            "8",
+            "--timeout",
+            "1",
+            "--no-permission-check",
+        ],
+    );
+    // Most kills land mid-run; a few land during start-up (the drift check reads the org's
+    // listing first) or the resume's checks. Requests the dead process had on the wire may
+    // still be served: 30 ms lets them land.
+    let killed = kill_until_done(
+        dir.path(),
+        &args,
+        &sim,
+        plan.steps.len() as u32,
+        100..900,
+        Duration::from_millis(30),
+        60,
+    );
+    let (kills, runs) = (killed.kills, killed.runs);
     assert!(
         kills >= 3,
         "only {kills} kills landed; the run was too quick to test"
@@ -105,16 +75,7 @@ fn kill_9_at_random_moments_and_resume_until_done() {
     );
     assert_eq!(sim.server.snapshot().counters.concurrent_writes, 0);
     let log = sim.server.write_log();
-    for (seen, confirmed) in &checkpoints {
-        for w in &log[*seen..] {
-            if let Some(step) = step_of(&by_write, w) {
-                assert!(
-                    !confirmed.contains(&step),
-                    "step {step} was confirmed in the journal and sent again"
-                );
-            }
-        }
-    }
+    assert_nothing_confirmed_sent_again(&plan, &sim, &killed);
     assert_every_write_journaled(&plan, &log, &journal_path);
     let final_states = confirmed_steps(&journal_path, plan.steps.len() as u32);
     assert_eq!(final_states.len(), plan.steps.len(), "no step is lost");
@@ -159,14 +120,7 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
         },
     );
     let url = sim.url();
-    let seed: u64 = rand::rng().random();
-    eprintln!("kill moments seed: {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let journal_path = dir.path().join("plan.json.journal");
-    let by_write = steps_by_write(&plan);
-    let mut checkpoints: Vec<(usize, HashSet<u32>)> = Vec::new();
-    let (mut kills, mut runs) = (0, 0);
-    // The quiet time after an uncertain write is 1 s + 1 s, longer than any of these writes.
     let args = apply_args(
         &url,
         &[
@@ -183,33 +137,16 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
             "--no-permission-check",
         ],
     );
-    loop {
-        runs += 1;
-        assert!(runs < 150, "the plan never finished");
-        let mut child = command(dir.path(), &args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(200..700)));
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            use std::io::Read;
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            assert_eq!(status.code(), Some(0), "{err}");
-            break;
-        }
-        child.kill().unwrap(); // SIGKILL, and the next run starts at once
-        child.wait().unwrap();
-        kills += 1;
-        let confirmed = confirmed_steps(&journal_path, plan.steps.len() as u32);
-        checkpoints.push((sim.server.write_log().len(), confirmed));
-    }
+    let killed = kill_until_done(
+        dir.path(),
+        &args,
+        &sim,
+        plan.steps.len() as u32,
+        200..700,
+        Duration::ZERO,
+        150,
+    );
+    let (kills, runs) = (killed.kills, killed.runs);
     // The last writes of the dead runs, if any were still under way, land before looking.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(kills >= 20, "only {kills} kills landed");
@@ -231,7 +168,84 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
         "two writes on one account at once"
     );
     let log = sim.server.write_log();
-    for (seen, confirmed) in &checkpoints {
+    assert_nothing_confirmed_sent_again(&plan, &sim, &killed);
+    assert_every_write_journaled(&plan, &log, &journal_path);
+    eprintln!(
+        "{kills} kills over {runs} runs; {} writes for {} steps; {} slow, {} late",
+        log.len(),
+        plan.steps.len(),
+        counters.slow,
+        counters.late
+    );
+}
+
+/// What the kills left to check: how many landed, in how many runs, and at each kill how many
+/// writes the server had seen and which steps the journal had confirmed.
+struct Killed {
+    kills: usize,
+    runs: usize,
+    checkpoints: Vec<(usize, HashSet<u32>)>,
+}
+
+/// Runs `args` in `dir` again and again, `kill -9`-ing each run after a random wait drawn from
+/// `wait_ms` (milliseconds; `pause` after each kill), until a run finishes by itself with exit
+/// 0. Panics if it never does within `max_runs`.
+fn kill_until_done(
+    dir: &std::path::Path,
+    args: &[&str],
+    sim: &Sim,
+    steps: u32,
+    wait_ms: std::ops::Range<u64>,
+    pause: Duration,
+    max_runs: usize,
+) -> Killed {
+    let seed: u64 = rand::rng().random();
+    eprintln!("kill moments seed: {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let journal_path = dir.join("plan.json.journal");
+    let mut killed = Killed {
+        kills: 0,
+        runs: 0,
+        checkpoints: Vec::new(),
+    };
+    loop {
+        killed.runs += 1;
+        assert!(killed.runs < max_runs, "the plan never finished");
+        let mut child = command(dir, args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(wait_ms.clone())));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert_eq!(status.code(), Some(0), "{err}");
+            return killed;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        killed.kills += 1;
+        std::thread::sleep(pause);
+        let confirmed = confirmed_steps(&journal_path, steps);
+        // From here on, nothing confirmed may be sent again.
+        killed
+            .checkpoints
+            .push((sim.server.write_log().len(), confirmed));
+    }
+}
+
+/// No step the journal had confirmed at a kill was sent after it.
+fn assert_nothing_confirmed_sent_again(plan: &mailshift::plan::Plan, sim: &Sim, killed: &Killed) {
+    let by_write = steps_by_write(plan);
+    let log = sim.server.write_log();
+    for (seen, confirmed) in &killed.checkpoints {
         for w in &log[*seen..] {
             if let Some(step) = step_of(&by_write, w) {
                 assert!(
@@ -241,12 +255,4 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
             }
         }
     }
-    assert_every_write_journaled(&plan, &log, &journal_path);
-    eprintln!(
-        "{kills} kills over {runs} runs; {} writes for {} steps; {} slow, {} late",
-        log.len(),
-        plan.steps.len(),
-        counters.slow,
-        counters.late
-    );
 }
