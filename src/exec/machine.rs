@@ -400,8 +400,8 @@ impl Machine {
         Some(self.pacer.ready_at(soonest))
     }
 
-    /// Records to make durable next.
-    pub fn poll_commit(&mut self) -> Option<Commit> {
+    /// Records to make durable next, at `now`.
+    pub fn poll_commit(&mut self, now: Duration) -> Option<Commit> {
         if let Some(c) = self.commits.pop_front() {
             return Some(c);
         }
@@ -419,7 +419,7 @@ impl Machine {
                     .iter()
                     .map(|&step| Record::NotApplied {
                         step,
-                        at: self.at(Duration::ZERO),
+                        at: self.at(now),
                     })
                     .collect();
                 self.commits_pending += 1;
@@ -440,7 +440,8 @@ impl Machine {
     /// to commit, and nothing left that may run. Stopping, reads that are not due (or that a
     /// pause holds back) are left: the journal keeps their steps to check.
     pub fn is_over(&self, now: Duration) -> bool {
-        let idle = self.in_flight == 0 && self.commits_pending == 0 && self.commits.is_empty();
+        // `commits_pending` counts the queued commits too.
+        let idle = self.in_flight == 0 && self.commits_pending == 0;
         if !idle {
             return false;
         }
@@ -971,7 +972,7 @@ mod tests {
     /// Drains commits as if the journal wrote them at once; returns their records.
     fn commit_all(m: &mut Machine, now: Duration) -> Vec<Record> {
         let mut records = Vec::new();
-        while let Some(c) = m.poll_commit() {
+        while let Some(c) = m.poll_commit(now) {
             records.extend(c.records.clone());
             m.on_committed(c.then, now);
         }

@@ -150,13 +150,14 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
 /// never longer than the server asked (whole-second `Retry-After`s and minute-precision resets
 /// overstate it). Only this step waits; how fast the key's requests go, and whether they all
 /// pause, is the pace's one decision (`exec::pace`).
+/// `rate_limited` counts this request's 429s so far, this one included.
 pub fn after_429(
     wait: Option<Duration>,
-    tries: &Tries,
+    rate_limited: u32,
     policy: &RetryPolicy,
     jitter: f64,
 ) -> Duration {
-    let backoff = backoff(policy, tries.rate_limited.max(1), jitter);
+    let backoff = backoff(policy, rate_limited.max(1), jitter);
     // A wait of next to nothing (a reset time already past at second precision) says nothing.
     wait.filter(|w| *w >= Duration::from_millis(50))
         .map_or(backoff, |w| w.min(backoff))
@@ -226,7 +227,7 @@ pub fn after_write(
                 };
             }
             Decision::Send {
-                after: after_429(*wait, tries, policy, jitter),
+                after: after_429(*wait, tries.rate_limited, policy, jitter),
             }
         }
         Write::Transient {
@@ -329,7 +330,7 @@ fn explain(
         },
         Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
             Decision::Check {
-                after: after_429(*wait, tries, policy, jitter),
+                after: after_429(*wait, tries.rate_limited, policy, jitter),
             }
         }
         Read::Transient { .. } if tries.transient < policy.max_attempts => Decision::Check {
@@ -388,7 +389,7 @@ pub fn after_check(
                 };
             }
             Decision::Check {
-                after: after_429(*wait, tries, policy, jitter),
+                after: after_429(*wait, tries.rate_limited, policy, jitter),
             }
         }
         Read::Transient { status, detail } => {
@@ -476,7 +477,7 @@ pub fn after_settle(
         },
         Read::RateLimited { wait, .. } if tries.rate_limited <= policy.max_rate_limited => {
             Settled::Again {
-                after: after_429(*wait, tries, policy, jitter),
+                after: after_429(*wait, tries.rate_limited, policy, jitter),
             }
         }
         Read::Transient { .. } | Read::Linked(_) if tries.failed_reads < policy.max_attempts => {

@@ -85,7 +85,7 @@ pub async fn execute(
                 start,
             ));
         }
-        while let Some(c) = machine.poll_commit() {
+        while let Some(c) = machine.poll_commit(now) {
             commits.spawn(commit(Arc::clone(&journal), c));
         }
         while let Some(e) = machine.poll_event() {

@@ -264,7 +264,7 @@ pub fn run(shape: Shape, seed: u64) -> Figures {
             };
             schedule(&mut queue, &mut slab, now + up, ev);
         }
-        while let Some(c) = m.poll_commit() {
+        while let Some(c) = m.poll_commit(now) {
             if let super::machine::Then::Done(_) = c.then {
                 last_done = now;
             }

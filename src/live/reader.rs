@@ -6,7 +6,7 @@ use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
 use crate::api::{Client, api_error, path_segment, rate_info, redirected, wait_hint};
 use crate::exec::pace::{Pacer, Signal};
-use crate::exec::retry::{RetryPolicy, backoff, too_long};
+use crate::exec::retry::{RetryPolicy, after_429, backoff, too_long};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -103,9 +103,13 @@ impl Reader {
                 }
                 at
             };
-            // While a probe is out (`at` is then far off) another read's answer decides: look
+            // While a probe is out (`at` is then `MAX`) another read's answer decides: look
             // again soon.
-            let at = at.min(now + Duration::from_millis(20));
+            let at = if at == Duration::MAX {
+                now + Duration::from_millis(20)
+            } else {
+                at
+            };
             let until = self.start.checked_add(at).unwrap_or_else(Instant::now);
             tokio::time::sleep_until(until.into()).await;
         }
@@ -286,7 +290,8 @@ impl Reader {
                     }
                     let (told, told_by) = wait_hint(&headers, SystemTime::now());
                     self.bound(told, told_by, what)?;
-                    // The pace pauses every request of the key, and learns from it.
+                    // The pace pauses every request of the key, and learns from it; this read
+                    // backs off as a step's request would (`after_429`).
                     self.observe(
                         sent_at,
                         Signal::Limited {
@@ -294,6 +299,8 @@ impl Reader {
                             told_by,
                         },
                     );
+                    let jitter = rand::random_range(0.7..1.3);
+                    tokio::time::sleep(after_429(told, limited, &self.policy, jitter)).await;
                     continue;
                 }
                 Ok((status @ 500..=599, headers, _)) => {
