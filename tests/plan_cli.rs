@@ -91,7 +91,12 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
     );
     assert_eq!(
         (s.blocked, s.unchanged, s.flagged_holders, s.signed_out),
-        (6, 1, 1, 13)
+        (5, 1, 1, 13)
+    );
+    // The row for a new hire with no Atlassian account is listed, not blocked.
+    assert_eq!(
+        (s.no_account, plan.no_account[0].origin.clone()),
+        (1, mailshift::plan::Origin::Line(15))
     );
     let reasons: Vec<&str> = plan.blocked.iter().map(|b| b.reason.code()).collect();
     assert_eq!(
@@ -99,7 +104,6 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
         [
             "duplicate_target",
             "duplicate_target",
-            "unknown_account",
             "invalid_address",
             "unverified_domain",
             "ambiguous_account"
@@ -129,9 +133,13 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
     assert!(review.contains(
         "targets.csv:16  712020:5b10a284-4c20-4165-80ed-e21a00000016  tbaker@companya.example   tom.baker@companyb          invalid target: the domain \"companyb\" is not a valid domain name"
     ));
-    assert!(stderr(&out).starts_with(
-        "mailshift: plan written to plan.json (16 writes, 6 blocked; content sha256 "
-    ));
+    let stderr = stderr(&out);
+    assert!(stderr.starts_with(
+        "mailshift: targets.csv: read as a target list (comma-separated): account ID from \"account_id\", current address from \"current_email\", new address from \"target_email\"\nmailshift: plan written to plan.json (16 writes, 5 blocked; content sha256 "
+    ), "{stderr}");
+    assert!(stderr.ends_with(
+        "\nmailshift: 1 row with no Atlassian account: listed in the review, not blocked (--strict counts them in the exit code)\n"
+    ), "{stderr}");
 }
 
 #[test]
@@ -257,7 +265,7 @@ fn malformed_accounts_files_are_refused_by_file_and_line() {
     );
     assert_refused(
         b"User id,User name,User status\nid-1,Ann,Active\n",
-        "accounts.csv: no email column in the header (found columns: \"User id\", \"User name\", \"User status\")",
+        "accounts.csv: no email column in the header (accepted: \"email\"; found columns: \"User id\", \"User name\", \"User status\")",
     );
     assert_refused(
         b"email\nann@old.example\n",
@@ -310,7 +318,7 @@ fn broken_targets_and_arguments_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "mailshift: error: t.csv: no target_email column in the header (found columns: \"account_id\", \"new_mail\")\n"
+        "mailshift: error: t.csv: no new address (target_email) column in the header (accepted: \"target_email\", \"new_email\" or \"mail\"; found columns: \"account_id\", \"new_mail\")\n"
     );
     let out = mailshift(
         dir.path(),

@@ -174,6 +174,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
         summary: c.summary,
         steps: c.steps,
         blocked: c.blocked,
+        no_account: c.no_account,
         unchanged: c.unchanged,
         idp: c.idp,
     }
@@ -297,9 +298,14 @@ proptest! {
             prop_assert!(invented.insert(key), "{} invented twice", s.to);
         }
 
-        // Nothing dropped: every row is planned, blocked or unchanged, except a word-for-word
-        // repeat of an earlier row for the same account.
+        // Nothing dropped: every row is planned, blocked, unchanged or listed as matching no
+        // account, except a word-for-word repeat of an earlier row for the same account.
+        prop_assert!(plan.no_account.iter().all(|x| x.reason.is_no_account()));
+        prop_assert!(plan.blocked.iter().all(|x| !x.reason.is_no_account()));
         let mut covered: HashSet<u64> = HashSet::new();
+        for x in &plan.no_account {
+            if let Origin::Line(l) = x.origin { covered.insert(l); }
+        }
         for s in &plan.steps {
             if let Some(Origin::Line(l)) = s.origin { covered.insert(l); }
         }
@@ -372,6 +378,7 @@ proptest! {
         let mut covered: HashSet<u64> = HashSet::new();
         let origins = plan.steps.iter().filter_map(|x| x.origin.clone())
             .chain(plan.blocked.iter().map(|x| x.origin.clone()))
+            .chain(plan.no_account.iter().map(|x| x.origin.clone()))
             .chain(plan.unchanged.iter().map(|x| x.origin.clone()))
             .chain(plan.idp.iter().map(|x| x.origin.clone()));
         for o in origins {

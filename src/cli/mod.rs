@@ -90,6 +90,8 @@ pub struct ApiArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   mailshift plan --accounts export-users.csv --targets idp-targets.csv --out plan.json
+  mailshift plan --accounts export-users.csv --targets okta-users.csv --out plan.json
+  mailshift plan --accounts export-users.csv --targets entra-users.csv --columns current=otherMails --out plan.json
   mailshift plan --accounts export-users.csv --rewrite-domain old.example=new.example \\
                  --verified-domains new.example --out plan.json --format markdown > change-request.md
   ATLASSIAN_API_KEY=... mailshift plan --accounts-from-api --org-id ORG --targets idp-targets.csv \\
@@ -100,7 +102,7 @@ target domains are verified, and which accounts the API may write (SCIM-provisio
 the IdP checklist).
 
 Exit codes: 0 plan written, nothing blocked; 2 plan written, some wishes blocked (listed in the
-review); 1 error, no plan written.")]
+review), or with --strict rows that match no account; 1 error, no plan written.")]
 pub struct PlanArgs {
     /// Accounts export from admin.atlassian.com (any of its three layouts; the "Export managed
     /// accounts" one, which has no account IDs, needs the org's listing to resolve them).
@@ -117,9 +119,20 @@ pub struct PlanArgs {
     #[arg(long = "accounts-from-api")]
     pub accounts_from_api: bool,
 
-    /// Target list from the identity provider (CSV: account_id or current_email, and target_email).
+    /// Target list: an Okta, Entra ID, Google Workspace, JumpCloud or OneLogin user export, or a
+    /// CSV with account_id or current_email, and target_email (comma, semicolon or tab).
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
+
+    /// Which header of --targets gives which role, where mailshift reads the header otherwise
+    /// or cannot read it: roles id, current and target, e.g. current=login,target=email.
+    #[arg(long, value_name = "ROLE=HEADER,...")]
+    pub columns: Option<String>,
+
+    /// Count rows that match no Atlassian account as blocked (exit 2); by default they are
+    /// listed in the review and do not change the exit code.
+    #[arg(long)]
+    pub strict: bool,
 
     /// Move every account on OLD to NEW with the same user part; a targets row wins over a rule.
     #[arg(long = "rewrite-domain", value_name = "OLD=NEW")]

@@ -8,7 +8,8 @@ use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
 use crate::hash::sha256_hex;
 use crate::input::{
-    AccountsFile, InputError, Layout, SourceFile, TargetRow, parse_accounts, parse_targets,
+    AccountsFile, DomainRule, InputError, Layout, SourceFile, TargetsFile, parse_accounts,
+    parse_targets, why_unmatched,
 };
 use crate::org::Org;
 use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request};
@@ -54,7 +55,19 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         _ => note!("mailshift: dry run only; give --out FILE to write the plan"),
     }
     printed?;
-    let outcome = if plan.blocked.is_empty() {
+    if !plan.no_account.is_empty() {
+        note!(
+            "mailshift: {} with no Atlassian account: listed in the review, not blocked ({})",
+            plural(plan.no_account.len(), "row", "rows"),
+            if config.strict {
+                "counted in the exit code, as --strict asks"
+            } else {
+                "--strict counts them in the exit code"
+            }
+        );
+    }
+    let strictly_blocked = config.strict && !plan.no_account.is_empty();
+    let outcome = if plan.blocked.is_empty() && !strictly_blocked {
         Outcome::Clean
     } else {
         Outcome::Blocked
@@ -65,7 +78,8 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
 
 /// Reads the inputs (and the live org, given one) and computes the plan; writes nothing.
 pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
-    let (accounts, rows, targets_sha) = read_files(config)?;
+    let (accounts, targets, targets_sha) = read_files(config)?;
+    let rows = targets.as_ref().map_or(&[][..], |t| &t.rows[..]);
     let (source, live) = match &config.live {
         None => (offline_source(config, accounts)?, None),
         Some(live) => {
@@ -73,6 +87,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
             (source, Some((live, session)))
         }
     };
+    idle_rules(&source, &config.rules)?;
     let mut access = Access {
         operator: config
             .operator
@@ -85,7 +100,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     let compute = |access: &Access| {
         plan::compute(&Request {
             org: &source.org,
-            rows: &rows,
+            rows,
             rules: &config.rules,
             verified_domains: source.verified_domains.as_ref(),
             access,
@@ -109,6 +124,27 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
             session.reader.reads()
         );
     }
+    if let (Some(file), Some(path)) = (&targets, &config.targets) {
+        note!("mailshift: {}: {}", path.display(), file.describe());
+        if computed.no_account.len() * 2 > file.rows.len() {
+            let why = why_unmatched(file, &computed.no_account, &org_domains(&source.org));
+            // A list of which no row finds an account plans nothing: that is not a plan.
+            if computed.no_account.len() == file.rows.len() {
+                return Err(InputError::NothingMatched {
+                    path: path.clone(),
+                    rows: file.rows.len(),
+                    why: why.unwrap_or_default(),
+                }
+                .into());
+            }
+            note!(
+                "mailshift: {} of {} rows match no account. {}",
+                computed.no_account.len(),
+                file.rows.len(),
+                why.unwrap_or_default()
+            );
+        }
+    }
     let plan = Plan {
         inputs: Inputs {
             accounts: source.input.clone(),
@@ -127,11 +163,54 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         summary: computed.summary,
         steps: computed.steps,
         blocked: computed.blocked,
+        no_account: computed.no_account,
         unchanged: computed.unchanged,
         idp: computed.idp,
     };
-    drop_in_background((source.org, rows));
+    drop_in_background((source.org, targets));
     Ok(plan)
+}
+
+/// "1 row", "2 rows".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The domain keys of the org's accounts, most used first.
+fn org_domains(org: &Org) -> Vec<String> {
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for a in org.accounts() {
+        *count
+            .entry(a.email.key().rsplit_once('@').map_or("", |(_, d)| d))
+            .or_default() += 1;
+    }
+    let mut domains: Vec<(&str, usize)> = count.into_iter().collect();
+    domains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    domains.into_iter().map(|(d, _)| d.to_owned()).collect()
+}
+
+/// A rewrite rule whose domain no account is on does nothing, which looks like success: refused.
+fn idle_rules(source: &Source, rules: &[DomainRule]) -> Result<(), Error> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let domains = org_domains(&source.org);
+    for rule in rules {
+        if !domains.contains(&rule.from) {
+            let mut shown: Vec<String> = domains.iter().take(5).cloned().collect();
+            if domains.len() > 5 {
+                shown.push(format!("and {} more", domains.len() - 5));
+            }
+            return Err(InputError::IdleRule {
+                rule: rule.label(),
+                domain: rule.from.clone(),
+                input: source.input.path.clone(),
+                domains: shown.join(", "),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The accounts export (when given) and the targets, each read, hashed and parsed on its own
@@ -142,7 +221,7 @@ fn read_files(
 ) -> Result<
     (
         Option<(AccountsFile, String)>,
-        Vec<TargetRow>,
+        Option<TargetsFile>,
         Option<String>,
     ),
     Error,
@@ -159,7 +238,7 @@ fn read_files(
             };
             let src = SourceFile::read(path)?;
             let sha = sha256_hex(&src.bytes);
-            parse_targets(&src.path, &src.bytes).map(|rows| Some((rows, sha)))
+            parse_targets(&src.path, &src.bytes, &config.columns).map(|file| Some((file, sha)))
         });
         let accounts = accounts_src.as_ref().map(|src| {
             let sha = s.spawn(|| sha256_hex(&src.bytes));
@@ -168,8 +247,8 @@ fn read_files(
         (accounts.transpose(), joined(targets))
     });
     let accounts = accounts?;
-    let (rows, targets_sha) = targets?.unzip();
-    Ok((accounts, rows.unwrap_or_default(), targets_sha))
+    let (targets, targets_sha) = targets?.unzip();
+    Ok((accounts, targets, targets_sha))
 }
 
 /// The org as the export gives it, with no API to ask.

@@ -147,6 +147,8 @@ fn rehearse(
     let plan_config = PlanConfig {
         accounts: Some(config.accounts.clone()),
         targets: config.targets.clone(),
+        columns: crate::input::ColumnMap::default(),
+        strict: false,
         rules: config.rules.clone(),
         verified_domains: None,
         out: Some(paths.plan.clone()),

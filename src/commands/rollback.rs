@@ -55,6 +55,8 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         summary: computed.summary,
         steps: computed.steps,
         blocked: computed.blocked,
+        // An account the applied plan moved and the org no longer has cannot be moved back.
+        no_account: computed.no_account,
         unchanged: computed.unchanged,
         idp: computed.idp,
     };
@@ -69,11 +71,13 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         rollback.unchanged.len(),
         config.out.display()
     );
-    Ok(if rollback.blocked.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Blocked
-    })
+    Ok(
+        if rollback.blocked.is_empty() && rollback.no_account.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Blocked
+        },
+    )
 }
 
 /// The org now: from `--accounts`, or the live listing. Also how the plan names its source.

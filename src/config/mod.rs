@@ -5,7 +5,7 @@ use crate::cli::{ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, StatusArgs, VerifyA
 use crate::exec::guard::Limits;
 use crate::exec::retry::RetryPolicy;
 use crate::exec::select::{AccountList, Selection, parse_list};
-use crate::input::DomainRule;
+use crate::input::{ColumnMap, DomainRule};
 use crate::model::{domain_key, is_domain};
 use crate::review::Format;
 use std::collections::BTreeSet;
@@ -87,6 +87,12 @@ pub enum ConfigError {
         "{flag} needs the live org: give --org-id (or set ATLASSIAN_ORG_ID) and the API key, so that pre-flight can see which accounts are linked"
     )]
     NeedsLive { flag: &'static str },
+    /// `--columns` that cannot be read.
+    #[error("--columns {value:?}: {reason}")]
+    BadColumns { value: String, reason: String },
+    /// `--columns` says how to read a targets file, and none was given.
+    #[error("--columns says how to read the --targets file; give --targets FILE too")]
+    ColumnsWithoutTargets,
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -97,6 +103,10 @@ pub struct PlanConfig {
     /// `None`: read the org's users listing (`--accounts-from-api`).
     pub accounts: Option<PathBuf>,
     pub targets: Option<PathBuf>,
+    /// `--columns`: which header gives which role in the targets file.
+    pub columns: ColumnMap,
+    /// `--strict`: rows matching no account count as blocked in the exit code.
+    pub strict: bool,
     pub rules: Vec<DomainRule>,
     /// Domain keys; `None` when the flag was not given.
     pub verified_domains: Option<BTreeSet<String>>,
@@ -126,6 +136,16 @@ impl PlanConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<PlanConfig, ConfigError> {
         let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
+        let columns = match &args.columns {
+            None => ColumnMap::default(),
+            Some(_) if args.targets.is_none() => {
+                return Err(ConfigError::ColumnsWithoutTargets);
+            }
+            Some(text) => ColumnMap::parse(text).map_err(|reason| ConfigError::BadColumns {
+                value: text.clone(),
+                reason,
+            })?,
+        };
         let verified_domains = if args.verified_domains.is_empty() {
             None
         } else {
@@ -170,6 +190,8 @@ impl PlanConfig {
         Ok(PlanConfig {
             accounts: args.accounts,
             targets: args.targets,
+            columns,
+            strict: args.strict,
             rules,
             verified_domains,
             out: args.out,

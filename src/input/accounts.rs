@@ -252,6 +252,21 @@ mod tests {
     }
 
     #[test]
+    fn an_export_resaved_with_semicolons_or_tabs_reads_the_same() {
+        let comma =
+            "User id,User name,email,User status\nid-1,\"Lee; Ann\",ann@old.example,Active\n";
+        let want = parse(comma).unwrap();
+        for sep in [";", "\t"] {
+            let text = format!(
+                "User id{sep}User name{sep}email{sep}User status\nid-1{sep}\"Lee; Ann\"{sep}ann@old.example{sep}Active\n"
+            );
+            let got = parse(&text).unwrap();
+            assert_eq!(got.layout, want.layout, "{sep:?}");
+            assert_eq!(got.org.accounts(), want.org.accounts(), "{sep:?}");
+        }
+    }
+
+    #[test]
     fn quoted_newlines_keep_line_numbers_right() {
         let text = "User id,email,User name\nid-1,a@x.example,\"two\nlines\"\nid-2,b@x.example,\"\"\n,c@x.example,C\n";
         let err = parse(text).err().unwrap().to_string();
@@ -309,7 +324,7 @@ mod tests {
         ));
         assert_eq!(
             msg("User id,User name\nid-1,Ann\n"),
-            "accounts.csv: no email column in the header (found columns: \"User id\", \"User name\")"
+            "accounts.csv: no email column in the header (accepted: \"email\"; found columns: \"User id\", \"User name\")"
         );
         assert_eq!(
             msg("User id,email\n"),

@@ -14,6 +14,47 @@ pub struct CsvTable<'a> {
     raw_headers: Vec<String>,
     /// Positioned after the header.
     reader: csv::Reader<&'a [u8]>,
+    delimiter: u8,
+}
+
+/// The separators a file may use. Excel in many European locales saves "CSV" with semicolons,
+/// and "Unicode text" or a copy from a sheet gives tabs.
+const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
+
+/// The separator a file uses, judged from its header line: the one of [`DELIMITERS`] that occurs
+/// most often outside quotes (a comma when none does). A header names columns, and no export's
+/// column name holds a comma, semicolon or tab, so the header alone decides.
+pub fn sniff_delimiter(body: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in body {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = 0;
+    for i in 1..DELIMITERS.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    DELIMITERS[best]
+}
+
+/// The separator in words, for the line that says how a file was read.
+pub fn delimiter_name(delimiter: u8) -> &'static str {
+    match delimiter {
+        b';' => "semicolon-separated",
+        b'\t' => "tab-separated",
+        _ => "comma-separated",
+    }
 }
 
 /// Folds a header cell to the form layouts are matched on.
@@ -107,7 +148,8 @@ impl<'a> CsvTable<'a> {
             at: 0,
             line: 1,
         };
-        let mut reader = reader_for(body, true);
+        let delimiter = sniff_delimiter(body);
+        let mut reader = reader_for(body, delimiter);
         let header = match reader.byte_headers() {
             Ok(header) => header.clone(),
             Err(e) => return Err(csv_error(path, &e, &reader, &mut lines)),
@@ -136,11 +178,21 @@ impl<'a> CsvTable<'a> {
             headers,
             raw_headers,
             reader,
+            delimiter,
         })
     }
 
     pub fn headers(&self) -> &[String] {
         &self.headers
+    }
+
+    /// The header names as the file writes them.
+    pub fn raw_headers(&self) -> &[String] {
+        &self.raw_headers
+    }
+
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
     }
 
     /// The header as written, for messages: at most a dozen names.
@@ -186,6 +238,7 @@ impl<'a> CsvTable<'a> {
             .ok_or_else(|| InputError::MissingColumn {
                 path: self.path.to_owned(),
                 column: role,
+                accepted: accepted(aliases),
                 found: self.found(),
             })
     }
@@ -211,11 +264,22 @@ impl<'a> CsvTable<'a> {
     }
 }
 
-fn reader_for(bytes: &[u8], has_headers: bool) -> csv::Reader<&[u8]> {
+/// Header names a role accepts, for messages: `"a", "b" or "c"`.
+pub fn accepted(aliases: &[&str]) -> String {
+    let quoted: Vec<String> = aliases.iter().map(|a| format!("{a:?}")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+fn reader_for(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
     // Flexible, because `read` reports a row whose length differs from the header's itself,
     // in the words of the other messages.
     csv::ReaderBuilder::new()
-        .has_headers(has_headers)
+        .has_headers(true)
+        .delimiter(delimiter)
         .flexible(true)
         .from_reader(bytes)
 }
@@ -316,6 +380,16 @@ mod tests {
         // The reader's position for a record after a `\r\n` is the `\n`.
         assert_eq!(lines.at(2), 2);
         assert_eq!(lines.at(1), 2);
+    }
+
+    #[test]
+    fn the_header_decides_the_separator() {
+        assert_eq!(sniff_delimiter(b"User id,User name,email\nx;y;z\n"), b',');
+        assert_eq!(sniff_delimiter(b"User id;User name;email\na,b;c;d\n"), b';');
+        assert_eq!(sniff_delimiter(b"login\temail\tfirstName\n"), b'\t');
+        // A separator inside a quoted name does not count.
+        assert_eq!(sniff_delimiter(b"\"a;b;c\",d,e\n"), b',');
+        assert_eq!(sniff_delimiter(b"email\n"), b',');
     }
 
     #[test]

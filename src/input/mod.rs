@@ -5,10 +5,12 @@ mod accounts;
 mod csvfile;
 mod rules;
 mod targets;
+mod unmatched;
 
 pub use accounts::{AccountsFile, Layout, parse_accounts};
 pub use rules::DomainRule;
-pub use targets::{Target, TargetRow, parse_targets};
+pub use targets::{ColumnMap, Target, TargetLayout, TargetRow, TargetsFile, parse_targets};
+pub use unmatched::why_unmatched;
 
 use std::path::{Path, PathBuf};
 
@@ -61,15 +63,51 @@ pub enum InputError {
         expected: &'static str,
     },
     /// A column the layout needs is absent.
-    #[error("{}: no {column} column in the header (found columns: {found})", path.display())]
+    #[error("{}: no {column} column in the header (accepted: {accepted}; found columns: {found})", path.display())]
     MissingColumn {
         path: PathBuf,
         column: &'static str,
+        accepted: String,
         found: String,
+    },
+    /// `--columns` names a header the file does not have.
+    #[error("{}: --columns gives the {role} as {header:?}, but the header has no such column (found columns: {found})", path.display())]
+    NoSuchColumn {
+        path: PathBuf,
+        role: &'static str,
+        header: String,
+        found: String,
+    },
+    /// A `--rewrite-domain` rule whose domain no account is on: almost always a typo, and a
+    /// plan that silently does nothing for it would look like success.
+    #[error(
+        "--rewrite-domain {rule}: no account in {input} is on {domain}; the accounts are on {domains}. Check the spelling"
+    )]
+    IdleRule {
+        rule: String,
+        domain: String,
+        input: String,
+        domains: String,
+    },
+    /// No row of the target list matches an account, so there is nothing to plan from it;
+    /// `why` is the likely cause, when the rows' shape tells.
+    #[error("{}: none of its {rows} rows matches an account, so it plans nothing. {why}", path.display())]
+    NothingMatched {
+        path: PathBuf,
+        rows: usize,
+        why: String,
     },
     /// Two columns of the header claim one role, so mailshift cannot know which to use.
     #[error("{}: both {first:?} and {second:?} columns are present and both would give the {role}; keep one", path.display())]
     AmbiguousColumns {
+        path: PathBuf,
+        role: &'static str,
+        first: String,
+        second: String,
+    },
+    /// As [`InputError::AmbiguousColumns`], in a target list, where `--columns` can say which.
+    #[error("{}: both {first:?} and {second:?} columns could give the {role}; say which with --columns (for example --columns current={first:?},target=...), or keep one", path.display())]
+    AmbiguousTargetColumns {
         path: PathBuf,
         role: &'static str,
         first: String,

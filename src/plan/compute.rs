@@ -31,6 +31,7 @@ pub struct Request<'a> {
 pub struct Computed {
     pub steps: Vec<Step>,
     pub blocked: Vec<Blocked>,
+    pub no_account: Vec<Blocked>,
     pub unchanged: Vec<Unchanged>,
     pub idp: Vec<IdpMove>,
     pub summary: Summary,
@@ -301,11 +302,15 @@ pub fn compute(req: &Request) -> Computed {
         Origin::Rule(_) => (1, 0),
     });
     let steps = out.steps;
+    let (no_account, blocked): (Vec<Blocked>, Vec<Blocked>) =
+        blocked.into_iter().partition(|b| b.reason.is_no_account());
     let mut summary = Summary::of(org.len(), &steps, &blocked, &unchanged);
     summary.idp_changes = idp.len() as u64;
+    summary.no_account = no_account.len() as u64;
     Computed {
         steps,
         blocked,
+        no_account,
         unchanged,
         idp,
         summary,
@@ -1108,7 +1113,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_that_cannot_be_matched_are_blocked_with_their_line() {
+    fn rows_that_cannot_be_matched_are_blocked_or_listed_with_their_line() {
         let o = org(&[("a", "a@x.example"), ("b", "b@x.example")]);
         let r = vec![
             TargetRow {
@@ -1143,23 +1148,30 @@ mod tests {
             },
         ];
         let c = plan(&o, &r);
-        let got: Vec<_> = c
-            .blocked
-            .iter()
-            .map(|b| (b.origin.clone(), b.reason.code()))
-            .collect();
+        let codes = |list: &[Blocked]| -> Vec<(Origin, &'static str)> {
+            list.iter()
+                .map(|b| (b.origin.clone(), b.reason.code()))
+                .collect()
+        };
         assert_eq!(
-            got,
+            codes(&c.blocked),
             [
-                (Origin::Line(2), "unknown_account"),
                 (Origin::Line(3), "no_account_named"),
                 (Origin::Line(4), "ambiguous_account"),
                 (Origin::Line(5), "invalid_address"),
+            ]
+        );
+        // Rows naming nobody in the org are their own list, not blocked wishes.
+        assert_eq!(
+            codes(&c.no_account),
+            [
+                (Origin::Line(2), "unknown_account"),
                 (Origin::Line(6), "unknown_account"),
             ]
         );
+        assert_eq!((c.summary.blocked, c.summary.no_account), (3, 2));
         assert_eq!(
-            c.blocked[3].account_id.as_deref(),
+            c.blocked[2].account_id.as_deref(),
             Some("b"),
             "matched by address, case-insensitively"
         );

@@ -12,14 +12,17 @@ use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
-/// version that can hold it: version 2 added `unlink` steps and the `idp` list, so a plan
-/// without them stays readable by mailshift versions that know only version 1.
-pub const FORMAT_VERSION: u32 = 2;
+/// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
+/// `no_account` list, so a plan without them stays readable by mailshift versions that know
+/// only the lower one.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The lowest format version that can hold `plan`.
 pub fn version_needed(plan: &Plan) -> u32 {
     let unlinks = plan.steps.iter().any(|s| s.kind == super::StepKind::Unlink);
-    if unlinks || !plan.idp.is_empty() {
+    if !plan.no_account.is_empty() {
+        3
+    } else if unlinks || !plan.idp.is_empty() {
         2
     } else {
         1
@@ -99,6 +102,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     body.json(&plan.summary)?;
     body.list("steps", &plan.steps)?;
     body.list("blocked", &plan.blocked)?;
+    if !plan.no_account.is_empty() {
+        body.list("no_account", &plan.no_account)?;
+    }
     body.list("unchanged", &plan.unchanged)?;
     if !plan.idp.is_empty() {
         body.list("idp", &plan.idp)?;
@@ -293,6 +299,7 @@ mod tests {
             summary: Summary::of(1, &steps, &blocked, &[]),
             steps,
             blocked,
+            no_account: Vec::new(),
             unchanged: vec![],
             idp: vec![],
         }
@@ -341,6 +348,26 @@ mod tests {
     }
 
     #[test]
+    fn rows_with_no_account_need_version_3_and_round_trip() {
+        let mut plan = sample();
+        assert!(
+            String::from_utf8(encode(&plan))
+                .unwrap()
+                .contains("\"format_version\":1,")
+        );
+        let mut row = plan.blocked[0].clone();
+        row.reason = BlockReason::UnknownAccount {};
+        plan.no_account.push(row);
+        let bytes = encode(&plan);
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("\"format_version\":3,")
+        );
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+    }
+
+    #[test]
     fn a_newer_format_is_refused_by_name() {
         let bytes = String::from_utf8(encode(&sample()))
             .unwrap()
@@ -349,7 +376,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "p.json: plan format version 7 is newer than this mailshift understands (up to 2); use mailshift {} or later",
+                "p.json: plan format version 7 is newer than this mailshift understands (up to 3); use mailshift {} or later",
                 env!("CARGO_PKG_VERSION")
             )
         );

@@ -29,6 +29,11 @@ pub struct Plan {
     /// In an order that can be run one by one; `after` allows running more at once.
     pub steps: Vec<Step>,
     pub blocked: Vec<Blocked>,
+    /// Rows that match no account: people of the identity provider without an Atlassian account
+    /// (staff without a licence, guests, service accounts). Not blocked: nothing was asked of
+    /// Atlassian for them. Absent from plans that have none (format versions 1 and 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_account: Vec<Blocked>,
     /// Wishes already met: the account has the target address (perhaps spelled otherwise).
     pub unchanged: Vec<Unchanged>,
     /// Accounts whose email the identity provider owns: changed there, in this order, once the
@@ -191,6 +196,12 @@ pub enum BlockReason {
 
 impl BlockReason {
     /// A stable name for counting and for scripts.
+    /// A row that names nobody in the org is no wish of Atlassian's: it goes to
+    /// [`Plan::no_account`], not to the blocked list.
+    pub fn is_no_account(&self) -> bool {
+        matches!(self, BlockReason::UnknownAccount {})
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             BlockReason::UnknownAccount {} => "unknown_account",
@@ -331,6 +342,7 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
         summary: Summary::of(steps.len(), &steps, &[], &[]),
         steps,
         blocked: vec![],
+        no_account: Vec::new(),
         unchanged: vec![],
         idp: vec![],
     }

@@ -30,6 +30,9 @@ pub struct Summary {
     /// Changes left to the identity provider (see `Plan::idp`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub idp_changes: u64,
+    /// Rows that match no account (see `Plan::no_account`); not counted as blocked.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub no_account: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -86,6 +89,7 @@ impl Summary {
             unchanged: unchanged.len() as u64,
             unlinks: count(StepKind::Unlink),
             idp_changes: 0,
+            no_account: 0,
         }
     }
 }

@@ -70,6 +70,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if !plan.no_account.is_empty() {
+        writeln!(
+            out,
+            "\n{} rows of the target list match no Atlassian account (not planned, not blocked); the CSV review lists them.",
+            plan.no_account.len()
+        )?;
+    }
     let follow = super::follow_ups(plan);
     if !follow.is_empty() {
         writeln!(

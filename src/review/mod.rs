@@ -111,8 +111,17 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
             .collect();
         format!("{} ({})", s.blocked, parts.join(", "))
     };
+    // A rollback's accounts, and a live plan's, come from the API, not from an export.
+    let from_api = plan.inputs.accounts.path.contains("://");
     let mut rows = vec![
-        ("accounts in export", s.accounts.to_string()),
+        (
+            if from_api {
+                "accounts in the org"
+            } else {
+                "accounts in export"
+            },
+            s.accounts.to_string(),
+        ),
         ("writes (API calls)", s.writes.to_string()),
         ("renames", s.renames.to_string()),
         (
@@ -139,6 +148,15 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
             format!("{} (already at their target)", s.unchanged),
         ),
     ];
+    if s.no_account > 0 {
+        rows.push((
+            "no Atlassian account",
+            format!(
+                "{} (rows of the target list that match no account; not planned, not blocked)",
+                s.no_account
+            ),
+        ));
+    }
     if s.unlinks > 0 {
         rows.push((
             "SCIM unlinks",

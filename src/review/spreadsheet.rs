@@ -46,21 +46,33 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             safe(&step_note(plan, s)),
         ])?;
     }
-    for b in &plan.blocked {
-        w.write_record([
-            "blocked".to_owned(),
-            String::new(),
-            String::new(),
-            b.reason.code().to_owned(),
-            safe(b.account_id.as_deref().unwrap_or_default()),
-            String::new(),
-            String::new(),
-            safe(b.current.as_deref().unwrap_or_default()),
-            safe(&b.target),
-            String::new(),
-            safe(&origin_text(plan, &b.origin)),
-            safe(&b.reason.describe()),
-        ])?;
+    // One shape for both lists: a row that is no step, with what the file asked and why not.
+    let lists = [("blocked", &plan.blocked), ("no_account", &plan.no_account)];
+    for (row_kind, list) in lists {
+        for b in list {
+            let (code, why) = if b.reason.is_no_account() {
+                (
+                    String::new(),
+                    "no Atlassian account matches this row".to_owned(),
+                )
+            } else {
+                (b.reason.code().to_owned(), b.reason.describe())
+            };
+            w.write_record([
+                row_kind.to_owned(),
+                String::new(),
+                String::new(),
+                code,
+                safe(b.account_id.as_deref().unwrap_or_default()),
+                String::new(),
+                String::new(),
+                safe(b.current.as_deref().unwrap_or_default()),
+                safe(&b.target),
+                String::new(),
+                safe(&origin_text(plan, &b.origin)),
+                safe(&why),
+            ])?;
+        }
     }
     for u in &plan.unchanged {
         w.write_record([

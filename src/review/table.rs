@@ -62,6 +62,31 @@ fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<
         });
         write_table(out, header, rows)?;
     }
+    if !plan.no_account.is_empty() {
+        let n = plan.no_account.len();
+        writeln!(
+            out,
+            "\nNo Atlassian account ({n} row{} of the target list; not planned, not blocked)",
+            if n == 1 { "" } else { "s" }
+        )?;
+        let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET"];
+        let rows = plan.no_account.iter().take(NO_ACCOUNT_SHOWN).map(|b| {
+            [
+                origin_text(plan, &b.origin).into(),
+                b.account_id.as_deref().unwrap_or("-").into(),
+                b.current.as_deref().unwrap_or("-").into(),
+                b.target.as_str().into(),
+            ]
+        });
+        write_table(out, header, rows)?;
+        if n > NO_ACCOUNT_SHOWN {
+            writeln!(
+                out,
+                "  ... and {} more (all of them in --format csv or json)",
+                n - NO_ACCOUNT_SHOWN
+            )?;
+        }
+    }
     let follow = super::follow_ups(plan);
     if !follow.is_empty() {
         writeln!(out, "\nIn the identity provider, after the plan is applied")?;
@@ -71,6 +96,10 @@ fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<
     }
     Ok(())
 }
+
+/// Rows with no account shown in the table: they ask nothing of the admin, so a sample says
+/// what kind of rows they are, and the CSV lists them all.
+const NO_ACCOUNT_SHOWN: usize = 10;
 
 fn sources(plan: &Plan) -> String {
     let mut parts = vec![plan.inputs.accounts.path.clone()];
