@@ -3,7 +3,7 @@
 //!
 //! The org (default 1,000,000 accounts and 1,000,000 target rows) is a rebrand old.example →
 //! new.example in which 5% of the rows conflict: 1% need a holder freed, 3% form chains of three,
-//! 1% form swaps and 3-cycles; 1% of the rows name accounts the export lacks.
+//! 1% form swaps and 3-cycles; 1% of the rows name accounts the export lacks (listed as having no account).
 //! Environment: MAILSHIFT_BENCH_ACCOUNTS (default 1000000), MAILSHIFT_BENCH_RUNS (default 5).
 
 #[path = "common/measure.rs"]
@@ -144,11 +144,9 @@ fn main() {
     let mut peak: f64 = 0.0;
     for _ in 0..runs {
         let run = run_once(bin, &dir);
-        assert_eq!(
-            run.code,
-            Some(2),
-            "the generated org has blocked rows, so plan exits 2"
-        );
+        // The 1% of rows naming accounts the export lacks are listed as having no account,
+        // not blocked; nothing else in the generated org is blocked.
+        assert_eq!(run.code, Some(0), "plan exits 0");
         walls.push(run.wall);
         peak = peak.max(run.peak_mib);
     }
@@ -162,7 +160,7 @@ fn main() {
         size("targets.csv") / 1_000_000
     );
     println!(
-        "  plan: {} writes ({} renames, {} frees, {} temporaries, {} chains, {} cycles), {} blocked; plan file {} MB",
+        "  plan: {} writes ({} renames, {} frees, {} temporaries, {} chains, {} cycles), {} blocked, {} with no account; plan file {} MB",
         summary["writes"],
         summary["renames"],
         summary["frees"],
@@ -170,6 +168,7 @@ fn main() {
         summary["chains"],
         summary["cycles"],
         summary["blocked"],
+        summary["no_account"],
         size("plan.json") / 1_000_000
     );
     println!(
