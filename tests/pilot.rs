@@ -93,6 +93,28 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
         "status shows what remains: {said}"
     );
 
+    // verify checks what the pilot did, and says what it left out; --all checks the rest too.
+    let moved: BTreeSet<&str> = plan.steps.iter().map(|s| &*s.account_id).collect();
+    let (code, said) = verify(dir.path(), &url, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "2 accounts checked with 1 reads (1 for the listing); 2 at their planned address, 0 not.\n  {} accounts the plan moves have no step started by any apply (a pilot leaves them); not checked, --all checks them too.",
+            moved.len() - 2
+        )),
+        "{said}"
+    );
+    let (code, said) = verify(dir.path(), &url, &["--all", "--rechecks", "0"]);
+    assert_eq!(code, Some(3), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} accounts checked with 1 reads (1 for the listing); 2 at their planned address, {} not.",
+            moved.len(),
+            moved.len() - 2
+        )),
+        "{said}"
+    );
+
     let out = mailshift(dir.path(), &fast(&url, &[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sim.emails(), planned(&plan, &before));
@@ -101,6 +123,16 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
     let said = status(dir.path());
     assert!(!said.contains("Left:"), "{said}");
     assert!(said.contains("whole plan"), "{said}");
+    let (code, said) = verify(dir.path(), &url, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(!said.contains("not checked"), "{said}");
+}
+
+fn verify(dir: &Path, url: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["verify", "plan.json", "--api-url", url, "--org-id", "org-1"];
+    args.extend_from_slice(extra);
+    let out = mailshift(dir, &args);
+    (out.status.code(), text(&out.stdout) + &text(&out.stderr))
 }
 
 #[test]

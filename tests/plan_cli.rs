@@ -425,3 +425,26 @@ fn the_markdown_review_draws_why_a_cycle_needs_a_temporary_address() {
         .count();
     assert_eq!(boxes, 3, "{bob}");
 }
+
+#[test]
+fn a_target_that_differs_only_in_letter_case_is_said_not_silently_dropped() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("case.csv"),
+        "current_email,target_email\nLena.Wolf@companyb.example,lena.wolf@companyb.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts accounts.csv --targets case.csv --out plan.json",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "mailshift: 1 target differs from its account's address only in letter case (for example Lena.Wolf@companyb.example -> lena.wolf@companyb.example): Atlassian takes both spellings as one address, so nothing is written for it. To change the spelling, edit the address in admin.atlassian.com"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("differs in letter case only"));
+}

@@ -6,6 +6,7 @@
 
 mod support;
 
+use mailshift::sim::faults::FaultConfig;
 use std::path::Path;
 use support::*;
 
@@ -483,4 +484,45 @@ fn a_refused_key_stops_plan_before_anything_is_written() {
     assert!(said.contains("the API key was refused (401)"), "{said}");
     assert!(!said.contains("not-the-key"), "{said}");
     assert!(!dir.path().join("plan.json").exists());
+}
+
+#[test]
+fn a_key_created_with_scopes_is_named_by_plan_and_by_apply_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    scim_holder_org(dir.path());
+    let scoped = SimSetup {
+        faults: FaultConfig {
+            scoped_key: true,
+            ..FaultConfig::default()
+        },
+        ..SimSetup::default()
+    };
+    let sim = serve(dir.path(), scoped);
+    let hint = "the user management API refuses this API key. It refuses an org API key created with scopes on every call: create the API key without scopes (admin.atlassian.com > Settings > API keys > Create API key)";
+    // plan --org-id reads permissions while planning.
+    let (code, _, said) = live_plan(
+        dir.path(),
+        &sim.url(),
+        &["--accounts-from-api", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains(hint), "{said}");
+    assert!(
+        said.contains("HTTP 403: Unauthorized; scope does not match"),
+        "{said}"
+    );
+    assert!(!dir.path().join("plan.json").exists());
+
+    // apply of a plan made from files reads them before its first write.
+    let plan = plan_in(
+        dir.path(),
+        &std::fs::read_to_string(dir.path().join("accounts.csv")).unwrap(),
+        &std::fs::read_to_string(dir.path().join("targets.csv")).unwrap(),
+    );
+    assert!(plan.exists());
+    let out = mailshift(dir.path(), &fast(&sim.url(), &[]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(hint), "{said}");
+    assert!(sim.server.write_log().is_empty());
 }

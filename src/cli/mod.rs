@@ -341,18 +341,24 @@ pub struct StatusArgs {
   mailshift verify plan.json
   mailshift verify plan.json --rechecks 5 --recheck-delay 10
 
-Reads the org's users listing (one read per page) and compares every account the plan moves with
-the address the plan leaves it at. The API may show a change late, so accounts that differ are
-read again, up to --rechecks times, --recheck-delay seconds apart.
+Reads the org's users listing (one read per page) and compares every account an apply has started
+(per the journal; after a pilot, the pilot's accounts) with the address the plan leaves it at;
+--all, or no journal, checks every account the plan moves. The API may show a change late, so
+accounts that differ are read again, up to --rechecks times, --recheck-delay seconds apart.
 
-Exit codes: 0 every account is at its planned address; 3 some are not (listed); 1 error.")]
+Exit codes: 0 every account checked is at its planned address; 3 some are not (listed); 1 error.")]
 pub struct VerifyArgs {
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
 
-    /// The journal, to say what happened to accounts that differ (default: PLAN.journal).
+    /// The journal, which says which accounts were started and what happened to accounts that
+    /// differ (default: PLAN.journal).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+
+    /// Check every account the plan moves, also those no apply has started yet.
+    #[arg(long)]
+    pub all: bool,
 
     #[command(flatten)]
     pub api: ApiArgs,

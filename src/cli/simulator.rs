@@ -113,6 +113,11 @@ pub struct SimBehaviourArgs {
     #[arg(long = "taken-lag-ms", value_name = "MS", default_value_t = 0)]
     pub taken_lag_ms: u64,
 
+    /// Behave as for an API key created with scopes: every user management call (`/users/...`)
+    /// is answered 403.
+    #[arg(long = "scoped-key")]
+    pub scoped_key: bool,
+
     /// Send exactly this Retry-After on every 429 (say 3600, or an absurd number).
     #[arg(long = "retry-after", value_name = "TEXT")]
     pub retry_after: Option<String>,

@@ -55,6 +55,20 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         _ => note!("mailshift: dry run only; give --out FILE to write the plan"),
     }
     printed?;
+    if let Some(u) = plan.unchanged.iter().find(|u| u.case_only) {
+        let n = plan.unchanged.iter().filter(|u| u.case_only).count();
+        note!(
+            "mailshift: {} only in letter case (for example {} -> {}): Atlassian takes both spellings as one address, so nothing is written for {}. To change the spelling, edit the address in admin.atlassian.com (Directory > Managed accounts > the account)",
+            plural(
+                n,
+                "target differs from its account's address",
+                "targets differ from their accounts' addresses"
+            ),
+            u.current,
+            u.target,
+            if n == 1 { "it" } else { "them" }
+        );
+    }
     if !plan.no_account.is_empty() {
         note!(
             "mailshift: {} with no Atlassian account: listed in the review, not blocked ({})",

@@ -227,6 +227,8 @@ fn rehearse(
         // The simulator shows a change late by exactly --read-delay-ms.
         recheck_delay: config.sim.read_delay.max(Duration::from_millis(200)),
         json: false,
+        // A rehearsal applies the whole plan, so the whole plan is checked.
+        all: true,
     })?;
     Ok(Phases {
         blocked: made.blocked.len(),

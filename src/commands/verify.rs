@@ -9,7 +9,7 @@ use crate::exec::retry::RetryPolicy;
 use crate::journal::{self, StepState};
 use crate::live::drift::Found;
 use crate::live::reader::LiveError;
-use crate::live::verify::{Planned, mismatches, planned_addresses};
+use crate::live::verify::{Planned, mismatches, planned_addresses, started_only};
 use crate::plan::file::read_hashed;
 use crate::review::machine;
 use crate::terminal;
@@ -21,14 +21,18 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     crate::private_file::warn_if_loose(&config.plan);
     crate::private_file::warn_if_loose(&config.journal);
     let org_id = config.api.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
-    let planned = planned_addresses(&plan);
-    // The journal only explains mismatches; verify works without one.
+    // The journal says which accounts were started and explains mismatches; verify works
+    // without one, and then checks the whole plan.
     let states = journal::read(&config.journal)
         .ok()
         .filter(|p| p.header.plan_sha256 == sha)
         .and_then(|p| {
             journal::replay(&config.journal, plan.steps.len() as u32, &p.records, false).ok()
         });
+    let (planned, not_started) = match (&states, config.all) {
+        (Some(states), false) => started_only(&plan, planned_addresses(&plan), states),
+        _ => (planned_addresses(&plan), 0),
+    };
     let session = Session::new(&config.api.client, config.rate, RetryPolicy::default())?;
     let mut live = listing(&session, org_id)?;
     let pages = session.reader.reads();
@@ -56,7 +60,12 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         wrong = mismatches(&planned, &live);
     }
     let reads = session.reader.reads();
-    report(config, &planned, &wrong, states.as_deref(), pages, reads)?;
+    let counts = Counts {
+        pages,
+        reads,
+        not_started,
+    };
+    report(config, &planned, &wrong, states.as_deref(), &counts)?;
     Ok(if wrong.is_empty() {
         Outcome::Clean
     } else {
@@ -93,14 +102,25 @@ fn reread(
     Ok(())
 }
 
+/// What `verify` read, and how many accounts it left out because no apply started them.
+struct Counts {
+    pages: u64,
+    reads: u64,
+    not_started: usize,
+}
+
 fn report(
     config: &VerifyConfig,
     planned: &[Planned],
     wrong: &[(usize, Found)],
     states: Option<&[StepState]>,
-    pages: u64,
-    reads: u64,
+    counts: &Counts,
 ) -> Result<(), Error> {
+    let Counts {
+        pages,
+        reads,
+        not_started,
+    } = *counts;
     let journal = |p: &Planned| {
         states
             .and_then(|s| s.get((p.last_step as usize).checked_sub(1)?))
@@ -131,6 +151,7 @@ fn report(
             plan: config.plan.display().to_string(),
             checked: planned.len(),
             at_planned_address: planned.len() - wrong.len(),
+            not_started,
             reads,
             listing_reads: pages,
             wrong,
@@ -146,6 +167,12 @@ fn report(
             planned.len() - wrong.len(),
             wrong.len()
         )?;
+        if not_started > 0 {
+            writeln!(
+                out,
+                "  {not_started} accounts the plan moves have no step started by any apply (a pilot leaves them); not checked, --all checks them too."
+            )?;
+        }
         for (i, found) in wrong {
             let p = &planned[*i];
             let who = if p.name.is_empty() {

@@ -451,6 +451,8 @@ pub struct VerifyConfig {
     pub recheck_delay: Duration,
     /// The outcome as JSON on standard output.
     pub json: bool,
+    /// `--all`: check accounts no apply has started too.
+    pub all: bool,
 }
 
 impl VerifyConfig {
@@ -474,6 +476,7 @@ impl VerifyConfig {
             rechecks: args.rechecks,
             recheck_delay: Duration::from_secs_f64(args.recheck_delay),
             json: args.json,
+            all: args.all,
         })
     }
 }

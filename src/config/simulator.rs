@@ -170,6 +170,7 @@ impl SimBehaviour {
                     .map(|u| u.trim_end_matches('/').to_owned()),
                 taken_lag: Duration::from_millis(args.taken_lag_ms),
                 retry_after_text: args.retry_after.clone(),
+                scoped_key: args.scoped_key,
                 garble_share,
                 ..FaultConfig::default()
             },

@@ -19,6 +19,13 @@ pub enum LiveError {
         "{what}: the API key was refused (401): check ATLASSIAN_API_KEY or --api-key-file, and that the key has not expired; nothing was changed"
     )]
     Unauthorized { what: String },
+    /// A read of the user management API (`/users/{id}/manage...`) answered 403. Any key
+    /// without scopes may make these reads; an org API key created *with* scopes is answered
+    /// 403 by that API on every call, so this is almost always such a key.
+    #[error(
+        "{what}: {message}: the user management API refuses this API key. It refuses an org API key created with scopes on every call: create the API key without scopes (admin.atlassian.com > Settings > API keys > Create API key) and use that one; nothing was changed"
+    )]
+    ScopedKey { what: String, message: String },
     /// An error answer that asking again will not change (a wrong org ID, say).
     #[error("{what}: HTTP {status}: {message}")]
     Refused {
@@ -272,6 +279,12 @@ impl Reader {
                 },
                 Ok((404, _, _)) => return Ok(None),
                 Ok((401, _, _)) => return Err(LiveError::Unauthorized { what: what() }),
+                Ok((403, _, body)) if is_user_management(url) => {
+                    return Err(LiveError::ScopedKey {
+                        what: what(),
+                        message: api_error(403, &body).1,
+                    });
+                }
                 Ok((status @ 300..=399, headers, _)) => {
                     return Err(LiveError::Refused {
                         what: what(),
@@ -332,6 +345,7 @@ impl Reader {
     }
 
     /// A wait the server asks for beyond `--max-wait` ends the read instead.
+
     fn bound(
         &self,
         wait: Option<Duration>,
@@ -348,4 +362,10 @@ impl Reader {
             None => Ok(()),
         }
     }
+}
+
+/// A URL of the user management API (`{base}/users/{id}/manage...`), as opposed to the
+/// Organizations API (`{base}/admin/...`), which accepts scoped keys.
+fn is_user_management(url: &str) -> bool {
+    url.contains("/users/") && url.contains("/manage") && !url.contains("/admin/")
 }

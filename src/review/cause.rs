@@ -126,7 +126,7 @@ fn hint(answer: &str) -> Option<&'static str> {
             "The accounts are not in this org (or were deleted): check --api-url and the key, or plan again from a fresh export."
         }
         _ if answer.starts_with("HTTP 403") => {
-            "The API key may lack the right to change emails (email.set), or belong to another org."
+            "The API key may lack the right to change emails (email.set), belong to another org, or have been created with scopes (the user management API refuses such a key on every call: create one without scopes under admin.atlassian.com > Settings > API keys)."
         }
         _ => return None,
     })

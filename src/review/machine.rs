@@ -54,6 +54,8 @@ pub struct Verify<'a> {
     pub plan: String,
     pub checked: usize,
     pub at_planned_address: usize,
+    /// Accounts the plan moves that no apply has started, left out unless `--all`.
+    pub not_started: usize,
     pub reads: u64,
     pub listing_reads: u64,
     pub wrong: Vec<Wrong<'a>>,

@@ -31,6 +31,9 @@ pub struct FaultConfig {
     pub taken_lag: Duration,
     /// Send this exact `Retry-After` text on every 429 (a huge or odd value, say).
     pub retry_after_text: Option<String>,
+    /// The key was created with scopes: the user management API (`/users/...`) answers 403 to
+    /// every call, as Atlassian's does; the Organizations API accepts it.
+    pub scoped_key: bool,
     /// Share of reads answered 200 with a body cut short (not JSON).
     pub garble_share: f64,
     /// Latency before the rate limit (the way in), plus up to `arrival_jitter`: evenly sent

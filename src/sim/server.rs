@@ -327,7 +327,7 @@ fn snapshot(shared: &Shared) -> Snapshot {
 }
 
 /// The three error dialects of the APIs being imitated.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     /// `/users/...`: `{"key": ..., "context": ...}`.
     UserManagement,
@@ -407,6 +407,12 @@ fn admit(
         .is_some_and(|life| shared.started.elapsed() >= life);
     if presented != Some(shared.api_key.as_str()) || expired {
         return Err(unauthorized(dialect));
+    }
+    if shared.faults.scoped_key && dialect == Dialect::UserManagement {
+        return Err(um(
+            StatusCode::FORBIDDEN,
+            json!({"code": 403, "message": "Unauthorized; scope does not match"}),
+        ));
     }
     let (limit, remaining) = {
         let mut bucket = lock(&shared.bucket);
