@@ -21,6 +21,7 @@ pub mod private_file;
 pub mod review;
 pub mod sim;
 pub mod terminal;
+pub mod words;
 
 pub use error::{Error, Outcome, exit_code};
 

@@ -57,6 +57,16 @@ pub fn warn_if_loose(path: &Path) {
     }
 }
 
+/// Warns when the API key's file can be read by other users of the machine.
+pub fn warn_if_key_loose(path: &Path) {
+    if let Some(mode) = loose_mode(path) {
+        crate::terminal::caution!(
+            "{} can be read by other users (mode {mode:o}) and holds the API key, which can change every address in the org; run chmod 600 on it",
+            path.display()
+        );
+    }
+}
+
 /// Makes a directory for such files (and its parents), 0700 when it is new.
 pub fn create_dir(path: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();

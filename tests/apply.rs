@@ -293,11 +293,14 @@ fn a_refused_key_stops_the_run_and_a_journal_of_another_plan_is_refused() {
 /// A simulator slow enough (40 ms a request) that a run is surely under way 800 ms after it
 /// starts, and Ctrl-C pressed `presses` times then; returns what the run printed.
 fn interrupted_run(dir: &Path, extra: &[&str], presses: usize) -> (Sim, std::process::Output) {
+    // With a second press, answers are slow, so that requests are still under way when it
+    // comes.
+    let latency = if presses > 1 { 400 } else { 40 };
     let sim = serve(
         dir,
         SimSetup {
             faults: FaultConfig {
-                latency: std::time::Duration::from_millis(40),
+                latency: std::time::Duration::from_millis(latency),
                 ..FaultConfig::default()
             },
             ..SimSetup::default()
@@ -306,20 +309,50 @@ fn interrupted_run(dir: &Path, extra: &[&str], presses: usize) -> (Sim, std::pro
     let url = sim.url();
     let mut args = apply_args(&url, &["--no-permission-check"]);
     args.extend_from_slice(extra);
-    let child = command(dir, &args)
+    let mut child = command(dir, &args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    for _ in 0..presses {
+    // Standard error is read as it comes, so that each press after the first waits until the
+    // run has said it heard the one before: two signals close together are one to the OS.
+    let stderr = child.stderr.take().unwrap();
+    let (lines, heard) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line.clone());
+            all.extend_from_slice(line.as_bytes());
+            all.push(b'\n');
+        }
+        all
+    });
+    // Presses come once writes are under way: after the drift check, and a little more.
+    let wait_for = |prefix: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while let Ok(line) = heard.recv_timeout(deadline - std::time::Instant::now()) {
+            if line.starts_with(prefix) {
+                break;
+            }
+        }
+    };
+    wait_for("Checked the org against the plan");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    for press in 0..presses {
         // SAFETY: sends SIGINT to our own child.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGINT);
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        if press + 1 < presses {
+            wait_for("Stopping:");
+        }
     }
-    let out = child.wait_with_output().unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = reader.join().unwrap();
     (sim, out)
 }
 

@@ -81,7 +81,7 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
     assert_eq!(sim.server.write_log().len(), 2);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("Pilot (--limit 1): this run takes 2 steps in 1 groups")
+        stderr.contains("Pilot (--limit 1): this run takes 2 steps in 1 group")
             && stderr.contains("taken whole"),
         "{stderr}"
     );
@@ -99,7 +99,7 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
     assert_eq!(code, Some(0), "{said}");
     assert!(
         said.contains(&format!(
-            "2 accounts checked with 1 reads (1 for the listing); 2 at their planned address, 0 not.\n  {} accounts the plan moves have no step started by any apply (a pilot leaves them); not checked, --all checks them too.",
+            "2 accounts checked with 1 read (1 for the listing); 2 at their planned address, 0 not.\n  {} accounts the plan moves have no step started by any apply (a pilot leaves them); not checked, --all checks them too.",
             moved.len() - 2
         )),
         "{said}"
@@ -108,7 +108,7 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
     assert_eq!(code, Some(3), "{said}");
     assert!(
         said.contains(&format!(
-            "{} accounts checked with 1 reads (1 for the listing); 2 at their planned address, {} not.",
+            "{} accounts checked with 1 read (1 for the listing); 2 at their planned address, {} not.",
             moved.len(),
             moved.len() - 2
         )),

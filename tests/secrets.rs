@@ -263,3 +263,43 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
         }
     }
 }
+
+#[test]
+fn a_key_file_others_can_read_is_warned_about_and_a_private_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes::renames(2));
+    plan_in(dir.path(), &accounts, &targets);
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let status = |mode: u32| {
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+        // verify reads the key before anything else; no server is needed to see the warning.
+        let out = command(
+            dir.path(),
+            &[
+                "verify",
+                "plan.json",
+                "--api-key-file",
+                "key.txt",
+                "--org-id",
+                "org-1",
+                "--api-url",
+                "http://127.0.0.1:9",
+            ],
+        )
+        .env_remove("ATLASSIAN_API_KEY")
+        .output()
+        .unwrap();
+        text(&out.stderr)
+    };
+    let loose = status(0o644);
+    assert!(
+        loose.contains(
+            "warning: key.txt can be read by other users (mode 644) and holds the API key"
+        ),
+        "{loose}"
+    );
+    assert!(!loose.contains(KEY), "{loose}");
+    let private = status(0o600);
+    assert!(!private.contains("key.txt can be read"), "{private}");
+}

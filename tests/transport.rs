@@ -76,3 +76,30 @@ fn an_answer_slower_than_the_timeout_is_given_up_on_and_nothing_is_written() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(sim.server.write_log().is_empty());
 }
+
+#[test]
+fn a_wrong_port_is_said_at_the_first_request_not_after_a_minute_of_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes::renames(3));
+    plan_in(dir.path(), &accounts, &targets);
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "nothing answers at {url}; check --api-url (or MAILSHIFT_API_URL) and the network; nothing was changed"
+        )),
+        "{said}"
+    );
+    assert!(
+        !said.contains("attempts"),
+        "given up at once, not retried: {said}"
+    );
+}

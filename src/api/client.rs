@@ -83,14 +83,17 @@ impl Client {
 
     /// `GET` of a URL the caller built from `base()` (or checked to be under it, since the key
     /// goes with it). The error is why no answer came.
-    pub async fn get(&self, url: &str) -> Result<Answer, String> {
+    pub async fn get(&self, url: &str) -> Result<Answer, Unanswered> {
         let sent = self
             .http
             .get(url)
             .header(AUTHORIZATION, self.auth.clone())
             .send()
             .await;
-        answer(sent).await.map_err(|lost| lost.detail)
+        answer(sent).await.map_err(|lost| Unanswered {
+            never_sent: lost.never_sent,
+            detail: lost.detail,
+        })
     }
 
     /// `PUT /users/{account_id}/manage/email`.
@@ -173,10 +176,10 @@ impl Client {
                 classify(status, &headers, &body, SystemTime::now()),
                 rate_info(&headers),
             ),
-            Err(detail) => (
+            Err(lost) => (
                 Read::Transient {
                     status: None,
-                    detail,
+                    detail: lost.detail,
                 },
                 RateInfo::default(),
             ),
@@ -186,6 +189,14 @@ impl Client {
 
 /// A whole answer: status, headers and body.
 pub type Answer = (u16, reqwest::header::HeaderMap, bytes::Bytes);
+
+/// Why a read has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unanswered {
+    /// The connection could not be made (nothing listens there, or it is unreachable).
+    pub never_sent: bool,
+    pub detail: String,
+}
 
 struct Lost {
     /// The connection could not be made, so the request cannot have reached the server.

@@ -195,6 +195,7 @@ pub struct PlanArgs {
 #[command(args_override_self = true)]
 #[command(after_help = "Examples:
   export ATLASSIAN_API_KEY=...            # or --api-key-file FILE; never on the command line
+  export ATLASSIAN_ORG_ID=...             # or --org-id ID
   mailshift apply plan.json               # shows the summary and asks before the first change
   mailshift apply plan.json --yes --rate 20 --report result.csv
   mailshift apply plan.json               # again after a crash or Ctrl-C: resumes from the journal
@@ -325,6 +326,7 @@ pub struct ApplyArgs {
 
 Exit codes: 0 the journal was read (whatever it says); 1 the plan or journal cannot be used.")]
 pub struct StatusArgs {
+    /// The plan whose apply to show (its journal is PLAN.journal unless --journal says).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
 
@@ -348,6 +350,7 @@ accounts that differ are read again, up to --rechecks times, --recheck-delay sec
 
 Exit codes: 0 every account checked is at its planned address; 3 some are not (listed); 1 error.")]
 pub struct VerifyArgs {
+    /// The plan to check the live org against.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
 
@@ -382,6 +385,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  export ATLASSIAN_API_KEY=... ATLASSIAN_ORG_ID=...        # or --api-key-file, --org-id
   mailshift rollback plan.json --out rollback.json        # reads the live org for holders
   mailshift rollback plan.json --accounts fresh-export.csv --out rollback.json
   mailshift apply rollback.json                           # reviewed and applied like any plan

@@ -20,6 +20,7 @@ use crate::review::machine;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
 use crate::terminal::{self, note};
+use crate::words::counted;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -234,12 +235,12 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
 /// What a pilot run takes and leaves, said before it starts.
 fn announce_pilot(config: &ApplyConfig, choice: &Choice) {
     note!(
-        "Pilot ({}): this run takes {} steps in {} groups; {} steps in {} groups are left for a later `mailshift apply {}`.",
+        "Pilot ({}): this run takes {} in {}; {} in {} are left for a later `mailshift apply {}`.",
         config.selection.describe(),
-        choice.steps,
-        choice.groups,
-        choice.left_steps,
-        choice.left_groups,
+        counted(choice.steps as u64, "step", "steps"),
+        counted(choice.groups as u64, "group", "groups"),
+        counted(choice.left_steps as u64, "step", "steps"),
+        counted(choice.left_groups as u64, "group", "groups"),
         config.plan.display()
     );
     if let Some(size) = choice.first_group_over_limit {
@@ -397,12 +398,12 @@ fn confirm(
     let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
     let left = counts.in_flight + counts.not_started;
     eprintln!(
-        "About to apply {} ({} steps: {} renames, {} frees, {} temporary addresses) at {}.",
+        "About to apply {} ({}: {}, {}, {}) at {}.",
         config.plan.display(),
-        counts.total,
-        s.renames,
-        s.frees,
-        s.temporaries,
+        counted(counts.total as u64, "step", "steps"),
+        counted(s.renames, "rename", "renames"),
+        counted(s.frees, "free", "frees"),
+        counted(s.temporaries, "temporary address", "temporary addresses"),
         config.client.base_url
     );
     if flagged > 0 {

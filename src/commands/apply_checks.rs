@@ -112,9 +112,9 @@ pub fn check(
     let before = session.reader.reads();
     let found = preflight::permissions(session, &ids, config.concurrency)?;
     note!(
-        "Checked who may be written: {} accounts with {} reads.",
-        ids.len(),
-        session.reader.reads() - before
+        "Checked who may be written: {} with {}.",
+        crate::words::counted(ids.len() as u64, "account", "accounts"),
+        crate::words::counted(session.reader.reads() - before, "read", "reads")
     );
     if found.denied.is_empty() && found.missing.is_empty() {
         return Ok(());

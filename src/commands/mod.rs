@@ -12,4 +12,5 @@ pub mod rehearse;
 pub mod rollback;
 pub mod simulate;
 pub mod status;
+mod throughput;
 pub mod verify;

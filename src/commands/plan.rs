@@ -15,6 +15,7 @@ use crate::org::Org;
 use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request};
 use crate::review;
 use crate::terminal::note;
+use crate::words::counted;
 use std::collections::BTreeSet;
 use std::thread;
 
@@ -59,8 +60,8 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         let n = plan.unchanged.iter().filter(|u| u.case_only).count();
         note!(
             "mailshift: {} only in letter case (for example {} -> {}): Atlassian takes both spellings as one address, so nothing is written for {}. To change the spelling, edit the address in admin.atlassian.com (Directory > Managed accounts > the account)",
-            plural(
-                n,
+            counted(
+                n as u64,
                 "target differs from its account's address",
                 "targets differ from their accounts' addresses"
             ),
@@ -72,7 +73,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     if !plan.no_account.is_empty() {
         note!(
             "mailshift: {} with no Atlassian account: listed in the review, not blocked ({})",
-            plural(plan.no_account.len(), "row", "rows"),
+            counted(plan.no_account.len() as u64, "row", "rows"),
             if config.strict {
                 "counted in the exit code, as --strict asks"
             } else {
@@ -183,11 +184,6 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     };
     drop_in_background((source.org, targets));
     Ok(plan)
-}
-
-/// "1 row", "2 rows".
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The domain keys of the org's accounts, most used first.

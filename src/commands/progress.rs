@@ -2,6 +2,7 @@
 //! the progress bar (hidden when standard error is not a terminal). Nothing else prints while
 //! a run is under way.
 
+use super::throughput::Throughput;
 use crate::exec::run::Event;
 use crate::plan::Step;
 use crate::terminal::{self, Verbosity};
@@ -10,7 +11,7 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Starts the consumer on its own thread; it ends when the executor drops its sender. The bar
@@ -33,12 +34,15 @@ pub fn start(
         };
         let bar = ProgressBar::with_draw_target(None, target);
         if let Ok(style) =
-            ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}")
+            // Rate and time left are this run's own (`Throughput`), not indicatif's, which
+            // would count the steps earlier runs finished as done in this run's time.
+            ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}")
         {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(250));
         let mut view = View::default();
+        let began = Instant::now();
         while let Some(event) = events.blocking_recv() {
             if log && let Some(line) = log_line(&event, &steps) {
                 bar.suspend(|| eprintln!("{line}"));
@@ -52,7 +56,7 @@ pub fn start(
                 } => {
                     bar.set_length(total as u64);
                     bar.set_position(finished_before as u64);
-                    bar.reset_eta();
+                    view.throughput = Throughput::new(total, finished_before);
                     view.checking = to_check.into_iter().collect();
                 }
                 Event::Done { step } => {
@@ -60,6 +64,7 @@ pub fn start(
                     view.checking.remove(&step);
                     if view.ended.insert(step) {
                         bar.inc(1);
+                        view.throughput.finished();
                     }
                 }
                 Event::Failed { step, ref message } => {
@@ -70,6 +75,7 @@ pub fn start(
                     // counted once already.
                     if view.ended.insert(step) {
                         bar.inc(1);
+                        view.throughput.finished();
                     } else if !log {
                         bar.suspend(|| eprintln!("step {step}: {message}"));
                     }
@@ -77,6 +83,7 @@ pub fn start(
                 Event::Skipped { .. } => {
                     view.skipped += 1;
                     bar.inc(1);
+                    view.throughput.finished();
                 }
                 Event::Retrying { step, .. } => {
                     view.retrying.insert(step);
@@ -123,7 +130,7 @@ pub fn start(
                     });
                 }
             }
-            bar.set_message(view.message());
+            bar.set_message(view.message(began.elapsed()));
         }
         bar.finish_and_clear();
     })
@@ -186,11 +193,16 @@ struct View {
     checking: HashSet<u32>,
     pace: String,
     stopping: bool,
+    throughput: Throughput,
 }
 
 impl View {
-    fn message(&self) -> String {
+    fn message(&self, elapsed: Duration) -> String {
         let mut parts = Vec::new();
+        let rate = self.throughput.text(elapsed);
+        if !rate.is_empty() {
+            parts.push(rate);
+        }
         if self.failed > 0 {
             parts.push(format!("failed {}", self.failed));
         }

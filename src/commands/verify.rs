@@ -161,9 +161,10 @@ fn report(
     terminal::print(|out| {
         writeln!(
             out,
-            "{}: {} accounts checked with {reads} reads ({pages} for the listing); {} at their planned address, {} not.",
+            "{}: {} checked with {} ({pages} for the listing); {} at their planned address, {} not.",
             config.plan.display(),
-            planned.len(),
+            crate::words::counted(planned.len() as u64, "account", "accounts"),
+            crate::words::counted(reads, "read", "reads"),
             planned.len() - wrong.len(),
             wrong.len()
         )?;

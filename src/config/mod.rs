@@ -410,7 +410,10 @@ impl ApiConfig {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ApiConfig, ConfigError> {
         let key = match &args.api_key_file {
-            Some(path) => read_key_file(path)?,
+            Some(path) => {
+                crate::private_file::warn_if_key_loose(path);
+                read_key_file(path)?
+            }
             None => env("ATLASSIAN_API_KEY")
                 .map(|k| k.trim().to_owned())
                 .filter(|k| !k.is_empty())

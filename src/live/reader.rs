@@ -7,7 +7,7 @@ use super::page::{LiveAccount, next_url, parse_users_page};
 use crate::api::{Client, api_error, path_segment, rate_info, redirected, wait_hint};
 use crate::exec::pace::{Pacer, Signal};
 use crate::exec::retry::{RetryPolicy, after_429, backoff, too_long};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +26,16 @@ pub enum LiveError {
         "{what}: {message}: the user management API refuses this API key. It refuses an org API key created with scopes on every call: create the API key without scopes (admin.atlassian.com > Settings > API keys > Create API key) and use that one; nothing was changed"
     )]
     ScopedKey { what: String, message: String },
+    /// The very first request found nothing answering at the API's address: a wrong
+    /// `--api-url` or port, or no network, which waiting will not mend.
+    #[error(
+        "{what}: {detail}: nothing answers at {base}; check --api-url (or MAILSHIFT_API_URL) and the network; nothing was changed"
+    )]
+    CannotConnect {
+        what: String,
+        base: String,
+        detail: String,
+    },
     /// An error answer that asking again will not change (a wrong org ID, say).
     #[error("{what}: HTTP {status}: {message}")]
     Refused {
@@ -69,6 +79,9 @@ pub struct Reader {
     client: Client,
     policy: RetryPolicy,
     reads: AtomicU64,
+    /// Some request has been answered: the URL is right, so a connection refused later is a
+    /// passing fault worth retrying, where one before any answer is a wrong address.
+    answered: AtomicBool,
     /// The key's pace, learnt from every answer, shared by the reads under way (a 429 pauses
     /// them all: a limiter that counts refused requests never refills under a herd) and handed
     /// to `apply`'s executor afterwards (`pace`), so that one process has one pace per key.
@@ -83,6 +96,7 @@ impl Reader {
             client,
             policy,
             reads: AtomicU64::new(0),
+            answered: AtomicBool::new(false),
             pace: Mutex::new(Pacer::new(rate)),
             start: Instant::now(),
         }
@@ -258,6 +272,9 @@ impl Reader {
             self.reads.fetch_add(1, Ordering::Relaxed);
             let sent_at = self.start.elapsed();
             let got = self.client.get(url).await;
+            if got.is_ok() {
+                self.answered.store(true, Ordering::Relaxed);
+            }
             match &got {
                 Ok((429, _, _)) => {}
                 Ok((status, headers, _)) if *status < 500 => {
@@ -328,7 +345,14 @@ impl Reader {
                         message: api_error(status, &body).1,
                     });
                 }
-                Err(detail) => (None, detail),
+                Err(lost) if lost.never_sent && !self.answered.load(Ordering::Relaxed) => {
+                    return Err(LiveError::CannotConnect {
+                        what: what(),
+                        base: self.client.base().to_owned(),
+                        detail: lost.detail,
+                    });
+                }
+                Err(lost) => (None, lost.detail),
             };
             failures += 1;
             if failures >= self.policy.max_attempts {
@@ -345,7 +369,6 @@ impl Reader {
     }
 
     /// A wait the server asks for beyond `--max-wait` ends the read instead.
-
     fn bound(
         &self,
         wait: Option<Duration>,

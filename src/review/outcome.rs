@@ -198,7 +198,11 @@ pub fn render_status(plan: &Plan, states: &[StepState], out: &mut dyn Write) -> 
         ("unknown (sent, outcome not yet read)", c.in_flight),
         ("not started", c.not_started),
     ];
-    writeln!(out, "{} steps:", c.total)?;
+    writeln!(
+        out,
+        "{}:",
+        crate::words::counted(c.total as u64, "step", "steps")
+    )?;
     for (label, n) in lines {
         if n > 0 || label == "done" {
             writeln!(out, "  {label:<38} {n:>7}")?;

@@ -96,8 +96,9 @@ pub fn render_runs(
     {
         writeln!(
             out,
-            "Left: {} steps in {} groups; `mailshift apply {plan_path}` continues with them.",
-            left.steps, left.groups
+            "Left: {} in {}; `mailshift apply {plan_path}` continues with them.",
+            crate::words::counted(left.steps as u64, "step", "steps"),
+            crate::words::counted(left.groups as u64, "group", "groups")
         )?;
     }
     Ok(())
