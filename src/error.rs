@@ -45,6 +45,13 @@ pub enum Error {
     /// `apply` without `--yes` where nobody can be asked.
     #[error("{}: not applied: standard input is not a terminal, so nobody can confirm; review the plan, then run again with --yes", plan.display())]
     NeedsYes { plan: std::path::PathBuf },
+    /// `--expect-sha256` names another plan than the file holds; nothing was sent.
+    #[error("{}: not applied: its content sha256 is {actual}, not the {expected} that --expect-sha256 asks for; this is not the plan that was approved. Nothing was changed", plan.display())]
+    UnexpectedPlan {
+        plan: std::path::PathBuf,
+        expected: String,
+        actual: String,
+    },
     /// The operator answered something other than "yes".
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
@@ -91,6 +98,13 @@ pub enum Error {
     /// The IdP checklist could not be written.
     #[error("{}: cannot write the IdP checklist: {source}", path.display())]
     Checklist {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The people list (`--people`) cannot be written; no partial file is left.
+    #[error("{}: cannot write the people list: {source}", path.display())]
+    People {
         path: std::path::PathBuf,
         #[source]
         source: std::io::Error,

@@ -343,3 +343,42 @@ fn apply_refuses_an_edited_plan_and_a_newer_one_before_sending_anything() {
         assert!(sim.server.write_log().is_empty());
     }
 }
+
+/// `apply --expect-sha256`: the run executes the plan a reviewer approved, or nothing.
+#[test]
+fn apply_runs_only_the_plan_whose_hash_was_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes::renames(3));
+    let plan_path = plan_in(dir.path(), &accounts, &targets);
+    let bytes = std::fs::read_to_string(&plan_path).unwrap();
+    let approved = bytes
+        .rsplit_once("\"content_sha256\":\"")
+        .and_then(|(_, rest)| rest.get(..64))
+        .unwrap()
+        .to_owned();
+    let other = "0".repeat(64);
+    let sim = serve(dir.path(), both_verified());
+    let url = sim.url();
+    let out = mailshift(dir.path(), &fast(&url, &["--expect-sha256", &other]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "plan.json: not applied: its content sha256 is {approved}, not the {other} that --expect-sha256 asks for"
+        )),
+        "{stderr}"
+    );
+    assert!(sim.server.write_log().is_empty());
+    assert!(!dir.path().join("plan.json.journal").exists());
+    let out = mailshift(dir.path(), &fast(&url, &["--expect-sha256", "not-a-hash"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--expect-sha256 \"not-a-hash\": expected the 64 hex digits")
+    );
+    let out = mailshift(
+        dir.path(),
+        &fast(&url, &["--expect-sha256", &approved.to_uppercase()]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sim.server.write_log().len(), 3);
+}

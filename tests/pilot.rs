@@ -93,6 +93,46 @@ fn limit_one_changes_exactly_the_first_group_and_a_plain_apply_does_the_rest() {
         "status shows what remains: {said}"
     );
 
+    // The people list for the help desk says who changed, and when.
+    let out = mailshift(
+        dir.path(),
+        &["status", "plan.json", "--people", "people.csv"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let people = std::fs::read_to_string(dir.path().join("people.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = people
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        plan.steps
+            .iter()
+            .map(|s| &s.account_id)
+            .collect::<BTreeSet<_>>()
+            .len()
+    );
+    let dated: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r[6].starts_with("20"))
+        .map(|r| r[1].to_owned())
+        .collect();
+    assert_eq!(dated, expected, "{people}");
+    assert!(
+        people.contains("gives up this address to another account"),
+        "{people}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("people.csv"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
     // verify checks what the pilot did, and says what it left out; --all checks the rest too.
     let moved: BTreeSet<&str> = plan.steps.iter().map(|s| &*s.account_id).collect();
     let (code, said) = verify(dir.path(), &url, &[]);

@@ -448,3 +448,27 @@ fn a_target_that_differs_only_in_letter_case_is_said_not_silently_dropped() {
     );
     assert!(stdout(&out).contains("differs in letter case only"));
 }
+
+#[test]
+fn the_people_list_names_everyone_whose_address_changes() {
+    let dir = scratch();
+    let out = mailshift(dir.path(), &format!("{FIXTURE_ARGS} --people people.csv"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("mailshift: 14 people whose address changes written to people.csv"),
+        "{}",
+        stderr(&out)
+    );
+    let people = std::fs::read_to_string(dir.path().join("people.csv")).unwrap();
+    let mut lines = people.lines();
+    assert_eq!(
+        lines.next(),
+        Some("name,account_id,current_email,new_email,signed_out,what_changes,changed_at")
+    );
+    assert!(people.contains(
+        "Ann Lee,712020:5b10a284-4c20-4165-80ed-e21a00000001,ann.lee@companya.example,ann.lee@companyb.example,yes: every session ends at the change,moves to the new address,\n"
+    ), "{people}");
+    // The cycle's member parked on a temporary address ends at its target, not the temporary.
+    assert!(!people.contains("_MOVING@"), "{people}");
+    assert_eq!(lines.count(), 14);
+}

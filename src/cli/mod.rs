@@ -163,6 +163,11 @@ pub struct PlanArgs {
     #[arg(long = "idp-checklist", value_name = "FILE")]
     pub idp_checklist: Option<PathBuf>,
 
+    /// Also write the people whose address changes, for the announcement and the help desk:
+    /// name, current and new address, whether they are signed out (CSV, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub people: Option<PathBuf>,
+
     /// Your own account (ID or address, default: $MAILSHIFT_OPERATOR): never renamed or freed
     /// without --allow-self, since the change signs you out mid-migration.
     #[arg(long, value_name = "ID|EMAIL")]
@@ -314,6 +319,11 @@ pub struct ApplyArgs {
     #[arg(long = "max-failure-rate", value_name = "P", default_value = "10%")]
     pub max_failure_rate: String,
 
+    /// Apply only if the plan's content SHA-256 is this one (the hash `plan` printed and a
+    /// reviewer approved), so that the run executes exactly the approved plan.
+    #[arg(long = "expect-sha256", value_name = "HASH")]
+    pub expect_sha256: Option<String>,
+
     /// For benchmarks only: do not fsync the journal (a power cut may lose records).
     #[arg(long = "no-fsync", hide = true)]
     pub no_fsync: bool,
@@ -333,6 +343,12 @@ pub struct StatusArgs {
     /// The journal (default: the plan's path with .journal added).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+
+    /// Write the people whose address the plan changes, with when each change was done (CSV,
+    /// mode 0600): for the help desk once the plan is applied.
+    #[arg(long, value_name = "FILE")]
+    pub people: Option<PathBuf>,
+
     /// Print the outcome as one JSON object on standard output (no progress bar).
     #[arg(long)]
     pub json: bool,

@@ -29,6 +29,15 @@ use tokio::sync::{mpsc, watch};
 pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
     crate::private_file::warn_if_loose(&config.plan);
+    if let Some(expected) = &config.expect_sha256
+        && *expected != sha
+    {
+        return Err(Error::UnexpectedPlan {
+            plan: config.plan.clone(),
+            expected: expected.clone(),
+            actual: sha,
+        });
+    }
     let steps = plan.steps.len() as u32;
     if steps == 0 {
         say(

@@ -37,6 +37,14 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
             path.display()
         );
     }
+    if let Some(path) = &config.people {
+        review::people::write(path, &plan, &Default::default())?;
+        note!(
+            "mailshift: {} whose address changes written to {}",
+            counted(review::people::count(&plan) as u64, "person", "people"),
+            path.display()
+        );
+    }
     let (written, printed) = thread::scope(|s| {
         let writer = config
             .out

@@ -154,6 +154,7 @@ fn rehearse(
         out: Some(paths.plan.clone()),
         format: Format::Table,
         idp_checklist: None,
+        people: None,
         live: Some(LiveConfig {
             client: api.client.clone(),
             org_id: server.org_id.clone(),
@@ -193,6 +194,7 @@ fn rehearse(
         report: Some(paths.report.clone()),
         retry_failed: false,
         fsync: true,
+        expect_sha256: None,
         selection: Default::default(),
         limits: Default::default(),
         skip_drifted: false,

@@ -29,6 +29,21 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     };
     let running = exists && is_locked(&config.journal);
     let states = journal::replay(&config.journal, steps, &records, false)?;
+    if let Some(path) = &config.people {
+        let done_at = records
+            .iter()
+            .filter_map(|r| match r {
+                journal::Record::Done { step, at, .. } => Some((*step, at.clone())),
+                _ => None,
+            })
+            .collect();
+        crate::review::people::write(path, &plan, &done_at)?;
+        crate::terminal::note!(
+            "{}: the people whose address the plan changes written to {}, with when each change was done",
+            config.plan.display(),
+            path.display()
+        );
+    }
     let plan_path = config.plan.display().to_string();
     if config.json {
         let rows = rows(&plan, &states, &ended_in(&records, states.len()));

@@ -87,6 +87,11 @@ pub enum ConfigError {
         "{flag} needs the live org: give --org-id (or set ATLASSIAN_ORG_ID) and the API key, so that pre-flight can see which accounts are linked"
     )]
     NeedsLive { flag: &'static str },
+    /// `--expect-sha256` that is not a SHA-256 in hex.
+    #[error(
+        "--expect-sha256 {value:?}: expected the 64 hex digits of the plan's content sha256, as `plan` prints it"
+    )]
+    BadSha256 { value: String },
     /// `--columns` that cannot be read.
     #[error("--columns {value:?}: {reason}")]
     BadColumns { value: String, reason: String },
@@ -113,6 +118,8 @@ pub struct PlanConfig {
     pub out: Option<PathBuf>,
     pub format: Format,
     pub idp_checklist: Option<PathBuf>,
+    /// `--people`: where to write the people list.
+    pub people: Option<PathBuf>,
     /// Set when an org ID is known: the live org is read and checked.
     pub live: Option<LiveConfig>,
     pub operator: Option<String>,
@@ -151,7 +158,11 @@ impl PlanConfig {
         } else {
             Some(domain_keys(&args.verified_domains)?)
         };
-        let outputs = args.out.iter().chain(args.idp_checklist.iter());
+        let outputs = args
+            .out
+            .iter()
+            .chain(args.idp_checklist.iter())
+            .chain(args.people.iter());
         for out in outputs {
             let inputs = args.accounts.iter().chain(args.targets.iter());
             for input in inputs {
@@ -197,6 +208,7 @@ impl PlanConfig {
             out: args.out,
             format: if args.json { Format::Json } else { args.format },
             idp_checklist: args.idp_checklist,
+            people: args.people,
             live,
             operator,
             allow_self: args.allow_self,
@@ -275,6 +287,8 @@ pub struct ApplyConfig {
     pub report: Option<PathBuf>,
     pub retry_failed: bool,
     pub fsync: bool,
+    /// `--expect-sha256`: the content hash the plan must have, lower-case hex.
+    pub expect_sha256: Option<String>,
     /// A pilot's `--limit`/`--only`/`--exclude`; all steps when empty.
     pub selection: Selection,
     pub limits: Limits,
@@ -342,6 +356,16 @@ impl ApplyConfig {
             report: args.report,
             retry_failed: args.retry_failed,
             fsync: !args.no_fsync,
+            expect_sha256: match args.expect_sha256 {
+                None => None,
+                Some(hash) => {
+                    let hash = hash.trim().to_ascii_lowercase();
+                    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(ConfigError::BadSha256 { value: hash });
+                    }
+                    Some(hash)
+                }
+            },
             selection,
             limits: Limits {
                 max_failures: args.max_failures,
@@ -574,6 +598,8 @@ pub struct StatusConfig {
     pub plan: PathBuf,
     pub journal: PathBuf,
     pub json: bool,
+    /// `--people`: where to write the people list, with when each change was done.
+    pub people: Option<PathBuf>,
 }
 
 impl StatusConfig {
@@ -584,6 +610,7 @@ impl StatusConfig {
                 .unwrap_or_else(|| crate::journal::default_path(&args.plan)),
             plan: args.plan,
             json: args.json,
+            people: args.people,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod idp;
 pub mod machine;
 mod markdown;
 pub mod outcome;
+pub mod people;
 pub mod runs;
 mod spreadsheet;
 pub mod table;
@@ -202,4 +203,17 @@ pub fn follow_ups(plan: &Plan) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_read_from_the_api_are_not_called_an_export() {
+        let mut plan = crate::plan::plan_of(vec![]);
+        assert_eq!(summary_rows(&plan)[0].0, "accounts in export");
+        plan.inputs.accounts.path = "https://api.atlassian.com/admin/v1/orgs/o/users".into();
+        assert_eq!(summary_rows(&plan)[0].0, "accounts in the org");
+    }
 }
