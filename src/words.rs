@@ -9,7 +9,6 @@
 /// assert_eq!(counted(1, "step", "steps"), "1 step");
 /// assert_eq!(counted(0, "account", "accounts"), "0 accounts");
 /// ```
-pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
+pub fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

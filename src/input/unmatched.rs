@@ -94,6 +94,7 @@ mod tests {
             .map(|r| Blocked {
                 origin: Origin::Line(r.line),
                 account_id: None,
+                name: String::new(),
                 current: r.current_email.clone(),
                 target: r.target.text().to_owned(),
                 reason: BlockReason::UnknownAccount {},

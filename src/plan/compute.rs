@@ -498,6 +498,7 @@ fn row_claims<'a>(req: &Request<'a>, blocked: &mut Vec<Blocked>) -> (Vec<Claim<'
             Err(reason) => blocked.push(Blocked {
                 origin: Origin::Line(row.line),
                 account_id: row.account_id.clone(),
+                name: String::new(),
                 current: row.current_email.clone(),
                 target: row.target.text().to_owned(),
                 reason,
@@ -629,6 +630,7 @@ fn block_row(origin: Origin, account: &Account, target: &str, reason: BlockReaso
     Blocked {
         origin,
         account_id: account.id.as_deref().map(str::to_owned),
+        name: account.name.to_string(),
         current: Some(account.email.text().to_owned()),
         target: target.to_owned(),
         reason,

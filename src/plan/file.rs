@@ -278,6 +278,7 @@ mod tests {
         let blocked = vec![Blocked {
             origin: Origin::Rule("old.example=new.example".into()),
             account_id: None,
+            name: String::new(),
             current: None,
             target: "x".into(),
             reason: BlockReason::InvalidAddress {

@@ -151,6 +151,9 @@ pub struct Blocked {
     pub origin: Origin,
     /// The account, when the row could be matched to one; else as the row gave it.
     pub account_id: Option<String>,
+    /// The matched account's name, when the export gives one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub current: Option<String>,
     pub target: String,
     pub reason: BlockReason,

@@ -2,6 +2,7 @@
 //! Renderers write to any `io::Write`; the caller owns the terminal.
 
 pub mod cause;
+pub mod decisions;
 mod diagram;
 pub mod idp;
 pub mod machine;

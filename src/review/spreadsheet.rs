@@ -1,8 +1,9 @@
-//! The review as CSV for a spreadsheet: one row per step, blocked item and unchanged wish.
+//! The review as CSV for a spreadsheet: one row per blocked item, step, row with no account and
+//! unchanged wish, blocked ones first; the `decision` column marks what needs a person.
 //! Cells that a spreadsheet would run as a formula are neutralised.
 
 use super::{after_text, kind_text, origin_text, step_note};
-use crate::plan::Plan;
+use crate::plan::{Blocked, Plan};
 use std::io::{self, Write};
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -20,7 +21,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "after",
         "where",
         "note",
+        "decision",
     ])?;
+    // Blocked wishes first: they are decisions, as the `decision` column marks the steps that
+    // are; the steps follow in execution order.
+    write_unplanned(plan, &mut w, "blocked", &plan.blocked)?;
     for s in &plan.steps {
         let origin = s
             .origin
@@ -44,36 +49,10 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             },
             safe(&origin),
             safe(&step_note(plan, s)),
+            super::decisions::of_step(s).unwrap_or_default().to_owned(),
         ])?;
     }
-    // One shape for both lists: a row that is no step, with what the file asked and why not.
-    let lists = [("blocked", &plan.blocked), ("no_account", &plan.no_account)];
-    for (row_kind, list) in lists {
-        for b in list {
-            let (code, why) = if b.reason.is_no_account() {
-                (
-                    String::new(),
-                    "no Atlassian account matches this row".to_owned(),
-                )
-            } else {
-                (b.reason.code().to_owned(), b.reason.describe())
-            };
-            w.write_record([
-                row_kind.to_owned(),
-                String::new(),
-                String::new(),
-                code,
-                safe(b.account_id.as_deref().unwrap_or_default()),
-                String::new(),
-                String::new(),
-                safe(b.current.as_deref().unwrap_or_default()),
-                safe(&b.target),
-                String::new(),
-                safe(&origin_text(plan, &b.origin)),
-                safe(&why),
-            ])?;
-        }
-    }
+    write_unplanned(plan, &mut w, "no_account", &plan.no_account)?;
     for u in &plan.unchanged {
         w.write_record([
             "unchanged".to_owned(),
@@ -92,9 +71,47 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             } else {
                 String::new()
             },
+            String::new(),
         ])?;
     }
     w.flush()
+}
+
+/// One shape for blocked wishes and rows with no account: a row that is no step, with what the
+/// file asked and why not.
+fn write_unplanned<W: Write>(
+    plan: &Plan,
+    w: &mut csv::Writer<W>,
+    row_kind: &str,
+    list: &[Blocked],
+) -> io::Result<()> {
+    for b in list {
+        let (code, why, decision) = if b.reason.is_no_account() {
+            (
+                String::new(),
+                "no Atlassian account matches this row".to_owned(),
+                "",
+            )
+        } else {
+            (b.reason.code().to_owned(), b.reason.describe(), "blocked")
+        };
+        w.write_record([
+            row_kind.to_owned(),
+            String::new(),
+            String::new(),
+            code,
+            safe(b.account_id.as_deref().unwrap_or_default()),
+            safe(&b.name),
+            String::new(),
+            safe(b.current.as_deref().unwrap_or_default()),
+            safe(&b.target),
+            String::new(),
+            safe(&origin_text(plan, &b.origin)),
+            safe(&why),
+            decision.to_owned(),
+        ])?;
+    }
+    Ok(())
 }
 
 /// Prefixes cells that start like a formula (`=`, `+`, `-`, `@`, tab, carriage return) with `'`,

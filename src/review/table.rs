@@ -11,6 +11,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     for (label, value) in summary_rows(plan) {
         writeln!(out, "  {label:<20} {value}")?;
     }
+    write_decisions(plan, out)?;
     if !plan.steps.is_empty() {
         writeln!(out, "\nSteps, in execution order")?;
         write_steps(plan, out)?;
@@ -45,6 +46,30 @@ pub fn render_brief(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  {label:<20} {value}")?;
     }
     write_blocked_and_follow_ups(plan, out)
+}
+
+/// The front page: what needs a person's decision, named, then the rest in one line.
+fn write_decisions(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let sections = super::decisions::sections(plan);
+    if sections.is_empty() {
+        writeln!(out, "\nNeeds a decision: nothing")?;
+    } else {
+        writeln!(out, "\nNeeds a decision")?;
+    }
+    for s in &sections {
+        writeln!(out, "  {} ({}): {}", s.title, s.total, s.ask)?;
+        for item in &s.items {
+            writeln!(out, "    {item}")?;
+        }
+        if s.total > s.items.len() {
+            writeln!(
+                out,
+                "    ... and {} more (all of them in --format csv)",
+                s.total - s.items.len()
+            )?;
+        }
+    }
+    writeln!(out, "{}", super::decisions::tally(plan))
 }
 
 fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {

@@ -1,0 +1,218 @@
+//! What in a plan needs a person's decision, named, for the front of every review: at 5,000 rows
+//! the few items that matter must not hide among the plain renames. One function decides what
+//! counts as a decision; the renderers only lay it out.
+
+use super::{idp::wait_text, origin_text};
+use crate::model::email_key;
+use crate::plan::{Plan, Step, StepKind};
+use hashbrown::HashMap;
+
+/// Items shown per section; the rest are counted, and the CSV review lists them all.
+pub const SHOWN: usize = 20;
+
+/// One kind of decision and the items of that kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub title: &'static str,
+    /// What deciding means here, in a sentence.
+    pub ask: &'static str,
+    /// At most [`SHOWN`] items, one line each.
+    pub items: Vec<String>,
+    pub total: usize,
+}
+
+/// The step's kind as a decision, for the CSV review's `decision` column; `None` for steps
+/// that need none (a rename someone asked for, a free of a holder nobody will miss).
+pub fn of_step(step: &Step) -> Option<&'static str> {
+    match step.kind {
+        StepKind::Free if step.flagged() => Some("flagged free"),
+        StepKind::Unlink => Some("SCIM unlink"),
+        StepKind::Temporary => Some("temporary address"),
+        _ => None,
+    }
+}
+
+/// Every decision the plan asks for, in the order a reviewer takes them; empty sections left out.
+pub fn sections(plan: &Plan) -> Vec<Section> {
+    let who = |id: &str, name: &str| {
+        if name.is_empty() {
+            id.to_owned()
+        } else {
+            format!("{name} [{id}]")
+        }
+    };
+    // Who takes each address a step gives up: the rename whose target it is.
+    let taker: HashMap<String, &Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Rename)
+        .map(|s| (email_key(&s.to), s))
+        .collect();
+    let names: HashMap<&str, &str> = plan
+        .steps
+        .iter()
+        .map(|s| (&*s.account_id, &*s.name))
+        .collect();
+    let mut out = Vec::new();
+    let mut add = |title, ask, items: Vec<String>| {
+        let total = items.len();
+        if total > 0 {
+            out.push(Section {
+                title,
+                ask,
+                items: items.into_iter().take(SHOWN).collect(),
+                total,
+            });
+        }
+    };
+    add(
+        "Blocked",
+        "asked for and cannot be done: fix the row or the org and plan again, or accept",
+        plan.blocked
+            .iter()
+            .map(|b| {
+                let account = b.account_id.as_deref().unwrap_or("-");
+                let name = if b.name.is_empty() {
+                    names.get(account).copied().unwrap_or("")
+                } else {
+                    &b.name
+                };
+                format!(
+                    "{}: {} -> {}: {}",
+                    origin_text(plan, &b.origin),
+                    who(account, name),
+                    b.target,
+                    b.reason.describe()
+                )
+            })
+            .collect(),
+    );
+    add(
+        "Flagged frees",
+        "these holders did not ask to move, can sign in or use a product, and lose their address",
+        plan.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Free && s.flagged())
+            .map(|s| {
+                let to = taker
+                    .get(&email_key(&s.from))
+                    .map(|t| format!(" to {}", who(&t.account_id, &t.name)))
+                    .unwrap_or_default();
+                format!(
+                    "step {}: {}, {}{}, gives up {}{to} and becomes {}",
+                    s.id,
+                    who(&s.account_id, &s.name),
+                    s.status,
+                    if s.product_access {
+                        " and uses products"
+                    } else {
+                        ""
+                    },
+                    s.from,
+                    s.to
+                )
+            })
+            .collect(),
+    );
+    add(
+        "SCIM unlinks",
+        "unlinked from the identity provider so that their address can be freed; reassign them there afterwards",
+        plan.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Unlink)
+            .map(|s| {
+                format!(
+                    "step {}: {} ({})",
+                    s.id,
+                    who(&s.account_id, &s.name),
+                    s.from
+                )
+            })
+            .collect(),
+    );
+    add(
+        "Temporary addresses",
+        "one account of each swap or cycle holds a temporary address between two steps",
+        plan.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Temporary)
+            .map(|s| {
+                let members = plan.steps.iter().filter(|o| o.group == s.group).count();
+                format!(
+                    "step {}: {} parks on {} (group {}, {members} steps)",
+                    s.id,
+                    who(&s.account_id, &s.name),
+                    s.to,
+                    s.group
+                )
+            })
+            .collect(),
+    );
+    add(
+        "IdP changes",
+        "the identity provider owns these emails: change them there, in this order",
+        plan.idp
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {} {} -> {}, {}",
+                    m.order,
+                    who(&m.account_id, &m.name),
+                    m.current,
+                    m.target,
+                    wait_text(m)
+                )
+            })
+            .collect(),
+    );
+    out
+}
+
+/// The plain renames in one line: the part of the plan that asks nothing of the reviewer.
+pub fn tally(plan: &Plan) -> String {
+    let plain = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Rename || (s.kind == StepKind::Free && !s.flagged()))
+        .count();
+    let of = |n: usize, one: &str, many: &str| crate::words::counted(n as u64, one, many);
+    format!(
+        "No decision needed: {} (renames a row or rule asks for, and frees of holders who cannot sign in); {} already met",
+        of(plain, "step", "steps"),
+        of(plan.unchanged.len(), "wish", "wishes")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::step_of as step;
+
+    #[test]
+    fn a_flagged_free_names_who_takes_the_address_and_plain_steps_are_counted() {
+        let mut steps = vec![
+            step(1, "h", "ann@x", "ann_FREE@x", &[]),
+            step(2, "a", "ann@y", "ann@x", &[1]),
+            step(3, "b", "b@y", "b@x", &[]),
+        ];
+        steps[0].kind = StepKind::Free;
+        steps[0].name = "Ann Holder".into();
+        steps[1].name = "Ann Lee".into();
+        let plan = crate::plan::plan_of(steps);
+        let sections = sections(&plan);
+        assert_eq!(sections.len(), 1);
+        assert_eq!(sections[0].title, "Flagged frees");
+        assert_eq!(
+            sections[0].items,
+            [
+                "step 1: Ann Holder [h], active, gives up ann@x to Ann Lee [a] and becomes ann_FREE@x"
+            ]
+        );
+        assert_eq!(of_step(&plan.steps[0]), Some("flagged free"));
+        assert_eq!(of_step(&plan.steps[1]), None);
+        assert_eq!(
+            tally(&plan),
+            "No decision needed: 2 steps (renames a row or rule asks for, and frees of holders who cannot sign in); 0 wishes already met"
+        );
+    }
+}
