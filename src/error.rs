@@ -52,6 +52,13 @@ pub enum Error {
         expected: String,
         actual: String,
     },
+    /// Ctrl-C while pre-flight read who may be written: nothing was written.
+    #[error("stopped at Ctrl-C while checking who may be written: {read} of {total} accounts read{}; nothing was changed", if *kept { ", kept for the next try (which reads only the rest)" } else { "" })]
+    PreflightInterrupted {
+        read: usize,
+        total: usize,
+        kept: bool,
+    },
     /// The operator answered something other than "yes".
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
@@ -144,7 +151,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
         Ok(Outcome::Clean) => 0,
         Ok(Outcome::Blocked) => 2,
         Ok(Outcome::Incomplete) => 3,
-        Ok(Outcome::Interrupted) => 130,
+        Ok(Outcome::Interrupted) | Err(Error::PreflightInterrupted { .. }) => 130,
         Err(_) => 1,
     }
 }

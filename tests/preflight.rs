@@ -526,3 +526,82 @@ fn a_key_created_with_scopes_is_named_by_plan_and_by_apply_before_any_write() {
     assert!(said.contains(hint), "{said}");
     assert!(sim.server.write_log().is_empty());
 }
+
+/// A plan made from files reads every account's permission before its first write. Ctrl-C
+/// there says what was done and changes nothing, and the next try reads only the rest.
+#[test]
+fn ctrl_c_during_the_permission_reads_keeps_them_and_the_next_try_reads_only_the_rest() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes::renames(40));
+    plan_in(dir.path(), &accounts, &targets);
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: FaultConfig {
+                latency: std::time::Duration::from_millis(150),
+                ..FaultConfig::default()
+            },
+            ..both_verified()
+        },
+    );
+    let url = sim.url();
+    let mut child = command(dir.path(), &fast(&url, &["--concurrency", "1"]))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        said.push_str(&line);
+        said.push('\n');
+        if line.starts_with("Checking who may be written") {
+            break;
+        }
+    }
+    assert!(
+        said.contains("Checking who may be written before the first change: 40 accounts to read, at most 2000/s"),
+        "{said}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // SAFETY: sends SIGINT to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    for line in lines.map_while(Result::ok) {
+        said.push_str(&line);
+        said.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(sim.server.write_log().is_empty(), "nothing was written");
+    assert!(!dir.path().join("plan.json.journal").exists());
+    let kept = std::fs::read_to_string(dir.path().join("plan.json.permissions")).unwrap();
+    let read = kept.lines().count() - 1;
+    assert!((1..40).contains(&read), "{kept}");
+    assert!(
+        said.contains(&format!(
+            "stopped at Ctrl-C while checking who may be written: {read} of 40 accounts read, kept for the next try (which reads only the rest); nothing was changed"
+        )),
+        "{said}"
+    );
+
+    let out = mailshift(dir.path(), &fast(&url, &[]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} accounts to read ({read} more remembered from an earlier try)",
+            40 - read
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "Checked who may be written: 40 accounts with {} reads.",
+            40 - read
+        )),
+        "{said}"
+    );
+    assert_eq!(sim.server.write_log().len(), 40);
+}

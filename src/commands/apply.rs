@@ -82,7 +82,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
         let session = Session::new(&config.client, config.rate, config.policy)?;
         let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
-        apply_checks::check(config, &plan, &choice, first_run, &session, org_id)?;
+        apply_checks::check(config, &plan, &choice, first_run, &session, org_id, &sha)?;
         let drifted = drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?;
         pace = session.reader.pace();
         drifted

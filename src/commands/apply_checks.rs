@@ -8,11 +8,13 @@ use super::reading::Session;
 use crate::config::ApplyConfig;
 use crate::error::Error;
 use crate::exec::select::Choice;
+use crate::journal::permission_cache::{self, CacheWriter};
 use crate::model::{domain_key, email_key};
 use crate::plan::access::{SCIM, idp_attribute};
 use crate::plan::{Plan, StepKind};
 use crate::terminal::note;
 use hashbrown::HashSet;
+use std::time::{Duration, SystemTime};
 
 pub fn check(
     config: &ApplyConfig,
@@ -21,6 +23,7 @@ pub fn check(
     first_run: bool,
     session: &Session,
     org_id: &str,
+    plan_sha256: &str,
 ) -> Result<(), Error> {
     let chosen = || {
         plan.steps
@@ -109,8 +112,36 @@ pub fn check(
         .filter(|s| !unlinked.contains(&*s.account_id) && seen.insert(&*s.account_id))
         .map(|s| s.account_id.to_string())
         .collect();
+    // Reads an earlier try made for this plan are not made again.
+    let cache_path = permission_cache::path_for(&config.plan);
+    let known = permission_cache::load(&cache_path, plan_sha256, SystemTime::now());
+    let remembered = ids.iter().filter(|id| known.contains_key(*id)).count();
+    let to_read = ids.len() - remembered;
+    note!(
+        "Checking who may be written before the first change: {} to read{}, at most {}/s, about {}. (A plan made with `plan --org-id` has this done while planning.) Ctrl-C stops without changing anything.",
+        crate::words::counted(to_read as u64, "account", "accounts"),
+        if remembered > 0 {
+            format!(" ({remembered} more remembered from an earlier try)")
+        } else {
+            String::new()
+        },
+        config.rate,
+        crate::exec::run::span(
+            Duration::try_from_secs_f64(to_read as f64 / config.rate).unwrap_or(Duration::MAX)
+        )
+    );
+    let mut cache = match CacheWriter::open(&cache_path, plan_sha256) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            crate::terminal::caution!(
+                "{}: cannot keep the permission reads for a next try: {e}",
+                cache_path.display()
+            );
+            None
+        }
+    };
     let before = session.reader.reads();
-    let found = preflight::permissions(session, &ids, config.concurrency)?;
+    let found = preflight::permissions(session, &ids, config.concurrency, &known, cache.as_mut())?;
     note!(
         "Checked who may be written: {} with {}.",
         crate::words::counted(ids.len() as u64, "account", "accounts"),

@@ -5,6 +5,7 @@
 
 use super::reading::Session;
 use crate::error::Error;
+use crate::journal::permission_cache::CacheWriter;
 use crate::live::manage::Permission;
 use crate::live::reader::LiveError;
 use crate::model::domain_key;
@@ -35,28 +36,61 @@ pub struct Permissions {
     pub missing: Vec<String>,
 }
 
-/// Reads the `email.set` privilege of each account, `concurrency` at a time.
+/// Reads the `email.set` privilege of each account, `concurrency` at a time; accounts in
+/// `known` (read on an earlier try) are not read again, and each new read goes to `cache` as it
+/// comes. Ctrl-C ends the reads at once: nothing has been written, and the reads made are kept.
 pub fn permissions(
     session: &Session,
     ids: &[String],
     concurrency: usize,
+    known: &HashMap<String, Permission>,
+    mut cache: Option<&mut CacheWriter>,
 ) -> Result<Permissions, Error> {
-    let bar = bar(ids.len() as u64);
+    let to_read: Vec<&String> = ids.iter().filter(|id| !known.contains_key(*id)).collect();
+    let bar = bar(to_read.len() as u64);
     let reader = &session.reader;
-    let answers: Vec<(&String, Result<Permission, LiveError>)> = session.runtime.block_on(async {
-        stream::iter(ids)
+    let mut done = 0usize;
+    let mut cache_failed = None;
+    let answers = session.runtime.block_on(async {
+        let reads = stream::iter(&to_read)
             .map(|id| async move {
                 let answer = reader.email_set(id).await;
-                (id, answer)
+                (*id, answer)
             })
             .buffer_unordered(concurrency.max(1))
-            .inspect(|_| bar.inc(1))
-            .collect()
-            .await
+            .inspect(|(id, answer)| {
+                bar.inc(1);
+                done += 1;
+                if let (Some(cache), Ok(p)) = (cache.as_deref_mut(), answer)
+                    && let Err(e) = cache.add(id, p, std::time::SystemTime::now())
+                {
+                    cache_failed.get_or_insert(e);
+                }
+            })
+            .collect::<Vec<(&String, Result<Permission, LiveError>)>>();
+        tokio::select! {
+            answers = reads => Some(answers),
+            _ = tokio::signal::ctrl_c() => None,
+        }
     });
     bar.finish_and_clear();
+    if let Some(e) = cache_failed {
+        crate::terminal::caution!(
+            "the permission reads could not all be kept for the next try: {e}"
+        );
+    }
+    let Some(answers) = answers else {
+        return Err(Error::PreflightInterrupted {
+            read: done,
+            total: to_read.len(),
+            kept: cache.is_some(),
+        });
+    };
     let mut found = Permissions::default();
-    for (id, answer) in answers {
+    let remembered = ids
+        .iter()
+        .filter_map(|id| known.get(id).map(|p| (id, Ok(p.clone()))));
+    for (id, answer) in answers.into_iter().chain(remembered) {
         match answer? {
             Permission::Allowed => {}
             Permission::Denied(key) => {

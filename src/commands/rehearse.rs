@@ -35,6 +35,7 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         "sim-org".into(),
     );
     let (seed, key) = (sim_config.seed, sim_config.api_key.clone());
+    let accounts = sim_config.world.accounts().len();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -44,6 +45,11 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         .block_on(server::start(sim_config))
         .map_err(Error::Simulator)?;
     terminal::line(&introduction(config, seed))?;
+    terminal::line(&expected_duration(
+        accounts,
+        config.apply_rate,
+        config.sim.rate.map(|(rate, _)| rate),
+    ))?;
     let api = ApiConfig {
         client: ClientConfig {
             base_url: server.url(),
@@ -271,6 +277,27 @@ fn introduction(config: &RehearseConfig, seed: u64) -> String {
     )
 }
 
+/// The rehearsal's length, said before it starts: at most two requests per account (a
+/// permission read while planning, a write while applying), at the lower of `--apply-rate` and
+/// the simulated limit. A rebrand moves every account, so this is what a 5,000-account export
+/// takes at the default 10 a second: about 17 minutes.
+fn expected_duration(accounts: usize, apply_rate: f64, sim_rate: Option<f64>) -> String {
+    let rate = apply_rate.min(sim_rate.unwrap_or(f64::INFINITY));
+    let secs = (2 * accounts) as f64 / rate;
+    let about = Duration::try_from_secs_f64(secs)
+        .map(span)
+        .unwrap_or_else(|_| "a long time".into());
+    let mut text = format!(
+        "  expected: up to about {about} ({accounts} accounts: a permission read and a write for each account the plan moves, at {rate} requests/s)"
+    );
+    if secs > 120.0 {
+        text.push_str(
+            "\n  faster: raise the simulated limit and apply's with it (say --rate 200 --burst 200 --apply-rate 200), or rehearse a sample of the export",
+        );
+    }
+    text
+}
+
 fn percent(share: f64) -> String {
     format!("{}", (share * 1000.0).round() / 10.0)
 }
@@ -374,6 +401,21 @@ fn span(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_rehearsal_is_announced_with_how_to_shorten_it() {
+        let long = expected_duration(5000, 10.0, Some(10.0));
+        assert!(
+            long.starts_with("  expected: up to about 16 min 40 s (5000 accounts"),
+            "{long}"
+        );
+        assert!(long.contains("faster: raise the simulated limit"), "{long}");
+        let short = expected_duration(21, 10.0, Some(10.0));
+        assert!(short.contains("about 4.2 s"), "{short}");
+        assert!(!short.contains("faster"), "{short}");
+        // The lower of the two rates decides.
+        assert!(expected_duration(100, 1000.0, Some(20.0)).contains("at 20 requests/s"));
+    }
 
     #[test]
     fn estimates_are_as_precise_as_they_can_be() {

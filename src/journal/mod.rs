@@ -3,6 +3,7 @@
 //! left" (pure), and `file` is the locked, fsynced file. docs/journal-format.md describes it.
 
 mod file;
+pub mod permission_cache;
 pub mod plan_lock;
 mod record;
 mod replay;
