@@ -373,10 +373,10 @@ fn summarise(
     terminal::print(|out| {
         writeln!(
             out,
-            "{}: this run sent {} writes and {} reads in {secs:.1}s ({} answered 429, {} transient failures).",
+            "{}: this run sent {} and {} in {secs:.1}s ({} answered 429, {} transient failures).",
             config.plan.display(),
-            stats.writes,
-            stats.reads,
+            counted(stats.writes, "write", "writes"),
+            counted(stats.reads, "read", "reads"),
             stats.rate_limited,
             stats.transient
         )?;

@@ -53,8 +53,8 @@ pub fn check(
     }
     let (drifts, _) = find(&emails);
     note!(
-        "Checked the org against the plan with {} reads: {} of the accounts this run touches drifted.",
-        session.reader.reads() - reads_before,
+        "Checked the org against the plan with {}: {} of the accounts this run touches drifted.",
+        crate::words::counted(session.reader.reads() - reads_before, "read", "reads"),
         drifts.len()
     );
     if drifts.is_empty() {

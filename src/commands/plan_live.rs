@@ -187,9 +187,9 @@ pub(super) fn denied(
     let mut reasons: Vec<String> = by_reason.iter().map(|(k, n)| format!("{n} {k}")).collect();
     reasons.sort();
     note!(
-        "Pre-flight: checked who may be written: {} accounts with {} reads; {} may not be ({}).",
-        ids.len(),
-        session.reader.reads() - before,
+        "Pre-flight: checked who may be written: {} with {}; {} may not be ({}).",
+        crate::words::counted(ids.len() as u64, "account", "accounts"),
+        crate::words::counted(session.reader.reads() - before, "read", "reads"),
         found.denied.len() + found.missing.len(),
         if reasons.is_empty() {
             "none".to_owned()

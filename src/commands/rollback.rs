@@ -109,9 +109,9 @@ fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
         );
     }
     note!(
-        "Read {} accounts of org {org_id} with {} requests.",
-        listed.len(),
-        session.reader.reads()
+        "Read {} of org {org_id} with {}.",
+        crate::words::counted(listed.len() as u64, "account", "accounts"),
+        crate::words::counted(session.reader.reads(), "request", "requests")
     );
     let source = InputFile {
         path: format!("{}/admin/v1/orgs/{org_id}/users", api.client.base_url),
