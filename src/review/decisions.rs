@@ -3,9 +3,8 @@
 //! counts as a decision; the renderers only lay it out.
 
 use super::{idp::wait_text, origin_text};
-use crate::model::email_key;
 use crate::plan::{Plan, Step, StepKind};
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 /// Items shown per section; the rest are counted, and the CSV review lists them all.
 pub const SHOWN: usize = 20;
@@ -41,18 +40,46 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             format!("{name} [{id}]")
         }
     };
-    // Who takes each address a step gives up: the rename whose target it is.
-    let taker: HashMap<String, &Step> = plan
+    // A plan has a million plain steps and a few decisions: each lookup below is built only
+    // over the steps that are decisions, so the front page costs one pass over the plan.
+    let flagged: HashSet<u32> = plan
         .steps
         .iter()
-        .filter(|s| s.kind == StepKind::Rename)
-        .map(|s| (email_key(&s.to), s))
+        .filter(|s| s.kind == StepKind::Free && s.flagged())
+        .map(|s| s.id)
         .collect();
-    let names: HashMap<&str, &str> = plan
-        .steps
-        .iter()
-        .map(|s| (&*s.account_id, &*s.name))
-        .collect();
+    // Who takes the address a flagged free gives up: the rename that waits for the free.
+    let mut taker: HashMap<u32, &Step> = HashMap::new();
+    if !flagged.is_empty() {
+        for s in plan.steps.iter().filter(|s| s.kind == StepKind::Rename) {
+            for a in s.after.iter().filter(|a| flagged.contains(*a)) {
+                taker.entry(*a).or_insert(s);
+            }
+        }
+    }
+    // Steps per group, for the groups that park an account on a temporary address; a group's
+    // steps stand together in plan order.
+    let mut group_size: HashMap<u32, usize> = HashMap::new();
+    for group in plan.steps.chunk_by(|a, b| a.group == b.group) {
+        if group.iter().any(|s| s.kind == StepKind::Temporary) {
+            group_size.insert(group[0].group, group.len());
+        }
+    }
+    // Names of blocked accounts from the steps, for plans written before blocked items had them.
+    let names: HashMap<&str, &str> = if plan.blocked.iter().any(|b| b.name.is_empty()) {
+        let blocked: HashSet<&str> = plan
+            .blocked
+            .iter()
+            .filter_map(|b| b.account_id.as_deref())
+            .collect();
+        plan.steps
+            .iter()
+            .filter(|s| blocked.contains(&*s.account_id))
+            .map(|s| (&*s.account_id, &*s.name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut out = Vec::new();
     let mut add = |title, ask, items: Vec<String>| {
         let total = items.len();
@@ -95,7 +122,7 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             .filter(|s| s.kind == StepKind::Free && s.flagged())
             .map(|s| {
                 let to = taker
-                    .get(&email_key(&s.from))
+                    .get(&s.id)
                     .map(|t| format!(" to {}", who(&t.account_id, &t.name)))
                     .unwrap_or_default();
                 format!(
@@ -137,7 +164,7 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             .iter()
             .filter(|s| s.kind == StepKind::Temporary)
             .map(|s| {
-                let members = plan.steps.iter().filter(|o| o.group == s.group).count();
+                let members = group_size.get(&s.group).copied().unwrap_or(1);
                 format!(
                     "step {}: {} parks on {} (group {}, {members} steps)",
                     s.id,
