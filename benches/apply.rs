@@ -59,7 +59,10 @@ struct Run {
 
 /// One `apply` of the plan in `dir` against a fresh simulator.
 fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
+    // Every run is a first run of the plan: no journal, and no permission reads kept from the
+    // run before.
     let _ = std::fs::remove_file(dir.join("plan.json.journal"));
+    let _ = std::fs::remove_file(dir.join("plan.json.permissions"));
     let sim = serve(dir, setup());
     let url = sim.url();
     let (ended, end_seen) = std::sync::mpsc::channel::<()>();
