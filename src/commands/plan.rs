@@ -150,13 +150,16 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     if let (Some(file), Some(path)) = (&targets, &config.targets) {
         note!("mailshift: {}: {}", path.display(), file.describe());
         if computed.no_account.len() * 2 > file.rows.len() {
-            let why = why_unmatched(file, &computed.no_account, &org_domains(&source.org));
+            let why = why_unmatched(file, &computed.no_account, &org_domains(&source.org))
+                .unwrap_or_else(|| {
+                    "Are the accounts export and the target list from the same org?".to_owned()
+                });
             // A list of which no row finds an account plans nothing: that is not a plan.
             if computed.no_account.len() == file.rows.len() {
                 return Err(InputError::NothingMatched {
                     path: path.clone(),
                     rows: file.rows.len(),
-                    why: why.unwrap_or_default(),
+                    why,
                 }
                 .into());
             }
@@ -164,7 +167,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
                 "mailshift: {} of {} rows match no account. {}",
                 computed.no_account.len(),
                 file.rows.len(),
-                why.unwrap_or_default()
+                why
             );
         }
     }
