@@ -20,9 +20,10 @@ use std::io::{self, Write};
 pub enum Format {
     /// Aligned columns for a terminal.
     Table,
-    /// A change request: summary and tables in Markdown.
+    /// A change ticket in Markdown: the decisions first, a few KB whatever the org size.
     Markdown,
-    /// One row per step, blocked item and unchanged wish, for a spreadsheet.
+    /// One row per blocked item, step, row with no account and unchanged wish, for a
+    /// spreadsheet; a `decision` column marks what needs a person.
     Csv,
     /// The plan itself, for scripts.
     Json,
