@@ -49,19 +49,21 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
 
 /// Plans and journals hold names and addresses; say so when the file is open to others.
 pub fn warn_if_loose(path: &Path) {
-    if let Some(mode) = loose_mode(path) {
-        crate::terminal::caution!(
-            "{} can be read by other users (mode {mode:o}) and holds names and addresses; run chmod 600 on it",
-            path.display()
-        );
-    }
+    warn_holding(path, "names and addresses");
 }
 
 /// Warns when the API key's file can be read by other users of the machine.
 pub fn warn_if_key_loose(path: &Path) {
+    warn_holding(
+        path,
+        "the API key, which can change every address in the org",
+    );
+}
+
+fn warn_holding(path: &Path, holds: &str) {
     if let Some(mode) = loose_mode(path) {
         crate::terminal::caution!(
-            "{} can be read by other users (mode {mode:o}) and holds the API key, which can change every address in the org; run chmod 600 on it",
+            "{} can be read by other users (mode {mode:o}) and holds {holds}; run chmod 600 on it",
             path.display()
         );
     }

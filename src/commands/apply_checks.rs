@@ -114,7 +114,8 @@ pub fn check(
         .collect();
     // Reads an earlier try made for this plan are not made again.
     let cache_path = permission_cache::path_for(&config.plan);
-    let known = permission_cache::load(&cache_path, plan_sha256, SystemTime::now());
+    let cached = permission_cache::load(&cache_path, plan_sha256, SystemTime::now());
+    let known = cached.reads;
     let remembered = ids.iter().filter(|id| known.contains_key(*id)).count();
     let to_read = ids.len() - remembered;
     note!(
@@ -130,7 +131,7 @@ pub fn check(
             Duration::try_from_secs_f64(to_read as f64 / config.rate).unwrap_or(Duration::MAX)
         )
     );
-    let mut cache = match CacheWriter::open(&cache_path, plan_sha256) {
+    let mut cache = match CacheWriter::open(&cache_path, plan_sha256, cached.ours) {
         Ok(w) => Some(w),
         Err(e) => {
             crate::terminal::caution!(

@@ -247,7 +247,7 @@ impl<'a> CsvTable<'a> {
     /// first error stops the reading.
     pub fn rows<T>(
         self,
-        parse: impl Fn(&Row) -> Result<Option<T>, InputError>,
+        mut parse: impl FnMut(&Row) -> Result<Option<T>, InputError>,
     ) -> Result<Vec<T>, InputError> {
         let CsvTable {
             path,
@@ -260,7 +260,7 @@ impl<'a> CsvTable<'a> {
             path,
             raw_headers: &raw_headers,
         };
-        read(&mut reader, &mut lines, &context, &parse)
+        read(&mut reader, &mut lines, &context, &mut parse)
     }
 }
 
@@ -289,7 +289,7 @@ fn read<T>(
     reader: &mut csv::Reader<&[u8]>,
     lines: &mut Lines,
     context: &Context,
-    parse: &dyn Fn(&Row) -> Result<Option<T>, InputError>,
+    parse: &mut dyn FnMut(&Row) -> Result<Option<T>, InputError>,
 ) -> Result<Vec<T>, InputError> {
     let mut values = Vec::new();
     let mut rec = ByteRecord::new();

@@ -160,10 +160,6 @@ impl ColumnMap {
         }
         Ok(map)
     }
-
-    pub fn is_empty(&self) -> bool {
-        *self == ColumnMap::default()
-    }
 }
 
 /// A target list, read: its rows and how the file was read, for the line that says so.
@@ -311,7 +307,7 @@ pub fn parse_targets(
     let target_column = table.raw_headers()[target_col].clone();
     let delimiter = table.delimiter();
     let skips = layout.skips_empty_targets();
-    let skipped = std::cell::RefCell::new(Vec::new());
+    let mut skipped = Vec::new();
     let optional = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     let rows = table.rows(|row| {
         let account_id = match id_col {
@@ -327,7 +323,7 @@ pub fn parse_targets(
             return Ok(None); // a row of empty cells, as spreadsheets leave at the end
         }
         if target.is_empty() && skips {
-            skipped.borrow_mut().push(row.line);
+            skipped.push(row.line);
             return Ok(None);
         }
         Ok(Some(TargetRow {
@@ -344,7 +340,7 @@ pub fn parse_targets(
         current_column,
         target_column,
         rows,
-        skipped: skipped.into_inner(),
+        skipped,
     })
 }
 

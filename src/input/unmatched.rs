@@ -102,8 +102,6 @@ mod tests {
             .collect()
     }
 
-    const ORG: &[&str] = &[];
-
     fn org() -> Vec<String> {
         vec!["old.example".to_owned()]
     }
@@ -144,16 +142,6 @@ mod tests {
         );
         let some = &unmatched(&f)[..1];
         assert_eq!(why_unmatched(&f, some, &org()), None);
-        assert_eq!(
-            why_unmatched(
-                &f,
-                &[],
-                ORG.iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .as_slice()
-            ),
-            None
-        );
+        assert_eq!(why_unmatched(&f, &[], &org()), None);
     }
 }

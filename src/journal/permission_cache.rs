@@ -52,14 +52,23 @@ fn seconds(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// What a cache file holds for one plan.
+#[derive(Debug, Default)]
+pub struct Cache {
+    /// The file is this plan's: new reads are appended to it, not started afresh.
+    pub ours: bool,
+    /// The reads younger than [`TTL`].
+    pub reads: HashMap<String, Permission>,
+}
+
 /// The reads in `bytes` that belong to `plan_sha256` and are younger than [`TTL`] at `now`;
 /// a line that cannot be read (the last one, cut short by a crash) is left out.
-pub fn parse(bytes: &[u8], plan_sha256: &str, now: SystemTime) -> HashMap<String, Permission> {
+pub fn parse(bytes: &[u8], plan_sha256: &str, now: SystemTime) -> Cache {
     let mut lines = bytes.split(|&b| b == b'\n');
     let header: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
     let ours = header.is_some_and(|h| h.format == FORMAT && h.plan_sha256 == plan_sha256);
     if !ours {
-        return HashMap::new();
+        return Cache::default();
     }
     let oldest = seconds(now).saturating_sub(TTL.as_secs());
     let mut found = HashMap::new();
@@ -74,12 +83,15 @@ pub fn parse(bytes: &[u8], plan_sha256: &str, now: SystemTime) -> HashMap<String
         };
         found.insert(line.account_id, permission);
     }
-    found
+    Cache {
+        ours: true,
+        reads: found,
+    }
 }
 
 /// Reads the cache of a plan; none (or an unreadable one) is an empty cache.
-pub fn load(path: &Path, plan_sha256: &str, now: SystemTime) -> HashMap<String, Permission> {
-    std::fs::read(path).map_or_else(|_| HashMap::new(), |b| parse(&b, plan_sha256, now))
+pub fn load(path: &Path, plan_sha256: &str, now: SystemTime) -> Cache {
+    std::fs::read(path).map_or_else(|_| Cache::default(), |b| parse(&b, plan_sha256, now))
 }
 
 /// Appends reads as they come in.
@@ -88,12 +100,8 @@ pub struct CacheWriter {
 }
 
 impl CacheWriter {
-    /// Opens the cache for appending, or starts it afresh when it belongs to another plan.
-    pub fn open(path: &Path, plan_sha256: &str) -> io::Result<CacheWriter> {
-        let existing = std::fs::read(path).unwrap_or_default();
-        let first = existing.split(|&b| b == b'\n').next().unwrap_or_default();
-        let ours = serde_json::from_slice::<Header>(first)
-            .is_ok_and(|h| h.format == FORMAT && h.plan_sha256 == plan_sha256);
+    /// Opens the cache for appending when `ours` (as [`load`] found it), or starts it afresh.
+    pub fn open(path: &Path, plan_sha256: &str, ours: bool) -> io::Result<CacheWriter> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
         if ours {
@@ -159,7 +167,7 @@ mod tests {
                 ("old", "allowed", 1_000_000 - TTL.as_secs() - 1),
             ],
         );
-        let found = parse(&bytes, "abc", now);
+        let found = parse(&bytes, "abc", now).reads;
         assert_eq!(found.len(), 3);
         assert_eq!(found["a"], Permission::Allowed);
         assert_eq!(
@@ -167,11 +175,11 @@ mod tests {
             Permission::Denied("externalDirectory.scim".into())
         );
         assert_eq!(found["c"], Permission::NoAccount);
-        assert!(parse(&bytes, "another plan", now).is_empty());
+        assert!(parse(&bytes, "another plan", now).reads.is_empty());
         // A last line cut short by a crash is left out, the rest kept.
         let mut cut = bytes.clone();
         cut.extend_from_slice(b"{\"account_id\":\"d\",\"ans");
-        assert_eq!(parse(&cut, "abc", now).len(), 3);
+        assert_eq!(parse(&cut, "abc", now).reads.len(), 3);
     }
 
     #[test]
@@ -179,15 +187,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(&dir.path().join("plan.json"));
         let now = SystemTime::now();
-        let mut w = CacheWriter::open(&path, "abc").unwrap();
+        let open = |sha: &str| CacheWriter::open(&path, sha, load(&path, sha, now).ours).unwrap();
+        let mut w = open("abc");
         w.add("a", &Permission::Allowed, now).unwrap();
         drop(w);
-        let mut w = CacheWriter::open(&path, "abc").unwrap();
+        let mut w = open("abc");
         w.add("b", &Permission::NoAccount, now).unwrap();
         drop(w);
-        assert_eq!(load(&path, "abc", now).len(), 2);
-        drop(CacheWriter::open(&path, "xyz").unwrap());
-        assert!(load(&path, "abc", now).is_empty());
+        assert_eq!(load(&path, "abc", now).reads.len(), 2);
+        drop(open("xyz"));
+        assert!(load(&path, "abc", now).reads.is_empty());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

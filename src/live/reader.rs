@@ -296,7 +296,7 @@ impl Reader {
                 },
                 Ok((404, _, _)) => return Ok(None),
                 Ok((401, _, _)) => return Err(LiveError::Unauthorized { what: what() }),
-                Ok((403, _, body)) if is_user_management(url) => {
+                Ok((403, _, body)) if self.is_user_management(url) => {
                     return Err(LiveError::ScopedKey {
                         what: what(),
                         message: api_error(403, &body).1,
@@ -368,6 +368,13 @@ impl Reader {
         }
     }
 
+    /// A URL of the user management API (`{base}/users/...`), as opposed to the Organizations
+    /// API (`{base}/admin/...`), which accepts scoped keys.
+    fn is_user_management(&self, url: &str) -> bool {
+        url.strip_prefix(self.client.base())
+            .is_some_and(|path| path.starts_with("/users/"))
+    }
+
     /// A wait the server asks for beyond `--max-wait` ends the read instead.
     fn bound(
         &self,
@@ -385,10 +392,4 @@ impl Reader {
             None => Ok(()),
         }
     }
-}
-
-/// A URL of the user management API (`{base}/users/{id}/manage...`), as opposed to the
-/// Organizations API (`{base}/admin/...`), which accepts scoped keys.
-fn is_user_management(url: &str) -> bool {
-    url.contains("/users/") && url.contains("/manage") && !url.contains("/admin/")
 }

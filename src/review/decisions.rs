@@ -4,6 +4,7 @@
 
 use super::{idp::wait_text, origin_text};
 use crate::plan::{Plan, Step, StepKind};
+use crate::words::counted;
 use hashbrown::{HashMap, HashSet};
 
 /// Items shown per section; the rest are counted, and the CSV review lists them all.
@@ -202,11 +203,10 @@ pub fn tally(plan: &Plan) -> String {
         .iter()
         .filter(|s| s.kind == StepKind::Rename || (s.kind == StepKind::Free && !s.flagged()))
         .count();
-    let of = |n: usize, one: &str, many: &str| crate::words::counted(n as u64, one, many);
     format!(
         "No decision needed: {} (renames a row or rule asks for, and frees of holders who cannot sign in); {} already met",
-        of(plain, "step", "steps"),
-        of(plan.unchanged.len(), "wish", "wishes")
+        counted(plain as u64, "step", "steps"),
+        counted(plan.unchanged.len() as u64, "wish", "wishes")
     )
 }
 
