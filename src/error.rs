@@ -87,7 +87,7 @@ pub enum Error {
     /// The server asked to wait longer than `--max-wait`; the run stopped, resumable.
     #[error(
         "the API asked to wait {} ({}), longer than --max-wait {}: the run stopped instead of waiting, and no further changes were sent. Run `mailshift apply {}` again later to resume (or raise --max-wait)",
-        crate::exec::run::span(*wait), told_by.unwrap_or("backoff"), crate::exec::run::span(*bound), plan.display()
+        crate::words::span(*wait), told_by.unwrap_or("backoff"), crate::words::span(*bound), plan.display()
     )]
     WaitTooLong {
         plan: std::path::PathBuf,

@@ -134,42 +134,67 @@ pub fn classify_write(status: u16, headers: &HeaderMap, body: &[u8], now: System
     }
 }
 
-pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
+/// What the answer to any GET means before its body is read: the one reading of a status for
+/// the executor's reads (`classify_read`, `classify_links`) and the live reader's listings,
+/// permissions and profiles (`live::reader`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Got<'a> {
+    /// A 2xx: the body is for the caller to read.
+    Body(&'a [u8]),
+    NotFound,
+    Unauthorized {
+        message: String,
+    },
+    RateLimited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// A 5xx: asking again may help, after the wait the server named, if any.
+    Transient {
+        status: u16,
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// Anything else, final: a redirect (key `redirect`), a 403, a 400.
+    Other {
+        status: u16,
+        key: Option<String>,
+        message: String,
+    },
+}
+
+pub fn classify_get<'a>(
+    status: u16,
+    headers: &HeaderMap,
+    body: &'a [u8],
+    now: SystemTime,
+) -> Got<'a> {
     match status {
-        200 => {
-            let email = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
-                v.pointer("/account/email")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-            match email {
-                Some(e) => Read::Email(e),
-                None => Read::Transient {
-                    status: Some(status),
-                    detail: "the profile has no email".into(),
-                },
-            }
-        }
-        300..=399 => Read::Other {
+        200..=299 => Got::Body(body),
+        300..=399 => Got::Other {
             status,
             key: Some(REDIRECT.into()),
             message: redirected(status, headers),
         },
-        401 => Read::Unauthorized {
+        401 => Got::Unauthorized {
             message: UNAUTHORIZED.into(),
         },
-        404 => Read::NotFound,
+        404 => Got::NotFound,
         429 => {
             let (wait, told_by) = wait_hint(headers, now);
-            Read::RateLimited { wait, told_by }
+            Got::RateLimited { wait, told_by }
         }
-        500..=599 => Read::Transient {
-            status: Some(status),
-            detail: format!("HTTP {status}"),
-        },
+        500..=599 => {
+            let (wait, told_by) = wait_hint(headers, now);
+            Got::Transient {
+                status,
+                wait,
+                told_by,
+            }
+        }
         _ => {
             let (key, message) = api_error(status, body);
-            Read::Other {
+            Got::Other {
                 status,
                 key,
                 message,
@@ -178,21 +203,62 @@ pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemT
     }
 }
 
+impl Read {
+    /// The answer to a read whose 2xx body `body` reads.
+    fn of(got: Got<'_>, body: impl FnOnce(&[u8]) -> Read) -> Read {
+        match got {
+            Got::Body(b) => body(b),
+            Got::NotFound => Read::NotFound,
+            Got::Unauthorized { message } => Read::Unauthorized { message },
+            Got::RateLimited { wait, told_by } => Read::RateLimited { wait, told_by },
+            Got::Transient { status, .. } => Read::Transient {
+                status: Some(status),
+                detail: format!("HTTP {status}"),
+            },
+            Got::Other {
+                status,
+                key,
+                message,
+            } => Read::Other {
+                status,
+                key,
+                message,
+            },
+        }
+    }
+}
+
+pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
+    Read::of(classify_get(status, headers, body, now), |body| {
+        let email = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            v.pointer("/account/email")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        match email {
+            Some(e) => Read::Email(e),
+            None => Read::Transient {
+                status: Some(status),
+                detail: "the profile has no email".into(),
+            },
+        }
+    })
+}
+
 /// The answer to `GET .../user/{id}/get-scim-links`: whether any link is left.
 pub fn classify_links(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
-    if status != 200 {
-        return classify_read(status, headers, body, now);
-    }
-    let links = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("scimLinks").and_then(Value::as_array).map(Vec::len));
-    match links {
-        Some(n) => Read::Linked(n > 0),
-        None => Read::Transient {
-            status: Some(status),
-            detail: "the SCIM links answer has no scimLinks".into(),
-        },
-    }
+    Read::of(classify_get(status, headers, body, now), |body| {
+        let links = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("scimLinks").and_then(Value::as_array).map(Vec::len));
+        match links {
+            Some(n) => Read::Linked(n > 0),
+            None => Read::Transient {
+                status: Some(status),
+                detail: "the SCIM links answer has no scimLinks".into(),
+            },
+        }
+    })
 }
 
 /// How long the server asks to wait: `Retry-After` (seconds or an HTTP date), else
@@ -499,6 +565,45 @@ mod tests {
                 detail: "HTTP 503".into()
             }
         );
+    }
+
+    #[test]
+    fn any_get_is_read_one_way_whatever_its_body_holds() {
+        let now = at("2026-12-01T10:00:00Z");
+        let h = headers(&[("retry-after", "3")]);
+        assert_eq!(
+            classify_get(503, &h, b"", now),
+            Got::Transient {
+                status: 503,
+                wait: Some(Duration::from_secs(3)),
+                told_by: Some("Retry-After"),
+            }
+        );
+        assert_eq!(
+            classify_get(429, &h, b"", now),
+            Got::RateLimited {
+                wait: Some(Duration::from_secs(3)),
+                told_by: Some("Retry-After"),
+            }
+        );
+        assert_eq!(classify_get(204, &h, b"x", now), Got::Body(b"x"));
+        assert!(matches!(
+            classify_get(302, &h, b"", now),
+            Got::Other { key: Some(k), .. } if k == REDIRECT
+        ));
+        // The executor's reads are that reading, with their body read: a 5xx is transient for
+        // both, a 403 final for both.
+        assert!(matches!(
+            classify_read(503, &h, b"", now),
+            Read::Transient {
+                status: Some(503),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify_links(403, &h, br#"{"message":"no"}"#, now),
+            Read::Other { status: 403, .. }
+        ));
     }
 
     #[test]

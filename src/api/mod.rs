@@ -5,7 +5,7 @@ mod classify;
 mod client;
 
 pub use classify::{
-    DOCUMENTED_SUCCESS, REDIRECT, RateInfo, Read, TAKEN, Write, api_error, classify_links,
-    classify_read, classify_write, rate_info, redirected, wait_hint,
+    DOCUMENTED_SUCCESS, Got, REDIRECT, RateInfo, Read, TAKEN, Write, api_error, classify_get,
+    classify_links, classify_read, classify_write, rate_info, redirected, wait_hint,
 };
 pub use client::{Answer, ApiKey, Client, ClientConfig, ClientError, path_segment};

@@ -127,7 +127,7 @@ pub fn check(
             String::new()
         },
         config.rate,
-        crate::exec::run::span(
+        crate::words::span(
             Duration::try_from_secs_f64(to_read as f64 / config.rate).unwrap_or(Duration::MAX)
         )
     );

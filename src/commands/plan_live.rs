@@ -174,7 +174,7 @@ pub(super) fn denied(
         "Pre-flight: checking who may be written: {} to read at most {}/s, about {}; Ctrl-C stops without writing anything.",
         crate::words::counted(ids.len() as u64, "account", "accounts"),
         live.rate,
-        crate::exec::run::span(
+        crate::words::span(
             std::time::Duration::try_from_secs_f64(ids.len() as f64 / live.rate)
                 .unwrap_or(std::time::Duration::MAX)
         )

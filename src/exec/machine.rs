@@ -785,6 +785,15 @@ impl Machine {
                 self.pacer.observe(now, sent_at, Signal::Lost);
                 return too_long(wait, &policy).map(|w| (w, Some("Retry-After")));
             }
+            Heard::Unconfirmed(problem) => {
+                t.transient += 1;
+                self.stats.transient += 1;
+                t.last_problem = Some(problem);
+                Signal::Answered {
+                    remaining: info.remaining,
+                    limit: info.limit,
+                }
+            }
             Heard::Nothing => {
                 self.pacer.observe(now, sent_at, Signal::Lost);
                 return None;
@@ -816,6 +825,9 @@ enum Heard {
     /// A transient failure; a write's keeps its detail for the message if the step gives up,
     /// with the wait the server asked for, if any.
     Lost(Option<(Option<u16>, String)>, Option<Duration>),
+    /// A write answered with a success other than the documented one: the step counts it as a
+    /// try to check, but the server took the request, and the pace counts it as accepted.
+    Unconfirmed((Option<u16>, String)),
     /// A refused key: nothing to learn.
     Nothing,
 }
@@ -823,13 +835,10 @@ enum Heard {
 fn heard_write(w: &Write) -> Heard {
     match w {
         Write::Applied { .. } | Write::Rejected { .. } => Heard::Answered,
-        Write::Unconfirmed { status } => Heard::Lost(
-            Some((
-                Some(*status),
-                format!("HTTP {status}, not the documented {DOCUMENTED_SUCCESS}"),
-            )),
-            None,
-        ),
+        Write::Unconfirmed { status } => Heard::Unconfirmed((
+            Some(*status),
+            format!("HTTP {status}, not the documented {DOCUMENTED_SUCCESS}"),
+        )),
         Write::RateLimited { wait, told_by } => Heard::Limited {
             wait: *wait,
             told_by: *told_by,

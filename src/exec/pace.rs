@@ -51,8 +51,15 @@ pub struct Pacer {
     known: Option<f64>,
     /// Recent answers, 429 or not, for the share of 429s.
     recent: VecDeque<(Duration, bool)>,
-    /// The last 429 of any kind: the creep speeds up the longer none comes.
-    last_429: Duration,
+    /// Since when it has been calm: the creep speeds up the longer it is. A cut starts the calm
+    /// afresh; a lone 429 halves it (one 429 no header predicted must not hold the rate down).
+    calm_since: Duration,
+    /// Answers (not 429) heard so far.
+    heard: u64,
+    /// Since when requests have gone at the pace without a pause (the start, or a probe's
+    /// answer): the rate accepted over a window is a measure of the limit only once a whole
+    /// window has passed since.
+    steady_since: Duration,
 }
 
 /// After a pause, one request goes alone.
@@ -85,8 +92,13 @@ pub enum Signal {
 const UNDER: f64 = 0.97;
 /// The deepest one cut goes, however little the server accepted (a pause lowers the measure).
 const DEEPEST: f64 = 0.1;
+/// The cut before a window of steady sending has measured the limit (what was accepted since
+/// the start or a pause says little: answers come a latency after their requests).
+const UNMEASURED: f64 = 0.8;
 /// How far back the accepted rate is measured.
 const WINDOW: Duration = Duration::from_secs(2);
+/// The recent part of the window, whose rate a climb does not leave behind.
+const RECENT: Duration = Duration::from_secs(1);
 /// Calm this long after a cut before the rate creeps up again.
 const CALM: Duration = Duration::from_secs(1);
 /// The creep: this factor every `STEP` of calm.
@@ -95,6 +107,10 @@ const CREEP: f64 = 1.0003;
 const CLIMB: f64 = 1.02;
 /// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
 const ISOLATED: f64 = 0.02;
+/// Answers (not 429) heard before which every 429 is taken as a budget spent.
+const FEW: u64 = 10;
+/// The calm a lone 429 takes away.
+const LONE_COST: Duration = Duration::from_secs(1);
 /// The cut for a lone 429.
 const NUDGE: f64 = 0.995;
 const STEP: Duration = Duration::from_millis(100);
@@ -124,7 +140,9 @@ impl Pacer {
             left: None,
             known: None,
             recent: VecDeque::new(),
-            last_429: Duration::ZERO,
+            calm_since: Duration::ZERO,
+            heard: 0,
+            steady_since: Duration::ZERO,
         }
     }
 
@@ -140,7 +158,8 @@ impl Pacer {
         self.paused_until = back(self.paused_until);
         self.last_cut = back(self.last_cut);
         self.last_change = back(self.last_change);
-        self.last_429 = back(self.last_429);
+        self.calm_since = back(self.calm_since);
+        self.steady_since = back(self.steady_since);
         self.answered = self.answered.iter().map(|&t| back(t)).collect();
         self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
         if let Probe::Out(at) = self.probe {
@@ -191,35 +210,50 @@ impl Pacer {
         let probe_answer = matches!(self.probe, Probe::Out(at) if sent_at >= at);
         match signal {
             Signal::Limited { wait, told_by } => {
-                self.note(now, true);
                 // The 429s of one burst (requests sent before the first of them was answered)
-                // count once: one cut, one step of the pause. A probe's 429 is a new step.
+                // count once: one cut, one step of the pause, one in the share of 429s. A
+                // probe's 429 is a new step.
                 if sent_at < self.last_cut && !probe_answer {
                     return;
                 }
-                let share = self.limited_share();
-                self.last_429 = now;
-                if share <= ISOLATED && !probe_answer && self.strikes == 0 {
+                self.note(now, true);
+                let (share, count) = self.limited_share();
+                // Lone: the only 429 of the window, or a small share of many answers; but
+                // before the server has answered a few, nothing tells it from a spent budget.
+                let lone = self.heard >= FEW && (count <= 1 || share <= ISOLATED);
+                if lone && !probe_answer && self.strikes == 0 {
                     // One 429 among many answers (a budget just touched, or a limit no header
-                    // predicted): a nudge, no pause, and the calm goes on; its own request goes
-                    // again in turn.
+                    // predicted): a nudge, no pause, and half the calm goes on; its own request
+                    // goes again in turn.
                     self.rate = (self.rate * NUDGE).max(self.floor);
+                    self.calm_since = self.calm_since.saturating_add(LONE_COST).min(now);
                     return;
                 }
+                self.calm_since = now;
+                // The 429s acted on are not counted again towards the next cut.
+                self.recent.clear();
                 self.strikes += 1;
                 if !probe_answer {
                     let accepted = self.accepted(now);
-                    let cut = if accepted > 0.0 {
-                        (accepted * UNDER).clamp(self.rate * DEEPEST, self.rate * UNDER)
+                    let before = self.rate;
+                    let measured = now.saturating_sub(self.steady_since) >= WINDOW;
+                    if measured && accepted > 0.0 {
+                        // A window of steady sending: what the server accepted is its limit.
+                        // The cut goes to just under the higher of that and the last second's
+                        // figure (a climb makes the window's lag); the climb back after a
+                        // deeper cut, only to the window's (a second's figure may hold a burst).
+                        let limit = accepted.max(self.accepted_since(now, RECENT));
+                        self.known = Some(accepted);
+                        self.rate = (limit * UNDER).clamp(before * DEEPEST, before * UNDER);
                     } else {
-                        self.rate * 0.85
-                    };
-                    // The best guess of the limit, forgetting a higher one only slowly (the
-                    // accepted rate is lowered by the pauses of a 429 storm).
-                    if accepted > 0.0 {
-                        self.known = Some(self.known.map_or(accepted, |k| accepted.max(k * 0.9)));
+                        // Too soon after the start or a pause to have measured anything: cut by
+                        // a fifth, and climb back quickly halfway to where this began, until a
+                        // measure says where the limit is.
+                        self.rate = before * UNMEASURED;
+                        let between = (self.rate + before) / 2.0;
+                        self.known = Some(self.known.map_or(between, |k| k.min(between)));
                     }
-                    self.rate = cut.max(self.floor);
+                    self.rate = self.rate.max(self.floor);
                     self.last_change = now;
                 }
                 self.last_cut = now;
@@ -250,16 +284,22 @@ impl Pacer {
                 self.note(now, false);
                 if probe_answer || self.probe == Probe::Due && sent_at >= self.last_cut {
                     self.probe = Probe::Off;
+                    self.steady_since = now;
+                    // The climb counts from here: time spent paused is not time at the pace.
+                    self.last_change = now;
+                    // What was accepted before the pause measures the pause, not the limit.
+                    self.answered.clear();
                 }
                 if sent_at >= self.last_cut {
                     self.strikes = 0;
                 }
                 self.answered.push_back(now);
-                // The most the server has accepted over a window is the best guess of its limit
-                // (lowered a tenth at each cut, so that a limit that fell is forgotten).
+                self.heard = self.heard.saturating_add(1);
+                // Accepted beyond the limit learnt at the last cut: the limit is higher (until a
+                // cut has measured one, the climb is quick anyway).
                 let accepted = self.accepted(now);
-                if now.saturating_sub(self.last_cut) >= WINDOW && self.answered.len() >= 10 {
-                    self.known = Some(self.known.map_or(accepted, |k| k.max(accepted)));
+                if now.saturating_sub(self.steady_since) >= WINDOW && self.answered.len() >= 10 {
+                    self.known = self.known.map(|k| k.max(accepted));
                 }
                 self.left = match (remaining, limit) {
                     (Some(r), Some(l)) if l > 0 => Some(f64::from(r) / f64::from(l)),
@@ -270,10 +310,11 @@ impl Pacer {
                 let since = now.saturating_sub(self.last_change);
                 if calm && roomy && since >= STEP {
                     let steps = (since.as_secs_f64() / STEP.as_secs_f64()).min(50.0);
-                    // Far below the limit last learnt: climb back quickly; near it, creep, the
-                    // faster the longer 429s stay away (the limit may be higher than learnt).
-                    let below = self.known.is_some_and(|k| self.rate < k * UNDER * 0.99);
-                    let calm_for = now.saturating_sub(self.last_429).as_secs_f64();
+                    // Far below the limit last learnt, or with none learnt yet: climb quickly;
+                    // near it, creep, the faster the longer 429s stay away (the limit may be
+                    // higher than learnt).
+                    let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
+                    let calm_for = now.saturating_sub(self.calm_since).as_secs_f64();
                     let creep = 1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0);
                     let factor = if below { CLIMB } else { creep };
                     let mut rate = self.rate * factor.powf(steps);
@@ -299,14 +340,19 @@ impl Pacer {
         }
     }
 
-    /// The share of the last `WINDOW`'s answers that were 429.
-    fn limited_share(&self) -> f64 {
+    /// The share of the last `WINDOW`'s answers that were 429, and their count.
+    fn limited_share(&self) -> (f64, usize) {
         let limited = self.recent.iter().filter(|(_, l)| *l).count();
-        limited as f64 / self.recent.len().max(1) as f64
+        (limited as f64 / self.recent.len().max(1) as f64, limited)
     }
 
     /// Requests per second answered (not 429) over the last `WINDOW`.
     fn accepted(&mut self, now: Duration) -> f64 {
+        self.accepted_since(now, WINDOW)
+    }
+
+    /// Requests per second answered (not 429) over the last `span` (at most `WINDOW`).
+    fn accepted_since(&mut self, now: Duration, span: Duration) -> f64 {
         while self
             .answered
             .front()
@@ -314,16 +360,21 @@ impl Pacer {
         {
             self.answered.pop_front();
         }
-        // Over the whole window, or since the first answer when there has not been one yet
+        // Over the whole span, or since the first answer when there has not been one yet
         // (answers come a latency after their requests, so the time since the start would
         // understate it); at least 0.1 s.
-        let first = self.answered.front().copied().unwrap_or(now);
+        let within = self
+            .answered
+            .iter()
+            .rev()
+            .take_while(|&&t| now.saturating_sub(t) <= span);
+        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
         let span = now
             .saturating_sub(first)
-            .min(WINDOW)
+            .min(span)
             .max(Duration::from_millis(100))
             .as_secs_f64();
-        self.answered.len() as f64 / span
+        count as f64 / span
     }
 }
 
@@ -466,16 +517,7 @@ mod tests {
         let mut p = Pacer::new(100.0);
         limited(&mut p, S, S - 100 * MS, None);
         let cut = p.rate();
-        let at = p.ready_at(S);
-        p.book(at);
-        p.observe(
-            at + 100 * MS,
-            at,
-            Signal::Answered {
-                remaining: None,
-                limit: None,
-            },
-        );
+        probe_answered(&mut p, S);
         for t in 0..600 {
             answered(&mut p, 2 * S + 100 * MS * t);
         }
@@ -499,6 +541,77 @@ mod tests {
             );
         }
         assert_eq!(q.rate(), cut, "no creep while 1% of the budget is left");
+    }
+
+    /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
+    fn steady(p: &mut Pacer, from: Duration, to: Duration) {
+        let mut t = from;
+        while t < to {
+            answered(p, t);
+            t += 10 * MS;
+        }
+    }
+
+    /// Sends the probe after a pause and has it answered.
+    fn probe_answered(p: &mut Pacer, now: Duration) -> Duration {
+        let at = p.ready_at(now);
+        p.book(at);
+        p.observe(
+            at + 100 * MS,
+            at,
+            Signal::Answered {
+                remaining: None,
+                limit: None,
+            },
+        );
+        at + 100 * MS
+    }
+
+    #[test]
+    fn before_a_window_of_steady_sending_a_cut_takes_a_fifth_and_climbs_back_quickly() {
+        let mut p = Pacer::new(200.0);
+        // The first answers of the run, then 429s: nothing measured the limit yet (what was
+        // accepted in 0.2 s says little), so no cut to it.
+        steady(&mut p, 100 * MS, 300 * MS);
+        for k in 0..5 {
+            limited(&mut p, 300 * MS + k * MS, 200 * MS, None);
+        }
+        // The first was a lone 429 among 20 answers (a nudge); the second made a storm.
+        let began = 200.0 * NUDGE;
+        assert!((p.rate() - began * 0.8).abs() < 0.01, "{}", p.rate());
+        // Back quickly (2% every 100 ms), to just under halfway between the cut and where it
+        // began...
+        let halfway = (began * 0.8 + began) / 2.0;
+        let open = probe_answered(&mut p, 400 * MS);
+        steady(&mut p, open, open + S);
+        let target = halfway * UNDER;
+        assert!(
+            p.rate() >= target && p.rate() < target * 1.005,
+            "{}",
+            p.rate()
+        );
+        // ... and from there only the creep (0.3% a second).
+        steady(&mut p, open + S, open + 3 * S);
+        assert!(p.rate() < target * 1.01, "{}", p.rate());
+    }
+
+    #[test]
+    fn the_429s_a_cut_acted_on_do_not_count_towards_the_next() {
+        let mut p = Pacer::new(200.0);
+        steady(&mut p, Duration::ZERO, 2 * S);
+        // A storm: four 429s within 10 ms, over 2% of the answers.
+        for k in 0..5 {
+            limited(&mut p, 2 * S + k * MS, 2 * S - 50 * MS + k * MS, None);
+        }
+        let cut = p.rate();
+        assert!(cut < 100.0, "{cut}");
+        let open = probe_answered(&mut p, 2 * S);
+        steady(&mut p, open, open + 500 * MS);
+        // One more 429 within the window of the first five: a lone one, a nudge, no pause.
+        let now = open + 500 * MS;
+        limited(&mut p, now, now - 100 * MS, None);
+        assert_eq!(p.holding(now), Holding::Pacing);
+        assert!(p.rate() > cut * 0.99, "{} after {cut}", p.rate());
     }
 
     #[test]

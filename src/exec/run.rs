@@ -15,20 +15,6 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-/// A wait as people read it: `45s`, `1h 0m`, or "more than a year".
-pub fn span(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 366 * 24 * 3600 {
-        "more than a year".into()
-    } else if secs >= 3600 {
-        format!("{}h {}m", secs / 3600, secs % 3600 / 60)
-    } else if secs >= 60 {
-        format!("{}m {}s", secs / 60, secs % 60)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
 pub fn now_text() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
@@ -188,17 +174,4 @@ async fn commit(journal: Arc<JournalWriter>, c: Commit) -> (Then, Result<(), Jou
         }
     }
     (c.then, Ok(()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_read_as_people_say_them() {
-        assert_eq!(span(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(span(Duration::from_secs(900)), "15m 0s");
-        assert_eq!(span(Duration::from_secs(3600)), "1h 0m");
-        assert_eq!(span(Duration::from_secs(u64::MAX)), "more than a year");
-    }
 }

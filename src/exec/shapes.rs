@@ -455,6 +455,23 @@ pub fn best_steady(shape: &Shape, most: f64) -> f64 {
     0.0
 }
 
+/// Each figure's median over three runs with different seeds: one seed's jitter can land a
+/// shape on either side of its bar.
+pub fn median_of_three(shape: Shape) -> Figures {
+    let runs = [7, 1, 2].map(|seed| run(shape, seed));
+    let median = |f: fn(&Figures) -> f64| {
+        let mut v = runs.map(|r| f(&r));
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    Figures {
+        throughput: median(|f| f.throughput),
+        limited: median(|f| f.limited),
+        surprised: median(|f| f.surprised),
+        peak: runs.iter().map(|f| f.peak).fold(0.0, f64::max),
+    }
+}
+
 /// The most sends within any one second.
 fn peak_per_second(sends: &[Duration]) -> f64 {
     let mut most = 0;
@@ -512,21 +529,24 @@ mod tests {
         (least * bound, most)
     }
 
-    /// Where the pace does not yet reach its bar, the figure it holds instead, so that a
-    /// regression still fails; each is open work (issue 17). A burst of 2 (0.02×): the 429 storm
-    /// of the first second, from a ceiling twice the limit, cuts the rate far down, and the
-    /// creep back takes longer than the run. Fixed windows: each window's end costs a nudge
-    /// and a probe. Surprise 429s: each is a nudge, indistinguishable without headers. The
-    /// simulator's own bucket, whose refusals deepen a debt: a few more 429s than the bar.
+    /// Where the pace does not reach its bar, the figure it holds instead, so that a regression
+    /// still fails. A burst of 2 (0.02×) reached with latency jittered before it: arrivals bunch
+    /// whatever the client sends, so 429s come at random at any rate above a third of the limit,
+    /// like 429s no header predicted; the pace, which holds up to about one 429 in 170 answers
+    /// to tell a lone 429 from a spent budget, settles near 0.3 with under 2% 429s, where a
+    /// client that knew the shape could take 0.39 at 3%. The simulator's own bucket, whose
+    /// refusals deepen a debt: the requests already under way when a budget runs out are
+    /// refused too and each costs a token more, so each touch of the limit costs about 15 429s.
+    /// 429s no header predicted, one request in 200: each is a nudge, as a lone 429 of a budget
+    /// just touched is, so the pace settles where they and the creep balance (0.92 to 0.95 of
+    /// the limit over seeds).
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
-            Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.ceiling > 1.0 => {
-                Some((if shape.jitter { 0.22 } else { 0.62 }, 0.03))
+            Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.jitter => {
+                Some((0.27, 0.02))
             }
-            Limit::Window { .. } => Some((0.9, 0.02)),
-            // The simulator's debt: each refused request costs a token more.
-            Limit::Debt { .. } => Some((0.92, 0.015)),
-            Limit::Bucket { .. } if shape.surprise > 0.0 => Some((0.82, 0.01)),
+            Limit::Debt { .. } => Some((0.95, 0.015)),
+            Limit::Bucket { .. } if shape.surprise > 0.0 => Some((0.9, 0.01)),
             _ => None,
         }
     }
@@ -613,7 +633,7 @@ mod tests {
         );
         println!("|---|---|---|---|---:|---:|---:|---:|---:|---|");
         for (name, shape) in &cases {
-            let f = run(*shape, 7);
+            let f = median_of_three(*shape);
             let (least, most) = bar(shape);
             let (floor, ceiling) = held(shape).unwrap_or((least, most));
             // Within any one second, at most two sends more than the ceiling: the slack a late

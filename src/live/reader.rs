@@ -4,7 +4,7 @@
 
 use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
-use crate::api::{Client, api_error, path_segment, rate_info, redirected, wait_hint};
+use crate::api::{Client, Got, classify_get, path_segment, rate_info};
 use crate::exec::pace::{Pacer, Signal};
 use crate::exec::retry::{RetryPolicy, after_429, backoff, too_long};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -272,79 +272,7 @@ impl Reader {
             self.reads.fetch_add(1, Ordering::Relaxed);
             let sent_at = self.start.elapsed();
             let got = self.client.get(url).await;
-            if got.is_ok() {
-                self.answered.store(true, Ordering::Relaxed);
-            }
-            match &got {
-                Ok((429, _, _)) => {}
-                Ok((status, headers, _)) if *status < 500 => {
-                    let info = rate_info(headers);
-                    self.observe(
-                        sent_at,
-                        Signal::Answered {
-                            remaining: info.remaining,
-                            limit: info.limit,
-                        },
-                    );
-                }
-                _ => self.observe(sent_at, Signal::Lost),
-            }
             let (wait, detail) = match got {
-                Ok((200..=299, _, body)) => match parse(&body) {
-                    Ok(value) => return Ok(Some(value)),
-                    Err(detail) => (None, format!("the answer cannot be read: {detail}")),
-                },
-                Ok((404, _, _)) => return Ok(None),
-                Ok((401, _, _)) => return Err(LiveError::Unauthorized { what: what() }),
-                Ok((403, _, body)) if self.is_user_management(url) => {
-                    return Err(LiveError::ScopedKey {
-                        what: what(),
-                        message: api_error(403, &body).1,
-                    });
-                }
-                Ok((status @ 300..=399, headers, _)) => {
-                    return Err(LiveError::Refused {
-                        what: what(),
-                        status,
-                        message: redirected(status, &headers),
-                    });
-                }
-                Ok((429, headers, _)) => {
-                    limited += 1;
-                    if limited > self.policy.max_rate_limited {
-                        return Err(LiveError::GaveUp {
-                            what: what(),
-                            attempts: failures + limited,
-                            detail: "rate limited (429) every time".into(),
-                        });
-                    }
-                    let (told, told_by) = wait_hint(&headers, SystemTime::now());
-                    self.bound(told, told_by, what)?;
-                    // The pace pauses every request of the key, and learns from it; this read
-                    // backs off as a step's request would (`after_429`).
-                    self.observe(
-                        sent_at,
-                        Signal::Limited {
-                            wait: told,
-                            told_by,
-                        },
-                    );
-                    let jitter = rand::random_range(0.7..1.3);
-                    tokio::time::sleep(after_429(told, limited, &self.policy, jitter)).await;
-                    continue;
-                }
-                Ok((status @ 500..=599, headers, _)) => {
-                    let (told, told_by) = wait_hint(&headers, SystemTime::now());
-                    self.bound(told, told_by, what)?;
-                    (told, format!("HTTP {status}"))
-                }
-                Ok((status, _, body)) => {
-                    return Err(LiveError::Refused {
-                        what: what(),
-                        status,
-                        message: api_error(status, &body).1,
-                    });
-                }
                 Err(lost) if lost.never_sent && !self.answered.load(Ordering::Relaxed) => {
                     return Err(LiveError::CannotConnect {
                         what: what(),
@@ -352,7 +280,80 @@ impl Reader {
                         detail: lost.detail,
                     });
                 }
-                Err(lost) => (None, lost.detail),
+                Err(lost) => {
+                    self.observe(sent_at, Signal::Lost);
+                    (None, lost.detail)
+                }
+                Ok((status, headers, body)) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    let info = rate_info(&headers);
+                    let accepted = Signal::Answered {
+                        remaining: info.remaining,
+                        limit: info.limit,
+                    };
+                    match classify_get(status, &headers, &body, SystemTime::now()) {
+                        Got::Body(body) => {
+                            self.observe(sent_at, accepted);
+                            match parse(body) {
+                                Ok(value) => return Ok(Some(value)),
+                                Err(detail) => {
+                                    (None, format!("the answer cannot be read: {detail}"))
+                                }
+                            }
+                        }
+                        Got::NotFound => {
+                            self.observe(sent_at, accepted);
+                            return Ok(None);
+                        }
+                        Got::Unauthorized { .. } => {
+                            return Err(LiveError::Unauthorized { what: what() });
+                        }
+                        Got::RateLimited { wait, told_by } => {
+                            limited += 1;
+                            if limited > self.policy.max_rate_limited {
+                                return Err(LiveError::GaveUp {
+                                    what: what(),
+                                    attempts: failures + limited,
+                                    detail: "rate limited (429) every time".into(),
+                                });
+                            }
+                            self.bound(wait, told_by, what)?;
+                            // The pace pauses every request of the key, and learns from it;
+                            // this read backs off as a step's request would (`after_429`).
+                            self.observe(sent_at, Signal::Limited { wait, told_by });
+                            let jitter = rand::random_range(0.7..1.3);
+                            let pause = after_429(wait, limited, &self.policy, jitter);
+                            tokio::time::sleep(pause).await;
+                            continue;
+                        }
+                        Got::Transient {
+                            status,
+                            wait,
+                            told_by,
+                        } => {
+                            self.observe(sent_at, Signal::Lost);
+                            self.bound(wait, told_by, what)?;
+                            (wait, format!("HTTP {status}"))
+                        }
+                        Got::Other {
+                            status, message, ..
+                        } => {
+                            self.observe(sent_at, accepted);
+                            return Err(if status == 403 && self.is_user_management(url) {
+                                LiveError::ScopedKey {
+                                    what: what(),
+                                    message,
+                                }
+                            } else {
+                                LiveError::Refused {
+                                    what: what(),
+                                    status,
+                                    message,
+                                }
+                            });
+                        }
+                    }
+                }
             };
             failures += 1;
             if failures >= self.policy.max_attempts {
@@ -385,9 +386,9 @@ impl Reader {
         match too_long(wait, &self.policy) {
             Some(wait) => Err(LiveError::WaitTooLong {
                 what: what(),
-                wait: crate::exec::run::span(wait),
+                wait: crate::words::span(wait),
                 told_by: told_by.unwrap_or("Retry-After"),
-                bound: crate::exec::run::span(self.policy.max_wait),
+                bound: crate::words::span(self.policy.max_wait),
             }),
             None => Ok(()),
         }
