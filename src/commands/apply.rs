@@ -82,6 +82,9 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
         let session = Session::new(&config.client, config.rate, config.policy)?;
         let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
+        // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
+        // are read one after another, and alone they would leave the key's budget idle.
+        session.start_listing(org_id);
         apply_checks::check(config, &plan, &choice, first_run, &session, org_id, &sha)?;
         let drifted = drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?;
         pace = session.reader.pace();

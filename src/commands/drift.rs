@@ -22,8 +22,7 @@ pub fn check(
     session: &Session,
     org_id: &str,
 ) -> Result<Vec<Drift>, Error> {
-    let reads_before = session.reader.reads();
-    let mut emails = listing(session, org_id)?;
+    let (mut emails, pages) = listing(session, org_id)?;
     let find = |emails: &HashMap<String, Option<String>>| {
         let live: Live = emails
             .iter()
@@ -31,12 +30,14 @@ pub fn check(
             .collect();
         drifted(&plan.steps, states, &choice.chosen, &live)
     };
-    let pages = session.reader.reads() - reads_before;
     let (drifts, hidden) = find(&emails);
+    let mut reads = pages;
     // A second look, since a listing may lag: the whole listing again when many drifted (a
     // plan applied already, say), else those accounts one by one, with the hidden ones.
     let second_look: Vec<u32> = if drifts.len() as u64 > pages {
-        emails.extend(listing(session, org_id)?);
+        let (again, pages) = listing(session, org_id)?;
+        emails.extend(again);
+        reads += pages;
         hidden
     } else {
         hidden
@@ -44,17 +45,19 @@ pub fn check(
             .chain(drifts.iter().map(|d| d.step))
             .collect()
     };
+    let before = session.reader.reads();
     for step in second_look {
         let id = &plan.steps[step as usize - 1].account_id;
-        match session.runtime.block_on(session.reader.read_email(id))? {
+        match session.block_on(session.reader.read_email(id))? {
             Some(email) => emails.insert(id.to_string(), Some(email)),
             None => emails.remove(&**id),
         };
     }
+    reads += session.reader.reads() - before;
     let (drifts, _) = find(&emails);
     note!(
         "Checked the org against the plan with {}: {} of the accounts this run touches drifted.",
-        crate::words::counted(session.reader.reads() - reads_before, "read", "reads"),
+        crate::words::counted(reads, "read", "reads"),
         drifts.len()
     );
     if drifts.is_empty() {

@@ -51,7 +51,7 @@ pub fn permissions(
     let reader = &session.reader;
     let mut done = 0usize;
     let mut cache_failed = None;
-    let answers = session.runtime.block_on(async {
+    let answers = session.block_on(async {
         let reads = stream::iter(&to_read)
             .map(|id| async move {
                 let answer = reader.email_set(id).await;
@@ -126,14 +126,13 @@ pub fn read_emails(
     concurrency: usize,
 ) -> Result<Vec<(String, Option<String>)>, LiveError> {
     let reader = &session.reader;
-    let answers: Vec<Result<(String, Option<String>), LiveError>> =
-        session.runtime.block_on(async {
-            stream::iter(ids)
-                .map(|id| async move { reader.read_email(id).await.map(|e| (id.clone(), e)) })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await
-        });
+    let answers: Vec<Result<(String, Option<String>), LiveError>> = session.block_on(async {
+        stream::iter(ids)
+            .map(|id| async move { reader.read_email(id).await.map(|e| (id.clone(), e)) })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await
+    });
     answers.into_iter().collect()
 }
 

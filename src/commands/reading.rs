@@ -1,6 +1,7 @@
 //! The shell around `live::reader` for commands that read the org before or instead of writing:
-//! one runtime, one reader, and a spinner that says how far the listing has got (hidden when
-//! standard error is not a terminal).
+//! one runtime, one reader, a listing that may start early (beside other reads, in the same
+//! pace), and a spinner that says how far the listing has got (hidden when standard error is not
+//! a terminal).
 
 use crate::api::{Client, ClientConfig};
 use crate::error::Error;
@@ -8,13 +9,24 @@ use crate::exec::retry::RetryPolicy;
 use crate::live::page::LiveAccount;
 use crate::live::reader::{LiveError, Reader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::cell::RefCell;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// The org's users and the pages read for them.
+type Listed = Result<(Vec<LiveAccount>, u64), LiveError>;
 
 /// A reader and the runtime it runs on.
 pub struct Session {
-    pub reader: Reader,
+    pub reader: Arc<Reader>,
     pub runtime: tokio::runtime::Runtime,
+    /// Tasks started early run here, whenever `block_on` runs anything.
+    local: tokio::task::LocalSet,
+    /// The users listing of an org, started early (`start_listing`): it runs whenever the
+    /// runtime does, so beside the reads that come before it is wanted.
+    early: RefCell<Option<(String, JoinHandle<Listed>)>>,
 }
 
 impl Session {
@@ -25,19 +37,67 @@ impl Session {
             .build()
             .map_err(Error::Runtime)?;
         Ok(Session {
-            reader: Reader::new(client, rate, policy),
+            reader: Arc::new(Reader::new(client, rate, policy)),
             runtime,
+            local: tokio::task::LocalSet::new(),
+            early: RefCell::new(None),
         })
+    }
+
+    /// Runs `future` to its end, and with it whatever was started early.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.local.block_on(&self.runtime, future)
+    }
+
+    /// Starts reading the org's users now, for `listed` to take later: its pages are read one
+    /// after another (each names the next), so beside other reads they cost no time of their own.
+    pub fn start_listing(&self, org_id: &str) {
+        let reader = Arc::clone(&self.reader);
+        let org = org_id.to_owned();
+        let task = self.local.spawn_local(async move {
+            let mut pages = 0u64;
+            let accounts = reader.list_users(&org, &mut |_| pages += 1).await?;
+            Ok((accounts, pages))
+        });
+        if let Some((_, earlier)) = self.early.replace(Some((org_id.to_owned(), task))) {
+            earlier.abort();
+        }
     }
 
     /// Every managed account of the org, with a spinner while the pages come.
     pub fn list_users(&self, org_id: &str) -> Result<Vec<LiveAccount>, LiveError> {
+        self.listed(org_id).map(|(accounts, _)| accounts)
+    }
+
+    /// Every managed account of the org and the pages read for them: the listing started early
+    /// for this org if there is one, else one read now.
+    pub fn listed(&self, org_id: &str) -> Listed {
         let bar = spinner();
-        let listed = self
-            .runtime
-            .block_on(self.reader.list_users(org_id, &mut |n| {
-                bar.set_message(format!("reading the org's users: {n}"));
-            }));
+        bar.set_message("reading the org's users");
+        let early = match self.early.take() {
+            Some((org, task)) if org == org_id => Some(task),
+            Some((_, task)) => {
+                task.abort();
+                None
+            }
+            None => None,
+        };
+        let listed = match early {
+            Some(task) => self.block_on(task).unwrap_or_else(|e| {
+                Err(LiveError::BadAnswer {
+                    what: "reading the org's users".into(),
+                    detail: format!("the listing stopped: {e}"),
+                })
+            }),
+            None => {
+                let mut pages = 0u64;
+                self.block_on(self.reader.list_users(org_id, &mut |n| {
+                    pages += 1;
+                    bar.set_message(format!("reading the org's users: {n}"));
+                }))
+                .map(|accounts| (accounts, pages))
+            }
+        };
         bar.finish_and_clear();
         listed
     }
@@ -61,6 +121,7 @@ fn spinner() -> ProgressBar {
 pub fn listing(
     session: &Session,
     org_id: &str,
-) -> Result<hashbrown::HashMap<String, Option<String>>, LiveError> {
-    Ok(crate::live::org::emails_by_id(session.list_users(org_id)?))
+) -> Result<(hashbrown::HashMap<String, Option<String>>, u64), LiveError> {
+    let (accounts, pages) = session.listed(org_id)?;
+    Ok((crate::live::org::emails_by_id(accounts), pages))
 }

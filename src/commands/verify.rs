@@ -34,7 +34,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         _ => (planned_addresses(&plan), 0),
     };
     let session = Session::new(&config.api.client, config.rate, RetryPolicy::default())?;
-    let mut live = listing(&session, org_id)?;
+    let (mut live, _) = listing(&session, org_id)?;
     let pages = session.reader.reads();
     read_hidden(&session, &planned, &mut live)?;
     let mut wrong = mismatches(&planned, &live);
@@ -51,7 +51,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         std::thread::sleep(config.recheck_delay);
         // Whichever costs fewer reads: the accounts one by one, or the whole listing again.
         if wrong.len() as u64 > pages {
-            live = listing(&session, org_id)?;
+            live = listing(&session, org_id)?.0;
             read_hidden(&session, &planned, &mut live)?;
         } else {
             let again: Vec<usize> = wrong.iter().map(|(i, _)| *i).collect();
@@ -94,7 +94,7 @@ fn reread(
 ) -> Result<(), LiveError> {
     for &i in which {
         let id = &planned[i].account_id;
-        match session.runtime.block_on(session.reader.read_email(id))? {
+        match session.block_on(session.reader.read_email(id))? {
             Some(email) => live.insert(id.clone(), Some(email)),
             None => live.remove(id),
         };

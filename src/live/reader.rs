@@ -79,6 +79,9 @@ pub struct Reader {
     client: Client,
     policy: RetryPolicy,
     reads: AtomicU64,
+    /// Of those, reads of the user management API (`{base}/users/...`): what pre-flight's
+    /// permission reads count while the org's listing goes beside them.
+    user_reads: AtomicU64,
     /// Some request has been answered: the URL is right, so a connection refused later is a
     /// passing fault worth retrying, where one before any answer is a wrong address.
     answered: AtomicBool,
@@ -86,6 +89,10 @@ pub struct Reader {
     /// them all: a limiter that counts refused requests never refills under a herd) and handed
     /// to `apply`'s executor afterwards (`pace`), so that one process has one pace per key.
     pace: Mutex<Pacer>,
+    /// Reads wait for their slot one after another, first come first served: a lone read (the
+    /// next page of a listing) beside a herd of others (pre-flight's permission reads) would
+    /// otherwise lose every slot to whichever of the herd the runtime wakes first.
+    queue: tokio::sync::Mutex<()>,
     start: Instant,
 }
 
@@ -96,8 +103,10 @@ impl Reader {
             client,
             policy,
             reads: AtomicU64::new(0),
+            user_reads: AtomicU64::new(0),
             answered: AtomicBool::new(false),
             pace: Mutex::new(Pacer::new(rate)),
+            queue: tokio::sync::Mutex::new(()),
             start: Instant::now(),
         }
     }
@@ -113,6 +122,7 @@ impl Reader {
 
     /// Waits for this read's slot in the key's pace.
     async fn turn(&self) {
+        let _first_come = self.queue.lock().await;
         loop {
             let now = self.start.elapsed();
             let at = {
@@ -144,6 +154,11 @@ impl Reader {
     /// Requests sent so far, retries included.
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Of those, the user management API's (permissions, profiles, SCIM links).
+    pub fn user_reads(&self) -> u64 {
+        self.user_reads.load(Ordering::Relaxed)
     }
 
     /// Every managed account of the org, page after page; `on_page` hears the running count.
@@ -270,6 +285,9 @@ impl Reader {
         loop {
             self.turn().await;
             self.reads.fetch_add(1, Ordering::Relaxed);
+            if self.is_user_management(url) {
+                self.user_reads.fetch_add(1, Ordering::Relaxed);
+            }
             let sent_at = self.start.elapsed();
             let got = self.client.get(url).await;
             let (wait, detail) = match got {
