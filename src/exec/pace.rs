@@ -2,14 +2,18 @@
 //! the time since the run started. Every request of the key in a process goes through one
 //! `Pacer` (pre-flight's reads hand theirs to the run), so two pacers never fight over one
 //! budget. It starts at the ceiling (`--rate`), never sends faster, and
-//! - on the first 429 of a burst cuts the rate to just under what the server accepted of late,
-//!   and pauses everyone briefly: the shortest wait that can help, doubling while 429s go on,
-//!   never longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
+//! - on a lone 429 nudges the rate down half a percent, with no pause;
+//! - on the first 429 of a burst cuts the rate once: to just under what the server accepted over
+//!   the last 2 s if requests went at the pace, unpaused, for all of them (a measure of its
+//!   limit), else by a fifth (at the start or just after a pause nothing was measured); and
+//!   pauses everyone briefly: the shortest wait that can help, growing while 429s go on, never
+//!   longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
 //!   minute-precision resets are often far longer than the budget needs);
 //! - after a pause sends one request alone, a probe, and opens up again only once it is
 //!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
-//! - while 429s stay away, creeps back up (0.3% a second), and where answers carry
-//!   `X-RateLimit-Remaining`, only while that is not near zero.
+//! - while 429s stay away, climbs back quickly to just under the limit learnt (halfway to where
+//!   an unmeasured cut began), then creeps (0.3% a second, faster the longer the calm), and where
+//!   answers carry `X-RateLimit-Remaining`, only while that is not near zero.
 //!
 //! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
 //! windows, with and without headers.
@@ -52,7 +56,8 @@ pub struct Pacer {
     /// Recent answers, 429 or not, for the share of 429s.
     recent: VecDeque<(Duration, bool)>,
     /// Since when it has been calm: the creep speeds up the longer it is. A cut starts the calm
-    /// afresh; a lone 429 halves it (one 429 no header predicted must not hold the rate down).
+    /// afresh; a lone 429 takes a second off it (429s no header predicted must not hold the
+    /// creep down for good).
     calm_since: Duration,
     /// Answers (not 429) heard so far.
     heard: u64,
@@ -223,7 +228,7 @@ impl Pacer {
                 let lone = self.heard >= FEW && (count <= 1 || share <= ISOLATED);
                 if lone && !probe_answer && self.strikes == 0 {
                     // One 429 among many answers (a budget just touched, or a limit no header
-                    // predicted): a nudge, no pause, and half the calm goes on; its own request
+                    // predicted): a nudge, no pause, and a second off the calm; its own request
                     // goes again in turn.
                     self.rate = (self.rate * NUDGE).max(self.floor);
                     self.calm_since = self.calm_since.saturating_add(LONE_COST).min(now);
