@@ -34,8 +34,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
         _ => (planned_addresses(&plan), 0),
     };
     let session = Session::new(&config.api.client, config.rate, RetryPolicy::default())?;
-    let (mut live, _) = listing(&session, org_id)?;
-    let pages = session.reader.reads();
+    let (mut live, pages) = listing(&session, org_id)?;
     read_hidden(&session, &planned, &mut live)?;
     let mut wrong = mismatches(&planned, &live);
     for round in 1..=config.rechecks {

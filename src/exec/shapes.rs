@@ -548,8 +548,8 @@ mod tests {
     /// refusals deepen a debt: the requests already under way when a budget runs out are
     /// refused too and each costs a token more, so each touch of the limit costs about 15 429s.
     /// 429s no header predicted, one request in 200: each is a nudge, as a lone 429 of a budget
-    /// just touched is, so the pace settles where they and the creep balance (0.92 to 0.95 of
-    /// the limit over seeds).
+    /// just touched is, so the pace settles where they and the creep balance (0.89 to 0.98 of
+    /// the limit over five seeds).
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
             Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.jitter => {

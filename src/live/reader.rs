@@ -304,25 +304,25 @@ impl Reader {
                 }
                 Ok((status, headers, body)) => {
                     self.answered.store(true, Ordering::Relaxed);
-                    let info = rate_info(&headers);
-                    let accepted = Signal::Answered {
-                        remaining: info.remaining,
-                        limit: info.limit,
-                    };
-                    match classify_get(status, &headers, &body, SystemTime::now()) {
-                        Got::Body(body) => {
-                            self.observe(sent_at, accepted);
-                            match parse(body) {
-                                Ok(value) => return Ok(Some(value)),
-                                Err(detail) => {
-                                    (None, format!("the answer cannot be read: {detail}"))
-                                }
-                            }
+                    let got = classify_get(status, &headers, &body, SystemTime::now());
+                    // What the pace learns: a 429 below (with its wait), a 5xx nothing, any
+                    // other answer that the server took the request.
+                    match got {
+                        Got::RateLimited { .. } => {}
+                        Got::Transient { .. } => self.observe(sent_at, Signal::Lost),
+                        _ => {
+                            let info = rate_info(&headers);
+                            let remaining = info.remaining;
+                            let limit = info.limit;
+                            self.observe(sent_at, Signal::Answered { remaining, limit });
                         }
-                        Got::NotFound => {
-                            self.observe(sent_at, accepted);
-                            return Ok(None);
-                        }
+                    }
+                    match got {
+                        Got::Body(body) => match parse(body) {
+                            Ok(value) => return Ok(Some(value)),
+                            Err(detail) => (None, format!("the answer cannot be read: {detail}")),
+                        },
+                        Got::NotFound => return Ok(None),
                         Got::Unauthorized { .. } => {
                             return Err(LiveError::Unauthorized { what: what() });
                         }
@@ -349,14 +349,12 @@ impl Reader {
                             wait,
                             told_by,
                         } => {
-                            self.observe(sent_at, Signal::Lost);
                             self.bound(wait, told_by, what)?;
                             (wait, format!("HTTP {status}"))
                         }
                         Got::Other {
                             status, message, ..
                         } => {
-                            self.observe(sent_at, accepted);
                             return Err(if status == 403 && self.is_user_management(url) {
                                 LiveError::ScopedKey {
                                     what: what(),
