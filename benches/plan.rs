@@ -7,7 +7,9 @@
 //! Beside each median it prints the floor (see `floor_once`) and plan ÷ floor, for 20,000,
 //! 100,000 and 1,000,000 accounts.
 //! Environment: MAILSHIFT_BENCH_ACCOUNTS (sizes, comma-separated; default 20000,100000,1000000),
-//! MAILSHIFT_BENCH_RUNS (default 5).
+//! MAILSHIFT_BENCH_RUNS (default 5), MAILSHIFT_BENCH_BASELINE (another build's `mailshift`, say
+//! an earlier revision's: each run then plans with it too, in turn with this build and the
+//! floor, so that "before" and "after" meet the same noise; its figures are printed beside).
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -197,11 +199,19 @@ fn bench(n: usize, runs: usize) {
             .unwrap_or(0)
     };
     let bin = env!("CARGO_BIN_EXE_mailshift");
+    let baseline = std::env::var("MAILSHIFT_BENCH_BASELINE").ok();
 
     let mut walls = Vec::new();
     let mut floors = Vec::new();
     let mut peak: f64 = 0.0;
+    let (mut base_walls, mut base_peak) = (Vec::new(), 0.0f64);
     for _ in 0..runs {
+        if let Some(base) = &baseline {
+            let run = run_once(base, &dir);
+            assert_eq!(run.code, Some(0), "the baseline's plan exits 0");
+            base_walls.push(run.wall);
+            base_peak = base_peak.max(run.peak_mib);
+        }
         let run = run_once(bin, &dir);
         // The 1% of rows naming accounts the export lacks are listed as having no account,
         // not blocked; nothing else in the generated org is blocked.
@@ -243,6 +253,14 @@ fn bench(n: usize, runs: usize) {
         median / floor
     );
     println!("  peak RSS: {peak:.0} MiB (target <= 1024 MiB)");
+    if let Some(base) = &baseline {
+        let base_median = measure::median(base_walls);
+        println!(
+            "  baseline {base}: median {base_median:.3} s; baseline / floor = {:.2}; this build / baseline = {:.2}; peak RSS {base_peak:.0} MiB",
+            base_median / floor,
+            median / base_median
+        );
+    }
 }
 
 fn main() {

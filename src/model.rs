@@ -149,7 +149,8 @@ pub fn check_address(text: &str) -> Result<(), AddressProblem> {
     if local.is_empty() {
         return Err(AddressProblem::EmptyLocal);
     }
-    if local.chars().count() > 255 {
+    // A character is at least one byte, so only a long one needs counting.
+    if local.len() > 255 && local.chars().count() > 255 {
         return Err(AddressProblem::LocalTooLong);
     }
     if let Some(c) = local.chars().find(|c| !is_local_char(*c)) {
@@ -175,7 +176,7 @@ fn is_local_char(c: char) -> bool {
 pub fn is_domain(domain: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()
-            && l.chars().count() <= 63
+            && (l.len() <= 63 || l.chars().count() <= 63)
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_alphanumeric() || c == '-')

@@ -100,14 +100,14 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     body.json(&plan.inputs)?;
     body.raw(b",\n\"summary\":")?;
     body.json(&plan.summary)?;
-    body.list("steps", &plan.steps)?;
-    body.list("blocked", &plan.blocked)?;
+    body.list("steps", &plan.steps, super::step_json::write_step)?;
+    body.list("blocked", &plan.blocked, derived)?;
     if !plan.no_account.is_empty() {
-        body.list("no_account", &plan.no_account)?;
+        body.list("no_account", &plan.no_account, derived)?;
     }
-    body.list("unchanged", &plan.unchanged)?;
+    body.list("unchanged", &plan.unchanged, derived)?;
     if !plan.idp.is_empty() {
-        body.list("idp", &plan.idp)?;
+        body.list("idp", &plan.idp, derived)?;
     }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
@@ -146,7 +146,12 @@ impl Hashing<'_> {
 
     /// Serializing is the slow part of writing a large plan, so a helper thread serializes
     /// chunks of items while this one hashes and writes the chunk before.
-    fn list<T: Serialize + Sync>(&mut self, name: &str, items: &[T]) -> io::Result<()> {
+    fn list<T: Sync>(
+        &mut self,
+        name: &str,
+        items: &[T],
+        encode: fn(&mut Vec<u8>, &T),
+    ) -> io::Result<()> {
         const CHUNK: usize = 8192;
         self.raw(format!(",\n\"{name}\":[").as_bytes())?;
         std::thread::scope(|s| {
@@ -156,8 +161,7 @@ impl Hashing<'_> {
                     let mut buf = Vec::with_capacity(chunk.len() * 256);
                     for (i, item) in chunk.iter().enumerate() {
                         buf.extend_from_slice(if c == 0 && i == 0 { b"\n" } else { b",\n" });
-                        // Serializing into a Vec cannot fail for these types.
-                        let _ = serde_json::to_writer(&mut buf, item);
+                        encode(&mut buf, item);
                     }
                     if chunks.send(buf).is_err() {
                         break; // the writer stopped on an error
@@ -172,6 +176,12 @@ impl Hashing<'_> {
         })?;
         self.raw(if items.is_empty() { b"]" } else { b"\n]" })
     }
+}
+
+/// An item as its derived `Serialize` writes it.
+fn derived<T: Serialize>(buf: &mut Vec<u8>, item: &T) {
+    // Serializing into a Vec cannot fail for the plan's types.
+    let _ = serde_json::to_writer(buf, item);
 }
 
 /// Reads a plan from bytes, refusing one from a newer format or whose hash does not match.

@@ -6,6 +6,7 @@ mod compute;
 pub mod file;
 mod placeholder;
 pub mod rollback;
+mod step_json;
 mod summary;
 
 pub use access::Access;

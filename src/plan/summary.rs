@@ -46,25 +46,27 @@ impl Summary {
         blocked: &[Blocked],
         unchanged: &[Unchanged],
     ) -> Summary {
-        let count = |kind: StepKind| steps.iter().filter(|s| s.kind == kind).count() as u64;
-        // A group's steps stand together in plan order, so one pass sees each group whole.
-        let (mut chains, mut cycles) = (0, 0);
+        // One pass over the steps, a group at a time: a group's steps stand together in plan
+        // order, and an account's steps all stand in its one group, so distinct accounts are
+        // counted per group.
+        let mut kinds = [0u64; 4];
+        let (mut chains, mut cycles, mut touched, mut signed_out, mut flagged) = (0, 0, 0, 0, 0);
         for group in steps.chunk_by(|a, b| a.group == b.group) {
-            let renames = group.iter().filter(|s| s.kind == StepKind::Rename).count();
-            if group.iter().any(|s| s.kind == StepKind::Temporary) {
-                cycles += 1;
-            } else if renames > 1 {
-                chains += 1;
-            }
-        }
-        // An account's steps all stand in its one group, so distinct accounts are counted per group.
-        let (mut touched, mut signed_out) = (0, 0);
-        for group in steps.chunk_by(|a, b| a.group == b.group) {
+            let (mut renames, mut temporary) = (0, false);
             for (i, s) in group.iter().enumerate() {
+                kinds[kind_index(s.kind)] += 1;
+                renames += usize::from(s.kind == StepKind::Rename);
+                temporary |= s.kind == StepKind::Temporary;
+                flagged += u64::from(s.flagged());
                 if group[..i].iter().all(|p| p.account_id != s.account_id) {
                     touched += 1;
                     signed_out += u64::from(s.status.may_have_sessions());
                 }
+            }
+            if temporary {
+                cycles += 1;
+            } else if renames > 1 {
+                chains += 1;
             }
         }
         let mut blocked_by_reason = BTreeMap::new();
@@ -76,20 +78,30 @@ impl Summary {
         Summary {
             accounts: accounts as u64,
             writes: steps.len() as u64,
-            renames: count(StepKind::Rename),
-            frees: count(StepKind::Free),
-            temporaries: count(StepKind::Temporary),
+            renames: kinds[kind_index(StepKind::Rename)],
+            frees: kinds[kind_index(StepKind::Free)],
+            temporaries: kinds[kind_index(StepKind::Temporary)],
             chains,
             cycles,
             accounts_touched: touched,
             signed_out,
-            flagged_holders: steps.iter().filter(|s| s.flagged()).count() as u64,
+            flagged_holders: flagged,
             blocked: blocked.len() as u64,
             blocked_by_reason,
             unchanged: unchanged.len() as u64,
-            unlinks: count(StepKind::Unlink),
+            unlinks: kinds[kind_index(StepKind::Unlink)],
             idp_changes: 0,
             no_account: 0,
         }
+    }
+}
+
+/// A slot per step kind for [`Summary::of`]'s counts.
+fn kind_index(kind: StepKind) -> usize {
+    match kind {
+        StepKind::Rename => 0,
+        StepKind::Free => 1,
+        StepKind::Temporary => 2,
+        StepKind::Unlink => 3,
     }
 }
