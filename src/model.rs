@@ -224,14 +224,21 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Status {
+    /// The status as the plan file and the reviews name it.
+    pub fn name(self) -> &'static str {
+        match self {
             Status::Active => "active",
             Status::Deactivated => "deactivated",
             Status::Suspended => "suspended",
             Status::Unknown => "unknown",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -86,6 +86,18 @@ pub enum StepKind {
     Unlink,
 }
 
+impl StepKind {
+    /// The kind as the plan file and the reviews name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Free => "free",
+            StepKind::Temporary => "temporary",
+            StepKind::Rename => "rename",
+            StepKind::Unlink => "unlink",
+        }
+    }
+}
+
 /// One `PUT /users/{account_id}/manage/email`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {

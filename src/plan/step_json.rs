@@ -6,7 +6,7 @@
 //! it would write, and the tests here hold this writer to its bytes, field by field and for
 //! arbitrary steps.
 
-use super::{Origin, Step, StepKind};
+use super::{Origin, Step};
 use crate::model::Status;
 
 /// Appends `step` as `serde_json::to_writer` would write it.
@@ -17,7 +17,7 @@ pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
     out.extend_from_slice(b",\"group\":");
     out.extend_from_slice(number.format(step.group).as_bytes());
     out.extend_from_slice(b",\"kind\":");
-    out.extend_from_slice(kind(step.kind));
+    string(out, step.kind.name());
     out.extend_from_slice(b",\"account_id\":");
     string(out, &step.account_id);
     if !step.name.is_empty() {
@@ -26,7 +26,7 @@ pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
     }
     if step.status != Status::Active {
         out.extend_from_slice(b",\"status\":");
-        out.extend_from_slice(status(step.status));
+        string(out, step.status.name());
     }
     if step.product_access {
         out.extend_from_slice(b",\"product_access\":true");
@@ -59,24 +59,6 @@ pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
         }
     }
     out.push(b'}');
-}
-
-fn kind(kind: StepKind) -> &'static [u8] {
-    match kind {
-        StepKind::Free => b"\"free\"",
-        StepKind::Temporary => b"\"temporary\"",
-        StepKind::Rename => b"\"rename\"",
-        StepKind::Unlink => b"\"unlink\"",
-    }
-}
-
-fn status(status: Status) -> &'static [u8] {
-    match status {
-        Status::Active => b"\"active\"",
-        Status::Deactivated => b"\"deactivated\"",
-        Status::Suspended => b"\"suspended\"",
-        Status::Unknown => b"\"unknown\"",
-    }
 }
 
 /// A JSON string as serde_json escapes it: `"` and `\` escaped, control characters as `\n`,
@@ -117,7 +99,7 @@ fn string(out: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::After;
+    use crate::plan::{After, StepKind};
     use proptest::prelude::*;
     use std::sync::Arc;
 
@@ -130,6 +112,19 @@ mod tests {
         write_step(&mut out, step);
         String::from_utf8(out).unwrap()
     }
+
+    const KINDS: [StepKind; 4] = [
+        StepKind::Free,
+        StepKind::Temporary,
+        StepKind::Rename,
+        StepKind::Unlink,
+    ];
+    const STATUSES: [Status; 4] = [
+        Status::Active,
+        Status::Deactivated,
+        Status::Suspended,
+        Status::Unknown,
+    ];
 
     fn step() -> Step {
         Step {
@@ -150,20 +145,10 @@ mod tests {
     #[test]
     fn every_field_and_every_left_out_field_is_written_as_the_derived_serializer_writes_it() {
         let mut cases = vec![step()];
-        for kind in [
-            StepKind::Free,
-            StepKind::Temporary,
-            StepKind::Rename,
-            StepKind::Unlink,
-        ] {
+        for kind in KINDS {
             cases.push(Step { kind, ..step() });
         }
-        for status in [
-            Status::Active,
-            Status::Deactivated,
-            Status::Suspended,
-            Status::Unknown,
-        ] {
+        for status in STATUSES {
             cases.push(Step { status, ..step() });
         }
         cases.push(Step {
@@ -196,18 +181,8 @@ mod tests {
     }
 
     fn any_step() -> impl Strategy<Value = Step> {
-        let kinds = prop_oneof![
-            Just(StepKind::Free),
-            Just(StepKind::Temporary),
-            Just(StepKind::Rename),
-            Just(StepKind::Unlink),
-        ];
-        let statuses = prop_oneof![
-            Just(Status::Active),
-            Just(Status::Deactivated),
-            Just(Status::Suspended),
-            Just(Status::Unknown),
-        ];
+        let kinds = proptest::sample::select(KINDS.to_vec());
+        let statuses = proptest::sample::select(STATUSES.to_vec());
         let origins = prop_oneof![
             Just(None),
             any::<u64>().prop_map(|l| Some(Origin::Line(l))),

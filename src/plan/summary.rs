@@ -49,12 +49,12 @@ impl Summary {
         // One pass over the steps, a group at a time: a group's steps stand together in plan
         // order, and an account's steps all stand in its one group, so distinct accounts are
         // counted per group.
-        let mut kinds = [0u64; 4];
+        let mut kinds = [0u64; 4]; // by `StepKind as usize`
         let (mut chains, mut cycles, mut touched, mut signed_out, mut flagged) = (0, 0, 0, 0, 0);
         for group in steps.chunk_by(|a, b| a.group == b.group) {
             let (mut renames, mut temporary) = (0, false);
             for (i, s) in group.iter().enumerate() {
-                kinds[kind_index(s.kind)] += 1;
+                kinds[s.kind as usize] += 1;
                 renames += usize::from(s.kind == StepKind::Rename);
                 temporary |= s.kind == StepKind::Temporary;
                 flagged += u64::from(s.flagged());
@@ -78,9 +78,9 @@ impl Summary {
         Summary {
             accounts: accounts as u64,
             writes: steps.len() as u64,
-            renames: kinds[kind_index(StepKind::Rename)],
-            frees: kinds[kind_index(StepKind::Free)],
-            temporaries: kinds[kind_index(StepKind::Temporary)],
+            renames: kinds[StepKind::Rename as usize],
+            frees: kinds[StepKind::Free as usize],
+            temporaries: kinds[StepKind::Temporary as usize],
             chains,
             cycles,
             accounts_touched: touched,
@@ -89,19 +89,9 @@ impl Summary {
             blocked: blocked.len() as u64,
             blocked_by_reason,
             unchanged: unchanged.len() as u64,
-            unlinks: kinds[kind_index(StepKind::Unlink)],
+            unlinks: kinds[StepKind::Unlink as usize],
             idp_changes: 0,
             no_account: 0,
         }
-    }
-}
-
-/// A slot per step kind for [`Summary::of`]'s counts.
-fn kind_index(kind: StepKind) -> usize {
-    match kind {
-        StepKind::Rename => 0,
-        StepKind::Free => 1,
-        StepKind::Temporary => 2,
-        StepKind::Unlink => 3,
     }
 }

@@ -82,12 +82,7 @@ pub fn step_note(plan: &Plan, step: &Step) -> String {
 }
 
 pub fn kind_text(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Free => "free",
-        StepKind::Temporary => "temporary",
-        StepKind::Rename => "rename",
-        StepKind::Unlink => "unlink",
-    }
+    kind.name()
 }
 
 pub fn after_text(step: &Step) -> String {
