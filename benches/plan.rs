@@ -31,7 +31,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn account_id(i: usize) -> String {
     format!(
         "712020:{:08x}-4c20-4165-80ed-{:012x}",
-        i * 2654435761 % (1 << 32),
+        i * 2_654_435_761 % (1 << 32),
         i
     )
 }
@@ -193,11 +193,7 @@ fn bench(n: usize, runs: usize) {
             t.elapsed().as_secs_f64()
         );
     }
-    let size = |name: &str| {
-        std::fs::metadata(dir.join(name))
-            .map(|m| m.len())
-            .unwrap_or(0)
-    };
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
     let bin = env!("CARGO_BIN_EXE_mailshift");
     let baseline = std::env::var("MAILSHIFT_BENCH_BASELINE").ok();
 

@@ -127,8 +127,8 @@ pub enum Error {
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// Standard output failed for a reason other than a closed pipe.
-    #[error("cannot write to standard output: {0}")]
-    Output(#[source] std::io::Error),
+    #[error(transparent)]
+    Output(#[from] crate::terminal::OutputError),
 }
 
 /// How a command that ran to its end went.

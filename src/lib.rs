@@ -1,7 +1,9 @@
 //! mailshift: plan and execute bulk email-address changes for Atlassian Cloud managed accounts.
 //!
-//! The core (`model`, `org`, `input` parsing, `plan`, `ledger`, `review`) is pure; `commands` is
-//! the shell that reads files and writes output.
+//! This crate is the shell: the command line, the configs, the commands, the drivers (the HTTP
+//! client, the executor's loop, the live reader, the simulator's server), the files and the
+//! terminal. The functional core is the `mailshift-core` crate; its pure-only rooms are
+//! re-exported here whole, and each room with a driver re-exports its pure half beside it.
 
 pub mod api;
 pub mod cli;
@@ -9,19 +11,16 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod exec;
-pub mod hash;
 pub mod input;
 pub mod journal;
-pub mod ledger;
 pub mod live;
-pub mod model;
-pub mod org;
 pub mod plan;
 pub mod private_file;
 pub mod review;
 pub mod sim;
 pub mod terminal;
-pub mod words;
+
+pub use mailshift_core::{hash, ledger, model, org, words};
 
 pub use error::{Error, Outcome, exit_code};
 

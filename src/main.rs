@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // Exit code 2 means "plan written with blocked items", so usage errors are plain errors.
-            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+            return ExitCode::from(u8::from(e.use_stderr()));
         }
     };
     let result = mailshift::run(cli);

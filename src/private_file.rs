@@ -21,7 +21,9 @@ pub fn write<T>(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<T>)
     let tmp = builder.tempfile_in(dir)?;
     let mut out = BufWriter::with_capacity(1 << 20, tmp);
     let value = fill(&mut out)?;
-    let tmp = out.into_inner().map_err(|e| e.into_error())?;
+    let tmp = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     // The rename is durable only once the directory is; failing that is not worth failing the run.
@@ -47,26 +49,27 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
     }
 }
 
-/// Plans and journals hold names and addresses; say so when the file is open to others.
-pub fn warn_if_loose(path: &Path) {
-    warn_holding(path, "names and addresses");
+/// Plans and journals hold names and addresses: the warning to give when the file is open to
+/// others, if it is. The caller says it.
+pub fn loose_warning(path: &Path) -> Option<String> {
+    warning_holding(path, "names and addresses")
 }
 
-/// Warns when the API key's file can be read by other users of the machine.
-pub fn warn_if_key_loose(path: &Path) {
-    warn_holding(
+/// The warning to give when the API key's file can be read by other users of the machine.
+pub fn key_loose_warning(path: &Path) -> Option<String> {
+    warning_holding(
         path,
         "the API key, which can change every address in the org",
-    );
+    )
 }
 
-fn warn_holding(path: &Path, holds: &str) {
-    if let Some(mode) = loose_mode(path) {
-        crate::terminal::caution!(
+fn warning_holding(path: &Path, holds: &str) -> Option<String> {
+    loose_mode(path).map(|mode| {
+        format!(
             "{} can be read by other users (mode {mode:o}) and holds {holds}; run chmod 600 on it",
             path.display()
-        );
-    }
+        )
+    })
 }
 
 /// Makes a directory for such files (and its parents), 0700 when it is new.

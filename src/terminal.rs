@@ -2,7 +2,6 @@
 //! to write to standard output that treats a reader gone away (`| head`) as the end of output,
 //! not an error. Progress notes go to standard error; results to standard output.
 
-use crate::error::Error;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -70,18 +69,23 @@ pub fn error(error: &dyn std::fmt::Display) {
     );
 }
 
+/// Standard output failed for a reason other than a closed pipe.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct OutputError(#[source] pub io::Error);
+
 /// Writes results through `fill` to standard output, buffered; a closed pipe ends the output
 /// quietly, any other failure is an error.
-pub fn print(fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+pub fn print(fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), OutputError> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match fill(&mut out).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(OutputError(e)),
         _ => Ok(()),
     }
 }
 
 /// One line of results on standard output, as `print` writes it.
-pub fn line(text: &str) -> Result<(), Error> {
+pub fn line(text: &str) -> Result<(), OutputError> {
     print(|out| writeln!(out, "{text}"))
 }

@@ -95,8 +95,8 @@ fn survives(
     let sim = serve(
         dir.path(),
         SimSetup {
-            faults,
             rate,
+            faults,
             ..SimSetup::default()
         },
     );

@@ -69,7 +69,7 @@ fn fill_then_resume(room: u64, ignore_signal: bool) {
                 rlim_cur: room,
                 rlim_max: room,
             };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

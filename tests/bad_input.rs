@@ -201,7 +201,7 @@ fn leaves(value: &Value, at: String, out: &mut Vec<String>) {
                 v,
                 format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
                 out,
-            )
+            );
         }),
         Value::Array(items) => items
             .iter()

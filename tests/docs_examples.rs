@@ -34,7 +34,7 @@ fn blocks(file: &Path) -> Vec<Block> {
                 current = Some(Block {
                     line: i + 1,
                     examples: Vec::new(),
-                })
+                });
             }
             None => {}
             Some(_) if line.trim_start() == "```" => blocks.extend(current.take()),

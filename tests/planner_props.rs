@@ -272,7 +272,7 @@ proptest! {
         }
         for kinds in per_account.values() {
             prop_assert!(
-                matches!(kinds.as_slice(), [StepKind::Rename] | [StepKind::Free] | [StepKind::Temporary, StepKind::Rename]),
+                matches!(kinds.as_slice(), [StepKind::Rename | StepKind::Free] | [StepKind::Temporary, StepKind::Rename]),
                 "an account's steps: {:?}", kinds
             );
         }
@@ -280,7 +280,7 @@ proptest! {
         // A freed holder is never an account that some row or rule asked about.
         let named: HashSet<String> = plan.blocked.iter().filter_map(|x| x.account_id.clone())
             .chain(plan.unchanged.iter().map(|u| u.account_id.clone()))
-            .chain(final_target.keys().map(|k| k.to_string()))
+            .chain(final_target.keys().map(std::string::ToString::to_string))
             .collect();
         for s in plan.steps.iter().filter(|s| s.kind == StepKind::Free) {
             prop_assert!(!named.contains(&*s.account_id), "freed {} though it has a wish", s.account_id);

@@ -89,11 +89,13 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
         argvs: Vec::new(),
     };
     let live = |url: &str, args: &[&str]| -> Vec<String> {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut all: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
         all.extend(["--api-url", url, "--org-id", "org-1"].map(String::from));
         all
     };
-    let offline = |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).collect() };
+    let offline = |args: &[&str]| -> Vec<String> {
+        args.iter().map(std::string::ToString::to_string).collect()
+    };
 
     let out = seen.run(
         dir.path(),

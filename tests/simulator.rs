@@ -53,8 +53,17 @@ async fn serve(setup: Setup) -> Server {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/accounts.csv");
     let bytes = std::fs::read(&path).unwrap();
     let org = parse_accounts(&path, &bytes).unwrap().org;
-    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    let external: Vec<String> = setup.external.iter().map(|s| s.to_string()).collect();
+    let set = |items: &[&str]| {
+        items
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect::<BTreeSet<_>>()
+    };
+    let external: Vec<String> = setup
+        .external
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let world = World::from_org(&org, &set(setup.verified), &set(setup.scim), &external);
     server::start(SimConfig {
         world,

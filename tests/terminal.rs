@@ -25,11 +25,11 @@ fn pty() -> (File, OwnedFd) {
     // SAFETY: openpty writes two new descriptors into the given integers.
     let rc = unsafe {
         libc::openpty(
-            &mut leader,
-            &mut follower,
+            &raw mut leader,
+            &raw mut follower,
             std::ptr::null_mut(),
             std::ptr::null(),
-            &size,
+            &raw const size,
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
@@ -73,7 +73,7 @@ fn read_until(terminal: &mut File, seen: &mut String, until: &str, deadline: Dur
             Ok(0) => break,
             Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
+                std::thread::sleep(Duration::from_millis(20));
             }
             // EIO: the child closed its side.
             Err(_) => break,

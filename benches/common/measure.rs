@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-pub struct Measured {
+pub(crate) struct Measured {
     pub wall: f64,
     pub peak_mib: f64,
     /// The exit code; `None` if a signal ended the process.
@@ -13,7 +13,7 @@ pub struct Measured {
 }
 
 /// Runs `command` (its standard streams as the caller set them) to its end.
-pub fn measured(command: &mut Command) -> Measured {
+pub(crate) fn measured(command: &mut Command) -> Measured {
     let start = Instant::now();
     // Reaped by wait4 below rather than Child::wait.
     #[allow(clippy::zombie_processes)]
@@ -22,7 +22,7 @@ pub fn measured(command: &mut Command) -> Measured {
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in; pid is our child's.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let waited = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
     let wall = start.elapsed().as_secs_f64();
     assert_eq!(waited, pid, "wait4 failed");
     Measured {
@@ -32,7 +32,7 @@ pub fn measured(command: &mut Command) -> Measured {
     }
 }
 
-pub fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }

@@ -2,7 +2,7 @@
 //! their classified answers. Transport failures are classified here, since only the client
 //! can tell a request that never left from one whose answer was lost.
 
-use super::classify::{
+use mailshift_core::api::{
     RateInfo, Read, Write, classify_links, classify_read, classify_write, rate_info,
 };
 use reqwest::header::{AUTHORIZATION, HeaderValue};

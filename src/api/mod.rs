@@ -1,11 +1,7 @@
-//! The Atlassian admin API as mailshift uses it: `classify` turns an answer (status, headers,
-//! body) into a plain value, with no I/O; `client` sends the requests.
+//! The Atlassian admin API: `classify` (pure, in `mailshift-core`) reads an answer; `client`
+//! sends the requests (reqwest, no redirects).
 
-mod classify;
 mod client;
 
-pub use classify::{
-    DOCUMENTED_SUCCESS, Got, REDIRECT, RateInfo, Read, TAKEN, Write, api_error, classify_get,
-    classify_links, classify_read, classify_write, rate_info, redirected, wait_hint,
-};
 pub use client::{Answer, ApiKey, Client, ClientConfig, ClientError, path_segment};
+pub use mailshift_core::api::*;

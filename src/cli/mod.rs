@@ -1,7 +1,6 @@
 //! The command line as clap sees it. Nothing outside `config` reads these structs: they are
 //! turned once into validated configs.
 
-use crate::review::Format;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -438,4 +437,18 @@ pub struct RollbackArgs {
     /// How to print the review on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// How `plan` shows the plan it made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A change ticket in Markdown: the decisions first, a few KB whatever the org size.
+    Markdown,
+    /// One row per blocked item, step, row with no account and unchanged wish, for a
+    /// spreadsheet; a `decision` column marks what needs a person.
+    Csv,
+    /// The plan itself, for scripts.
+    Json,
 }

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
-    crate::private_file::warn_if_loose(&config.plan);
+    super::warn_if_loose(&config.plan);
     if let Some(expected) = &config.expect_sha256
         && *expected != sha
     {
@@ -96,7 +96,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         confirm(&plan, &Counts::of(&earlier), &choice, config)?;
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
-    crate::private_file::warn_if_loose(&config.journal);
+    super::warn_if_loose(&config.journal);
     let states = journal::replay(
         &config.journal,
         steps,
@@ -295,7 +295,7 @@ fn say(config: &ApplyConfig, text: &str) -> Result<(), Error> {
         let _ = writeln!(io::stderr().lock(), "{text}");
         Ok(())
     } else {
-        terminal::line(text)
+        Ok(terminal::line(text)?)
     }
 }
 
@@ -371,7 +371,7 @@ fn summarise(
             counts: Counts::of(states),
             steps: &rows,
         };
-        return terminal::print(|out| machine::write(&summary, out));
+        return Ok(terminal::print(|out| machine::write(&summary, out))?);
     }
     terminal::print(|out| {
         writeln!(
@@ -390,7 +390,8 @@ fn summarise(
             writeln!(out, "Report: {}", report.display())?;
         }
         Ok(())
-    })
+    })?;
+    Ok(())
 }
 
 /// Someone is there to answer the prompt.

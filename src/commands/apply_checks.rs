@@ -16,7 +16,7 @@ use crate::terminal::note;
 use hashbrown::HashSet;
 use std::time::{Duration, SystemTime};
 
-pub fn check(
+pub(super) fn check(
     config: &ApplyConfig,
     plan: &Plan,
     choice: &Choice,

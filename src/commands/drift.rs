@@ -14,7 +14,7 @@ use hashbrown::HashMap;
 
 /// Refuses the run when accounts drifted, or with `--skip-drifted` drops their groups from
 /// `choice`; returns the drifted accounts left out.
-pub fn check(
+pub(super) fn check(
     config: &ApplyConfig,
     plan: &Plan,
     states: &[StepState],

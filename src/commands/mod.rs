@@ -5,6 +5,7 @@ mod apply_checks;
 mod drift;
 pub mod plan;
 mod plan_live;
+mod plan_source;
 mod preflight;
 mod progress;
 mod reading;
@@ -14,3 +15,10 @@ pub mod simulate;
 pub mod status;
 mod throughput;
 pub mod verify;
+
+/// Plans and journals hold names and addresses: warns when `path` is open to other users.
+fn warn_if_loose(path: &std::path::Path) {
+    if let Some(warning) = crate::private_file::loose_warning(path) {
+        crate::terminal::caution!("{warning}");
+    }
+}

@@ -4,33 +4,24 @@
 //! printed.
 
 use super::plan_live;
+use super::plan_source::Source;
 use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
 use crate::hash::sha256_hex;
 use crate::input::{
-    AccountsFile, DomainRule, InputError, Layout, SourceFile, TargetsFile, parse_accounts,
-    parse_targets, why_unmatched,
+    AccountsFile, DomainRule, InputError, Layout, TargetsFile, parse_accounts, parse_targets,
 };
 use crate::org::Org;
-use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request};
+use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request, why_unmatched};
 use crate::review;
 use crate::terminal::note;
 use crate::words::counted;
-use std::collections::BTreeSet;
 use std::thread;
-
-/// The org to plan against and what the plan records of where it came from.
-pub(super) struct Source {
-    pub org: Org,
-    pub input: InputFile,
-    pub layout: Layout,
-    pub verified_domains: Option<BTreeSet<String>>,
-}
 
 pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     let plan = make(config)?;
     if let Some(path) = &config.idp_checklist {
-        review::idp::write_checklist(path, &plan)?;
+        review::write_checklist(path, &plan)?;
         note!(
             "mailshift: {} changes for the identity provider written to {}",
             plan.idp.len(),
@@ -38,7 +29,7 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
         );
     }
     if let Some(path) = &config.people {
-        review::people::write(path, &plan, &Default::default())?;
+        review::write_people(path, &plan, &hashbrown::HashMap::default())?;
         note!(
             "mailshift: {} whose address changes written to {}",
             counted(review::people::count(&plan) as u64, "person", "people"),
@@ -179,7 +170,11 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
                 path: p.display().to_string(),
                 sha256: targets_sha.clone().unwrap_or_default(),
             }),
-            rewrite_domains: config.rules.iter().map(|r| r.label()).collect(),
+            rewrite_domains: config
+                .rules
+                .iter()
+                .map(mailshift_core::input::DomainRule::label)
+                .collect(),
             verified_domains: source
                 .verified_domains
                 .as_ref()
@@ -250,14 +245,14 @@ fn read_files(
     let accounts_src = config
         .accounts
         .as_deref()
-        .map(SourceFile::read)
+        .map(crate::input::read)
         .transpose()?;
     let (accounts, targets) = thread::scope(|s| {
         let targets = s.spawn(|| {
             let Some(path) = config.targets.as_deref() else {
                 return Ok(None);
             };
-            let src = SourceFile::read(path)?;
+            let src = crate::input::read(path)?;
             let sha = sha256_hex(&src.bytes);
             parse_targets(&src.path, &src.bytes, &config.columns).map(|file| Some((file, sha)))
         });
@@ -303,8 +298,10 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 }
 
 /// Prints the review; a reader that stopped early (`| head`) is not an error.
-pub(super) fn print_review(plan: &Plan, format: review::Format) -> Result<(), Error> {
-    crate::terminal::print(|out| review::render(plan, format, out))
+pub(super) fn print_review(plan: &Plan, format: crate::cli::Format) -> Result<(), Error> {
+    Ok(crate::terminal::print(|out| {
+        review::render(plan, format, out)
+    })?)
 }
 
 /// A worker's result; a worker that panicked carries its panic on to this thread.

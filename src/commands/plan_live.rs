@@ -2,7 +2,7 @@
 //! checks) the export, the org's verified domains stand in for `--verified-domains`, and
 //! `GET /users/{id}/manage` tells which accounts the API may write.
 
-use super::plan::Source;
+use super::plan_source::Source;
 use super::preflight::{self, SHOWN, more};
 use super::reading::Session;
 use crate::config::{LiveConfig, PlanConfig};
@@ -146,14 +146,13 @@ fn report_differences(path: &str, found: &Reconciled) {
 /// The account `--operator` names, by ID or address; warns when it names nobody.
 pub(super) fn operator_id(org: &Org, text: &str) -> Option<String> {
     let found = org.by_id(text).or_else(|| org.holder(text));
-    match found {
-        Some(i) => org.account(i).id.as_deref().map(str::to_owned),
-        None => {
-            caution!(
-                "--operator {text} is not an account of the org; no account is protected as yours"
-            );
-            None
-        }
+    if let Some(i) = found {
+        org.account(i).id.as_deref().map(str::to_owned)
+    } else {
+        caution!(
+            "--operator {text} is not an account of the org; no account is protected as yours"
+        );
+        None
     }
 }
 

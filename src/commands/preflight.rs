@@ -16,7 +16,10 @@ use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 /// The domain keys the org has verified.
-pub fn verified_domains(session: &Session, org_id: &str) -> Result<BTreeSet<String>, LiveError> {
+pub(super) fn verified_domains(
+    session: &Session,
+    org_id: &str,
+) -> Result<BTreeSet<String>, LiveError> {
     let domains = session
         .runtime
         .block_on(session.reader.list_domains(org_id))?;
@@ -29,7 +32,7 @@ pub fn verified_domains(session: &Session, org_id: &str) -> Result<BTreeSet<Stri
 
 /// What `GET /users/{id}/manage` said of the accounts that are not allowed.
 #[derive(Debug, Default)]
-pub struct Permissions {
+pub(super) struct Permissions {
     /// Account ID → the API's reason key.
     pub denied: HashMap<String, String>,
     /// Accounts the API does not know (404).
@@ -39,7 +42,7 @@ pub struct Permissions {
 /// Reads the `email.set` privilege of each account, `concurrency` at a time; accounts in
 /// `known` (read on an earlier try) are not read again, and each new read goes to `cache` as it
 /// comes. Ctrl-C ends the reads at once: nothing has been written, and the reads made are kept.
-pub fn permissions(
+pub(super) fn permissions(
     session: &Session,
     ids: &[String],
     concurrency: usize,
@@ -120,7 +123,7 @@ fn bar(len: u64) -> ProgressBar {
 
 /// The emails of accounts the listing hides, read from their profiles, `concurrency` at a time;
 /// `None` for an account that no longer exists.
-pub fn read_emails(
+pub(super) fn read_emails(
     session: &Session,
     ids: &[String],
     concurrency: usize,
@@ -137,10 +140,10 @@ pub fn read_emails(
 }
 
 /// Lines of a list printed before "... and N more".
-pub const SHOWN: usize = 20;
+pub(super) const SHOWN: usize = 20;
 
 /// Says how many of `n` lines were not printed.
-pub fn more(n: usize) {
+pub(super) fn more(n: usize) {
     if n > SHOWN {
         eprintln!("  ... and {} more", n - SHOWN);
     }

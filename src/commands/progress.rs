@@ -17,7 +17,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// Starts the consumer on its own thread; it ends when the executor drops its sender. The bar
 /// shows only on a terminal, and not with `--json` or `--quiet`; with `-v` every step's end and
 /// every retry is also logged, one line each (never the key: events carry none).
-pub fn start(
+pub(super) fn start(
     mut events: UnboundedReceiver<Event>,
     steps: Arc<[Step]>,
     json: bool,
@@ -103,7 +103,7 @@ pub fn start(
                                 && view.said_pause != text
                             {
                                 bar.suspend(|| {
-                                    eprintln!("{text}; Ctrl-C stops at once (the journal resumes)")
+                                    eprintln!("{text}; Ctrl-C stops at once (the journal resumes)");
                                 });
                                 view.said_pause = text.clone();
                             }
@@ -117,7 +117,7 @@ pub fn start(
                     bar.suspend(|| {
                         eprintln!(
                             "Safety stop: {trip}. No new steps; finishing the requests under way."
-                        )
+                        );
                     });
                 }
                 Event::Stopping => {
@@ -126,7 +126,7 @@ pub fn start(
                     bar.suspend(|| {
                         eprintln!(
                             "Stopping: no new steps; finishing the requests under way. Ctrl-C again quits at once (the journal still resumes)."
-                        )
+                        );
                     });
                 }
             }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 type Listed = Result<(Vec<LiveAccount>, u64), LiveError>;
 
 /// A reader and the runtime it runs on.
-pub struct Session {
+pub(super) struct Session {
     pub reader: Arc<Reader>,
     pub runtime: tokio::runtime::Runtime,
     /// Tasks started early run here, whenever `block_on` runs anything.
@@ -30,7 +30,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(client: &ClientConfig, rate: f64, policy: RetryPolicy) -> Result<Session, Error> {
+    pub(super) fn new(
+        client: &ClientConfig,
+        rate: f64,
+        policy: RetryPolicy,
+    ) -> Result<Session, Error> {
         let client = Client::new(client)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -45,13 +49,13 @@ impl Session {
     }
 
     /// Runs `future` to its end, and with it whatever was started early.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+    pub(super) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.local.block_on(&self.runtime, future)
     }
 
     /// Starts reading the org's users now, for `listed` to take later: its pages are read one
     /// after another (each names the next), so beside other reads they cost no time of their own.
-    pub fn start_listing(&self, org_id: &str) {
+    pub(super) fn start_listing(&self, org_id: &str) {
         let reader = Arc::clone(&self.reader);
         let org = org_id.to_owned();
         let task = self.local.spawn_local(async move {
@@ -65,13 +69,13 @@ impl Session {
     }
 
     /// Every managed account of the org, with a spinner while the pages come.
-    pub fn list_users(&self, org_id: &str) -> Result<Vec<LiveAccount>, LiveError> {
+    pub(super) fn list_users(&self, org_id: &str) -> Result<Vec<LiveAccount>, LiveError> {
         self.listed(org_id).map(|(accounts, _)| accounts)
     }
 
     /// Every managed account of the org and the pages read for them: the listing started early
     /// for this org if there is one, else one read now.
-    pub fn listed(&self, org_id: &str) -> Listed {
+    pub(super) fn listed(&self, org_id: &str) -> Listed {
         let bar = spinner();
         bar.set_message("reading the org's users");
         let early = match self.early.take() {
@@ -82,21 +86,20 @@ impl Session {
             }
             None => None,
         };
-        let listed = match early {
-            Some(task) => self.block_on(task).unwrap_or_else(|e| {
+        let listed = if let Some(task) = early {
+            self.block_on(task).unwrap_or_else(|e| {
                 Err(LiveError::BadAnswer {
                     what: "reading the org's users".into(),
                     detail: format!("the listing stopped: {e}"),
                 })
-            }),
-            None => {
-                let mut pages = 0u64;
-                self.block_on(self.reader.list_users(org_id, &mut |n| {
-                    pages += 1;
-                    bar.set_message(format!("reading the org's users: {n}"));
-                }))
-                .map(|accounts| (accounts, pages))
-            }
+            })
+        } else {
+            let mut pages = 0u64;
+            self.block_on(self.reader.list_users(org_id, &mut |n| {
+                pages += 1;
+                bar.set_message(format!("reading the org's users: {n}"));
+            }))
+            .map(|accounts| (accounts, pages))
         };
         bar.finish_and_clear();
         listed
@@ -118,7 +121,7 @@ fn spinner() -> ProgressBar {
 }
 
 /// Every account's email by ID, from the listing; `None` where the listing hides it.
-pub fn listing(
+pub(super) fn listing(
     session: &Session,
     org_id: &str,
 ) -> Result<(hashbrown::HashMap<String, Option<String>>, u64), LiveError> {

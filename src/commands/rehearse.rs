@@ -5,12 +5,13 @@
 
 use super::{apply, plan, simulate, verify};
 use crate::api::{ApiKey, ClientConfig};
+use crate::cli::Format;
 use crate::config::{ApiConfig, ApplyConfig, LiveConfig, PlanConfig, RehearseConfig, VerifyConfig};
 use crate::error::{Error, Outcome};
 use crate::exec::retry::RetryPolicy;
 use crate::journal;
+use crate::review;
 use crate::review::outcome::Counts;
-use crate::review::{self, Format};
 use crate::sim::server::{self, Counters, Server};
 use crate::terminal;
 use std::path::{Path, PathBuf};
@@ -174,7 +175,7 @@ fn rehearse(
     let made = plan::make(&plan_config)?;
     crate::plan::file::write(&paths.plan, &made)?;
     if !made.idp.is_empty() {
-        review::idp::write_checklist(&paths.checklist, &made)?;
+        review::write_checklist(&paths.checklist, &made)?;
     }
     print_brief(&made)?;
     let before_apply = server.counters().requests;
@@ -201,8 +202,8 @@ fn rehearse(
         retry_failed: false,
         fsync: true,
         expect_sha256: None,
-        selection: Default::default(),
-        limits: Default::default(),
+        selection: crate::exec::select::Selection::default(),
+        limits: crate::exec::guard::Limits::default(),
         skip_drifted: false,
         protected: None,
         permission_check: true,
@@ -253,7 +254,9 @@ fn rehearse(
 
 /// The plan's summary, what is blocked and what the IdP must do.
 fn print_brief(plan: &crate::plan::Plan) -> Result<(), Error> {
-    terminal::print(|out| review::table::render_brief(plan, out))
+    Ok(terminal::print(|out| {
+        review::table::render_brief(plan, out)
+    })?)
 }
 
 fn introduction(config: &RehearseConfig, seed: u64) -> String {
@@ -284,9 +287,7 @@ fn introduction(config: &RehearseConfig, seed: u64) -> String {
 fn expected_duration(accounts: usize, apply_rate: f64, sim_rate: Option<f64>) -> String {
     let rate = apply_rate.min(sim_rate.unwrap_or(f64::INFINITY));
     let secs = (2 * accounts) as f64 / rate;
-    let about = Duration::try_from_secs_f64(secs)
-        .map(span)
-        .unwrap_or_else(|_| "a long time".into());
+    let about = Duration::try_from_secs_f64(secs).map_or_else(|_| "a long time".into(), span);
     let mut text = format!(
         "  expected: up to about {about} ({accounts} accounts: a permission read and a write for each account the plan moves, at {rate} requests/s)"
     );
@@ -384,9 +385,9 @@ fn conclusion(
 fn span(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
-        format!("{:.1} s", secs)
+        format!("{secs:.1} s")
     } else if secs < 60.0 {
-        format!("{:.0} s", secs)
+        format!("{secs:.0} s")
     } else if secs < 3600.0 {
         format!("{} min {} s", (secs / 60.0) as u64, (secs % 60.0) as u64)
     } else {

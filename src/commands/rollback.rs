@@ -9,7 +9,7 @@ use crate::config::RollbackConfig;
 use crate::error::{Error, Outcome};
 use crate::exec::retry::RetryPolicy;
 use crate::hash::sha256_hex;
-use crate::input::{InputError, Layout, SourceFile, parse_accounts};
+use crate::input::{InputError, Layout, parse_accounts};
 use crate::journal;
 use crate::live::org::{listing_hash, org_from_listing};
 use crate::live::reader::LiveError;
@@ -21,8 +21,8 @@ use crate::terminal::{caution, note};
 
 pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
     let (applied, sha) = read_hashed(&config.plan)?;
-    crate::private_file::warn_if_loose(&config.plan);
-    crate::private_file::warn_if_loose(&config.journal);
+    super::warn_if_loose(&config.plan);
+    super::warn_if_loose(&config.journal);
     let parsed = journal::read_for(&config.journal, &sha)?;
     let states = journal::replay(
         &config.journal,
@@ -83,7 +83,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
 /// The org now: from `--accounts`, or the live listing. Also how the plan names its source.
 fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
     if let Some(path) = &config.accounts {
-        let src = SourceFile::read(path)?;
+        let src = crate::input::read(path)?;
         let parsed = parse_accounts(&src.path, &src.bytes)?;
         if parsed.layout == Layout::ManagedAccounts {
             return Err(InputError::NoAccountIds { path: path.clone() }.into());

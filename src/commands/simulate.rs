@@ -2,7 +2,7 @@
 
 use crate::config::{SimBehaviour, SimulateConfig};
 use crate::error::{Error, Outcome};
-use crate::input::{SourceFile, parse_accounts};
+use crate::input::parse_accounts;
 use crate::sim::server::{self, SimConfig};
 use crate::sim::world::World;
 use crate::terminal::note;
@@ -101,7 +101,7 @@ pub(super) fn server_config(
 
 /// The simulated org: the export's accounts, with the behaviour's domains, links and holders.
 pub(super) fn seeded_world(accounts: &Path, behaviour: &SimBehaviour) -> Result<World, Error> {
-    let source = SourceFile::read(accounts)?;
+    let source = crate::input::read(accounts)?;
     let org = parse_accounts(&source.path, &source.bytes)?.org;
     Ok(World::from_org(
         &org,
@@ -124,6 +124,6 @@ pub(super) fn dump(path: &Path, world: &World) -> std::io::Result<()> {
         };
         out.write_record([a.account_id.as_str(), &a.name, &a.email, status])?;
     }
-    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    let bytes = out.into_inner().map_err(csv::IntoInnerError::into_error)?;
     crate::private_file::write(path, |out| out.write_all(&bytes))
 }

@@ -14,8 +14,8 @@ use std::io;
 
 pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
-    crate::private_file::warn_if_loose(&config.plan);
-    crate::private_file::warn_if_loose(&config.journal);
+    super::warn_if_loose(&config.plan);
+    super::warn_if_loose(&config.journal);
     let steps = plan.steps.len() as u32;
     let (records, runs, exists) = match journal::read_for(&config.journal, &sha) {
         Ok(parsed) => {
@@ -37,7 +37,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
                 _ => None,
             })
             .collect();
-        crate::review::people::write(path, &plan, &done_at)?;
+        crate::review::write_people(path, &plan, &done_at)?;
         crate::terminal::note!(
             "{}: the people whose address the plan changes written to {}, with when each change was done",
             config.plan.display(),

@@ -10,14 +10,14 @@ const WARM_UP: Duration = Duration::from_secs(2);
 
 /// This run's progress: the steps finished before it began, and those finished since.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Throughput {
+pub(super) struct Throughput {
     total: usize,
     before: usize,
     this_run: usize,
 }
 
 impl Throughput {
-    pub fn new(total: usize, finished_before: usize) -> Throughput {
+    pub(super) fn new(total: usize, finished_before: usize) -> Throughput {
         Throughput {
             total,
             before: finished_before.min(total),
@@ -26,12 +26,12 @@ impl Throughput {
     }
 
     /// One more step finished (done, failed or skipped) by this run.
-    pub fn finished(&mut self) {
+    pub(super) fn finished(&mut self) {
         self.this_run += 1;
     }
 
     /// Steps per second this run has finished, `elapsed` into it; `None` while too early to say.
-    pub fn rate(&self, elapsed: Duration) -> Option<f64> {
+    pub(super) fn rate(&self, elapsed: Duration) -> Option<f64> {
         if elapsed < WARM_UP || self.this_run == 0 {
             return None;
         }
@@ -39,14 +39,14 @@ impl Throughput {
     }
 
     /// The time the steps left need at this run's rate.
-    pub fn left(&self, elapsed: Duration) -> Option<Duration> {
+    pub(super) fn left(&self, elapsed: Duration) -> Option<Duration> {
         let left = self.total.saturating_sub(self.before + self.this_run);
         let rate = self.rate(elapsed)?;
         Duration::try_from_secs_f64(left as f64 / rate).ok()
     }
 
     /// "9.4 steps/s · 7m 40s left", or nothing while too early to say.
-    pub fn text(&self, elapsed: Duration) -> String {
+    pub(super) fn text(&self, elapsed: Duration) -> String {
         match (self.rate(elapsed), self.left(elapsed)) {
             (Some(rate), Some(left)) => format!(
                 "{rate:.1} steps/s · {} left",

@@ -18,8 +18,8 @@ use hashbrown::HashMap;
 
 pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
-    crate::private_file::warn_if_loose(&config.plan);
-    crate::private_file::warn_if_loose(&config.journal);
+    super::warn_if_loose(&config.plan);
+    super::warn_if_loose(&config.journal);
     let org_id = config.api.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     // The journal says which accounts were started and explains mismatches; verify works
     // without one, and then checks the whole plan.
@@ -155,7 +155,7 @@ fn report(
             listing_reads: pages,
             wrong,
         };
-        return terminal::print(|out| machine::write(&verify, out));
+        return Ok(terminal::print(|out| machine::write(&verify, out))?);
     }
     terminal::print(|out| {
         writeln!(
@@ -186,7 +186,8 @@ fn report(
             writeln!(out, "  {who}  expected {}, found {found}{why}", p.address)?;
         }
         Ok(())
-    })
+    })?;
+    Ok(())
 }
 
 fn state_text(s: &StepState) -> String {

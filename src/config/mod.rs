@@ -1,13 +1,13 @@
 //! Validated configurations, made once from the command line; business code sees only these.
 
 use crate::api::{ApiKey, ClientConfig};
+use crate::cli::Format;
 use crate::cli::{ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, StatusArgs, VerifyArgs};
 use crate::exec::guard::Limits;
 use crate::exec::retry::RetryPolicy;
 use crate::exec::select::{AccountList, Selection, parse_list};
 use crate::input::{ColumnMap, DomainRule};
 use crate::model::{domain_key, is_domain};
-use crate::review::Format;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -435,7 +435,9 @@ impl ApiConfig {
     ) -> Result<ApiConfig, ConfigError> {
         let key = match &args.api_key_file {
             Some(path) => {
-                crate::private_file::warn_if_key_loose(path);
+                if let Some(warning) = crate::private_file::key_loose_warning(path) {
+                    crate::terminal::caution!("{warning}");
+                }
                 read_key_file(path)?
             }
             None => env("ATLASSIAN_API_KEY")

@@ -23,7 +23,8 @@ pub fn now_text() -> String {
 struct Sent {
     step: u32,
     kind: Kind,
-    sent_at: Duration,
+    /// When the request was sent.
+    at: Duration,
     /// The answer, or why the request did not leave (its intent could not be journaled).
     answer: Result<Answer, JournalError>,
 }
@@ -85,7 +86,7 @@ pub async fn execute(
             Some(joined) = running.join_next() => {
                 let Ok(sent) = joined else { continue };
                 match sent.answer {
-                    Ok(answer) => machine.on_answer(clock(), sent.step, sent.kind, sent.sent_at, answer),
+                    Ok(answer) => machine.on_answer(clock(), sent.step, sent.kind, sent.at, answer),
                     Err(e) => machine.on_not_sent(e),
                 }
             }
@@ -96,7 +97,7 @@ pub async fn execute(
                     Err(e) => machine.on_commit_failed(e),
                 }
             }
-            _ = tokio::time::sleep_until(instant(start, wake.unwrap_or_default())), if wake.is_some() => {}
+            () = tokio::time::sleep_until(instant(start, wake.unwrap_or_default())), if wake.is_some() => {}
             changed = interrupt.changed(), if !interrupted => {
                 if changed.is_err() || *interrupt.borrow() {
                     interrupted = true;
@@ -135,7 +136,7 @@ async fn send(
     let done = |answer, sent_at| Sent {
         step: t.step,
         kind: t.kind,
-        sent_at,
+        at: sent_at,
         answer,
     };
     if let Some(intent) = &t.intent

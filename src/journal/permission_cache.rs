@@ -5,8 +5,8 @@
 //! written changes (an account linked to SCIM meanwhile); a refused write still fails its step.
 //! Losing lines costs only reads again, so the file is flushed, not synced.
 
-use crate::live::manage::Permission;
 use hashbrown::HashMap;
+use mailshift_core::live::manage::Permission;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

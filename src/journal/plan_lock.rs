@@ -34,8 +34,7 @@ pub struct PlanLock {
 /// temporary directory.
 pub fn lock_dir(runtime_dir: Option<&Path>) -> PathBuf {
     runtime_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(std::env::temp_dir)
+        .map_or_else(std::env::temp_dir, Path::to_path_buf)
         .join("mailshift-plan-locks")
 }
 

@@ -5,8 +5,8 @@
 use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
 use super::page::{LiveAccount, next_url, parse_users_page};
 use crate::api::{Client, Got, classify_get, path_segment, rate_info};
-use crate::exec::pace::{Pacer, Signal};
-use crate::exec::retry::{RetryPolicy, after_429, backoff, too_long};
+use mailshift_core::exec::pace::{Pacer, Signal};
+use mailshift_core::exec::retry::{RetryPolicy, after_429, backoff, too_long};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -117,7 +117,9 @@ impl Reader {
     }
 
     fn pacer(&self) -> MutexGuard<'_, Pacer> {
-        self.pace.lock().unwrap_or_else(|p| p.into_inner())
+        self.pace
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits for this read's slot in the key's pace.

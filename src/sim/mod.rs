@@ -1,8 +1,5 @@
-//! A local stand-in for the Atlassian admin APIs mailshift talks to, seeded from an export, so
-//! that a migration can be rehearsed on loopback and tests run against a real HTTP server.
-//! `world` holds the rules, `limiter` and `faults` the misbehaviour; `server` is the HTTP face.
+//! The simulator: its rules and misbehaviour are pure and live in `mailshift-core`; `server` is
+//! the HTTP face (axum).
 
-pub mod faults;
-pub mod limiter;
+pub use mailshift_core::sim::*;
 pub mod server;
-pub mod world;

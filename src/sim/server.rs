@@ -171,7 +171,7 @@ struct Shared {
 
 /// A lock that a panic elsewhere cannot make unusable: the data is plain and stays consistent.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A running simulator.

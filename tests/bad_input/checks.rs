@@ -4,16 +4,17 @@
 //! in a reader or in what consumes its value, is a failure.
 #![allow(dead_code)]
 
+use mailshift::cli::Format;
 use mailshift::input::{ColumnMap, InputError, parse_accounts, parse_targets};
 use mailshift::journal::{self, JournalError};
 use mailshift::plan::file::{self, PlanFileError};
-use mailshift::review::{self, Format};
+use mailshift::review;
 use std::path::Path;
 
-pub const ACCOUNTS: &str = "accounts.csv";
-pub const TARGETS: &str = "targets.csv";
-pub const PLAN: &str = "plan.json";
-pub const JOURNAL: &str = "plan.json.journal";
+pub(crate) const ACCOUNTS: &str = "accounts.csv";
+pub(crate) const TARGETS: &str = "targets.csv";
+pub(crate) const PLAN: &str = "plan.json";
+pub(crate) const JOURNAL: &str = "plan.json.journal";
 
 /// Lines as an editor counts them: `\n`, `\r\n` and a lone `\r` each end one, and a last line
 /// without an ending still counts.
@@ -62,7 +63,7 @@ fn input_error(e: &InputError, file: &str, bytes: &[u8]) {
     }
 }
 
-pub fn accounts(bytes: &[u8]) {
+pub(crate) fn accounts(bytes: &[u8]) {
     match parse_accounts(Path::new(ACCOUNTS), bytes) {
         Ok(read) => {
             for a in read.org.accounts() {
@@ -78,7 +79,7 @@ pub fn accounts(bytes: &[u8]) {
     }
 }
 
-pub fn targets(bytes: &[u8]) {
+pub(crate) fn targets(bytes: &[u8]) {
     match parse_targets(Path::new(TARGETS), bytes, &ColumnMap::default()) {
         Ok(file) => {
             let lines = file.rows.iter().map(|r| r.line).chain(file.skipped);
@@ -91,7 +92,7 @@ pub fn targets(bytes: &[u8]) {
 }
 
 /// A whole plan file as `apply`, `status` and the reviews read it.
-pub fn plan(bytes: &[u8]) {
+pub(crate) fn plan(bytes: &[u8]) {
     match file::decode(Path::new(PLAN), bytes) {
         Ok(plan) => use_plan(&plan),
         Err(e) => {
@@ -107,11 +108,11 @@ pub fn plan(bytes: &[u8]) {
 
 /// Plan content with a hash that matches it, as if edited by hand and re-hashed: what gets past
 /// the hash check must still be refused clearly or be safe to run.
-pub fn plan_content(content: &[u8]) {
+pub(crate) fn plan_content(content: &[u8]) {
     plan(&envelope(content));
 }
 
-pub fn envelope(content: &[u8]) -> Vec<u8> {
+pub(crate) fn envelope(content: &[u8]) -> Vec<u8> {
     let mut bytes = format!(
         "{{\"format\":\"mailshift-plan\",\"format_version\":2,\"tool_version\":\"0.1.0\",\"content_sha256\":\"{}\",\"plan\":",
         mailshift::hash::sha256_hex(content)
@@ -142,7 +143,7 @@ fn use_plan(plan: &mailshift::plan::Plan) {
 }
 
 /// A journal as resume, `status` and `rollback` read it, for a plan of `steps` steps.
-pub fn journal(bytes: &[u8], steps: u32) {
+pub(crate) fn journal(bytes: &[u8], steps: u32) {
     let path = Path::new(JOURNAL);
     let parsed = match journal::parse(path, bytes) {
         Ok(p) => p,

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-pub const KEY: &str = "test-key-5f1d7c";
+pub(crate) const KEY: &str = "test-key-5f1d7c";
 
 /// How many of each shape the generated org holds.
 #[derive(Clone, Copy)]
-pub struct Shapes {
+pub(crate) struct Shapes {
     /// Plain renames: one step each.
     pub renames: usize,
     /// A holder that is not moving and an account that wants its address: a free and a rename.
@@ -33,7 +33,7 @@ pub struct Shapes {
 
 impl Shapes {
     /// `n` plain renames and nothing else.
-    pub fn renames(n: usize) -> Shapes {
+    pub(crate) fn renames(n: usize) -> Shapes {
         Shapes {
             renames: n,
             frees: 0,
@@ -43,13 +43,13 @@ impl Shapes {
         }
     }
 
-    pub fn steps(&self) -> usize {
+    pub(crate) fn steps(&self) -> usize {
         self.renames + 2 * self.frees + 3 * self.chains + 3 * self.swaps + 4 * self.cycles
     }
 }
 
 /// An "Export users" CSV and a targets CSV with the given shapes, on old.example/new.example.
-pub fn generated_org(shapes: Shapes) -> (String, String) {
+pub(crate) fn generated_org(shapes: Shapes) -> (String, String) {
     let mut accounts = String::from("User id,User name,email,User status\n");
     let mut targets = String::from("account_id,target_email\n");
     let mut account = |id: &str, email: &str, target: Option<&str>| {
@@ -123,7 +123,7 @@ pub fn generated_org(shapes: Shapes) -> (String, String) {
 }
 
 /// Each account's address in an accounts CSV that `generated_org` wrote, by account ID.
-pub fn emails_in(accounts: &str) -> BTreeMap<String, String> {
+pub(crate) fn emails_in(accounts: &str) -> BTreeMap<String, String> {
     accounts
         .lines()
         .skip(1)
@@ -135,11 +135,11 @@ pub fn emails_in(accounts: &str) -> BTreeMap<String, String> {
 }
 
 /// Runs the binary in `dir` with the test key in the environment (never on the command line).
-pub fn mailshift(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn mailshift(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().expect("the binary runs")
 }
 
-pub fn command(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mailshift"));
     c.current_dir(dir)
         .args(args)
@@ -151,12 +151,12 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-pub fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `plan` of the files `plan_in` writes (offline, both domains verified), without `--out`.
-pub const PLAN: [&str; 7] = [
+pub(crate) const PLAN: [&str; 7] = [
     "plan",
     "--accounts",
     "accounts.csv",
@@ -167,7 +167,7 @@ pub const PLAN: [&str; 7] = [
 ];
 
 /// Writes the org's files into `dir` and plans them with the binary; returns the plan's path.
-pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
+pub(crate) fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
     std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
     std::fs::write(dir.join("targets.csv"), targets).unwrap();
     let out = mailshift(dir, &[&PLAN[..], &["--out", "plan.json"]].concat());
@@ -180,7 +180,7 @@ pub fn plan_in(dir: &Path, accounts: &str, targets: &str) -> PathBuf {
 }
 
 /// Simulator settings a test changes.
-pub struct SimSetup {
+pub(crate) struct SimSetup {
     pub external: Vec<String>,
     /// Accounts (IDs or addresses) linked to the IdP by SCIM.
     pub scim: Vec<String>,
@@ -209,7 +209,7 @@ impl Default for SimSetup {
 
 /// The simulator with both of the generated org's domains verified (an empty list verifies only
 /// the domains the export's addresses use).
-pub fn both_verified() -> SimSetup {
+pub(crate) fn both_verified() -> SimSetup {
     SimSetup {
         verified: vec!["old.example".into(), "new.example".into()],
         ..SimSetup::default()
@@ -217,19 +217,19 @@ pub fn both_verified() -> SimSetup {
 }
 
 /// The simulator and the runtime that serves it (dropped together).
-pub struct Sim {
+pub(crate) struct Sim {
     pub server: Server,
     pub runtime: tokio::runtime::Runtime,
 }
 
 impl Sim {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.server.url()
     }
 
     /// Every account's email now, by account ID.
     /// Sets an account's email behind the plan's back, as an admin in the UI would.
-    pub fn set_email(&self, account_id: &str, email: &str) {
+    pub(crate) fn set_email(&self, account_id: &str, email: &str) {
         let url = format!("{}/users/{account_id}/manage/email", self.url());
         let status = self.runtime.block_on(async {
             reqwest::Client::new()
@@ -245,7 +245,7 @@ impl Sim {
     }
 
     /// The accounts still linked to the IdP by SCIM.
-    pub fn scim_linked(&self) -> Vec<String> {
+    pub(crate) fn scim_linked(&self) -> Vec<String> {
         self.server
             .snapshot()
             .accounts
@@ -258,7 +258,7 @@ impl Sim {
     /// The same org, as it is now, served again on a new port with `setup`'s rate, faults, seed
     /// and read delay; its accounts, verified domains, SCIM links and outside holders carry over,
     /// so those fields of `setup` are not used.
-    pub fn restart(self, setup: SimSetup) -> Sim {
+    pub(crate) fn restart(self, setup: SimSetup) -> Sim {
         let Sim { server, runtime } = self;
         let world = runtime.block_on(server.stop()).unwrap();
         let server = runtime
@@ -267,7 +267,7 @@ impl Sim {
         Sim { server, runtime }
     }
 
-    pub fn emails(&self) -> BTreeMap<String, String> {
+    pub(crate) fn emails(&self) -> BTreeMap<String, String> {
         self.server
             .snapshot()
             .accounts
@@ -278,7 +278,7 @@ impl Sim {
 }
 
 /// Serves the accounts file of `dir` on an ephemeral loopback port, logging every write.
-pub fn serve(dir: &Path, setup: SimSetup) -> Sim {
+pub(crate) fn serve(dir: &Path, setup: SimSetup) -> Sim {
     let path = dir.join("accounts.csv");
     let bytes = std::fs::read(&path).unwrap();
     let org = parse_accounts(&path, &bytes).unwrap().org;
@@ -315,7 +315,7 @@ fn sim_config(world: World, setup: &SimSetup) -> SimConfig {
 
 /// Where the plan says every account must end: the last step's target for accounts it moves,
 /// the current address for the rest.
-pub fn planned(plan: &Plan, before: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn planned(plan: &Plan, before: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut end = before.clone();
     for s in &plan.steps {
         end.insert(s.account_id.to_string(), s.to.to_string());
@@ -323,13 +323,13 @@ pub fn planned(plan: &Plan, before: &BTreeMap<String, String>) -> BTreeMap<Strin
     end
 }
 
-pub fn read_plan(path: &Path) -> Plan {
+pub(crate) fn read_plan(path: &Path) -> Plan {
     file::read(path).unwrap()
 }
 
 /// `apply` against the simulator, confirming with --yes, with short backoffs and no settle
 /// margin beyond the request timeout (the simulator's own faults say how late a write lands).
-pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "apply",
         "plan.json",
@@ -349,14 +349,14 @@ pub fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 
 /// `apply_args` with a ceiling the simulator does not limit, for tests about what is sent, not
 /// how fast.
-pub fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = apply_args(url, &["--rate", "2000"]);
     args.extend_from_slice(extra);
     args
 }
 
 /// Each write of the plan, by account and lower-cased target, to its step id.
-pub fn steps_by_write(plan: &Plan) -> HashMap<(String, String), u32> {
+pub(crate) fn steps_by_write(plan: &Plan) -> HashMap<(String, String), u32> {
     plan.steps
         .iter()
         .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
@@ -364,14 +364,14 @@ pub fn steps_by_write(plan: &Plan) -> HashMap<(String, String), u32> {
 }
 
 /// The step a write the server saw belongs to, if it is one of the plan's.
-pub fn step_of(by_write: &HashMap<(String, String), u32>, w: &WriteSeen) -> Option<u32> {
+pub(crate) fn step_of(by_write: &HashMap<(String, String), u32>, w: &WriteSeen) -> Option<u32> {
     by_write
         .get(&(w.account_id.clone(), w.email.to_lowercase()))
         .copied()
 }
 
 /// Steps the journal at `path` records as done (none if it cannot be read yet).
-pub fn confirmed_steps(path: &Path, steps: u32) -> HashSet<u32> {
+pub(crate) fn confirmed_steps(path: &Path, steps: u32) -> HashSet<u32> {
     let Ok(parsed) = journal::read(path) else {
         return HashSet::new();
     };
@@ -386,7 +386,7 @@ pub fn confirmed_steps(path: &Path, steps: u32) -> HashSet<u32> {
 
 /// Every write the server saw had its intent in the journal: no step was sent more often than
 /// the journal says it was about to be.
-pub fn assert_every_write_journaled(plan: &Plan, log: &[WriteSeen], journal_path: &Path) {
+pub(crate) fn assert_every_write_journaled(plan: &Plan, log: &[WriteSeen], journal_path: &Path) {
     let by_write = steps_by_write(plan);
     let parsed = journal::read(journal_path).unwrap();
     let mut intents: HashMap<u32, usize> = HashMap::new();

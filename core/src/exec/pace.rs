@@ -1,0 +1,639 @@
+//! The pace of requests for one API key, learnt from the server: pure, with time passed in as
+//! the time since the run started. Every request of the key in a process goes through one
+//! `Pacer` (pre-flight's reads hand theirs to the run), so two pacers never fight over one
+//! budget. It starts at the ceiling (`--rate`), never sends faster, and
+//! - on a lone 429 nudges the rate down half a percent, with no pause;
+//! - on the first 429 of a burst cuts the rate once: to just under what the server accepted over
+//!   the last 2 s if requests went at the pace, unpaused, for all of them (a measure of its
+//!   limit), else by a fifth (at the start or just after a pause nothing was measured); and
+//!   pauses everyone briefly: the shortest wait that can help, growing while 429s go on, never
+//!   longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
+//!   minute-precision resets are often far longer than the budget needs);
+//! - after a pause sends one request alone, a probe, and opens up again only once it is
+//!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
+//! - while 429s stay away, climbs back quickly to just under the limit learnt (halfway to where
+//!   an unmeasured cut began), then creeps (0.3% a second, faster the longer the calm), and where
+//!   answers carry `X-RateLimit-Remaining`, only while that is not near zero.
+//!
+//! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
+//! windows, with and without headers.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Why requests are being held back, for the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// Sending at the learnt rate.
+    Pacing,
+    /// Paused after a 429, as the named header asked (or by backoff).
+    Paused { told_by: Option<&'static str> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    ceiling: f64,
+    floor: f64,
+    rate: f64,
+    /// The next send slot.
+    next: Duration,
+    paused_until: Duration,
+    told_by: Option<&'static str>,
+    /// 429s to requests sent before this instant belong to a burst already acted on.
+    last_cut: Duration,
+    last_change: Duration,
+    /// 429s in a row without a success, for the doubling pause.
+    strikes: u32,
+    /// When the requests of the last `WINDOW` were answered (not 429), for the rate the server
+    /// accepts.
+    answered: VecDeque<Duration>,
+    probe: Probe,
+    /// The last `X-RateLimit-Remaining` ÷ `X-RateLimit-Limit`, if answers carry them.
+    left: Option<f64>,
+    /// What the server accepted when the rate was last cut: the best guess of its limit, which
+    /// the rate climbs back to quickly after a deeper cut.
+    known: Option<f64>,
+    /// Recent answers, 429 or not, for the share of 429s.
+    recent: VecDeque<(Duration, bool)>,
+    /// Since when it has been calm: the creep speeds up the longer it is. A cut starts the calm
+    /// afresh; a lone 429 takes a second off it (429s no header predicted must not hold the
+    /// creep down for good).
+    calm_since: Duration,
+    /// Answers (not 429) heard so far.
+    heard: u64,
+    /// Since when requests have gone at the pace without a pause (the start, or a probe's
+    /// answer): the rate accepted over a window is a measure of the limit only once a whole
+    /// window has passed since.
+    steady_since: Duration,
+}
+
+/// After a pause, one request goes alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Probe {
+    Off,
+    /// The next request is the probe.
+    Due,
+    /// The probe was sent at this instant and is not answered yet.
+    Out(Duration),
+}
+
+/// The answer to one request, as far as pacing is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Signal {
+    Answered {
+        remaining: Option<u32>,
+        limit: Option<u32>,
+    },
+    Limited {
+        wait: Option<Duration>,
+        told_by: Option<&'static str>,
+    },
+    /// No usable answer (a 5xx, a timeout, a lost connection): nothing to learn about the
+    /// budget, but a probe that meets it is over.
+    Lost,
+}
+
+/// A cut takes the rate to this share of what the server accepted of late.
+const UNDER: f64 = 0.97;
+/// The deepest one cut goes, however little the server accepted (a pause lowers the measure).
+const DEEPEST: f64 = 0.1;
+/// The cut before a window of steady sending has measured the limit (what was accepted since
+/// the start or a pause says little: answers come a latency after their requests).
+const UNMEASURED: f64 = 0.8;
+/// How far back the accepted rate is measured.
+const WINDOW: Duration = Duration::from_secs(2);
+/// The recent part of the window, whose rate a climb does not leave behind.
+const RECENT: Duration = Duration::from_secs(1);
+/// Calm this long after a cut before the rate creeps up again.
+const CALM: Duration = Duration::from_secs(1);
+/// The creep: this factor every `STEP` of calm.
+const CREEP: f64 = 1.0003;
+/// The climb back towards the limit last learnt, every `STEP` of calm.
+const CLIMB: f64 = 1.02;
+/// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
+const ISOLATED: f64 = 0.02;
+/// Answers (not 429) heard before which every 429 is taken as a budget spent.
+const FEW: u64 = 10;
+/// The calm a lone 429 takes away.
+const LONE_COST: Duration = Duration::from_secs(1);
+/// The cut for a lone 429.
+const NUDGE: f64 = 0.995;
+const STEP: Duration = Duration::from_millis(100);
+/// With rate headers, no creep while less than this share of the budget is left.
+const LOW: f64 = 0.2;
+/// Slots a late caller may still use: about one timer tick.
+const SLACK: Duration = Duration::from_millis(2);
+/// The longest pause that no header asked for.
+const LONGEST: Duration = Duration::from_secs(30);
+
+impl Pacer {
+    /// Starts at `ceiling` requests per second.
+    pub fn new(ceiling: f64) -> Pacer {
+        let ceiling = ceiling.max(0.01);
+        Pacer {
+            ceiling,
+            floor: ceiling.min(0.2),
+            rate: ceiling,
+            next: Duration::ZERO,
+            paused_until: Duration::ZERO,
+            told_by: None,
+            last_cut: Duration::ZERO,
+            last_change: Duration::ZERO,
+            strikes: 0,
+            answered: VecDeque::new(),
+            probe: Probe::Off,
+            left: None,
+            known: None,
+            recent: VecDeque::new(),
+            calm_since: Duration::ZERO,
+            heard: 0,
+            steady_since: Duration::ZERO,
+        }
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// The same pace on a clock that starts `by` later (for a run that takes over the pace of
+    /// the reads before it).
+    pub fn rebased(mut self, by: Duration) -> Pacer {
+        let back = |t: Duration| t.saturating_sub(by);
+        self.next = back(self.next);
+        self.paused_until = back(self.paused_until);
+        self.last_cut = back(self.last_cut);
+        self.last_change = back(self.last_change);
+        self.calm_since = back(self.calm_since);
+        self.steady_since = back(self.steady_since);
+        self.answered = self.answered.iter().map(|&t| back(t)).collect();
+        self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
+        if let Probe::Out(at) = self.probe {
+            self.probe = Probe::Out(back(at));
+        }
+        self
+    }
+
+    /// The first instant at or after `now` at which a request may go, without booking it;
+    /// `Duration::MAX` while a probe is out (its answer decides).
+    pub fn ready_at(&self, now: Duration) -> Duration {
+        if matches!(self.probe, Probe::Out(_)) {
+            return Duration::MAX;
+        }
+        now.max(self.next).max(self.paused_until)
+    }
+
+    /// Books the slot of a request that goes at `now` (no sooner than `ready_at`). A caller
+    /// that comes late (a timer's tick) keeps up to `SLACK` of the slots it missed, so that a
+    /// fast ceiling is not lost to timer granularity; over any second the ceiling holds.
+    pub fn book(&mut self, now: Duration) {
+        let at = now
+            .saturating_sub(SLACK)
+            .max(self.next)
+            .max(self.paused_until);
+        self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
+        if self.probe == Probe::Due {
+            self.probe = Probe::Out(at);
+        }
+    }
+
+    pub fn holding(&self, now: Duration) -> Holding {
+        if now < self.paused_until {
+            Holding::Paused {
+                told_by: self.told_by,
+            }
+        } else {
+            Holding::Pacing
+        }
+    }
+
+    pub fn paused_until(&self) -> Duration {
+        self.paused_until
+    }
+
+    /// Learns from the answer to a request sent at `sent_at`, received at `now`.
+    pub fn observe(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+        let probe_answer = matches!(self.probe, Probe::Out(at) if sent_at >= at);
+        match signal {
+            Signal::Limited { wait, told_by } => {
+                // The 429s of one burst (requests sent before the first of them was answered)
+                // count once: one cut, one step of the pause, one in the share of 429s. A
+                // probe's 429 is a new step.
+                if sent_at < self.last_cut && !probe_answer {
+                    return;
+                }
+                self.note(now, true);
+                let (share, count) = self.limited_share();
+                // Lone: the only 429 of the window, or a small share of many answers; but
+                // before the server has answered a few, nothing tells it from a spent budget.
+                let lone = self.heard >= FEW && (count <= 1 || share <= ISOLATED);
+                if lone && !probe_answer && self.strikes == 0 {
+                    // One 429 among many answers (a budget just touched, or a limit no header
+                    // predicted): a nudge, no pause, and a second off the calm; its own request
+                    // goes again in turn.
+                    self.rate = (self.rate * NUDGE).max(self.floor);
+                    self.calm_since = self.calm_since.saturating_add(LONE_COST).min(now);
+                    return;
+                }
+                self.calm_since = now;
+                // The 429s acted on are not counted again towards the next cut.
+                self.recent.clear();
+                self.strikes += 1;
+                if !probe_answer {
+                    let accepted = self.accepted(now);
+                    let before = self.rate;
+                    let measured = now.saturating_sub(self.steady_since) >= WINDOW;
+                    if measured && accepted > 0.0 {
+                        // A window of steady sending: what the server accepted is its limit.
+                        // The cut goes to just under the higher of that and the last second's
+                        // figure (a climb makes the window's lag); the climb back after a
+                        // deeper cut, only to the window's (a second's figure may hold a burst).
+                        let limit = accepted.max(self.accepted_since(now, RECENT));
+                        self.known = Some(accepted);
+                        self.rate = (limit * UNDER).clamp(before * DEEPEST, before * UNDER);
+                    } else {
+                        // Too soon after the start or a pause to have measured anything: cut by
+                        // a fifth, and climb back quickly halfway to where this began, until a
+                        // measure says where the limit is.
+                        self.rate = before * UNMEASURED;
+                        let between = f64::midpoint(self.rate, before);
+                        self.known = Some(self.known.map_or(between, |k| k.min(between)));
+                    }
+                    self.rate = self.rate.max(self.floor);
+                    self.last_change = now;
+                }
+                self.last_cut = now;
+                // The shortest pause that can help (two slots at the new rate); eight times as
+                // long with each 429 in a row (a budget still spent is believed sooner); never
+                // longer than the server asked.
+                let base = Duration::from_secs_f64(2.0 / self.rate).max(Duration::from_millis(10));
+                let growing = base
+                    .saturating_mul(8u32.saturating_pow(self.strikes.saturating_sub(1).min(10)))
+                    .min(LONGEST);
+                let pause = match wait {
+                    Some(w) => growing.min(w),
+                    None => growing,
+                };
+                let until = now.saturating_add(pause);
+                if until > self.paused_until {
+                    self.paused_until = until;
+                    self.told_by = told_by;
+                }
+                self.probe = Probe::Due;
+            }
+            Signal::Lost => {
+                if probe_answer {
+                    self.probe = Probe::Off;
+                }
+            }
+            Signal::Answered { remaining, limit } => {
+                self.note(now, false);
+                if probe_answer || self.probe == Probe::Due && sent_at >= self.last_cut {
+                    self.probe = Probe::Off;
+                    self.steady_since = now;
+                    // The climb counts from here: time spent paused is not time at the pace.
+                    self.last_change = now;
+                    // What was accepted before the pause measures the pause, not the limit.
+                    self.answered.clear();
+                }
+                if sent_at >= self.last_cut {
+                    self.strikes = 0;
+                }
+                self.answered.push_back(now);
+                self.heard = self.heard.saturating_add(1);
+                // Accepted beyond the limit learnt at the last cut: the limit is higher (until a
+                // cut has measured one, the climb is quick anyway).
+                let accepted = self.accepted(now);
+                if now.saturating_sub(self.steady_since) >= WINDOW && self.answered.len() >= 10 {
+                    self.known = self.known.map(|k| k.max(accepted));
+                }
+                self.left = match (remaining, limit) {
+                    (Some(r), Some(l)) if l > 0 => Some(f64::from(r) / f64::from(l)),
+                    _ => self.left,
+                };
+                let calm = now.saturating_sub(self.last_cut) >= CALM;
+                let roomy = self.left.is_none_or(|left| left >= LOW);
+                let since = now.saturating_sub(self.last_change);
+                if calm && roomy && since >= STEP {
+                    let steps = (since.as_secs_f64() / STEP.as_secs_f64()).min(50.0);
+                    // Far below the limit last learnt, or with none learnt yet: climb quickly;
+                    // near it, creep, the faster the longer 429s stay away (the limit may be
+                    // higher than learnt).
+                    let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
+                    let calm_for = now.saturating_sub(self.calm_since).as_secs_f64();
+                    let creep = 1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0);
+                    let factor = if below { CLIMB } else { creep };
+                    let mut rate = self.rate * factor.powf(steps);
+                    if let (true, Some(k)) = (below, self.known) {
+                        rate = rate.min(k * UNDER);
+                    }
+                    self.rate = rate.clamp(self.floor, self.ceiling);
+                    self.last_change = now;
+                }
+            }
+        }
+    }
+
+    /// Keeps the outcomes of the last `WINDOW`.
+    fn note(&mut self, now: Duration, limited: bool) {
+        self.recent.push_back((now, limited));
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(t, _)| now.saturating_sub(t) > WINDOW)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The share of the last `WINDOW`'s answers that were 429, and their count.
+    fn limited_share(&self) -> (f64, usize) {
+        let limited = self.recent.iter().filter(|(_, l)| *l).count();
+        (limited as f64 / self.recent.len().max(1) as f64, limited)
+    }
+
+    /// Requests per second answered (not 429) over the last `WINDOW`.
+    fn accepted(&mut self, now: Duration) -> f64 {
+        self.accepted_since(now, WINDOW)
+    }
+
+    /// Requests per second answered (not 429) over the last `span` (at most `WINDOW`).
+    fn accepted_since(&mut self, now: Duration, span: Duration) -> f64 {
+        while self
+            .answered
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) > WINDOW)
+        {
+            self.answered.pop_front();
+        }
+        // Over the whole span, or since the first answer when there has not been one yet
+        // (answers come a latency after their requests, so the time since the start would
+        // understate it); at least 0.1 s.
+        let within = self
+            .answered
+            .iter()
+            .rev()
+            .take_while(|&&t| now.saturating_sub(t) <= span);
+        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
+        let span = now
+            .saturating_sub(first)
+            .min(span)
+            .max(Duration::from_millis(100))
+            .as_secs_f64();
+        count as f64 / span
+    }
+}
+
+#[cfg(test)]
+// The tests subtract constants from constants; the code above uses checked time arithmetic.
+#[allow(clippy::unchecked_time_subtraction)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+    const S: Duration = Duration::from_secs(1);
+
+    fn answered(p: &mut Pacer, now: Duration) {
+        p.observe(
+            now,
+            now.saturating_sub(100 * MS),
+            Signal::Answered {
+                remaining: None,
+                limit: None,
+            },
+        );
+    }
+
+    fn limited(p: &mut Pacer, now: Duration, sent_at: Duration, wait: Option<Duration>) {
+        p.observe(
+            now,
+            sent_at,
+            Signal::Limited {
+                wait,
+                told_by: wait.map(|_| "Retry-After"),
+            },
+        );
+    }
+
+    #[test]
+    fn slots_are_spaced_by_the_rate_and_never_closer_than_the_ceiling() {
+        let mut p = Pacer::new(10.0);
+        assert_eq!(p.ready_at(Duration::ZERO), Duration::ZERO);
+        p.book(Duration::ZERO);
+        assert_eq!(p.ready_at(Duration::ZERO), 100 * MS);
+        p.book(100 * MS);
+        // A late caller goes at once, and keeps 2 ms of the slots it missed (a timer's tick).
+        assert_eq!(p.ready_at(S), S);
+        p.book(S);
+        assert_eq!(p.ready_at(S), S + 98 * MS);
+        // However late, no more than that: the ceiling holds over time.
+        p.book(10 * S);
+        assert_eq!(p.ready_at(10 * S), 10 * S + 98 * MS);
+    }
+
+    #[test]
+    fn a_lone_429_nudges_and_a_burst_cuts_once_to_just_under_what_was_accepted() {
+        let mut p = Pacer::new(200.0);
+        // The server accepted 100 a second for the last two seconds.
+        for i in 0..200 {
+            answered(&mut p, 10 * MS * i);
+        }
+        let now = 2 * S;
+        // One 429 among 200 answers: half a percent off, no pause.
+        limited(&mut p, now, now - 100 * MS, None);
+        assert!((p.rate() - 199.0).abs() < 0.01, "{}", p.rate());
+        assert!(p.ready_at(now) < now + 10 * MS, "no pause for a lone 429");
+        assert_eq!(p.holding(now), Holding::Pacing);
+        // More of them (over 2% of the answers): a cut to 97% of what was accepted.
+        for k in 1..5 {
+            limited(&mut p, now + k * MS, now - 90 * MS, None);
+        }
+        assert!((p.rate() - 97.0).abs() < 1.5, "{}", p.rate());
+        let cut = p.rate();
+        // Another 429 to a request sent before the cut: the same burst, no second cut.
+        limited(&mut p, now + 10 * MS, now - 50 * MS, None);
+        assert_eq!(p.rate(), cut);
+    }
+
+    #[test]
+    fn the_pause_is_short_grows_while_429s_go_on_and_never_outlasts_the_servers_word() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, Some(3 * S));
+        // Two slots at the cut rate (85/s: nothing was accepted yet), not the 3 s said.
+        let first = p.paused_until() - S;
+        assert!(first < 30 * MS && first > 20 * MS, "{first:?}");
+        assert_eq!(
+            p.holding(S + MS),
+            Holding::Paused {
+                told_by: Some("Retry-After")
+            }
+        );
+        // The probe goes, and is refused: eight times as long.
+        let at = p.ready_at(S);
+        p.book(at);
+        limited(&mut p, at + 100 * MS, at, Some(3 * S));
+        let second = p.paused_until() - (at + 100 * MS);
+        assert_eq!(second, first * 8);
+        // However many 429s, never longer than the server said.
+        for _ in 0..20 {
+            let now = p.paused_until();
+            let at = p.ready_at(now);
+            p.book(at);
+            limited(&mut p, at + 100 * MS, at, Some(3 * S));
+            let pause = p.paused_until() - (at + 100 * MS);
+            assert!(pause <= 3 * S, "{pause:?}");
+        }
+        let at = p.ready_at(p.paused_until());
+        p.book(at);
+        limited(&mut p, at + 100 * MS, at, Some(3 * S));
+        assert_eq!(
+            p.paused_until() - (at + 100 * MS),
+            3 * S,
+            "grown to the server's word"
+        );
+        let mut q = Pacer::new(100.0);
+        limited(&mut q, S, S, Some(MS));
+        assert_eq!(q.paused_until(), S + MS, "a shorter wait said is kept");
+    }
+
+    #[test]
+    fn after_a_pause_one_probe_goes_alone_until_it_is_answered() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, None);
+        let at = p.ready_at(S);
+        assert!(at > S);
+        p.book(at);
+        // Nothing else goes while the probe is out.
+        assert_eq!(p.ready_at(at + 500 * MS), Duration::MAX);
+        // An answer to a request sent before the pause does not open up.
+        answered(&mut p, at + 50 * MS);
+        assert_eq!(p.ready_at(at + 60 * MS), Duration::MAX);
+        // The probe's answer does.
+        p.observe(
+            at + 100 * MS,
+            at,
+            Signal::Answered {
+                remaining: None,
+                limit: None,
+            },
+        );
+        assert!(p.ready_at(at + 100 * MS) < Duration::MAX);
+    }
+
+    #[test]
+    fn the_rate_creeps_back_up_while_calm_unless_the_budget_is_nearly_spent() {
+        let mut p = Pacer::new(100.0);
+        limited(&mut p, S, S - 100 * MS, None);
+        let cut = p.rate();
+        probe_answered(&mut p, S);
+        for t in 0..600 {
+            answered(&mut p, 2 * S + 100 * MS * t);
+        }
+        // A minute of calm: 0.3% a second, up to the ceiling.
+        assert!(p.rate() > cut * 1.15, "{} after {cut}", p.rate());
+        assert!(p.rate() <= 100.0);
+        let mut q = Pacer::new(100.0);
+        limited(&mut q, S, S - 100 * MS, None);
+        let cut = q.rate();
+        let at = q.ready_at(S);
+        q.book(at);
+        for t in 0..600 {
+            let now = 2 * S + 100 * MS * t;
+            q.observe(
+                now,
+                now - 100 * MS,
+                Signal::Answered {
+                    remaining: Some(1),
+                    limit: Some(100),
+                },
+            );
+        }
+        assert_eq!(q.rate(), cut, "no creep while 1% of the budget is left");
+    }
+
+    /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
+    fn steady(p: &mut Pacer, from: Duration, to: Duration) {
+        let mut t = from;
+        while t < to {
+            answered(p, t);
+            t += 10 * MS;
+        }
+    }
+
+    /// Sends the probe after a pause and has it answered.
+    fn probe_answered(p: &mut Pacer, now: Duration) -> Duration {
+        let at = p.ready_at(now);
+        p.book(at);
+        p.observe(
+            at + 100 * MS,
+            at,
+            Signal::Answered {
+                remaining: None,
+                limit: None,
+            },
+        );
+        at + 100 * MS
+    }
+
+    #[test]
+    fn before_a_window_of_steady_sending_a_cut_takes_a_fifth_and_climbs_back_quickly() {
+        let mut p = Pacer::new(200.0);
+        // The first answers of the run, then 429s: nothing measured the limit yet (what was
+        // accepted in 0.2 s says little), so no cut to it.
+        steady(&mut p, 100 * MS, 300 * MS);
+        for k in 0..5 {
+            limited(&mut p, 300 * MS + k * MS, 200 * MS, None);
+        }
+        // The first was a lone 429 among 20 answers (a nudge); the second made a storm.
+        let began = 200.0 * NUDGE;
+        assert!((p.rate() - began * 0.8).abs() < 0.01, "{}", p.rate());
+        // Back quickly (2% every 100 ms), to just under halfway between the cut and where it
+        // began...
+        let halfway = f64::midpoint(began * 0.8, began);
+        let open = probe_answered(&mut p, 400 * MS);
+        steady(&mut p, open, open + S);
+        let target = halfway * UNDER;
+        assert!(
+            p.rate() >= target && p.rate() < target * 1.005,
+            "{}",
+            p.rate()
+        );
+        // ... and from there only the creep (0.3% a second).
+        steady(&mut p, open + S, open + 3 * S);
+        assert!(p.rate() < target * 1.01, "{}", p.rate());
+    }
+
+    #[test]
+    fn the_429s_a_cut_acted_on_do_not_count_towards_the_next() {
+        let mut p = Pacer::new(200.0);
+        steady(&mut p, Duration::ZERO, 2 * S);
+        // A storm: four 429s within 10 ms, over 2% of the answers.
+        for k in 0..5 {
+            limited(&mut p, 2 * S + k * MS, 2 * S - 50 * MS + k * MS, None);
+        }
+        let cut = p.rate();
+        assert!(cut < 100.0, "{cut}");
+        let open = probe_answered(&mut p, 2 * S);
+        steady(&mut p, open, open + 500 * MS);
+        // One more 429 within the window of the first five: a lone one, a nudge, no pause.
+        let now = open + 500 * MS;
+        limited(&mut p, now, now - 100 * MS, None);
+        assert_eq!(p.holding(now), Holding::Pacing);
+        assert!(p.rate() > cut * 0.99, "{} after {cut}", p.rate());
+    }
+
+    #[test]
+    fn an_absurd_wait_pauses_without_overflowing() {
+        let mut p = Pacer::new(10.0);
+        limited(&mut p, 5 * S, 4 * S, Some(Duration::from_secs(u64::MAX)));
+        assert!(p.paused_until() > 5 * S);
+        p.book(Duration::MAX);
+        assert_eq!(p.ready_at(Duration::MAX), Duration::MAX);
+        let mut q = Pacer::new(10.0);
+        for _ in 0..64 {
+            let at = q.ready_at(Duration::ZERO).min(Duration::from_secs(1 << 40));
+            q.book(at);
+            limited(&mut q, at, at, None);
+        }
+        assert!(q.paused_until() < Duration::from_secs(1 << 41));
+    }
+}

@@ -1,0 +1,10 @@
+//! The live org, read through the admin API: `page` parses the users listing (the binary's
+//! `mailshift::live::reader` fetches it and single profiles), `org` turns it into the planner's org,
+//! `manage` parses the pre-flight answers (permissions, domains), `drift` compares the org with a plan's
+//! preconditions before `apply` writes, and `verify` with its final addresses (both pure).
+
+pub mod drift;
+pub mod manage;
+pub mod org;
+pub mod page;
+pub mod verify;

@@ -1,0 +1,340 @@
+//! Plain values the whole tool shares: accounts as the exports describe them, and the rules for
+//! comparing and validating email addresses. No I/O here.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// An email address as a file spelled it, with the key it is compared by.
+///
+/// Atlassian treats addresses case-insensitively, so two spellings with one key are one address;
+/// the original spelling is kept because it is what gets written.
+///
+/// ```
+/// use mailshift_core::model::Email;
+///
+/// let held = Email::lenient(" Ann.Lee@CompanyB.example ");
+/// let wanted = Email::strict("ann.lee@companyb.example").unwrap();
+/// assert_eq!(held.key(), wanted.key()); // one address
+/// assert_eq!(held.text(), "Ann.Lee@CompanyB.example"); // kept as spelled, trimmed
+/// assert!(Email::strict("ann.lee@companyb").is_err()); // not an address the API takes
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Shared, so that plan steps name the address without copying it.
+    text: Arc<str>,
+    /// `None` when the text is its own key (already lower case), which is most addresses: a
+    /// million-account export then holds one string per address, not two.
+    key: Option<Box<str>>,
+}
+
+impl Email {
+    /// Takes an address as found in an export, without judging its syntax: an account holds the
+    /// address it holds, however odd. Whitespace around it is dropped.
+    pub fn lenient(text: &str) -> Email {
+        let text = text.trim();
+        let key = if text.is_ascii() {
+            let upper = text.bytes().any(|b| b.is_ascii_uppercase());
+            upper.then(|| text.to_ascii_lowercase())
+        } else {
+            Some(text.to_lowercase()).filter(|k| k != text)
+        };
+        Email {
+            key: key.map(String::into_boxed_str),
+            text: text.into(),
+        }
+    }
+
+    /// Takes an address that mailshift will write, which must be one the API accepts.
+    pub fn strict(text: &str) -> Result<Email, AddressProblem> {
+        let text = text.trim();
+        check_address(text)?;
+        Ok(Email::lenient(text))
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The spelling, shared rather than copied.
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.text)
+    }
+
+    /// The comparison key: the whole address in lower case.
+    pub fn key(&self) -> &str {
+        self.key.as_deref().unwrap_or(&self.text)
+    }
+
+    /// The part before the last `@`, as spelled.
+    pub fn local(&self) -> &str {
+        split_address(&self.text).0
+    }
+
+    /// The part after the last `@`, as spelled.
+    pub fn domain(&self) -> &str {
+        split_address(&self.text).1
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The key two addresses are compared by.
+pub fn email_key(text: &str) -> String {
+    let text = text.trim();
+    if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_lowercase()
+    }
+}
+
+/// The key two domains are compared by: its IDNA (punycode) form, so that `bücher.example` and
+/// `xn--bcher-kva.example` are one domain; as typed, in lower case, if it has none.
+pub fn domain_key(text: &str) -> String {
+    let text = text.trim().trim_start_matches('@');
+    idna::domain_to_ascii(text).unwrap_or_else(|_| email_key(text))
+}
+
+fn split_address(text: &str) -> (&str, &str) {
+    match text.rfind('@') {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
+    }
+}
+
+/// Why an address cannot be written through the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressProblem {
+    /// The cell was empty.
+    #[error("the address is empty")]
+    Empty,
+    /// No `@` at all.
+    #[error("the address has no @")]
+    NoAt,
+    /// More than one `@` (quoted local parts are not accepted by the admin API's validation).
+    #[error("the address has more than one @")]
+    SeveralAt,
+    /// Nothing before the `@`.
+    #[error("nothing before the @")]
+    EmptyLocal,
+    /// The API limits the user part to 255 characters.
+    #[error("the part before the @ is longer than 255 characters")]
+    LocalTooLong,
+    /// Whitespace, control characters or characters that need quoting.
+    #[error("the address contains {0:?}, which an address cannot hold unquoted")]
+    BadCharacter(char),
+    /// The domain is not dot-separated labels of letters, digits and hyphens.
+    #[error("the domain {0:?} is not a valid domain name")]
+    BadDomain(String),
+}
+
+/// Checks the syntax the admin API accepts (see docs/inputs.md for the rules and their source).
+pub fn check_address(text: &str) -> Result<(), AddressProblem> {
+    if text.is_empty() {
+        return Err(AddressProblem::Empty);
+    }
+    let mut parts = text.split('@');
+    let local = parts.next().unwrap_or_default();
+    let domain = match (parts.next(), parts.next()) {
+        (None, _) => return Err(AddressProblem::NoAt),
+        (Some(_), Some(_)) => return Err(AddressProblem::SeveralAt),
+        (Some(domain), None) => domain,
+    };
+    if local.is_empty() {
+        return Err(AddressProblem::EmptyLocal);
+    }
+    // A character is at least one byte, so only a long one needs counting.
+    if local.len() > 255 && local.chars().count() > 255 {
+        return Err(AddressProblem::LocalTooLong);
+    }
+    if let Some(c) = local.chars().find(|c| !is_local_char(*c)) {
+        return Err(AddressProblem::BadCharacter(c));
+    }
+    if is_domain(domain) {
+        Ok(())
+    } else {
+        Err(AddressProblem::BadDomain(domain.to_owned()))
+    }
+}
+
+fn is_local_char(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | ']' | '\\'
+        ))
+}
+
+/// A domain is two or more labels of letters, digits and inner hyphens, each at most 63 long.
+pub fn is_domain(domain: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && (l.len() <= 63 || l.chars().count() <= 63)
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    domain.contains('.') && domain.split('.').all(label_ok)
+}
+
+/// The API's pattern for an account ID: `[a-zA-Z0-9_|:-]{1,128}`.
+pub fn is_account_id(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'|' | b':' | b'-'))
+}
+
+/// An account's status in the export. Deactivated and suspended accounts still hold their address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Deactivated,
+    Suspended,
+    /// Blank or a value this version does not know; treated like an active account.
+    Unknown,
+}
+
+impl Status {
+    /// Reads the status cell of any export (`Active`, `Inactive`, `Deactivated`, `Suspended`, ...).
+    pub fn from_cell(cell: &str) -> Status {
+        let is = |word: &str| cell.trim().eq_ignore_ascii_case(word);
+        if is("active") || is("enabled") {
+            Status::Active
+        } else if is("inactive") || is("deactivated") || is("disabled") {
+            Status::Deactivated
+        } else if is("suspended") {
+            Status::Suspended
+        } else {
+            Status::Unknown
+        }
+    }
+
+    /// Whether the user can be signed in, and so loses sessions when the address changes.
+    pub fn may_have_sessions(self) -> bool {
+        !matches!(self, Status::Deactivated)
+    }
+}
+
+impl Status {
+    /// The status as the plan file and the reviews name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Deactivated => "deactivated",
+            Status::Suspended => "suspended",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One account of the org as an export lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Missing only in the "Export managed accounts" layout.
+    pub id: Option<Arc<str>>,
+    pub name: Arc<str>,
+    pub email: Email,
+    pub status: Status,
+    /// Some product column of the export is filled for this account.
+    pub product_access: bool,
+    /// The line of the export the account starts on.
+    pub line: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_and_its_punycode_are_one_domain() {
+        assert_eq!(
+            domain_key("bücher.example"),
+            domain_key("xn--bcher-kva.example")
+        );
+        assert_eq!(domain_key("@Bücher.Example"), "xn--bcher-kva.example");
+        assert_eq!(domain_key("NEW.example"), "new.example");
+        assert_ne!(domain_key("bucher.example"), domain_key("bücher.example"));
+    }
+
+    #[test]
+    fn keys_ignore_case_and_surrounding_space() {
+        assert_eq!(
+            Email::lenient(" John.Doe@Example.COM ").key(),
+            "john.doe@example.com"
+        );
+        assert_eq!(Email::lenient("ÉMILE@Exemple.fr").key(), "émile@exemple.fr");
+        assert_eq!(
+            Email::lenient(" John.Doe@Example.COM ").text(),
+            "John.Doe@Example.COM"
+        );
+    }
+
+    #[test]
+    fn local_and_domain_split_at_the_at() {
+        let e = Email::strict("Ann.Lee@New.example").unwrap();
+        assert_eq!((e.local(), e.domain()), ("Ann.Lee", "New.example"));
+    }
+
+    #[test]
+    fn strict_rejects_what_the_api_would() {
+        use AddressProblem::*;
+        assert_eq!(Email::strict("   "), Err(Empty));
+        assert_eq!(Email::strict("ann.example.com"), Err(NoAt));
+        assert_eq!(Email::strict("a@b@example.com"), Err(SeveralAt));
+        assert_eq!(Email::strict("@example.com"), Err(EmptyLocal));
+        assert_eq!(Email::strict("ann lee@example.com"), Err(BadCharacter(' ')));
+        assert_eq!(
+            Email::strict("ann\u{0}@example.com"),
+            Err(BadCharacter('\0'))
+        );
+        assert_eq!(
+            Email::strict("ann@localhost"),
+            Err(BadDomain("localhost".into()))
+        );
+        assert_eq!(
+            Email::strict("ann@-x.example"),
+            Err(BadDomain("-x.example".into()))
+        );
+        assert_eq!(
+            Email::strict(&format!("{}@example.com", "a".repeat(256))),
+            Err(LocalTooLong)
+        );
+        assert!(Email::strict(&format!("{}@example.com", "a".repeat(255))).is_ok());
+        assert!(Email::strict("first.last+tag@sub.example.co.uk").is_ok());
+    }
+
+    #[test]
+    fn account_ids_follow_the_api_pattern() {
+        assert!(is_account_id("557057:4f9acfd2-6155-419b-8de5-5b5cf27a59a0"));
+        assert!(is_account_id("qm:a|b_c"));
+        assert!(!is_account_id(""));
+        assert!(!is_account_id("has space"));
+        assert!(!is_account_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn status_cells_of_every_export_are_understood() {
+        assert_eq!(Status::from_cell("Active"), Status::Active);
+        assert_eq!(Status::from_cell("Inactive"), Status::Deactivated);
+        assert_eq!(Status::from_cell(" deactivated "), Status::Deactivated);
+        assert_eq!(Status::from_cell("Suspended"), Status::Suspended);
+        assert_eq!(Status::from_cell(""), Status::Unknown);
+        assert!(!Status::Deactivated.may_have_sessions());
+        assert!(Status::Suspended.may_have_sessions());
+    }
+}

@@ -1,0 +1,190 @@
+//! The dry run: a plan rendered for the people who approve it and the scripts that check it.
+//! Renderers write to any `io::Write`; the caller owns the terminal.
+
+pub mod cause;
+pub mod decisions;
+mod diagram;
+pub mod idp;
+pub mod machine;
+pub mod markdown;
+pub mod outcome;
+pub mod people;
+pub mod runs;
+pub mod spreadsheet;
+pub mod table;
+
+use crate::plan::{Origin, Plan, Step, StepKind};
+
+/// The targets file as the plan names it, for `file:line` references.
+pub fn targets_path(plan: &Plan) -> &str {
+    plan.inputs
+        .targets
+        .as_ref()
+        .map_or("targets", |f| f.path.as_str())
+}
+
+/// Where a wish came from, as a reviewer looks it up: `targets.csv:12` or the rule.
+pub fn origin_text(plan: &Plan, origin: &Origin) -> String {
+    match origin {
+        Origin::Line(line) => format!("{}:{line}", targets_path(plan)),
+        Origin::Rule(rule) => format!("--rewrite-domain {rule}"),
+    }
+}
+
+/// What a reviewer should know about a step beyond its addresses.
+pub fn step_note(plan: &Plan, step: &Step) -> String {
+    match step.kind {
+        StepKind::Free if step.flagged() => {
+            let products = if step.product_access {
+                ", has product access"
+            } else {
+                ""
+            };
+            format!("WARNING {} user{products} loses this address", step.status)
+        }
+        StepKind::Free => format!("{} holder keeps its account", step.status),
+        StepKind::Temporary => "temporary address that breaks a cycle".to_owned(),
+        StepKind::Unlink => {
+            "WARNING unlinked from SCIM: unassign and reassign the user in the IdP afterwards to restore its groups".to_owned()
+        }
+        StepKind::Rename => step
+            .origin
+            .as_ref()
+            .map(|o| origin_text(plan, o))
+            .unwrap_or_default(),
+    }
+}
+
+pub fn kind_text(kind: StepKind) -> &'static str {
+    kind.name()
+}
+
+pub fn after_text(step: &Step) -> String {
+    if step.after.is_empty() {
+        return "-".to_owned();
+    }
+    step.after
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The summary as label/value pairs, shared by the table and markdown renderers.
+pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
+    let s = &plan.summary;
+    let blocked = if s.blocked_by_reason.is_empty() {
+        s.blocked.to_string()
+    } else {
+        let parts: Vec<String> = s
+            .blocked_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        format!("{} ({})", s.blocked, parts.join(", "))
+    };
+    // A rollback's accounts, and a live plan's, come from the API, not from an export.
+    let from_api = plan.inputs.accounts.path.contains("://");
+    let mut rows = vec![
+        (
+            if from_api {
+                "accounts in the org"
+            } else {
+                "accounts in export"
+            },
+            s.accounts.to_string(),
+        ),
+        ("writes (API calls)", s.writes.to_string()),
+        ("renames", s.renames.to_string()),
+        (
+            "frees",
+            format!(
+                "{} ({} flagged: the holder can sign in or uses a product)",
+                s.frees, s.flagged_holders
+            ),
+        ),
+        (
+            "temporary addresses",
+            format!(
+                "{} (one per cycle; cycles {}, chains {})",
+                s.temporaries, s.cycles, s.chains
+            ),
+        ),
+        (
+            "users signed out",
+            format!("{} (every write ends the account's sessions)", s.signed_out),
+        ),
+        ("blocked", blocked),
+        (
+            "unchanged",
+            format!("{} (already at their target)", s.unchanged),
+        ),
+    ];
+    if s.no_account > 0 {
+        rows.push((
+            "no Atlassian account",
+            format!(
+                "{} (rows of the target list that match no account; not planned, not blocked)",
+                s.no_account
+            ),
+        ));
+    }
+    if s.unlinks > 0 {
+        rows.push((
+            "SCIM unlinks",
+            format!(
+                "{} (their groups must be reprovisioned from the IdP afterwards)",
+                s.unlinks
+            ),
+        ));
+    }
+    if s.idp_changes > 0 {
+        rows.push((
+            "IdP changes",
+            format!(
+                "{} (the identity provider owns these emails: change them there, in order)",
+                s.idp_changes
+            ),
+        ));
+    }
+    rows
+}
+
+/// What the admin does in the identity provider once the plan is applied: the unlinked
+/// accounts to reassign (seed: update-managed-scim-email-addresses, use cases A and B) and the
+/// IdP-owned emails to change. Empty when there is nothing.
+pub fn follow_ups(plan: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for s in plan.steps.iter().filter(|s| s.kind == StepKind::Unlink) {
+        lines.push(format!(
+            "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups",
+            s.account_id, s.from, s.id
+        ));
+    }
+    for m in &plan.idp {
+        lines.push(format!(
+            "IdP change {}: {} ({}) {} -> {}, {}; change {}",
+            m.order,
+            m.account_id,
+            if m.name.is_empty() { "-" } else { &m.name },
+            m.current,
+            m.target,
+            idp::wait_text(m),
+            crate::plan::access::idp_attribute(&m.source)
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_read_from_the_api_are_not_called_an_export() {
+        let mut plan = crate::plan::plan_of(vec![]);
+        assert_eq!(summary_rows(&plan)[0].0, "accounts in export");
+        plan.inputs.accounts.path = "https://api.atlassian.com/admin/v1/orgs/o/users".into();
+        assert_eq!(summary_rows(&plan)[0].0, "accounts in the org");
+    }
+}

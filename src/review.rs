@@ -1,0 +1,47 @@
+//! The dry run's shell: the renderers are pure and live in `mailshift_core::review`; here the
+//! admin's chosen format picks one, and the checklist and the people list are written to disk.
+
+use crate::cli::Format;
+use crate::error::Error;
+use hashbrown::HashMap;
+use mailshift_core::plan::Plan;
+pub use mailshift_core::review::*;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The plan in the format the admin asked for.
+pub fn render(plan: &Plan, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::render(plan, out),
+        Format::Markdown => markdown::render(plan, out),
+        Format::Csv => spreadsheet::render(plan, out),
+        Format::Json => {
+            serde_json::to_writer(&mut *out, plan)?;
+            out.write_all(b"\n")
+        }
+    }
+}
+
+/// Writes the IdP checklist whole or not at all.
+pub fn write_checklist(path: &Path, plan: &Plan) -> Result<(), Error> {
+    crate::private_file::write(path, |out| idp::render(plan, out)).map_err(|source| {
+        Error::Checklist {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+/// Writes the people list whole or not at all.
+pub fn write_people(
+    path: &Path,
+    plan: &Plan,
+    changed_at: &HashMap<u32, String>,
+) -> Result<(), Error> {
+    crate::private_file::write(path, |out| people::render(plan, changed_at, out)).map_err(
+        |source| Error::People {
+            path: path.to_owned(),
+            source,
+        },
+    )
+}
