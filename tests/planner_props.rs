@@ -226,6 +226,44 @@ fn run_any_order(org: &Org, plan: &Plan, seed: &[u32]) -> Result<Ledger, String>
     Ok(ledger)
 }
 
+/// The plan's groups, as the partition of step indices that `Step.group` makes.
+fn plan_groups(plan: &Plan) -> BTreeSet<Vec<u32>> {
+    let mut by_group: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        by_group.entry(step.group).or_default().push(i as u32);
+    }
+    by_group.into_values().collect()
+}
+
+/// The dependency groups: steps joined by `after` or by their account, found from scratch.
+fn dependency_groups(plan: &Plan) -> BTreeSet<Vec<u32>> {
+    let n = plan.steps.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            i = parent[i];
+        }
+        i
+    }
+    let mut first_on: HashMap<&str, usize> = HashMap::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let mut joined: Vec<usize> = step.after.iter().map(|&d| d as usize - 1).collect();
+        joined.push(*first_on.entry(&step.account_id).or_insert(i));
+        for j in joined {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for i in 0..n {
+        groups
+            .entry(root(&mut parent, i))
+            .or_default()
+            .push(i as u32);
+    }
+    groups.into_values().collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -323,6 +361,10 @@ proptest! {
             }
         }
 
+        // The group a step carries is its dependency group: what `apply --limit` and a drifted
+        // account's exclusion take whole.
+        prop_assert_eq!(plan_groups(&plan), dependency_groups(&plan));
+
         // Same inputs, same bytes.
         prop_assert_eq!(file::encode(&plan), file::encode(&plan_of(&b)));
     }
@@ -339,6 +381,7 @@ proptest! {
 
         let run = run_any_order(&b.org, &plan, &s.order_seed);
         prop_assert!(run.is_ok(), "dependency order: {:?}", run.err());
+        prop_assert_eq!(plan_groups(&plan), dependency_groups(&plan));
         let mut end = run.unwrap();
 
         // No write to an account the API refuses, nor to the operator's; a SCIM-owned holder

@@ -102,49 +102,20 @@ pub struct Choice {
     pub settled_anyway: usize,
 }
 
-/// The steps of each dependency group, groups in plan order, steps in plan order.
+/// The steps of each dependency group, groups in plan order, steps in plan order. The planner
+/// writes each step's group (steps joined by `after` or by their account share one), and
+/// decoding the plan checks that it does; this reads them, it does not work them out again.
 pub fn groups(steps: &[Step]) -> Vec<Vec<u32>> {
-    let n = steps.len();
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut by_account: HashMap<&str, u32> = HashMap::new();
-    for (i, s) in steps.iter().enumerate() {
-        for &d in &s.after {
-            if let Some(j) = (d as usize).checked_sub(1).filter(|&j| j < n) {
-                union(&mut parent, i as u32, j as u32);
-            }
-        }
-        let first = *by_account.entry(&*s.account_id).or_insert(i as u32);
-        union(&mut parent, i as u32, first);
-    }
     let mut index: HashMap<u32, usize> = HashMap::new();
     let mut out: Vec<Vec<u32>> = Vec::new();
-    for i in 0..n as u32 {
-        let root = find(&mut parent, i);
-        let g = *index.entry(root).or_insert_with(|| {
+    for (i, step) in steps.iter().enumerate() {
+        let g = *index.entry(step.group).or_insert_with(|| {
             out.push(Vec::new());
             out.len() - 1
         });
-        out[g].push(i);
+        out[g].push(i as u32);
     }
     out
-}
-
-fn find(parent: &mut [u32], mut i: u32) -> u32 {
-    while parent[i as usize] != i {
-        let up = parent[parent[i as usize] as usize];
-        parent[i as usize] = up;
-        i = up;
-    }
-    i
-}
-
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    // The lower index becomes the root, so a group's root is its first step.
-    if ra != rb {
-        let (lo, hi) = (ra.min(rb), ra.max(rb));
-        parent[hi as usize] = lo;
-    }
 }
 
 /// Which steps this run takes. Groups with nothing left to do are passed over; `--only` keeps
@@ -315,16 +286,21 @@ mod tests {
 
     /// Group A: a free (1) and the rename that takes the freed address (2). Group B: one
     /// rename (3). Group C: a swap through a temporary address (4, 5, 6). Group D: one rename (7).
+    /// Each step carries its group, as the planner writes it.
     fn plan() -> Vec<Step> {
         vec![
-            step(1, "holder", "x@old", "x_FREE@old", &[]),
-            step(2, "a", "a@old", "x@old", &[1]),
-            step(3, "b", "b@old", "b@new", &[]),
-            step(4, "c", "c@new", "c_MOVING@new", &[]),
-            step(5, "d", "d@new", "c@new", &[4]),
-            step(6, "c", "c_MOVING@new", "d@new", &[5, 4]),
-            step(7, "e", "e@old", "e@new", &[]),
+            in_group(1, step(1, "holder", "x@old", "x_FREE@old", &[])),
+            in_group(1, step(2, "a", "a@old", "x@old", &[1])),
+            in_group(2, step(3, "b", "b@old", "b@new", &[])),
+            in_group(3, step(4, "c", "c@new", "c_MOVING@new", &[])),
+            in_group(3, step(5, "d", "d@new", "c@new", &[4])),
+            in_group(3, step(6, "c", "c_MOVING@new", "d@new", &[5, 4])),
+            in_group(4, step(7, "e", "e@old", "e@new", &[])),
         ]
+    }
+
+    fn in_group(group: u32, step: Step) -> Step {
+        Step { group, ..step }
     }
 
     fn list(lines: &str) -> AccountList {
@@ -348,16 +324,16 @@ mod tests {
     }
 
     #[test]
-    fn groups_join_steps_by_dependency_and_by_account() {
+    fn groups_are_the_plans_own_in_plan_order() {
         assert_eq!(
             groups(&plan()),
             vec![vec![0, 1], vec![2], vec![3, 4, 5], vec![6]]
         );
-        // Two steps of one account with no dependency between them still go together.
+        // A group whose steps are not next to each other is still one group, at its first step.
         let steps = vec![
-            step(1, "a", "a@1", "a@2", &[]),
-            step(2, "b", "b@1", "b@2", &[]),
-            step(3, "a", "a@2", "a@3", &[]),
+            in_group(1, step(1, "a", "a@1", "a@2", &[])),
+            in_group(2, step(2, "b", "b@1", "b@2", &[])),
+            in_group(1, step(3, "a", "a@2", "a@3", &[])),
         ];
         assert_eq!(groups(&steps), vec![vec![0, 2], vec![1]]);
     }

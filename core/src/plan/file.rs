@@ -225,8 +225,11 @@ pub fn decode_hashed(path: &Path, bytes: &[u8]) -> Result<(Plan, String), PlanFi
     Ok((plan, actual))
 }
 
-/// Step ids run 1, 2, 3, ... in file order, and every step waits only for steps before it.
+/// Step ids run 1, 2, 3, ... in file order, every step waits only for steps before it, and a
+/// step shares its group with the steps it waits for and with the other steps of its account:
+/// `apply --limit` and a drifted account's exclusion take groups whole, as the plan states them.
 fn check_steps(plan: &Plan) -> Result<(), String> {
+    let mut group_of_account: hashbrown::HashMap<&str, (u32, u32)> = hashbrown::HashMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
         let id = i as u64 + 1;
         if u64::from(step.id) != id {
@@ -235,6 +238,24 @@ fn check_steps(plan: &Plan) -> Result<(), String> {
         if let Some(&d) = step.after.iter().find(|&&d| d == 0 || u64::from(d) >= id) {
             return Err(format!(
                 "step {id} waits for step {d}, which does not come before it"
+            ));
+        }
+        if let Some(&d) = step
+            .after
+            .iter()
+            .find(|&&d| plan.steps[d as usize - 1].group != step.group)
+        {
+            return Err(format!(
+                "step {id} waits for step {d}, which is in another group"
+            ));
+        }
+        let (group, first) = *group_of_account
+            .entry(&step.account_id)
+            .or_insert((step.group, step.id));
+        if group != step.group {
+            return Err(format!(
+                "steps {first} and {id} both write account {}, in different groups",
+                step.account_id
             ));
         }
     }
@@ -380,6 +401,54 @@ mod tests {
         plan.steps[0].after.push(1);
         let err = decode(Path::new("p.json"), &encode(&plan)).unwrap_err();
         assert!(err.to_string().contains("waits for step 1"), "{err}");
+    }
+
+    #[test]
+    fn groups_that_split_a_dependency_or_an_account_are_refused() {
+        let two = |second: Step| {
+            let mut plan = sample();
+            plan.steps.push(Step { id: 2, ..second });
+            decode(Path::new("p.json"), &encode(&plan))
+        };
+        let first = sample().steps[0].clone();
+        let other = Step {
+            account_id: "id-2".into(),
+            from: "bo@old.example".into(),
+            to: "bo@new.example".into(),
+            ..first.clone()
+        };
+        // One group: a dependency and an account each keep theirs.
+        assert!(
+            two(Step {
+                after: [1].into_iter().collect(),
+                ..other.clone()
+            })
+            .is_ok()
+        );
+        assert!(
+            two(Step {
+                group: 2,
+                ..other.clone()
+            })
+            .is_ok()
+        );
+        let err = two(Step {
+            group: 2,
+            after: [1].into_iter().collect(),
+            ..other
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("step 2 waits for step 1, which is in another group"),
+            "{err}"
+        );
+        let err = two(Step { group: 2, ..first }).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("steps 1 and 2 both write account id-1, in different groups"),
+            "{err}"
+        );
     }
 
     #[test]
