@@ -1,0 +1,225 @@
+//! Phase 1: the target rows and the domain rules matched to accounts, as claims on valid
+//! addresses; then who else wants each address, and who holds it now. A row that names no
+//! account or two, rows that give one account two targets, and invalid addresses are blocked
+//! here.
+
+use super::{AccountIx, ClaimIx, MatchIx, Request, account, block_row, id, rule_origin};
+use crate::input::{DomainRule, Target, TargetRow};
+use crate::model::{Account, Email};
+use crate::org::Org;
+use crate::plan::{BlockReason, Blocked, Origin};
+use hashbrown::HashMap;
+use std::sync::Arc;
+
+/// One account's wish for one address, after its row was matched and its target parsed.
+pub(super) struct Claim<'a> {
+    pub account: AccountIx,
+    pub target: &'a Email,
+    pub origin: Origin,
+}
+
+/// Who wants each address.
+pub(super) struct Wants<'a> {
+    /// Each wanted address with its first claim.
+    pub by_target: HashMap<&'a str, ClaimIx>,
+    /// The addresses more than one claim wants, with all of them (an address wanted twice is
+    /// wanted by nobody).
+    pub duplicated: HashMap<&'a str, Vec<ClaimIx>>,
+}
+
+/// Matches rows to accounts. Returns the claims in row order, and which accounts some row names.
+pub(super) fn from_rows<'a>(
+    req: &Request<'a>,
+    blocked: &mut Vec<Blocked>,
+) -> (Vec<Claim<'a>>, Vec<bool>) {
+    let org = req.org;
+    let mut named = vec![false; org.len()];
+    let mut matched: Vec<(&TargetRow, AccountIx)> = Vec::with_capacity(req.rows.len());
+    let mut first_row: Vec<Option<MatchIx>> = vec![None; org.len()];
+    let mut conflicting: HashMap<AccountIx, Vec<u64>> = HashMap::new();
+    for (row, &found) in req.rows.iter().zip(&resolve_all(org, req.rows)) {
+        match found.map_or_else(|| resolve(org, row), Ok) {
+            Ok(a) => {
+                named[a.ix()] = true;
+                match first_row[a.ix()] {
+                    None => first_row[a.ix()] = Some(MatchIx::new(matched.len())),
+                    Some(first) if matched[first.ix()].0.target.text() != row.target.text() => {
+                        conflicting.entry(a).or_default();
+                    }
+                    Some(_) => {}
+                }
+                matched.push((row, a));
+            }
+            Err(reason) => blocked.push(Blocked {
+                origin: Origin::Line(row.line),
+                account_id: row.account_id.clone(),
+                name: String::new(),
+                current: row.current_email.clone(),
+                target: row.target.text().to_owned(),
+                reason,
+            }),
+        }
+    }
+    for &(row, a) in &matched {
+        if let Some(lines) = conflicting.get_mut(&a) {
+            lines.push(row.line);
+        }
+    }
+
+    let mut claims = Vec::with_capacity(matched.len());
+    for (i, &(row, a)) in matched.iter().enumerate() {
+        let holder = account(org, a);
+        let origin = Origin::Line(row.line);
+        if let Some(lines) = conflicting.get(&a) {
+            let reason = BlockReason::ConflictingRows {
+                lines: lines.clone(),
+            };
+            blocked.push(block_row(origin, holder, row.target.text(), reason));
+        } else if first_row[a.ix()] == Some(MatchIx::new(i)) {
+            claims.extend(claim(a, holder, &row.target, origin, blocked));
+        } // else: the same row again, word for word; the first one stands for both.
+    }
+    (claims, named)
+}
+
+/// The address each rule gives the accounts no row names, with the rule that gives it.
+pub(super) fn rule_targets(req: &Request, named: &[bool]) -> Vec<(AccountIx, Target, Arc<str>)> {
+    if req.rules.is_empty() {
+        return Vec::new();
+    }
+    let by_domain: HashMap<&str, (&DomainRule, Arc<str>)> = req
+        .rules
+        .iter()
+        .map(|r| (r.from.as_str(), (r, Arc::from(r.label()))))
+        .collect();
+    let mut ruled = Vec::new();
+    for (a, holder) in req.org.accounts().iter().enumerate() {
+        if named[a] {
+            continue;
+        }
+        let domain = holder.email.key().rsplit_once('@').map_or("", |(_, d)| d);
+        if let Some((rule, label)) = by_domain.get(domain) {
+            let text = format!("{}@{}", holder.email.local(), rule.to);
+            ruled.push((AccountIx::new(a), Target::parse(&text), Arc::clone(label)));
+        }
+    }
+    ruled
+}
+
+/// The rules' claims, after the rows'.
+pub(super) fn add_ruled<'a>(
+    org: &Org,
+    ruled: &'a [(AccountIx, Target, Arc<str>)],
+    claims: &mut Vec<Claim<'a>>,
+    blocked: &mut Vec<Blocked>,
+) {
+    for (a, target, rule) in ruled {
+        claims.extend(claim(
+            *a,
+            account(org, *a),
+            target,
+            rule_origin(rule),
+            blocked,
+        ));
+    }
+}
+
+/// Who wants each address, and who holds the address each claim wants: independent reads, so
+/// one core does each.
+pub(super) fn wanted_and_held<'a>(
+    org: &Org,
+    claims: &[Claim<'a>],
+) -> (Wants<'a>, Vec<Option<AccountIx>>) {
+    std::thread::scope(|s| {
+        let held_by = s.spawn(|| {
+            claims
+                .iter()
+                .map(|c| org.holder_of_key(c.target.key()).map(AccountIx::of))
+                .collect::<Vec<_>>()
+        });
+        let wants = who_wants(claims);
+        let held_by = held_by
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (wants, held_by)
+    })
+}
+
+fn who_wants<'a>(claims: &[Claim<'a>]) -> Wants<'a> {
+    let mut by_target: HashMap<&str, ClaimIx> = HashMap::with_capacity(claims.len());
+    let mut duplicated: HashMap<&str, Vec<ClaimIx>> = HashMap::new();
+    for (ci, c) in claims.iter().enumerate() {
+        if let Some(&first) = by_target.get(c.target.key()) {
+            duplicated
+                .entry(c.target.key())
+                .or_insert_with(|| vec![first])
+                .push(ClaimIx::new(ci));
+        } else {
+            by_target.insert(c.target.key(), ClaimIx::new(ci));
+        }
+    }
+    Wants {
+        by_target,
+        duplicated,
+    }
+}
+
+/// A claim on a valid target, or a blocked item saying why the target is not one.
+fn claim<'a>(
+    a: AccountIx,
+    holder: &Account,
+    target: &'a Target,
+    origin: Origin,
+    blocked: &mut Vec<Blocked>,
+) -> Option<Claim<'a>> {
+    match target {
+        Target::Valid(email) => Some(Claim {
+            account: a,
+            target: email,
+            origin,
+        }),
+        Target::Invalid { text, problem } => {
+            let reason = BlockReason::InvalidAddress {
+                problem: problem.to_string(),
+            };
+            blocked.push(block_row(origin, holder, text, reason));
+            None
+        }
+    }
+}
+
+/// The account each row means, if the quick lookup finds one. The lookups only read the org, so
+/// the two halves of a large list are looked up at once, one per core.
+fn resolve_all(org: &Org, rows: &[TargetRow]) -> Vec<Option<AccountIx>> {
+    let one = |row: &TargetRow| resolve(org, row).ok();
+    if rows.len() < 10_000 {
+        return rows.iter().map(one).collect();
+    }
+    let (first, second) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|s| {
+        let tail = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+        let mut found: Vec<Option<AccountIx>> = first.iter().map(one).collect();
+        found.extend(
+            tail.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        found
+    })
+}
+
+/// Finds the account a row means, by ID, by current address, or by both when they agree.
+fn resolve(org: &Org, row: &TargetRow) -> Result<AccountIx, BlockReason> {
+    let by_id = row.account_id.as_deref().map(|id| org.by_id(id));
+    let by_email = row.current_email.as_deref().map(|e| org.holder(e));
+    let found = match (by_id, by_email) {
+        (None, None) => Err(BlockReason::NoAccountNamed {}),
+        (Some(Some(a)), None) | (None, Some(Some(a))) => Ok(a),
+        (Some(None), None | Some(None)) | (None, Some(None)) => Err(BlockReason::UnknownAccount {}),
+        (Some(i), Some(e)) if i == e => i.ok_or(BlockReason::UnknownAccount {}),
+        (Some(i), Some(e)) => Err(BlockReason::AmbiguousAccount {
+            by_id: i.map(|a| org.account(a).email.text().to_owned()),
+            by_email: e.map(|a| id(org.account(a)).to_owned()),
+        }),
+    };
+    found.map(AccountIx::of)
+}

@@ -1,0 +1,102 @@
+//! Phase 2: each claim sorted into a mover, unchanged, blocked (an address wanted twice, an
+//! unverified domain, an account the API may not write) or left to the identity provider, which
+//! makes the change after the plan is applied.
+
+use super::claims::{Claim, Wants};
+use super::{AccountIx, ClaimIx, Request, account, block, id};
+use crate::model::Email;
+use crate::plan::access::Lock;
+use crate::plan::{BlockReason, Blocked, Unchanged};
+use hashbrown::HashMap;
+use std::collections::BTreeSet;
+
+const IDP_MOVER: &str = "the identity provider owns its email and moves it only after this plan is applied; plan again once the IdP change has synced";
+
+/// What the phases after sorting read, per account and per claim; `holders` refines it.
+pub(super) struct Sorted {
+    /// The claim each moving account moves by.
+    pub mover_claim: Vec<Option<ClaimIx>>,
+    /// The account has a wish, or is held in place, and keeps its address: nobody may free it.
+    pub stays: Vec<bool>,
+    pub unchanged: Vec<Unchanged>,
+    /// The claims the identity provider carries out after the plan, in claim order.
+    pub provisioned: Vec<ClaimIx>,
+    /// Why an account stays, where the reviewer should be told.
+    pub because: HashMap<AccountIx, String>,
+}
+
+impl Sorted {
+    pub(super) fn is_mover(&self, a: AccountIx) -> bool {
+        self.mover_claim[a.ix()].is_some()
+    }
+}
+
+/// `named[a]`: some row names account `a`, which therefore stays unless its claim moves it.
+pub(super) fn sort(
+    req: &Request,
+    claims: &[Claim],
+    wants: &Wants,
+    named: Vec<bool>,
+    blocked: &mut Vec<Blocked>,
+) -> Sorted {
+    let org = req.org;
+    let mut sorted = Sorted {
+        mover_claim: vec![None; org.len()],
+        stays: named,
+        unchanged: Vec::new(),
+        provisioned: Vec::new(),
+        because: HashMap::new(),
+    };
+    for (ci, c) in claims.iter().enumerate() {
+        let holder = account(org, c.account);
+        sorted.stays[c.account.ix()] = true;
+        let claimants = if wants.duplicated.is_empty() {
+            None
+        } else {
+            wants.duplicated.get(c.target.key())
+        };
+        if let Some(claimants) = claimants {
+            let others = claimants
+                .iter()
+                .filter(|&&other| other.ix() != ci)
+                .map(|&other| id(account(org, claims[other.ix()].account)).to_owned())
+                .collect();
+            blocked.push(block(c, holder, BlockReason::DuplicateTarget { others }));
+        } else if c.target.key() == holder.email.key() {
+            sorted.unchanged.push(Unchanged {
+                origin: c.origin.clone(),
+                account_id: id(holder).to_owned(),
+                current: holder.email.text().to_owned(),
+                target: c.target.text().to_owned(),
+                case_only: c.target.text() != holder.email.text(),
+            });
+        } else if let Some(domain) = unverified(req.verified_domains, c.target) {
+            blocked.push(block(c, holder, BlockReason::UnverifiedDomain { domain }));
+        } else {
+            match req.access.lock(id(holder)) {
+                Lock::Open => {
+                    sorted.mover_claim[c.account.ix()] = Some(ClaimIx::new(ci));
+                    sorted.stays[c.account.ix()] = false;
+                }
+                Lock::Own => blocked.push(block(c, holder, BlockReason::OwnAccount {})),
+                Lock::Denied(key) => {
+                    let reason = BlockReason::NotPermitted { reason: key.into() };
+                    blocked.push(block(c, holder, reason));
+                }
+                // The IdP makes this change after the plan is applied: until then the account
+                // keeps its address, so nobody in this plan may take it.
+                Lock::Idp(_) => {
+                    sorted.provisioned.push(ClaimIx::new(ci));
+                    sorted.because.insert(c.account, IDP_MOVER.to_owned());
+                }
+            }
+        }
+    }
+    sorted
+}
+
+fn unverified(verified: Option<&BTreeSet<String>>, target: &Email) -> Option<String> {
+    let verified = verified?;
+    let domain = target.key().rsplit_once('@').map_or("", |(_, d)| d);
+    (!verified.contains(domain)).then(|| domain.to_owned())
+}

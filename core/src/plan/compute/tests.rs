@@ -1,0 +1,566 @@
+//! The planner's unit tests: small orgs and wishes, and the plan each must give.
+use super::*;
+use crate::input::Target;
+use crate::ledger::Ledger;
+use crate::model::Email;
+use crate::model::Status;
+use crate::org::testing::org;
+
+fn rows(rows: &[(&str, &str)]) -> Vec<TargetRow> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, (id, target))| TargetRow {
+            line: i as u64 + 2,
+            account_id: Some((*id).to_owned()),
+            current_email: None,
+            target: Target::parse(target),
+        })
+        .collect()
+}
+
+fn plan(org: &Org, rows: &[TargetRow]) -> Computed {
+    plan_with(org, rows, &Access::default())
+}
+
+fn plan_with(org: &Org, rows: &[TargetRow], access: &Access) -> Computed {
+    compute(&Request {
+        org,
+        rows,
+        rules: &[],
+        verified_domains: None,
+        access,
+    })
+}
+
+fn scim(ids: &[&str]) -> Access {
+    Access {
+        denied: ids
+            .iter()
+            .map(|a| ((*a).to_owned(), crate::plan::access::SCIM.to_owned()))
+            .collect(),
+        ..Access::default()
+    }
+}
+
+fn stays_because(c: &Computed) -> Vec<(String, Option<String>)> {
+    c.blocked
+        .iter()
+        .map(|b| match &b.reason {
+            BlockReason::HolderStays { because, .. } => {
+                (b.account_id.clone().unwrap_or_default(), because.clone())
+            }
+            other => (
+                b.account_id.clone().unwrap_or_default(),
+                Some(other.code().into()),
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn a_scim_linked_holder_is_unlinked_then_freed_only_with_the_flag() {
+    let o = org(&[("a", "a@old.example"), ("b", "ann@new.example")]);
+    let r = rows(&[("a", "ann@new.example")]);
+    let blocked = plan_with(&o, &r, &scim(&["b"]));
+    assert!(blocked.steps.is_empty());
+    let why = stays_because(&blocked);
+    assert_eq!(why.len(), 1);
+    assert!(
+        why[0].1.as_deref().unwrap().contains("--allow-scim-unlink"),
+        "{why:?}"
+    );
+
+    let access = Access {
+        allow_scim_unlink: true,
+        ..scim(&["b"])
+    };
+    let c = plan_with(&o, &r, &access);
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Unlink b ann@new.example->ann@new.example []",
+            "2 Free b ann@new.example->ann_FREE@new.example [1]",
+            "3 Rename a a@old.example->ann@new.example [2]",
+        ]
+    );
+    assert!(c.blocked.is_empty());
+    assert_eq!(c.summary.unlinks, 1);
+    run_in_order(&o, &c);
+}
+
+#[test]
+fn a_provisioned_mover_gets_its_address_freed_and_goes_to_the_idp_list() {
+    // p's email is owned by the IdP; b holds what p wants; m wants p's current address.
+    let o = org(&[
+        ("p", "p@old.example"),
+        ("b", "pat@new.example"),
+        ("m", "m@old.example"),
+    ]);
+    let r = rows(&[("p", "pat@new.example"), ("m", "p@old.example")]);
+    let c = plan_with(&o, &r, &scim(&["p"]));
+    assert_eq!(
+        lines(&c),
+        ["1 Free b pat@new.example->pat_FREE@new.example []"]
+    );
+    assert_eq!(c.idp.len(), 1);
+    let moved = &c.idp[0];
+    assert_eq!(
+        (
+            moved.account_id.as_str(),
+            moved.target.as_str(),
+            &moved.after_steps[..]
+        ),
+        ("p", "pat@new.example", &[1][..])
+    );
+    assert_eq!(moved.source, "externalDirectory.scim");
+    let why = stays_because(&c);
+    assert_eq!(why.len(), 1);
+    assert_eq!(why[0].0, "m");
+    assert!(
+        why[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("identity provider owns"),
+        "{why:?}"
+    );
+    assert_eq!(c.summary.idp_changes, 1);
+}
+
+#[test]
+fn idp_changes_are_ordered_after_the_steps_and_changes_they_wait_for() {
+    // p1 wants p2's address, p2 wants a's, a (open) moves to a fresh address.
+    let o = org(&[
+        ("p1", "one@x.example"),
+        ("p2", "two@x.example"),
+        ("a", "three@x.example"),
+    ]);
+    let r = rows(&[
+        ("p1", "two@x.example"),
+        ("p2", "three@x.example"),
+        ("a", "four@x.example"),
+    ]);
+    let c = plan_with(&o, &r, &scim(&["p1", "p2"]));
+    assert_eq!(lines(&c), ["1 Rename a three@x.example->four@x.example []"]);
+    let order: Vec<_> = c
+        .idp
+        .iter()
+        .map(|m| {
+            (
+                m.order,
+                m.account_id.as_str(),
+                m.after_steps.clone(),
+                m.after_idp.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [(1, "p2", vec![1], vec![]), (2, "p1", vec![], vec![1])]
+    );
+
+    // The same two wanting each other's address: no IdP order can do it.
+    let o = org(&[("p1", "one@x.example"), ("p2", "two@x.example")]);
+    let r = rows(&[("p1", "two@x.example"), ("p2", "one@x.example")]);
+    let c = plan_with(&o, &r, &scim(&["p1", "p2"]));
+    assert!(c.idp.is_empty() && c.steps.is_empty());
+    let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+    assert_eq!(codes, ["idp_cycle", "idp_cycle"]);
+}
+
+#[test]
+fn the_operators_own_account_is_left_alone_without_allow_self() {
+    let o = org(&[("me", "me@old.example"), ("a", "a@old.example")]);
+    let r = rows(&[("me", "me@new.example"), ("a", "me@old.example")]);
+    let access = Access {
+        operator: Some("me".into()),
+        ..Access::default()
+    };
+    let c = plan_with(&o, &r, &access);
+    assert!(c.steps.is_empty());
+    let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+    assert_eq!(codes, ["own_account", "holder_stays"]);
+    let allowed = Access {
+        allow_self: true,
+        ..access
+    };
+    assert_eq!(plan_with(&o, &r, &allowed).steps.len(), 2);
+    // As a bystander holder, the operator is not freed either.
+    let r = rows(&[("a", "me@old.example")]);
+    let access = Access {
+        operator: Some("me".into()),
+        ..Access::default()
+    };
+    let c = plan_with(&o, &r, &access);
+    assert!(c.steps.is_empty());
+    assert!(
+        stays_because(&c)[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("--allow-self")
+    );
+}
+
+#[test]
+fn accounts_the_api_will_not_write_are_blocked_with_its_reason() {
+    let o = org(&[("x", "x@old.example")]);
+    let r = rows(&[("x", "x@new.example")]);
+    let access = Access {
+        denied: [("x".to_owned(), "administrative".to_owned())]
+            .into_iter()
+            .collect(),
+        ..Access::default()
+    };
+    let c = plan_with(&o, &r, &access);
+    assert!(c.steps.is_empty());
+    assert_eq!(
+        c.blocked[0].reason,
+        BlockReason::NotPermitted {
+            reason: "administrative".into()
+        }
+    );
+}
+
+/// Each step as `kind account from->to after`.
+fn lines(c: &Computed) -> Vec<String> {
+    c.steps
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} {} {}->{} {:?}",
+                s.id, s.kind, s.account_id, s.from, s.to, s.after
+            )
+        })
+        .collect()
+}
+
+fn run_in_order(org: &Org, c: &Computed) -> Ledger {
+    let mut ledger = Ledger::from_org(org);
+    for s in &c.steps {
+        ledger.apply(&s.account_id, &s.from, &s.to).unwrap();
+    }
+    ledger
+}
+
+#[test]
+fn simple_rename_is_one_step() {
+    let o = org(&[("a", "ann@old.example")]);
+    let c = plan(&o, &rows(&[("a", "Ann@new.example")]));
+    assert_eq!(
+        lines(&c),
+        ["1 Rename a ann@old.example->Ann@new.example []"]
+    );
+    assert_eq!(c.steps[0].origin, Some(Origin::Line(2)));
+}
+
+#[test]
+fn holder_not_moving_is_freed_first() {
+    let o = org(&[("a", "abc123@x.example"), ("h", "ann.lee@x.example")]);
+    let c = plan(&o, &rows(&[("a", "ann.lee@x.example")]));
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Free h ann.lee@x.example->ann.lee_FREE@x.example []",
+            "2 Rename a abc123@x.example->ann.lee@x.example [1]",
+        ]
+    );
+    assert!(c.steps[0].flagged(), "an active holder loses an address");
+    run_in_order(&o, &c);
+}
+
+#[test]
+fn free_placeholder_skips_taken_and_wanted_names() {
+    let o = org(&[
+        ("a", "a@x.example"),
+        ("h", "bob@x.example"),
+        ("t1", "bob_FREE@x.example"),
+        ("b", "b@x.example"),
+    ]);
+    let c = plan(
+        &o,
+        &rows(&[("a", "bob@x.example"), ("b", "bob_free2@x.example")]),
+    );
+    assert_eq!(&*c.steps[0].to, "bob_FREE3@x.example");
+    run_in_order(&o, &c);
+}
+
+#[test]
+fn chain_runs_from_its_end_without_temporaries() {
+    let o = org(&[
+        ("a", "a@x.example"),
+        ("b", "b@x.example"),
+        ("c", "c@x.example"),
+    ]);
+    let c = plan(
+        &o,
+        &rows(&[
+            ("a", "b@x.example"),
+            ("b", "c@x.example"),
+            ("c", "d@x.example"),
+        ]),
+    );
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Rename c c@x.example->d@x.example []",
+            "2 Rename b b@x.example->c@x.example [1]",
+            "3 Rename a a@x.example->b@x.example [2]",
+        ]
+    );
+    assert_eq!((c.summary.chains, c.summary.temporaries), (1, 0));
+}
+
+#[test]
+fn swap_uses_one_temporary() {
+    let o = org(&[("a", "a@x.example"), ("b", "b@x.example")]);
+    let c = plan(&o, &rows(&[("a", "b@x.example"), ("b", "a@x.example")]));
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Temporary a a@x.example->a_MOVING@x.example []",
+            "2 Rename b b@x.example->a@x.example [1]",
+            "3 Rename a a_MOVING@x.example->b@x.example [1, 2]",
+        ]
+    );
+    assert_eq!((c.summary.cycles, c.summary.writes), (1, 3));
+    run_in_order(&o, &c);
+}
+
+#[test]
+fn three_cycle_uses_one_temporary_and_four_writes() {
+    let o = org(&[
+        ("a", "a@x.example"),
+        ("b", "b@x.example"),
+        ("c", "c@x.example"),
+    ]);
+    let c = plan(
+        &o,
+        &rows(&[
+            ("b", "c@x.example"),
+            ("c", "a@x.example"),
+            ("a", "b@x.example"),
+        ]),
+    );
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Temporary b b@x.example->b_MOVING@x.example []",
+            "2 Rename a a@x.example->b@x.example [1]",
+            "3 Rename c c@x.example->a@x.example [2]",
+            "4 Rename b b_MOVING@x.example->c@x.example [1, 3]",
+        ]
+    );
+    run_in_order(&o, &c);
+}
+
+#[test]
+fn duplicate_targets_block_every_claimant_and_cascade() {
+    let o = org(&[
+        ("a", "a@x.example"),
+        ("b", "b@x.example"),
+        ("c", "c@x.example"),
+    ]);
+    // a and b both want z; c wants a's address, but a stays, so c is blocked too.
+    let c = plan(
+        &o,
+        &rows(&[
+            ("a", "z@x.example"),
+            ("b", "Z@x.example"),
+            ("c", "a@x.example"),
+        ]),
+    );
+    assert!(c.steps.is_empty());
+    let reasons: Vec<_> = c.blocked.iter().map(|b| b.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        [
+            BlockReason::DuplicateTarget {
+                others: vec!["b".into()]
+            },
+            BlockReason::DuplicateTarget {
+                others: vec!["a".into()]
+            },
+            BlockReason::HolderStays {
+                holder: "a".into(),
+                holder_email: "a@x.example".into(),
+                because: None,
+            },
+        ]
+    );
+}
+
+#[test]
+fn blocked_holder_blocks_the_whole_chain_behind_it() {
+    let o = org(&[
+        ("a", "a@x.example"),
+        ("b", "b@x.example"),
+        ("c", "c@x.example"),
+    ]);
+    let verified = BTreeSet::from(["x.example".to_owned()]);
+    let r = rows(&[
+        ("a", "b@x.example"),
+        ("b", "c@x.example"),
+        ("c", "c@elsewhere.example"),
+    ]);
+    let c = compute(&Request {
+        org: &o,
+        rows: &r,
+        rules: &[],
+        verified_domains: Some(&verified),
+        access: &Access::default(),
+    });
+    assert!(c.steps.is_empty());
+    let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+    assert_eq!(codes, ["holder_stays", "holder_stays", "unverified_domain"]);
+}
+
+#[test]
+fn rows_that_cannot_be_matched_are_blocked_or_listed_with_their_line() {
+    let o = org(&[("a", "a@x.example"), ("b", "b@x.example")]);
+    let r = vec![
+        TargetRow {
+            line: 2,
+            account_id: Some("zz".into()),
+            current_email: None,
+            target: Target::parse("q@x.example"),
+        },
+        TargetRow {
+            line: 3,
+            account_id: None,
+            current_email: None,
+            target: Target::parse("q@x.example"),
+        },
+        TargetRow {
+            line: 4,
+            account_id: Some("a".into()),
+            current_email: Some("b@x.example".into()),
+            target: Target::parse("q@x.example"),
+        },
+        TargetRow {
+            line: 5,
+            account_id: None,
+            current_email: Some("B@X.example".into()),
+            target: Target::parse("not an address"),
+        },
+        TargetRow {
+            line: 6,
+            account_id: None,
+            current_email: Some("nobody@x.example".into()),
+            target: Target::parse("q@x.example"),
+        },
+    ];
+    let c = plan(&o, &r);
+    let codes = |list: &[Blocked]| -> Vec<(Origin, &'static str)> {
+        list.iter()
+            .map(|b| (b.origin.clone(), b.reason.code()))
+            .collect()
+    };
+    assert_eq!(
+        codes(&c.blocked),
+        [
+            (Origin::Line(3), "no_account_named"),
+            (Origin::Line(4), "ambiguous_account"),
+            (Origin::Line(5), "invalid_address"),
+        ]
+    );
+    // Rows naming nobody in the org are their own list, not blocked wishes.
+    assert_eq!(
+        codes(&c.no_account),
+        [
+            (Origin::Line(2), "unknown_account"),
+            (Origin::Line(6), "unknown_account"),
+        ]
+    );
+    assert_eq!((c.summary.blocked, c.summary.no_account), (3, 2));
+    assert_eq!(
+        c.blocked[2].account_id.as_deref(),
+        Some("b"),
+        "matched by address, case-insensitively"
+    );
+}
+
+#[test]
+fn conflicting_rows_block_the_account_but_repeats_merge() {
+    let o = org(&[("a", "a@x.example"), ("b", "b@x.example")]);
+    let c = plan(
+        &o,
+        &rows(&[
+            ("a", "p@x.example"),
+            ("a", "q@x.example"),
+            ("b", "r@x.example"),
+            ("b", "r@x.example"),
+        ]),
+    );
+    assert_eq!(lines(&c), ["1 Rename b b@x.example->r@x.example []"]);
+    assert_eq!(c.blocked.len(), 2);
+    assert_eq!(
+        c.blocked[0].reason,
+        BlockReason::ConflictingRows { lines: vec![2, 3] }
+    );
+}
+
+#[test]
+fn target_equal_to_current_is_unchanged_not_written() {
+    let o = org(&[("a", "Ann@x.example"), ("b", "b@x.example")]);
+    let c = plan(&o, &rows(&[("a", "ann@x.example"), ("b", "b@x.example")]));
+    assert!(c.steps.is_empty() && c.blocked.is_empty());
+    assert_eq!(c.unchanged.len(), 2);
+    assert!(c.unchanged[0].case_only);
+    assert!(!c.unchanged[1].case_only);
+}
+
+#[test]
+fn rewrite_rule_moves_a_domain_and_rows_win_over_it() {
+    let o = org(&[
+        ("a", "Ann@Old.example"),
+        ("b", "bob@old.example"),
+        ("c", "cy@other.example"),
+    ]);
+    let rule = DomainRule::parse("old.example=New.example").unwrap();
+    let r = rows(&[("b", "robert@New.example")]);
+    let c = compute(&Request {
+        org: &o,
+        rows: &r,
+        rules: std::slice::from_ref(&rule),
+        verified_domains: None,
+        access: &Access::default(),
+    });
+    assert_eq!(
+        lines(&c),
+        [
+            "1 Rename b bob@old.example->robert@New.example []",
+            "2 Rename a Ann@Old.example->Ann@New.example []",
+        ]
+    );
+    assert_eq!(
+        c.steps[1].origin,
+        Some(Origin::Rule("old.example=New.example".into()))
+    );
+}
+
+#[test]
+fn sign_outs_count_touched_accounts_that_can_sign_in() {
+    let mut accounts = vec![];
+    for (i, (id, status)) in [
+        ("a", Status::Active),
+        ("b", Status::Deactivated),
+        ("c", Status::Active),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        accounts.push(Account {
+            id: Some(id.into()),
+            name: "".into(),
+            email: Email::lenient(&format!("{id}@x.example")),
+            status,
+            product_access: false,
+            line: i as u64 + 2,
+        });
+    }
+    let o = Org::new(accounts).unwrap();
+    // a and b swap (a touched twice), c untouched.
+    let c = plan(&o, &rows(&[("a", "b@x.example"), ("b", "a@x.example")]));
+    assert_eq!((c.summary.accounts_touched, c.summary.signed_out), (2, 1));
+}
