@@ -33,27 +33,25 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     });
     match cli.command {
         cli::Command::Plan(args) => {
-            let config = config::PlanConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            let config = config::PlanConfig::from_arguments(args, config::Sources::process())?;
             commands::plan::run(&config)
         }
         cli::Command::Simulate(args) => {
-            let config = config::SimulateConfig::from_arguments(args)?;
+            let config = config::SimulateConfig::from_arguments(args, config::Sources::process())?;
             commands::simulate::run(&config)
         }
         cli::Command::Rehearse(args) => {
             commands::rehearse::run(&config::RehearseConfig::from_arguments(args)?)
         }
         cli::Command::Apply(args) => {
-            let config =
-                config::ApplyConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            let config = config::ApplyConfig::from_arguments(args, config::Sources::process())?;
             commands::apply::run(&config)
         }
         cli::Command::Status(args) => {
             commands::status::run(&config::StatusConfig::from_arguments(args))
         }
         cli::Command::Verify(args) => {
-            let config =
-                config::VerifyConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            let config = config::VerifyConfig::from_arguments(args, config::Sources::process())?;
             commands::verify::run(&config)
         }
         cli::Command::Completions(args) => {
@@ -65,8 +63,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
             Ok(Outcome::Clean)
         }
         cli::Command::Rollback(args) => {
-            let config =
-                config::RollbackConfig::from_arguments(args, |name| std::env::var(name).ok())?;
+            let config = config::RollbackConfig::from_arguments(args, config::Sources::process())?;
             commands::rollback::run(&config)
         }
     }

@@ -4,16 +4,15 @@
 //! take. The simulator runs on its own runtime, so `plan`, `apply` and `verify` run unchanged.
 
 use super::{apply, plan, simulate, verify};
-use crate::api::{ApiKey, ClientConfig};
-use crate::cli::Format;
-use crate::config::{ApiConfig, ApplyConfig, LiveConfig, PlanConfig, RehearseConfig, VerifyConfig};
+use crate::cli::{Cli, Command};
+use crate::config::{ApplyConfig, ConfigError, PlanConfig, RehearseConfig, Sources, VerifyConfig};
 use crate::error::{Error, Outcome};
-use crate::exec::retry::RetryPolicy;
 use crate::journal;
 use crate::review;
 use crate::review::outcome::Counts;
 use crate::sim::server::{self, Counters, Server};
 use crate::terminal;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -51,18 +50,22 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         config.apply_rate,
         config.sim.rate.map(|(rate, _)| rate),
     ))?;
-    let api = ApiConfig {
-        client: ClientConfig {
-            base_url: server.url(),
-            key: ApiKey::new(key),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            pool_size: config.concurrency,
-        },
-        org_id: Some(server.org_id.clone()),
+    // The simulator's address, key and org are the whole environment the rehearsal's commands
+    // see: the admin's own ATLASSIAN_* and MAILSHIFT_* settings play no part.
+    let (url, org) = (server.url(), server.org_id.clone());
+    let var = move |name: &str| match name {
+        "MAILSHIFT_API_URL" => Some(url.clone()),
+        "ATLASSIAN_API_KEY" => Some(key.clone()),
+        "ATLASSIAN_ORG_ID" => Some(org.clone()),
+        _ => None,
+    };
+    let read = |path: &Path| std::fs::read(path);
+    let sources = Sources {
+        var: &var,
+        read: &read,
     };
     let started = Instant::now();
-    let rehearsal = rehearse(config, &api, &paths, &server);
+    let rehearsal = rehearse(config, sources, &paths, &server);
     let took = started.elapsed();
     let counters = server.counters();
     let world = runtime.block_on(server.stop()).map_err(Error::Simulator)?;
@@ -146,32 +149,30 @@ impl Phases {
 
 fn rehearse(
     config: &RehearseConfig,
-    api: &ApiConfig,
+    sources: Sources,
     paths: &Paths,
     server: &Server,
 ) -> Result<Phases, Error> {
+    let rate = config.apply_rate.to_string();
+    let concurrency = config.concurrency.to_string();
     terminal::line("\n== plan (against the simulated org, pre-flight included)")?;
-    let plan_config = PlanConfig {
-        accounts: Some(config.accounts.clone()),
-        targets: config.targets.clone(),
-        columns: crate::input::ColumnMap::default(),
-        strict: false,
-        rules: config.rules.clone(),
-        verified_domains: None,
-        out: Some(paths.plan.clone()),
-        format: Format::Table,
-        idp_checklist: None,
-        people: None,
-        live: Some(LiveConfig {
-            client: api.client.clone(),
-            org_id: server.org_id.clone(),
-            rate: config.apply_rate,
-            concurrency: config.concurrency,
-        }),
-        operator: None,
-        allow_self: false,
-        allow_scim_unlink: config.allow_scim_unlink,
+    let mut line = args_of(&["plan", "--accounts"]);
+    line.push(config.accounts.clone().into());
+    if let Some(targets) = &config.targets {
+        line.extend([OsString::from("--targets"), targets.clone().into()]);
+    }
+    for rule in &config.rules {
+        line.extend([OsString::from("--rewrite-domain"), rule.label().into()]);
+    }
+    line.extend([OsString::from("--out"), paths.plan.clone().into()]);
+    line.extend(args_of(&["--rate", &rate, "--concurrency", &concurrency]));
+    if config.allow_scim_unlink {
+        line.push("--allow-scim-unlink".into());
+    }
+    let Command::Plan(args) = command(line)? else {
+        return Err(not_its_own("plan"));
     };
+    let plan_config = PlanConfig::from_arguments(args, sources)?;
     let made = plan::make(&plan_config)?;
     crate::plan::file::write(&paths.plan, &made)?;
     if !made.idp.is_empty() {
@@ -183,33 +184,27 @@ fn rehearse(
     terminal::line(
         "\n== apply (the real executor; the simulator limits the rate and spoils requests)",
     )?;
-    let apply_config = ApplyConfig {
-        plan: paths.plan.clone(),
-        journal: journal::default_path(&paths.plan),
-        client: api.client.clone(),
-        org_id: api.org_id.clone(),
-        rate: config.apply_rate,
-        concurrency: config.concurrency,
-        policy: RetryPolicy {
-            base: config.backoff,
-            // The simulator says how long its writes can be under way; a second more settles.
-            quiet: config.sim.longest_under_way() + Duration::from_secs(1),
-            settle: Duration::from_secs(1),
-            ..RetryPolicy::default()
-        },
-        yes: true,
-        report: Some(paths.report.clone()),
-        retry_failed: false,
-        fsync: true,
-        expect_sha256: None,
-        selection: crate::exec::select::Selection::default(),
-        limits: crate::exec::guard::Limits::default(),
-        skip_drifted: false,
-        protected: None,
-        permission_check: true,
-        json: false,
-        lock_dir: None,
+    let backoff = config.backoff.as_millis().to_string();
+    let mut line = args_of(&["apply"]);
+    line.push(paths.plan.clone().into());
+    line.extend([OsString::from("--report"), paths.report.clone().into()]);
+    line.extend(args_of(&[
+        "--yes",
+        "--rate",
+        &rate,
+        "--concurrency",
+        &concurrency,
+        "--backoff-ms",
+        &backoff,
+        "--settle",
+        "1",
+    ]));
+    let Command::Apply(args) = command(line)? else {
+        return Err(not_its_own("apply"));
     };
+    // The simulator says how long its writes can be under way; a second more settles.
+    let apply_config = ApplyConfig::from_arguments(args, sources)?
+        .in_rehearsal(config.sim.longest_under_way() + Duration::from_secs(1));
     let started = Instant::now();
     let applied = apply::run(&apply_config)?;
     let apply_time = started.elapsed();
@@ -227,18 +222,28 @@ fn rehearse(
         .unwrap_or_default();
 
     terminal::line("\n== verify")?;
-    let verified = verify::run(&VerifyConfig {
-        plan: paths.plan.clone(),
-        journal: apply_config.journal.clone(),
-        api: api.clone(),
-        rate: config.apply_rate,
-        rechecks: 3,
-        // The simulator shows a change late by exactly --read-delay-ms.
-        recheck_delay: config.sim.read_delay.max(Duration::from_millis(200)),
-        json: false,
-        // A rehearsal applies the whole plan, so the whole plan is checked.
-        all: true,
-    })?;
+    // The simulator shows a change late by exactly --read-delay-ms.
+    let delay = config.sim.read_delay.max(Duration::from_millis(200));
+    let mut line = args_of(&["verify"]);
+    line.push(paths.plan.clone().into());
+    line.extend([
+        OsString::from("--journal"),
+        apply_config.journal.clone().into(),
+    ]);
+    // A rehearsal applies the whole plan, so the whole plan is checked.
+    line.extend(args_of(&[
+        "--all",
+        "--rate",
+        &rate,
+        "--rechecks",
+        "3",
+        "--recheck-delay",
+        &delay.as_secs_f64().to_string(),
+    ]));
+    let Command::Verify(args) = command(line)? else {
+        return Err(not_its_own("verify"));
+    };
+    let verified = verify::run(&VerifyConfig::from_arguments(args, sources)?)?;
     Ok(Phases {
         blocked: made.blocked.len(),
         idp_changes: made.idp.len(),
@@ -397,6 +402,28 @@ fn span(d: Duration) -> String {
             ((secs % 3600.0) / 60.0) as u64
         )
     }
+}
+
+fn args_of(words: &[&str]) -> Vec<OsString> {
+    words.iter().map(OsString::from).collect()
+}
+
+/// The rehearsal's own command line for one of its phases, parsed as the admin's would be, so
+/// that its config is made and checked by the same constructor.
+fn command(words: Vec<OsString>) -> Result<Command, Error> {
+    let argv = std::iter::once(OsString::from("mailshift")).chain(words);
+    let cli =
+        <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| ConfigError::RehearsalCommand {
+            detail: e.to_string(),
+        })?;
+    Ok(cli.command)
+}
+
+fn not_its_own(phase: &str) -> Error {
+    ConfigError::RehearsalCommand {
+        detail: format!("the {phase} phase parsed as another command"),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use crate::exec::select::{AccountList, Selection, parse_list};
 use crate::input::{ColumnMap, DomainRule};
 use crate::model::{domain_key, is_domain};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod rehearse;
@@ -17,6 +18,31 @@ mod simulator;
 
 pub use rehearse::RehearseConfig;
 pub use simulator::{SimBehaviour, SimulateConfig};
+
+/// What making a config may read besides the command line: environment variables and files (the
+/// API key file, `--only`/`--exclude` lists). Passed in, so that tests read neither and a
+/// rehearsal gives the simulator's URL and key without touching the process's environment.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub read: &'a dyn Fn(&Path) -> io::Result<Vec<u8>>,
+}
+
+impl Sources<'static> {
+    /// The process's environment and file system.
+    pub fn process() -> Sources<'static> {
+        fn var(name: &str) -> Option<String> {
+            std::env::var(name).ok()
+        }
+        fn read(path: &Path) -> io::Result<Vec<u8>> {
+            std::fs::read(path)
+        }
+        Sources {
+            var: &var,
+            read: &read,
+        }
+    }
+}
 
 /// Why the command line cannot be run as given.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +124,9 @@ pub enum ConfigError {
     /// `--columns` says how to read a targets file, and none was given.
     #[error("--columns says how to read the --targets file; give --targets FILE too")]
     ColumnsWithoutTargets,
+    /// A rehearsal's own command line for one of its phases did not parse: a bug in mailshift.
+    #[error("the rehearsal's own command line is wrong (a bug in mailshift): {detail}")]
+    RehearsalCommand { detail: String },
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -138,10 +167,8 @@ pub struct LiveConfig {
 
 impl PlanConfig {
     /// `env` looks up an environment variable; passed in so that tests need not set any.
-    pub fn from_arguments(
-        args: PlanArgs,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<PlanConfig, ConfigError> {
+    pub fn from_arguments(args: PlanArgs, sources: Sources) -> Result<PlanConfig, ConfigError> {
+        let env = sources.var;
         let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
         let columns = match &args.columns {
             None => ColumnMap::default(),
@@ -178,7 +205,7 @@ impl PlanConfig {
             if args.concurrency == 0 {
                 return Err(ConfigError::BadConcurrency { value: 0 });
             }
-            let api = ApiConfig::from_arguments(&args.api, args.concurrency, &env)?;
+            let api = ApiConfig::from_arguments(&args.api, args.concurrency, sources)?;
             Some(LiveConfig {
                 client: api.client,
                 org_id: api.org_id.ok_or(ConfigError::NoOrgId)?,
@@ -259,12 +286,16 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// The key in a file: trimmed, and refused if empty.
-fn read_key_file(path: &std::path::Path) -> Result<String, ConfigError> {
+fn read_key_file(
+    path: &Path,
+    read: &dyn Fn(&Path) -> io::Result<Vec<u8>>,
+) -> Result<String, ConfigError> {
     let bad = |reason: String| ConfigError::BadKeyFile {
         path: path.to_owned(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = read(path).map_err(|e| bad(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let key = text.trim();
     if key.is_empty() {
         return Err(bad("the file is empty".into()));
@@ -305,15 +336,13 @@ pub struct ApplyConfig {
 
 impl ApplyConfig {
     /// `env` looks up an environment variable; passed in so that tests need not set any.
-    pub fn from_arguments(
-        args: ApplyArgs,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<ApplyConfig, ConfigError> {
+    pub fn from_arguments(args: ApplyArgs, sources: Sources) -> Result<ApplyConfig, ConfigError> {
+        let env = sources.var;
         check_rate("--rate", args.rate)?;
         if args.concurrency == 0 {
             return Err(ConfigError::BadConcurrency { value: 0 });
         }
-        let api = ApiConfig::from_arguments(&args.api, args.concurrency, &env)?;
+        let api = ApiConfig::from_arguments(&args.api, args.concurrency, sources)?;
         let journal = args
             .journal
             .unwrap_or_else(|| crate::journal::default_path(&args.plan));
@@ -332,10 +361,13 @@ impl ApplyConfig {
             })?;
         let selection = Selection {
             limit: args.limit,
-            only: args.only.map(|p| account_list("--only", p)).transpose()?,
+            only: args
+                .only
+                .map(|p| account_list("--only", p, sources.read))
+                .transpose()?,
             exclude: args
                 .exclude
-                .map(|p| account_list("--exclude", p))
+                .map(|p| account_list("--exclude", p, sources.read))
                 .transpose()?,
         };
         let request_timeout = api.client.request_timeout;
@@ -390,6 +422,21 @@ impl ApplyConfig {
     }
 }
 
+impl ApplyConfig {
+    /// The config as a rehearsal runs it: the simulator says how long its writes can be under
+    /// way (`quiet`), and no other run can reach its simulator, so no machine-wide plan lock.
+    pub fn in_rehearsal(self, quiet: Duration) -> ApplyConfig {
+        ApplyConfig {
+            policy: RetryPolicy {
+                quiet,
+                ..self.policy
+            },
+            lock_dir: None,
+            ..self
+        }
+    }
+}
+
 /// `10%`, `10` or `2.5%` as a share from 0 to 1.
 fn parse_percent(value: &str) -> Option<f64> {
     let number = value.trim().trim_end_matches('%').trim();
@@ -398,13 +445,17 @@ fn parse_percent(value: &str) -> Option<f64> {
 }
 
 /// Reads an `--only`/`--exclude` file; a file that lists nobody is a mistake, not "everyone".
-fn account_list(flag: &'static str, path: PathBuf) -> Result<AccountList, ConfigError> {
+fn account_list(
+    flag: &'static str,
+    path: PathBuf,
+    read: &dyn Fn(&Path) -> io::Result<Vec<u8>>,
+) -> Result<AccountList, ConfigError> {
     let bad = |reason: String| ConfigError::BadAccountList {
         flag,
         path: path.clone(),
         reason,
     };
-    let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+    let bytes = read(&path).map_err(|e| bad(e.to_string()))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         bad(format!(
             "not UTF-8 text (bad byte at offset {}); save it as UTF-8",
@@ -431,14 +482,15 @@ impl ApiConfig {
     pub fn from_arguments(
         args: &ApiArgs,
         pool_size: usize,
-        env: &dyn Fn(&str) -> Option<String>,
+        sources: Sources,
     ) -> Result<ApiConfig, ConfigError> {
+        let env = sources.var;
         let key = match &args.api_key_file {
             Some(path) => {
                 if let Some(warning) = crate::private_file::key_loose_warning(path) {
                     crate::terminal::caution!("{warning}");
                 }
-                read_key_file(path)?
+                read_key_file(path, sources.read)?
             }
             None => env("ATLASSIAN_API_KEY")
                 .map(|k| k.trim().to_owned())
@@ -485,10 +537,7 @@ pub struct VerifyConfig {
 }
 
 impl VerifyConfig {
-    pub fn from_arguments(
-        args: VerifyArgs,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<VerifyConfig, ConfigError> {
+    pub fn from_arguments(args: VerifyArgs, sources: Sources) -> Result<VerifyConfig, ConfigError> {
         check_rate("--rate", args.rate)?;
         if !(args.recheck_delay.is_finite() && args.recheck_delay >= 0.0) {
             return Err(ConfigError::BadDelay {
@@ -500,7 +549,7 @@ impl VerifyConfig {
                 .journal
                 .unwrap_or_else(|| crate::journal::default_path(&args.plan)),
             plan: args.plan,
-            api: ApiConfig::from_arguments(&args.api, 4, &env)?,
+            api: ApiConfig::from_arguments(&args.api, 4, sources)?,
             rate: args.rate,
             rechecks: args.rechecks,
             recheck_delay: Duration::from_secs_f64(args.recheck_delay),
@@ -527,7 +576,7 @@ pub struct RollbackConfig {
 impl RollbackConfig {
     pub fn from_arguments(
         args: RollbackArgs,
-        env: impl Fn(&str) -> Option<String>,
+        sources: Sources,
     ) -> Result<RollbackConfig, ConfigError> {
         check_rate("--rate", args.rate)?;
         let journal = args
@@ -542,7 +591,7 @@ impl RollbackConfig {
         }
         let api = match &args.accounts {
             Some(_) => None,
-            None => Some(ApiConfig::from_arguments(&args.api, 4, &env)?),
+            None => Some(ApiConfig::from_arguments(&args.api, 4, sources)?),
         };
         Ok(RollbackConfig {
             plan: args.plan,
@@ -632,9 +681,74 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        ApplyConfig::from_arguments(args, move |name| {
-            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
+        let var = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let read = |path: &Path| std::fs::read(path);
+        ApplyConfig::from_arguments(
+            args,
+            Sources {
+                var: &var,
+                read: &read,
+            },
+        )
+    }
+
+    /// `mailshift LINE` as `apply` would take it, with `files` as the only files there are and
+    /// no environment.
+    fn apply_with_files(line: &str, files: &[(&str, &[u8])]) -> Result<ApplyConfig, ConfigError> {
+        let argv = std::iter::once("mailshift").chain(line.split_whitespace());
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let crate::cli::Command::Apply(args) = cli.command else {
+            panic!("not apply")
+        };
+        let read = |path: &Path| {
+            files
+                .iter()
+                .find(|(name, _)| Path::new(name) == path)
+                .map(|(_, bytes)| bytes.to_vec())
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        };
+        ApplyConfig::from_arguments(
+            args,
+            Sources {
+                var: &|_| None,
+                read: &read,
+            },
+        )
+    }
+
+    #[test]
+    fn the_key_file_and_the_lists_are_read_through_the_sources_given() {
+        let files: &[(&str, &[u8])] = &[
+            ("key", b"  k-1\n"),
+            ("blank", b" \n"),
+            ("latin1", b"k\xe9"),
+            ("pilot.txt", b"ann@old.example\n"),
+        ];
+        // (command line, the error's text, or "" when the config is made)
+        let table = [
+            ("apply p --api-key-file key --only pilot.txt", ""),
+            ("apply p --api-key-file blank", "the file is empty"),
+            ("apply p --api-key-file latin1", "not UTF-8"),
+            ("apply p --api-key-file nowhere", "--api-key-file nowhere"),
+            (
+                "apply p --api-key-file key --only nowhere",
+                "--only nowhere",
+            ),
+            ("apply p", "no API key"),
+        ];
+        for (line, expect) in table {
+            match apply_with_files(line, files) {
+                Ok(c) => {
+                    assert_eq!(expect, "", "{line}: made a config");
+                    assert_eq!(c.selection.only.map(|l| l.entries.len()), Some(1), "{line}");
+                    assert!(!format!("{:?}", c.client).contains("k-1"), "{line}");
+                }
+                Err(e) => assert!(
+                    !expect.is_empty() && e.to_string().contains(expect),
+                    "{line}: {e}"
+                ),
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The simulator's validated settings: `simulate` serves them, `rehearse` runs against them.
 
-use super::{ConfigError, domain_keys, read_key_file};
+use super::{ConfigError, Sources, domain_keys, read_key_file};
 use crate::cli::{SimBehaviourArgs, SimulateArgs};
 use crate::sim::faults::FaultConfig;
 use std::collections::BTreeSet;
@@ -59,12 +59,15 @@ impl Defaults {
 }
 
 impl SimulateConfig {
-    pub fn from_arguments(args: SimulateArgs) -> Result<SimulateConfig, ConfigError> {
+    pub fn from_arguments(
+        args: SimulateArgs,
+        sources: Sources,
+    ) -> Result<SimulateConfig, ConfigError> {
         let behaviour = SimBehaviour::from_arguments(&args.behaviour, Defaults::CLEAN)?;
         let api_key = args
             .api_key_file
             .as_deref()
-            .map(read_key_file)
+            .map(|path| read_key_file(path, sources.read))
             .transpose()?;
         let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         Ok(SimulateConfig {
