@@ -79,7 +79,7 @@ fn waits_out(faults: FaultConfig) -> mailshift::sim::server::Counters {
     let sent = sends(dir.path(), &sim);
     for step in &plan.steps {
         assert_eq!(
-            sent.get(&step.id),
+            sent.get(&step.id.0),
             Some(&1),
             "step {} was sent again while its first write was under way",
             step.id

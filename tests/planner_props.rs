@@ -8,7 +8,7 @@ use mailshift::ledger::Ledger;
 use mailshift::model::{Account, Email, Status, email_key};
 use mailshift::org::Org;
 use mailshift::plan::access::SCIM;
-use mailshift::plan::{Access, Origin, Plan, Request, StepKind, compute, file};
+use mailshift::plan::{Access, Origin, Plan, Request, StepId, StepKind, compute, file};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -204,7 +204,7 @@ fn access_of(locks: &[u8], n: usize, allow_scim_unlink: bool) -> Access {
 /// Runs the steps in an order the dependencies allow, picking among ready steps with `seed`.
 fn run_any_order(org: &Org, plan: &Plan, seed: &[u32]) -> Result<Ledger, String> {
     let mut ledger = Ledger::from_org(org);
-    let mut done: HashSet<u32> = HashSet::new();
+    let mut done: HashSet<StepId> = HashSet::new();
     let mut pending: Vec<&mailshift::plan::Step> = plan.steps.iter().collect();
     let mut pick = 0usize;
     while !pending.is_empty() {
@@ -247,7 +247,7 @@ fn dependency_groups(plan: &Plan) -> BTreeSet<Vec<u32>> {
     }
     let mut first_on: HashMap<&str, usize> = HashMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
-        let mut joined: Vec<usize> = step.after.iter().map(|&d| d as usize - 1).collect();
+        let mut joined: Vec<usize> = step.after.iter().map(|&d| d.index()).collect();
         joined.push(*first_on.entry(&step.account_id).or_insert(i));
         for j in joined {
             let (a, b) = (root(&mut parent, i), root(&mut parent, j));
@@ -386,7 +386,7 @@ proptest! {
 
         // No write to an account the API refuses, nor to the operator's; a SCIM-owned holder
         // only with the flag, and only after its unlink.
-        let unlinked: HashMap<&str, u32> = plan.steps.iter()
+        let unlinked: HashMap<&str, StepId> = plan.steps.iter()
             .filter(|x| x.kind == StepKind::Unlink)
             .map(|x| (&*x.account_id, x.id))
             .collect();

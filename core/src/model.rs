@@ -256,6 +256,49 @@ pub struct Account {
     pub line: u64,
 }
 
+/// A step's id: 1, 2, 3, ... in plan order, as the plan file, `after`, the IdP checklist and the
+/// journal name it. The one conversion between an id and its place in the plan's steps (and in
+/// every table kept per step: the journal's states, a pilot's choice) is `index`/`of_index`.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct StepId(pub u32);
+
+impl StepId {
+    /// The step's place in `Plan::steps`. Decoding a plan refuses id 0, so no id maps outside;
+    /// a made-up one gives an index past any table, which `get` answers with `None`.
+    pub fn index(self) -> usize {
+        (self.0 as usize).wrapping_sub(1)
+    }
+
+    /// The id of the step at `index` in `Plan::steps`.
+    pub fn of_index(index: usize) -> StepId {
+        StepId(u32::try_from(index).map_or(u32::MAX, |i| i.saturating_add(1)))
+    }
+}
+
+/// An id compares with the number it is, so that `step.id == 1` and `after == [1, 2]` read as the
+/// plan file does.
+impl PartialEq<u32> for StepId {
+    fn eq(&self, other: &u32) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Shown as the number it is, as the plan file and the messages show it.
+impl std::fmt::Debug for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

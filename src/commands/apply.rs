@@ -12,9 +12,10 @@ use crate::exec::pace::Pacer;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
 use crate::exec::select::{Choice, choose, drop_groups};
 use crate::journal::{self, Record};
+use crate::live::drift::Drift;
 use crate::live::reader::LiveError;
-use crate::plan::Plan;
 use crate::plan::file::read_hashed;
+use crate::plan::{Plan, StepId};
 use crate::review::cause::{common_cause, failures_of_last_run};
 use crate::review::machine;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
@@ -27,17 +28,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
-    let (plan, sha) = read_hashed(&config.plan)?;
-    super::warn_if_loose(&config.plan);
-    if let Some(expected) = &config.expect_sha256
-        && *expected != sha
-    {
-        return Err(Error::UnexpectedPlan {
-            plan: config.plan.clone(),
-            expected: expected.clone(),
-            actual: sha,
-        });
-    }
+    let (plan, sha) = read_plan(config)?;
     let steps = plan.steps.len() as u32;
     if steps == 0 {
         say(
@@ -51,8 +42,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     }
     // Everything that can refuse the run — a pilot list naming nobody, accounts that drifted,
     // a "no" at the prompt — comes before the journal is created, so that a refusal leaves no
-    // file behind (a re-made plan.json would otherwise meet another plan's journal). What is
-    // shown comes from a read of the journal; the locked open below is what counts.
+    // file behind (a re-made plan.json would otherwise meet another plan's journal).
     if !config.yes && !interactive() {
         return Err(Error::NeedsYes {
             plan: config.plan.clone(),
@@ -63,52 +53,33 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         Some(dir) => Some(journal::plan_lock::take(dir, &sha, &config.journal)?),
         None => None,
     };
-    let earlier = match journal::read_for(&config.journal, &sha) {
-        Ok(parsed) => {
-            journal::replay(&config.journal, steps, &parsed.records, config.retry_failed)?
-        }
-        Err(journal::JournalError::Open { source, .. })
-            if source.kind() == io::ErrorKind::NotFound =>
-        {
-            vec![journal::StepState::Pending; steps as usize]
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut choice = choose(&plan.steps, &earlier, &config.selection)?;
-    // The world may have changed since the plan was made: check before the first write.
-    // One pace for the key: the executor goes on where pre-flight's reads left it.
-    let mut pace = Pacer::new(config.rate);
-    let drifted = if choice.steps > 0 {
-        let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
-        let session = Session::new(&config.client, config.rate, config.policy)?;
-        let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
-        // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
-        // are read one after another, and alone they would leave the key's budget idle.
-        session.start_listing(org_id);
-        apply_checks::check(config, &plan, &choice, first_run, &session, org_id, &sha)?;
-        let drifted = drift::check(config, &plan, &earlier, &mut choice, &session, org_id)?;
-        pace = session.reader.pace();
-        drifted
-    } else {
-        Vec::new()
-    };
+    let earlier = Replayed::before_opening(config, &sha, steps)?;
+    let mut choice = choose(&plan.steps, &earlier.states, &config.selection)?;
+    let (drifted, pace) = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
     if !config.yes && choice.steps > 0 {
-        confirm(&plan, &Counts::of(&earlier), &choice, config)?;
+        confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
     }
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
     super::warn_if_loose(&config.journal);
-    let states = journal::replay(
-        &config.journal,
-        steps,
-        &opened.parsed.records,
-        config.retry_failed,
-    )?;
-    let before = Counts::of(&states);
-    let mut choice = choose(&plan.steps, &states, &config.selection)?;
-    let drifted_steps: Vec<u32> = drifted.iter().map(|d| d.step).collect();
-    drop_groups(&plan.steps, &mut choice, &drifted_steps);
-    let left = choice.steps;
+    // The locked open is what counts. Under the plan's lock nothing else appends to this
+    // plan's journal, so it holds what the first read found and is not replayed again; if it
+    // grew all the same, its new records decide.
+    let (states, choice) = if opened.parsed.records.len() == earlier.records {
+        (earlier.states, choice)
+    } else {
+        let states = journal::replay(
+            &config.journal,
+            steps,
+            &opened.parsed.records,
+            config.retry_failed,
+        )?;
+        let mut choice = choose(&plan.steps, &states, &config.selection)?;
+        let drifted_steps: Vec<StepId> = drifted.iter().map(|d| d.step).collect();
+        drop_groups(&plan.steps, &mut choice, &drifted_steps);
+        (states, choice)
+    };
     if !opened.created {
+        let before = Counts::of(&states);
         note!(
             "Resuming from {}: {} done, {} failed, {} skipped, {} to check, {} not started.",
             config.journal.display(),
@@ -122,6 +93,114 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     if !config.selection.is_all() {
         announce_pilot(config, &choice);
     }
+    let started = Instant::now();
+    let (end, stats) = execute_run(config, &plan, &states, &choice, opened, pace)?;
+    // The outcome as the journal tells it. If the journal cannot be read back (the trouble
+    // that stopped the run, say), the run's own error is the one to report.
+    let after = journal::read(&config.journal).and_then(|p| {
+        let states = journal::replay(&config.journal, steps, &p.records, false)?;
+        Ok((p.records, states))
+    });
+    let (records, after) = match after {
+        Ok(read) => read,
+        Err(read_back) => {
+            return Err(match end {
+                End::Refused(message) => refused(config, message),
+                End::Journal(e) => e.into(),
+                End::WaitTooLong { wait, told_by } => too_long(config, wait, told_by),
+                End::Finished | End::Interrupted | End::SafetyStop(_) => read_back.into(),
+            });
+        }
+    };
+    summarise(config, &plan, &after, &records, &stats, started, end.name())?;
+    if let Some(path) = &config.report {
+        write_report(path, &plan, &after, &records)?;
+    }
+    outcome(config, &plan, end, &after, &records, drifted.is_empty())
+}
+
+/// The plan, checked against `--expect-sha256`, and its content hash.
+fn read_plan(config: &ApplyConfig) -> Result<(Plan, String), Error> {
+    let (plan, sha) = read_hashed(&config.plan)?;
+    super::warn_if_loose(&config.plan);
+    if let Some(expected) = &config.expect_sha256
+        && *expected != sha
+    {
+        return Err(Error::UnexpectedPlan {
+            plan: config.plan.clone(),
+            expected: expected.clone(),
+            actual: sha,
+        });
+    }
+    Ok((plan, sha))
+}
+
+/// What the journal says before the run opens it, and how many records that took.
+struct Replayed {
+    states: Vec<journal::StepState>,
+    records: usize,
+}
+
+impl Replayed {
+    /// The journal as it stands, read without creating it: what is shown and chosen before
+    /// anything can refuse the run.
+    fn before_opening(config: &ApplyConfig, sha: &str, steps: u32) -> Result<Replayed, Error> {
+        match journal::read_for(&config.journal, sha) {
+            Ok(parsed) => Ok(Replayed {
+                states: journal::replay(
+                    &config.journal,
+                    steps,
+                    &parsed.records,
+                    config.retry_failed,
+                )?,
+                records: parsed.records.len(),
+            }),
+            Err(journal::JournalError::Open { source, .. })
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                Ok(Replayed {
+                    states: vec![journal::StepState::Pending; steps as usize],
+                    records: 0,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The world may have changed since the plan was made: the pre-flight checks and the drift
+/// check, before the first write, in the key's one pace, which the executor goes on with.
+fn check_live(
+    config: &ApplyConfig,
+    plan: &Plan,
+    earlier: &[journal::StepState],
+    choice: &mut Choice,
+    sha: &str,
+) -> Result<(Vec<Drift>, Pacer), Error> {
+    if choice.steps == 0 {
+        return Ok((Vec::new(), Pacer::new(config.rate)));
+    }
+    let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+    let session = Session::new(&config.client, config.rate, config.policy)?;
+    let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
+    // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
+    // are read one after another, and alone they would leave the key's budget idle.
+    session.start_listing(org_id);
+    apply_checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
+    let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
+    Ok((drifted, session.reader.pace()))
+}
+
+/// Runs the chosen steps: the runtime, the Ctrl-C handler, the progress consumer and the
+/// executor, until the run ends.
+fn execute_run(
+    config: &ApplyConfig,
+    plan: &Plan,
+    states: &[journal::StepState],
+    choice: &Choice,
+    opened: journal::Opened,
+    pace: Pacer,
+) -> Result<(End, Stats), Error> {
     let runs = opened.parsed.runs();
     let writer = Arc::new(opened.writer);
     let client = Client::new(&config.client)?;
@@ -130,11 +209,11 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let started = Instant::now();
     let (events, received) = mpsc::unbounded_channel::<Event>();
     let plan_steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
     let consumer = progress::start(received, Arc::clone(&plan_steps), config.json);
-    let (end, stats) = runtime.block_on(async {
+    let left = choice.steps;
+    let ended = runtime.block_on(async {
         let (interrupt, interrupted) = watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -166,7 +245,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         };
         let (end, stats, _) = execute(
             plan_steps,
-            &states,
+            states,
             &choice.chosen,
             client,
             Arc::clone(&writer),
@@ -183,36 +262,19 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     if let Ok(writer) = Arc::try_unwrap(writer) {
         writer.close();
     }
-    // The outcome as the journal tells it. If the journal cannot be read back (the trouble
-    // that stopped the run, say), the run's own error is the one to report.
-    let after = journal::read(&config.journal).and_then(|p| {
-        let states = journal::replay(&config.journal, steps, &p.records, false)?;
-        Ok((p.records, states))
-    });
-    let (records, after) = match after {
-        Ok(read) => read,
-        Err(read_back) => {
-            return Err(match end {
-                End::Refused(message) => refused(config, message),
-                End::Journal(e) => e.into(),
-                End::WaitTooLong { wait, told_by } => too_long(config, wait, told_by),
-                End::Finished | End::Interrupted | End::SafetyStop(_) => read_back.into(),
-            });
-        }
-    };
-    let counts = Counts::of(&after);
-    let ended = match &end {
-        End::Finished => "finished",
-        End::Interrupted => "interrupted",
-        End::SafetyStop(_) => "safety_stop",
-        End::Refused(_) => "refused",
-        End::Journal(_) => "journal_failed",
-        End::WaitTooLong { .. } => "wait_too_long",
-    };
-    summarise(config, &plan, &after, &records, &stats, started, ended)?;
-    if let Some(path) = &config.report {
-        write_report(path, &plan, &after, &records)?;
-    }
+    Ok(ended)
+}
+
+/// The exit, from how the run ended and what the journal now says.
+fn outcome(
+    config: &ApplyConfig,
+    plan: &Plan,
+    end: End,
+    after: &[journal::StepState],
+    records: &[Record],
+    nothing_drifted: bool,
+) -> Result<Outcome, Error> {
+    let counts = Counts::of(after);
     match end {
         End::Refused(message) => Err(refused(config, message)),
         End::Journal(e) => Err(e.into()),
@@ -228,14 +290,14 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             Ok(Outcome::Interrupted)
         }
         End::SafetyStop(trip) => {
-            say(config, &explain_stop(config, &plan, &records, trip))?;
+            say(config, &explain_stop(config, plan, records, trip))?;
             Ok(Outcome::Incomplete)
         }
         // A pilot that did all it took is a success; the rest is for a later run. Accounts
         // left out because they drifted are not.
         End::Finished
             if counts.failed + counts.skipped + counts.in_flight == 0
-                && drifted.is_empty()
+                && nothing_drifted
                 && (counts.not_started == 0 || !config.selection.is_all()) =>
         {
             Ok(Outcome::Clean)

@@ -67,7 +67,7 @@ pub(super) fn check(
     }
 
     let verified = preflight::verified_domains(session, org_id)?;
-    let unverified: Vec<(u32, String)> = chosen()
+    let unverified: Vec<(crate::plan::StepId, String)> = chosen()
         .filter(|s| s.kind != StepKind::Unlink)
         .filter_map(|s| {
             let domain = domain_key(s.to.rsplit_once('@').map_or("", |(_, d)| d));

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::exec::select::{Choice, drop_groups};
 use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, drifted};
-use crate::plan::Plan;
+use crate::plan::{Plan, StepId};
 use crate::terminal::note;
 use hashbrown::HashMap;
 
@@ -34,7 +34,7 @@ pub(super) fn check(
     let mut reads = pages;
     // A second look, since a listing may lag: the whole listing again when many drifted (a
     // plan applied already, say), else those accounts one by one, with the hidden ones.
-    let second_look: Vec<u32> = if drifts.len() as u64 > pages {
+    let second_look: Vec<StepId> = if drifts.len() as u64 > pages {
         let (again, pages) = listing(session, org_id)?;
         emails.extend(again);
         reads += pages;
@@ -47,7 +47,7 @@ pub(super) fn check(
     };
     let before = session.reader.reads();
     for step in second_look {
-        let id = &plan.steps[step as usize - 1].account_id;
+        let id = &plan.steps[step.index()].account_id;
         match session.block_on(session.reader.read_email(id))? {
             Some(email) => emails.insert(id.to_string(), Some(email)),
             None => emails.remove(&**id),
@@ -75,7 +75,7 @@ pub(super) fn check(
             count: drifts.len(),
         });
     }
-    let steps: Vec<u32> = drifts.iter().map(|d| d.step).collect();
+    let steps: Vec<StepId> = drifts.iter().map(|d| d.step).collect();
     let groups = drop_groups(&plan.steps, choice, &steps);
     note!(
         "--skip-drifted: {groups} groups left out; the other {} steps go ahead.",

@@ -4,7 +4,7 @@
 
 use super::throughput::Throughput;
 use crate::exec::run::Event;
-use crate::plan::Step;
+use crate::plan::{Step, StepId};
 use crate::terminal::{self, Verbosity};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashSet;
@@ -138,9 +138,9 @@ pub(super) fn start(
 
 /// One `-v` line: when, which step, what happened.
 fn log_line(event: &Event, steps: &[Step]) -> Option<String> {
-    let step = |id: u32| {
+    let step = |id: StepId| {
         steps
-            .get((id as usize).checked_sub(1)?)
+            .get(id.index())
             .map(|s| format!("step {id} {} {} -> {}", s.account_id, s.from, s.to))
     };
     let text = match event {
@@ -184,13 +184,13 @@ fn paused_until(wait: Duration, told_by: Option<&'static str>) -> String {
 #[derive(Default)]
 struct View {
     /// Steps already counted on the bar.
-    ended: HashSet<u32>,
+    ended: HashSet<StepId>,
     /// The last long pause announced.
     said_pause: String,
     failed: usize,
     skipped: usize,
-    retrying: HashSet<u32>,
-    checking: HashSet<u32>,
+    retrying: HashSet<StepId>,
+    checking: HashSet<StepId>,
     pace: String,
     stopping: bool,
     throughput: Throughput,

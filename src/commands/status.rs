@@ -33,7 +33,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
         let done_at = records
             .iter()
             .filter_map(|r| match r {
-                journal::Record::Done { step, at, .. } => Some((*step, at.clone())),
+                journal::Record::Done { step, at, .. } => Some((step.0, at.clone())),
                 _ => None,
             })
             .collect();

@@ -122,7 +122,7 @@ fn report(
     } = *counts;
     let journal = |p: &Planned| {
         states
-            .and_then(|s| s.get((p.last_step as usize).checked_sub(1)?))
+            .and_then(|s| s.get(p.last_step.index()))
             .map(|s| format!("step {} {}", p.last_step, state_text(s)))
     };
     if config.json {

@@ -9,7 +9,7 @@ pub use super::machine::{End, Event, Settings, Stats};
 use super::pace::Pacer;
 use crate::api::Client;
 use crate::journal::{JournalError, JournalWriter, StepState};
-use crate::plan::{Step, StepKind};
+use crate::plan::{Step, StepId, StepKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -21,7 +21,7 @@ pub fn now_text() -> String {
 
 /// What a request task reports.
 struct Sent {
-    step: u32,
+    step: StepId,
     kind: Kind,
     /// When the request was sent.
     at: Duration,
@@ -132,7 +132,7 @@ async fn send(
     t: Transmit,
     start: Instant,
 ) -> Sent {
-    let step = &steps[t.step as usize - 1];
+    let step = &steps[t.step.index()];
     let done = |answer, sent_at| Sent {
         step: t.step,
         kind: t.kind,

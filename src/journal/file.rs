@@ -260,7 +260,7 @@ mod tests {
 
     fn intent(step: u32) -> Record {
         Record::Intent {
-            step,
+            step: crate::plan::StepId(step),
             attempt: 1,
             at: "t".into(),
         }

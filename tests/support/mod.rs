@@ -359,7 +359,7 @@ pub(crate) fn fast<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 pub(crate) fn steps_by_write(plan: &Plan) -> HashMap<(String, String), u32> {
     plan.steps
         .iter()
-        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id))
+        .map(|s| ((s.account_id.to_string(), s.to.to_lowercase()), s.id.0))
         .collect()
 }
 
@@ -392,7 +392,7 @@ pub(crate) fn assert_every_write_journaled(plan: &Plan, log: &[WriteSeen], journ
     let mut intents: HashMap<u32, usize> = HashMap::new();
     for r in &parsed.records {
         if let Record::Intent { step, .. } = r {
-            *intents.entry(*step).or_default() += 1;
+            *intents.entry(step.0).or_default() += 1;
         }
     }
     let mut sent: HashMap<u32, usize> = HashMap::new();

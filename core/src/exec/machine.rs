@@ -16,7 +16,7 @@ use super::schedule::{Scheduler, Skip};
 use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
 use crate::journal::{Record, StepState};
 use crate::model::email_key;
-use crate::plan::{Step, StepKind};
+use crate::plan::{Step, StepId, StepKind};
 use hashbrown::HashMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -44,22 +44,22 @@ pub enum Event {
         total: usize,
         finished_before: usize,
         /// Steps a dead run left in flight, read before anything else.
-        to_check: Vec<u32>,
+        to_check: Vec<StepId>,
     },
     Done {
-        step: u32,
+        step: StepId,
     },
     Failed {
-        step: u32,
+        step: StepId,
         message: String,
     },
     Skipped {
-        step: u32,
-        because: u32,
+        step: StepId,
+        because: StepId,
     },
     /// The step will be sent (or its account read) again.
     Retrying {
-        step: u32,
+        step: StepId,
         why: String,
     },
     /// The pace changed: the rate now, and whether and why everyone is paused.
@@ -94,6 +94,20 @@ pub enum End {
     },
 }
 
+impl End {
+    /// How the run ended, as the JSON summary names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            End::Finished => "finished",
+            End::Interrupted => "interrupted",
+            End::SafetyStop(_) => "safety_stop",
+            End::Refused(_) => "refused",
+            End::Journal(_) => "journal_failed",
+            End::WaitTooLong { .. } => "wait_too_long",
+        }
+    }
+}
+
 /// Figures of the run, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -115,7 +129,7 @@ pub enum Kind {
 /// A request to send now. A write's intent goes to the journal first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transmit {
-    pub step: u32,
+    pub step: StepId,
     pub kind: Kind,
     /// For a write: the intent to make durable before the request leaves.
     pub intent: Option<Record>,
@@ -137,14 +151,14 @@ pub struct Commit {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Then {
-    Done(u32),
-    Failed(u32, String, Vec<Skip>),
+    Done(StepId),
+    Failed(StepId, String, Vec<Skip>),
     Skipped(Vec<Skip>),
     Nothing,
 }
 
 /// Work waiting for its time: (due, step, kind), soonest first.
-type Later = BinaryHeap<Reverse<(Duration, u32, Kind)>>;
+type Later = BinaryHeap<Reverse<(Duration, StepId, Kind)>>;
 
 pub struct Machine {
     steps: Arc<[Step]>,
@@ -154,16 +168,16 @@ pub struct Machine {
     pacer: Pacer,
     guard: Guard,
     rng: StdRng,
-    vacated: Vec<Option<u32>>,
-    groups: HashMap<u32, (Vec<u32>, Vec<u32>)>,
-    tries: HashMap<u32, Tries>,
-    settle_tries: HashMap<u32, Tries>,
+    vacated: Vec<Option<StepId>>,
+    groups: HashMap<u32, (Vec<StepId>, Vec<StepId>)>,
+    tries: HashMap<StepId, Tries>,
+    settle_tries: HashMap<StepId, Tries>,
     done: Vec<bool>,
     /// Groups with a write whose outcome was uncertain, and until when it may be under way.
     unsettled: HashMap<u32, Duration>,
     later: Later,
     /// A new step taken from the scheduler, waiting for its pace slot.
-    next_new: Option<u32>,
+    next_new: Option<StepId>,
     in_flight: usize,
     commits: VecDeque<Commit>,
     commits_pending: usize,
@@ -172,7 +186,7 @@ pub struct Machine {
     fatal: Option<End>,
     safety: Option<Trip>,
     /// Retries that were waiting when the run stopped: recorded as not applied.
-    unsent: Vec<u32>,
+    unsent: Vec<StepId>,
     unsent_recorded: bool,
     stats: Stats,
     last_rate: f64,
@@ -228,7 +242,7 @@ impl Machine {
         };
         let policy = m.settings.policy;
         for &id in &in_flight {
-            let (attempt, sent) = match states.get(id as usize - 1) {
+            let (attempt, sent) = match states.get(id.index()) {
                 Some(StepState::InFlight { attempt, sent, .. }) => (*attempt, *sent),
                 _ => (0, None),
             };
@@ -260,12 +274,12 @@ impl Machine {
         m
     }
 
-    fn step(&self, id: u32) -> &Step {
-        &self.steps[id as usize - 1]
+    fn step(&self, id: StepId) -> &Step {
+        &self.steps[id.index()]
     }
 
-    fn tries_mut(&mut self, id: u32) -> &mut Tries {
-        let vacated_by = self.vacated.get(id as usize - 1).copied().flatten();
+    fn tries_mut(&mut self, id: StepId) -> &mut Tries {
+        let vacated_by = self.vacated.get(id.index()).copied().flatten();
         self.tries.entry(id).or_insert_with(|| Tries {
             vacated_by,
             ..Tries::default()
@@ -279,7 +293,7 @@ impl Machine {
     }
 
     /// Queues work on a step, never before an uncertain write of it may have ended.
-    fn push(&mut self, due: Duration, id: u32, kind: Kind) {
+    fn push(&mut self, due: Duration, id: StepId, kind: Kind) {
         let quiet = self.tries.get(&id).and_then(|t| t.under_way_until);
         let due = quiet.map_or(due, |q| due.max(q));
         self.later.push(Reverse((due, id, kind)));
@@ -298,7 +312,7 @@ impl Machine {
         }
     }
 
-    fn not_applied(&mut self, id: u32, now: Duration) {
+    fn not_applied(&mut self, id: StepId, now: Duration) {
         let record = Record::NotApplied {
             step: id,
             at: self.at(now),
@@ -466,7 +480,7 @@ impl Machine {
             Then::Done(id) => {
                 self.scheduler.done(id);
                 self.events.push_back(Event::Done { step: id });
-                if let Some(slot) = self.done.get_mut(id as usize - 1) {
+                if let Some(slot) = self.done.get_mut(id.index()) {
                     *slot = true;
                 }
                 // Its tally is needed no more, unless its group is still to be read back (a
@@ -481,7 +495,7 @@ impl Machine {
                 let complete = self
                     .groups
                     .get(&group)
-                    .is_none_or(|(members, _)| members.iter().all(|&m| self.done[m as usize - 1]));
+                    .is_none_or(|(members, _)| members.iter().all(|&m| self.done[m.index()]));
                 if let Some(quiet) = complete.then(|| self.unsettled.remove(&group)).flatten() {
                     let due = now.max(quiet).saturating_add(self.settings.policy.settle);
                     let last = self.groups.get(&group).map_or(vec![id], |g| g.1.clone());
@@ -521,7 +535,7 @@ impl Machine {
     pub fn on_answer(
         &mut self,
         now: Duration,
-        step: u32,
+        step: StepId,
         kind: Kind,
         sent_at: Duration,
         answer: Answer,
@@ -544,14 +558,14 @@ impl Machine {
             if matches!(read, Read::Transient { .. }) {
                 t.failed_reads += 1;
             }
-            let s = &self.steps[id as usize - 1];
+            let s = &self.steps[id.index()];
             let earlier: Vec<&str> =
                 self.groups
                     .get(&s.group)
                     .map_or(vec![&*s.from], |(members, _)| {
                         members
                             .iter()
-                            .map(|&m| &self.steps[m as usize - 1])
+                            .map(|&m| &self.steps[m.index()])
                             .filter(|m| m.account_id == s.account_id)
                             .map(|m| &*m.from)
                             .collect()
@@ -578,7 +592,7 @@ impl Machine {
             return;
         }
         let mut t = self.tries.remove(&id).unwrap_or_else(|| Tries {
-            vacated_by: self.vacated.get(id as usize - 1).copied().flatten(),
+            vacated_by: self.vacated.get(id.index()).copied().flatten(),
             ..Tries::default()
         });
         let decision = match answer {
@@ -608,7 +622,7 @@ impl Machine {
                     t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
                     let group = self
                         .unsettled
-                        .entry(self.steps[id as usize - 1].group)
+                        .entry(self.steps[id.index()].group)
                         .or_insert(quiet);
                     *group = (*group).max(quiet);
                 }
@@ -713,7 +727,7 @@ impl Machine {
     fn fail_step(
         &mut self,
         now: Duration,
-        id: u32,
+        id: StepId,
         status: Option<u16>,
         key: Option<String>,
         message: String,
@@ -875,19 +889,19 @@ fn retry_reason(t: &Tries) -> String {
 /// Which steps form each group of more than one step, and the last step of each account in it
 /// (the one whose `to` the account ends the group with). A group of one step, most of a large
 /// plan, is left out: it is its own member and its own last step.
-fn groups(steps: &[Step]) -> HashMap<u32, (Vec<u32>, Vec<u32>)> {
+fn groups(steps: &[Step]) -> HashMap<u32, (Vec<StepId>, Vec<StepId>)> {
     let mut sizes: HashMap<u32, u32> = HashMap::new();
     for s in steps {
         *sizes.entry(s.group).or_default() += 1;
     }
-    let mut groups: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
+    let mut groups: HashMap<u32, (Vec<StepId>, Vec<StepId>)> = HashMap::new();
     for s in steps.iter().filter(|s| sizes[&s.group] > 1) {
         groups.entry(s.group).or_default().0.push(s.id);
     }
     for (members, last) in groups.values_mut() {
-        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let mut seen: HashMap<&str, StepId> = HashMap::new();
         for &id in members.iter() {
-            seen.insert(&steps[id as usize - 1].account_id, id);
+            seen.insert(&steps[id.index()].account_id, id);
         }
         last.extend(seen.into_values());
         last.sort_unstable();
@@ -897,16 +911,15 @@ fn groups(steps: &[Step]) -> HashMap<u32, (Vec<u32>, Vec<u32>)> {
 
 /// For each step (by index), the step of the plan it needs that vacates its target: a free, a
 /// chain's link or a cycle's temporary whose `from` is this step's `to`.
-fn vacated_by(steps: &[Step]) -> Vec<Option<u32>> {
+fn vacated_by(steps: &[Step]) -> Vec<Option<StepId>> {
     steps
         .iter()
         .map(|s| {
             let to = email_key(&s.to);
             s.after.iter().copied().find(|&d| {
-                d as usize >= 1
-                    && steps
-                        .get(d as usize - 1)
-                        .is_some_and(|n| email_key(&n.from) == to)
+                steps
+                    .get(d.index())
+                    .is_some_and(|n| email_key(&n.from) == to)
             })
         })
         .collect()
@@ -930,10 +943,14 @@ mod tests {
             s.group = 1;
         }
         steps[3].group = 2;
-        assert_eq!(vacated_by(&steps), vec![None, Some(1), Some(2), None]);
+        assert_eq!(
+            vacated_by(&steps),
+            vec![None, Some(StepId(1)), Some(StepId(2)), None]
+        );
         let groups = groups(&steps);
         // The swap's accounts end on their last steps: a on 3, b on 2.
-        assert_eq!(groups[&1], (vec![1, 2, 3], vec![2, 3]));
+        assert_eq!(groups[&1].0, [1, 2, 3]);
+        assert_eq!(groups[&1].1, [2, 3]);
         assert!(!groups.contains_key(&2), "a group of one step is its own");
     }
 
@@ -996,7 +1013,7 @@ mod tests {
         assert!(matches!(
             first.intent,
             Some(Record::Intent {
-                step: 1,
+                step: StepId(1),
                 attempt: 1,
                 ..
             })
@@ -1031,7 +1048,13 @@ mod tests {
         assert_eq!(m.poll_transmit(Duration::from_secs(3600)), None);
         let records = commit_all(&mut m, Duration::from_secs(1));
         assert!(
-            matches!(records[..], [Record::NotApplied { step: 1, .. }]),
+            matches!(
+                records[..],
+                [Record::NotApplied {
+                    step: StepId(1),
+                    ..
+                }]
+            ),
             "{records:?}"
         );
         assert!(m.is_over(Duration::from_secs(1)));
@@ -1057,7 +1080,13 @@ mod tests {
         );
         assert_eq!(m.poll_transmit(Duration::from_secs(10)), None);
         let records = commit_all(&mut m, Duration::from_secs(1));
-        assert!(matches!(records[..], [Record::NotApplied { step: 1, .. }]));
+        assert!(matches!(
+            records[..],
+            [Record::NotApplied {
+                step: StepId(1),
+                ..
+            }]
+        ));
         assert!(m.is_over(Duration::from_secs(10)));
         assert!(matches!(m.end().0, End::Refused(_)));
     }
@@ -1091,7 +1120,7 @@ mod tests {
         let check = m.poll_transmit(Duration::from_secs(35)).unwrap();
         assert_eq!(
             (check.step, check.kind, check.intent),
-            (1, Kind::Check, None)
+            (StepId(1), Kind::Check, None)
         );
     }
 }

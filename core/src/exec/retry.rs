@@ -3,6 +3,7 @@
 
 use crate::api::{Read, TAKEN, Write};
 use crate::model::email_key;
+use crate::plan::StepId;
 use std::time::Duration;
 
 /// Bounds on retrying one step.
@@ -90,7 +91,7 @@ pub struct Tries {
     pub failed_reads: u32,
     /// The step of this plan that vacates this step's target (a free, a chain's link, a
     /// cycle's temporary), if any: a "taken" answer may then be the API lagging behind it.
-    pub vacated_by: Option<u32>,
+    pub vacated_by: Option<StepId>,
     /// "Taken" answers received while the account still had its precondition.
     pub taken: u32,
     /// An uncertain write of this step may be under way until then (`under_way_until`).
@@ -877,7 +878,7 @@ mod tests {
         };
         let t = |taken| Tries {
             refused: Some(refusal.clone()),
-            vacated_by: Some(4),
+            vacated_by: Some(StepId(4)),
             taken,
             ..Tries::default()
         };

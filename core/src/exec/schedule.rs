@@ -4,7 +4,7 @@
 //! Among ready steps, plan order wins.
 
 use crate::journal::StepState;
-use crate::plan::Step;
+use crate::plan::{Step, StepId};
 use hashbrown::HashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -41,8 +41,8 @@ pub struct Scheduler {
 /// A step that will not run because `because` (a step id) failed or was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Skip {
-    pub step: u32,
-    pub because: u32,
+    pub step: StepId,
+    pub because: StepId,
 }
 
 impl Scheduler {
@@ -54,7 +54,7 @@ impl Scheduler {
         steps: &[Step],
         states: &[StepState],
         chosen: &[bool],
-    ) -> (Scheduler, Vec<u32>, Vec<Skip>) {
+    ) -> (Scheduler, Vec<StepId>, Vec<Skip>) {
         let n = steps.len();
         let mut accounts: HashMap<&str, u32> = HashMap::new();
         let account: Vec<u32> = steps
@@ -92,7 +92,7 @@ impl Scheduler {
         }
         let mut busy = vec![false; accounts.len()];
         for &id in &in_flight {
-            busy[account[id as usize - 1] as usize] = true;
+            busy[account[id.index()] as usize] = true;
         }
         let mut s = Scheduler {
             slots,
@@ -131,7 +131,7 @@ impl Scheduler {
     }
 
     /// The next step to run (its id), now marked running with its account busy.
-    pub fn next_step(&mut self) -> Option<u32> {
+    pub fn next_step(&mut self) -> Option<StepId> {
         while let Some(Reverse(i)) = self.ready.pop() {
             if self.slots[i as usize] != Slot::Ready {
                 continue;
@@ -143,13 +143,13 @@ impl Scheduler {
             }
             self.busy[a as usize] = true;
             self.slots[i as usize] = Slot::Running;
-            return Some(i + 1);
+            return Some(StepId::of_index(i as usize));
         }
         None
     }
 
     /// Records that a running step is done; the steps that were waiting only for it become ready.
-    pub fn done(&mut self, id: u32) {
+    pub fn done(&mut self, id: StepId) {
         let Some(i) = self.running(id) else { return };
         self.slots[i] = Slot::Done;
         self.finish(i);
@@ -166,7 +166,7 @@ impl Scheduler {
     }
 
     /// Records that a running step failed; returns every step that now cannot run.
-    pub fn failed(&mut self, id: u32) -> Vec<Skip> {
+    pub fn failed(&mut self, id: StepId) -> Vec<Skip> {
         let mut skips = Vec::new();
         let Some(i) = self.running(id) else {
             return skips;
@@ -185,7 +185,7 @@ impl Scheduler {
         self.unfinished
     }
 
-    fn running(&self, id: u32) -> Option<usize> {
+    fn running(&self, id: StepId) -> Option<usize> {
         let i = index(id, self.slots.len())?;
         (self.slots[i] == Slot::Running).then_some(i)
     }
@@ -204,7 +204,7 @@ impl Scheduler {
     }
 
     /// Skips step `i` and, transitively, everything that needs it.
-    fn skip_from(&mut self, i: usize, because: u32, skips: &mut Vec<Skip>) {
+    fn skip_from(&mut self, i: usize, because: StepId, skips: &mut Vec<Skip>) {
         let mut stack = vec![(i, because)];
         while let Some((i, because)) = stack.pop() {
             if !matches!(self.slots[i], Slot::Waiting | Slot::Ready) {
@@ -212,7 +212,7 @@ impl Scheduler {
             }
             self.slots[i] = Slot::Lost;
             self.unfinished -= 1;
-            let id = i as u32 + 1;
+            let id = StepId::of_index(i);
             skips.push(Skip { step: id, because });
             for &d in &self.dependants[i] {
                 stack.push((d as usize, id));
@@ -221,8 +221,8 @@ impl Scheduler {
     }
 }
 
-fn index(id: u32, n: usize) -> Option<usize> {
-    let i = (id as usize).checked_sub(1)?;
+fn index(id: StepId, n: usize) -> Option<usize> {
+    let i = id.index();
     (i < n).then_some(i)
 }
 
@@ -233,7 +233,7 @@ mod tests {
 
     fn step(id: u32, account: &str, after: &[u32]) -> Step {
         Step {
-            id,
+            id: StepId(id),
             group: 1,
             kind: StepKind::Rename,
             account_id: account.into(),
@@ -242,13 +242,15 @@ mod tests {
             product_access: false,
             from: format!("{account}@old").into(),
             to: format!("{account}@new{id}").into(),
-            after: after.iter().copied().collect(),
+            after: after.iter().copied().map(StepId).collect(),
             origin: None,
         }
     }
 
     fn drain(s: &mut Scheduler) -> Vec<u32> {
-        std::iter::from_fn(|| s.next_step()).collect()
+        std::iter::from_fn(|| s.next_step())
+            .map(|id| id.0)
+            .collect()
     }
 
     /// A free (1) before the rename that takes its address (2); a swap of b and c through a
@@ -270,13 +272,13 @@ mod tests {
         let (mut s, in_flight, skips) = Scheduler::new(&steps, &[], &[]);
         assert!(in_flight.is_empty() && skips.is_empty());
         assert_eq!(drain(&mut s), vec![1, 3, 6]);
-        s.done(3);
+        s.done(StepId(3));
         assert_eq!(drain(&mut s), vec![4]);
-        s.done(1);
-        s.done(4);
+        s.done(StepId(1));
+        s.done(StepId(4));
         assert_eq!(drain(&mut s), vec![2, 5]);
         for id in [2, 5, 6] {
-            s.done(id);
+            s.done(StepId(id));
         }
         assert_eq!(s.unfinished(), 0);
     }
@@ -287,9 +289,9 @@ mod tests {
         let steps = vec![step(1, "a", &[]), step(2, "a", &[]), step(3, "b", &[])];
         let (mut s, _, _) = Scheduler::new(&steps, &[], &[]);
         assert_eq!(drain(&mut s), vec![1, 3]);
-        s.done(3);
+        s.done(StepId(3));
         assert!(drain(&mut s).is_empty());
-        s.done(1);
+        s.done(StepId(1));
         assert_eq!(drain(&mut s), vec![2]);
     }
 
@@ -298,24 +300,24 @@ mod tests {
         let steps = mixed();
         let (mut s, _, _) = Scheduler::new(&steps, &[], &[]);
         assert_eq!(drain(&mut s), vec![1, 3, 6]);
-        let skips = s.failed(3);
+        let skips = s.failed(StepId(3));
         assert_eq!(
             skips,
             vec![
                 Skip {
-                    step: 4,
-                    because: 3
+                    step: StepId(4),
+                    because: StepId(3)
                 },
                 Skip {
-                    step: 5,
-                    because: 4
+                    step: StepId(5),
+                    because: StepId(4)
                 }
             ]
         );
-        s.done(1);
+        s.done(StepId(1));
         assert_eq!(drain(&mut s), vec![2]);
-        s.done(2);
-        s.done(6);
+        s.done(StepId(2));
+        s.done(StepId(6));
         assert_eq!(s.unfinished(), 0);
     }
 
@@ -351,18 +353,18 @@ mod tests {
             skips,
             vec![
                 Skip {
-                    step: 4,
-                    because: 3
+                    step: StepId(4),
+                    because: StepId(3)
                 },
                 Skip {
-                    step: 5,
-                    because: 4
+                    step: StepId(5),
+                    because: StepId(4)
                 }
             ]
         );
         assert_eq!(drain(&mut s), vec![6]);
-        s.done(2); // the in-flight step, once checked
-        s.done(6);
+        s.done(StepId(2)); // the in-flight step, once checked
+        s.done(StepId(6));
         assert_eq!(s.unfinished(), 0);
     }
 
@@ -375,10 +377,10 @@ mod tests {
         assert!(skips.is_empty());
         assert_eq!(s.unfinished(), 3);
         assert_eq!(drain(&mut s), vec![1, 6]);
-        s.done(1);
+        s.done(StepId(1));
         assert_eq!(drain(&mut s), vec![2]);
-        s.done(2);
-        s.done(6);
+        s.done(StepId(2));
+        s.done(StepId(6));
         assert_eq!(s.unfinished(), 0);
         assert!(drain(&mut s).is_empty());
     }

@@ -5,7 +5,7 @@
 
 use crate::journal::StepState;
 use crate::model::email_key;
-use crate::plan::Step;
+use crate::plan::{Step, StepId};
 use hashbrown::HashMap;
 use std::path::PathBuf;
 
@@ -205,13 +205,13 @@ pub fn choose(
 
 /// Leaves out of the run the whole groups of these steps (accounts that drifted, say); returns
 /// how many groups were dropped.
-pub fn drop_groups(steps: &[Step], choice: &mut Choice, step_ids: &[u32]) -> usize {
-    let hit_ids: hashbrown::HashSet<u32> = step_ids.iter().copied().collect();
+pub fn drop_groups(steps: &[Step], choice: &mut Choice, step_ids: &[StepId]) -> usize {
+    let hit_ids: hashbrown::HashSet<StepId> = step_ids.iter().copied().collect();
     let mut dropped = 0;
     for members in groups(steps) {
         let hit = members
             .iter()
-            .any(|&i| hit_ids.contains(&(i + 1)) && choice.chosen[i as usize]);
+            .any(|&i| hit_ids.contains(&StepId::of_index(i as usize)) && choice.chosen[i as usize]);
         if !hit {
             continue;
         }
@@ -470,7 +470,7 @@ mod tests {
         let steps = plan();
         let mut c = choose(&steps, &[], &Selection::default()).unwrap();
         // Step 5 (d takes c's address) drifted: the whole swap stays for later.
-        assert_eq!(drop_groups(&steps, &mut c, &[5]), 1);
+        assert_eq!(drop_groups(&steps, &mut c, &[StepId(5)]), 1);
         assert_eq!(chosen_ids(&c), vec![1, 2, 3, 7]);
         assert_eq!(
             (c.steps, c.groups, c.left_steps, c.left_groups),

@@ -12,7 +12,7 @@ use super::pace::Pacer;
 use super::retry::RetryPolicy;
 use crate::api::{RateInfo, Read, Write};
 use crate::journal::StepState;
-use crate::plan::{Step, step_of};
+use crate::plan::{Step, StepId, step_of};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cmp::Reverse;
@@ -183,13 +183,13 @@ fn whole_seconds(d: Duration) -> Duration {
 enum Ev {
     /// A request reaches the server.
     Arrive {
-        step: u32,
+        step: StepId,
         kind: Kind,
         sent_at: Duration,
     },
     /// Its answer reaches the client.
     Answer {
-        step: u32,
+        step: StepId,
         kind: Kind,
         sent_at: Duration,
         answer: Answer,
@@ -306,7 +306,7 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
                             &mut writes
                         };
                         let verdict = budget.take(now);
-                        let to = &steps[step as usize - 1].to;
+                        let to = &steps[step.index()].to;
                         let unconfirmed = kind == Kind::Write && rng.random_bool(0.05);
                         let mut a = answer(
                             &shape,

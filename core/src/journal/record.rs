@@ -1,5 +1,6 @@
 //! The journal's records as plain data. Every line is one `Record`; the first is the header.
 
+use crate::model::StepId;
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "mailshift-journal";
@@ -32,10 +33,14 @@ pub enum Record {
     },
     /// The write for `step` is about to be sent. On disk before the request leaves, so that a
     /// crash can never hide a write: a step with an intent and no outcome is checked on resume.
-    Intent { step: u32, attempt: u32, at: String },
+    Intent {
+        step: StepId,
+        attempt: u32,
+        at: String,
+    },
     /// The account has the step's target address.
     Done {
-        step: u32,
+        step: StepId,
         /// The API's answer, or `None` when the outcome was learnt by reading the account.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
@@ -44,7 +49,7 @@ pub enum Record {
     },
     /// The step cannot be carried out; the API's key and message say why.
     Failed {
-        step: u32,
+        step: StepId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,14 +59,18 @@ pub enum Record {
         at: String,
     },
     /// Not attempted, because a step it needs failed or was skipped.
-    Skipped { step: u32, because: u32, at: String },
+    Skipped {
+        step: StepId,
+        because: StepId,
+        at: String,
+    },
     /// The last attempt is known not to have been applied (a 429 or a refusal before any
     /// change); the step is still to do, and a resume needs no read to know it.
-    NotApplied { step: u32, at: String },
+    NotApplied { step: StepId, at: String },
 }
 
 impl Record {
-    pub fn step(&self) -> Option<u32> {
+    pub fn step(&self) -> Option<StepId> {
         match self {
             Record::Run { .. } => None,
             Record::Intent { step, .. }

@@ -3,6 +3,7 @@
 
 use super::error::JournalError;
 use super::record::{FORMAT, FORMAT_VERSION, Header, Record};
+use crate::model::StepId;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -33,7 +34,7 @@ pub enum StepState {
         attempts: u32,
     },
     Skipped {
-        because: u32,
+        because: StepId,
     },
 }
 
@@ -167,9 +168,8 @@ pub fn replay(
     let mut sent: Vec<Option<SystemTime>> = vec![None; steps as usize];
     for (i, record) in records.iter().enumerate() {
         let Some(step) = record.step() else { continue };
-        let slot = step
-            .checked_sub(1)
-            .and_then(|s| states.get_mut(s as usize))
+        let slot = states
+            .get_mut(step.index())
             .ok_or_else(|| JournalError::Damaged {
                 path: path.to_owned(),
                 // +2: the header is line 1 and records are counted from 0.
@@ -180,7 +180,7 @@ pub fn replay(
             Record::Run { .. } => continue,
             Record::Intent { attempt, at, .. } => {
                 let when = humantime::parse_rfc3339_weak(at).ok();
-                if let Some(t) = sent.get_mut(step as usize - 1) {
+                if let Some(t) = sent.get_mut(step.index()) {
                     *t = when;
                 }
                 StepState::InFlight {
@@ -296,7 +296,7 @@ mod tests {
         ]);
         let plain = states(&bytes, false);
         assert!(plain[0].is_final() && plain[1].is_final());
-        assert_eq!(plain[1], StepState::Skipped { because: 1 });
+        assert_eq!(plain[1], StepState::Skipped { because: StepId(1) });
         // Step 1 was sent once: retried, its account is read before it is sent again (the
         // change may have landed after all). Step 2 was never sent.
         assert_eq!(

@@ -4,7 +4,7 @@
 
 use crate::journal::StepState;
 use crate::model::email_key;
-use crate::plan::Step;
+use crate::plan::{Step, StepId};
 use hashbrown::HashMap;
 use std::fmt;
 
@@ -31,7 +31,7 @@ impl fmt::Display for Found {
 /// An account whose live address is not the one its next step starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
-    pub step: u32,
+    pub step: StepId,
     pub account_id: String,
     pub expected: String,
     pub found: Found,
@@ -47,7 +47,7 @@ pub fn drifted(
     states: &[StepState],
     chosen: &[bool],
     live: &Live<'_>,
-) -> (Vec<Drift>, Vec<u32>) {
+) -> (Vec<Drift>, Vec<StepId>) {
     let mut seen: HashMap<&str, ()> = HashMap::new();
     let mut drifts = Vec::new();
     let mut hidden = Vec::new();
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(
             drifts,
             vec![Drift {
-                step: 6,
+                step: StepId(6),
                 account_id: "e".into(),
                 expected: "e@old".into(),
                 found: Found::Missing

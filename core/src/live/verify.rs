@@ -4,7 +4,7 @@
 use super::drift::Found;
 use crate::journal::StepState;
 use crate::model::email_key;
-use crate::plan::Plan;
+use crate::plan::{Plan, StepId};
 use hashbrown::{HashMap, HashSet};
 
 /// An account the plan moves and where it must end.
@@ -14,7 +14,7 @@ pub struct Planned {
     pub name: String,
     pub address: String,
     /// The account's last step, whose journal state explains a mismatch.
-    pub last_step: u32,
+    pub last_step: StepId,
 }
 
 /// The final address of every account the plan moves, in plan order of first appearance.
@@ -27,7 +27,7 @@ pub fn planned_addresses(plan: &Plan) -> Vec<Planned> {
                 account_id: s.account_id.to_string(),
                 name: s.name.to_string(),
                 address: String::new(),
-                last_step: 0,
+                last_step: s.id,
             });
             out.len() - 1
         });
@@ -124,7 +124,7 @@ mod tests {
         let planned = planned_addresses(&plan);
         let ends: Vec<(&str, &str, u32)> = planned
             .iter()
-            .map(|p| (p.account_id.as_str(), p.address.as_str(), p.last_step))
+            .map(|p| (p.account_id.as_str(), p.address.as_str(), p.last_step.0))
             .collect();
         assert_eq!(
             ends,

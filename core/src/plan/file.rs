@@ -2,7 +2,7 @@
 //! content, encoded and decoded here from bytes; the binary's `mailshift::plan::file` reads and
 //! writes the file (atomically, mode 0600). docs/plan-format.md describes it.
 
-use super::Plan;
+use super::{Plan, StepId};
 use crate::hash::{hex, sha256_hex};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -229,13 +229,13 @@ pub fn decode_hashed(path: &Path, bytes: &[u8]) -> Result<(Plan, String), PlanFi
 /// step shares its group with the steps it waits for and with the other steps of its account:
 /// `apply --limit` and a drifted account's exclusion take groups whole, as the plan states them.
 fn check_steps(plan: &Plan) -> Result<(), String> {
-    let mut group_of_account: hashbrown::HashMap<&str, (u32, u32)> = hashbrown::HashMap::new();
+    let mut group_of_account: hashbrown::HashMap<&str, (u32, StepId)> = hashbrown::HashMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
-        let id = i as u64 + 1;
-        if u64::from(step.id) != id {
+        let id = StepId::of_index(i);
+        if step.id != id {
             return Err(format!("step {} stands where step {id} should", step.id));
         }
-        if let Some(&d) = step.after.iter().find(|&&d| d == 0 || u64::from(d) >= id) {
+        if let Some(&d) = step.after.iter().find(|&&d| d.0 == 0 || d >= id) {
             return Err(format!(
                 "step {id} waits for step {d}, which does not come before it"
             ));
@@ -243,7 +243,7 @@ fn check_steps(plan: &Plan) -> Result<(), String> {
         if let Some(&d) = step
             .after
             .iter()
-            .find(|&&d| plan.steps[d as usize - 1].group != step.group)
+            .find(|&&d| plan.steps[d.index()].group != step.group)
         {
             return Err(format!(
                 "step {id} waits for step {d}, which is in another group"
@@ -271,7 +271,7 @@ mod tests {
 
     fn sample() -> Plan {
         let steps = vec![Step {
-            id: 1,
+            id: StepId(1),
             group: 1,
             kind: StepKind::Rename,
             account_id: "id-1".into(),
@@ -394,11 +394,11 @@ mod tests {
     #[test]
     fn steps_that_do_not_hang_together_are_refused() {
         let mut plan = sample();
-        plan.steps[0].id = 0;
+        plan.steps[0].id = StepId(0);
         let err = decode(Path::new("p.json"), &encode(&plan)).unwrap_err();
         assert!(matches!(err, PlanFileError::Inconsistent { .. }), "{err}");
         let mut plan = sample();
-        plan.steps[0].after.push(1);
+        plan.steps[0].after.push(StepId(1));
         let err = decode(Path::new("p.json"), &encode(&plan)).unwrap_err();
         assert!(err.to_string().contains("waits for step 1"), "{err}");
     }
@@ -407,7 +407,10 @@ mod tests {
     fn groups_that_split_a_dependency_or_an_account_are_refused() {
         let two = |second: Step| {
             let mut plan = sample();
-            plan.steps.push(Step { id: 2, ..second });
+            plan.steps.push(Step {
+                id: StepId(2),
+                ..second
+            });
             decode(Path::new("p.json"), &encode(&plan))
         };
         let first = sample().steps[0].clone();
@@ -420,7 +423,7 @@ mod tests {
         // One group: a dependency and an account each keep theirs.
         assert!(
             two(Step {
-                after: [1].into_iter().collect(),
+                after: [StepId(1)].into_iter().collect(),
                 ..other.clone()
             })
             .is_ok()
@@ -434,7 +437,7 @@ mod tests {
         );
         let err = two(Step {
             group: 2,
-            after: [1].into_iter().collect(),
+            after: [StepId(1)].into_iter().collect(),
             ..other
         })
         .unwrap_err();

@@ -10,6 +10,7 @@ mod step_json;
 mod summary;
 mod unmatched;
 
+pub use crate::model::StepId;
 pub use access::Access;
 pub use compute::{Request, compute};
 pub use summary::Summary;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 /// The steps one step waits for: at most two (the step that frees its address, and for a cycle's
 /// last step also the step that parked it), so they live inline, not in an allocation per step.
-pub type After = SmallVec<[u32; 2]>;
+pub type After = SmallVec<[StepId; 2]>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -104,7 +105,7 @@ impl StepKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// 1-based, in plan order.
-    pub id: u32,
+    pub id: StepId,
     /// Steps that depend on each other share a group (a chain, a cycle, or one rename).
     pub group: u32,
     pub kind: StepKind,
@@ -306,7 +307,7 @@ pub struct IdpMove {
     pub source: String,
     /// Plan steps that must be applied before the change is made in the IdP.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after_steps: Vec<u32>,
+    pub after_steps: Vec<StepId>,
     /// Earlier IdP changes (by `order`) that must have synced first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after_idp: Vec<u32>,
@@ -328,7 +329,7 @@ pub struct Unchanged {
 #[cfg(test)]
 pub fn step_of(id: u32, account: &str, from: &str, to: &str, after: &[u32]) -> Step {
     Step {
-        id,
+        id: StepId(id),
         group: id,
         kind: StepKind::Rename,
         account_id: account.into(),
@@ -337,7 +338,7 @@ pub fn step_of(id: u32, account: &str, from: &str, to: &str, after: &[u32]) -> S
         product_access: false,
         from: from.into(),
         to: to.into(),
-        after: after.iter().copied().collect(),
+        after: after.iter().copied().map(StepId).collect(),
         origin: None,
     }
 }

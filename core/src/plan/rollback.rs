@@ -27,7 +27,7 @@ pub fn rollback_rows(plan: &Plan, states: &[StepState]) -> Vec<TargetRow> {
         .map(|i| {
             let s = &plan.steps[i];
             TargetRow {
-                line: u64::from(s.id),
+                line: u64::from(s.id.0),
                 account_id: Some(s.account_id.to_string()),
                 current_email: None,
                 target: Target::parse(&s.from),

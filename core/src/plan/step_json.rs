@@ -13,7 +13,7 @@ use crate::model::Status;
 pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
     let mut number = itoa::Buffer::new();
     out.extend_from_slice(b"{\"id\":");
-    out.extend_from_slice(number.format(step.id).as_bytes());
+    out.extend_from_slice(number.format(step.id.0).as_bytes());
     out.extend_from_slice(b",\"group\":");
     out.extend_from_slice(number.format(step.group).as_bytes());
     out.extend_from_slice(b",\"kind\":");
@@ -41,7 +41,7 @@ pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(number.format(*a).as_bytes());
+            out.extend_from_slice(number.format(a.0).as_bytes());
         }
         out.push(b']');
     }
@@ -107,7 +107,7 @@ fn string(out: &mut Vec<u8>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{After, StepKind};
+    use crate::plan::{After, StepId, StepKind};
     use proptest::prelude::*;
     use std::sync::Arc;
 
@@ -136,7 +136,7 @@ mod tests {
 
     fn step() -> Step {
         Step {
-            id: 7,
+            id: StepId(7),
             group: 3,
             kind: StepKind::Rename,
             account_id: "712020:abc".into(),
@@ -162,15 +162,15 @@ mod tests {
         cases.push(Step {
             name: "".into(),
             product_access: true,
-            after: [1u32, 22].into_iter().collect(),
+            after: [1u32, 22].into_iter().map(StepId).collect(),
             origin: Some(Origin::Line(u64::MAX)),
-            id: u32::MAX,
+            id: StepId(u32::MAX),
             group: 0,
             ..step()
         });
         cases.push(Step {
             name: "Zoë \"Z\" O'Neil\\\n\t\r\u{8}\u{c}\u{1}\u{1f}\u{7f}".into(),
-            after: [5u32].into_iter().collect(),
+            after: [5u32].into_iter().map(StepId).collect(),
             origin: Some(Origin::Rule("old.example=new.example".into())),
             ..step()
         });
@@ -209,7 +209,7 @@ mod tests {
                     after,
                     origin,
                 )| Step {
-                    id,
+                    id: StepId(id),
                     group,
                     kind,
                     account_id,
@@ -218,7 +218,7 @@ mod tests {
                     product_access,
                     from,
                     to,
-                    after: after.into_iter().collect(),
+                    after: after.into_iter().map(StepId).collect(),
                     origin,
                 },
             )

@@ -32,7 +32,7 @@ pub fn failures_of_last_run<'a>(plan: &'a Plan, records: &'a [Record]) -> Vec<Fa
                 message,
                 ..
             } => Some(Failure {
-                step: plan.steps.get((*step as usize).checked_sub(1)?)?,
+                step: plan.steps.get(step.index())?,
                 status: *status,
                 key: key.as_deref(),
                 message,
@@ -139,10 +139,11 @@ fn domain_of(address: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::StepId;
 
     fn step(id: u32, kind: StepKind, to: &str) -> Step {
         Step {
-            id,
+            id: StepId(id),
             group: id,
             kind,
             account_id: format!("acc-{id}").into(),
@@ -221,7 +222,7 @@ mod tests {
         ];
         let plan = crate::plan::plan_of(steps);
         let failed = |step| Record::Failed {
-            step,
+            step: StepId(step),
             status: Some(400),
             key: None,
             message: "m".into(),

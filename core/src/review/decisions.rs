@@ -3,7 +3,7 @@
 //! counts as a decision; the renderers only lay it out.
 
 use super::{idp::wait_text, origin_text};
-use crate::plan::{Plan, Step, StepKind};
+use crate::plan::{Plan, Step, StepId, StepKind};
 use crate::words::counted;
 use hashbrown::{HashMap, HashSet};
 
@@ -43,14 +43,14 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
     };
     // A plan has a million plain steps and a few decisions: each lookup below is built only
     // over the steps that are decisions, so the front page costs one pass over the plan.
-    let flagged: HashSet<u32> = plan
+    let flagged: HashSet<StepId> = plan
         .steps
         .iter()
         .filter(|s| s.kind == StepKind::Free && s.flagged())
         .map(|s| s.id)
         .collect();
     // Who takes the address a flagged free gives up: the rename that waits for the free.
-    let mut taker: HashMap<u32, &Step> = HashMap::new();
+    let mut taker: HashMap<StepId, &Step> = HashMap::new();
     if !flagged.is_empty() {
         for s in plan.steps.iter().filter(|s| s.kind == StepKind::Rename) {
             for a in s.after.iter().filter(|a| flagged.contains(*a)) {

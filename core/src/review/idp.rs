@@ -3,14 +3,14 @@
 //! applied. Written as CSV, mode 0600, because it holds names and addresses.
 
 use crate::plan::access::idp_attribute;
-use crate::plan::{IdpMove, Plan};
+use crate::plan::{IdpMove, Plan, StepId};
 use std::io::{self, Write};
 
 /// When one change may be made, in words: after which applied steps and earlier IdP changes.
 pub fn wait_text(m: &IdpMove) -> String {
     let mut parts = Vec::new();
     if !m.after_steps.is_empty() {
-        let steps: Vec<String> = m.after_steps.iter().map(u32::to_string).collect();
+        let steps: Vec<String> = m.after_steps.iter().map(StepId::to_string).collect();
         parts.push(format!("after plan step {} is applied", steps.join(", ")));
     }
     if !m.after_idp.is_empty() {
@@ -66,7 +66,7 @@ mod tests {
                 current: "two@x.example".into(),
                 target: "three@x.example".into(),
                 source: "externalDirectory.scim".into(),
-                after_steps: vec![4],
+                after_steps: vec![StepId(4)],
                 after_idp: vec![],
             },
             IdpMove {

@@ -13,7 +13,7 @@ pub mod runs;
 pub mod spreadsheet;
 pub mod table;
 
-use crate::plan::{Origin, Plan, Step, StepKind};
+use crate::plan::{Origin, Plan, Step, StepId, StepKind};
 
 /// The targets file as the plan names it, for `file:line` references.
 pub fn targets_path(plan: &Plan) -> &str {
@@ -65,7 +65,7 @@ pub fn after_text(step: &Step) -> String {
     }
     step.after
         .iter()
-        .map(u32::to_string)
+        .map(StepId::to_string)
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -106,7 +106,7 @@ pub fn rows(plan: &Plan, states: &[StepState], ended_in: &[Option<u32>]) -> Vec<
                 StepState::Pending => (None, None, String::new(), None),
             };
             Row {
-                step: s.id,
+                step: s.id.0,
                 kind: kind_text(s.kind),
                 account_id: s.account_id.to_string(),
                 name: s.name.to_string(),

@@ -38,13 +38,13 @@ pub fn render(
                 signed_out: s.status.may_have_sessions(),
                 freed: false,
                 unlinked: false,
-                last_step: s.id,
+                last_step: s.id.0,
             });
             people.len() - 1
         });
         let p = &mut people[i];
         p.new = &s.to;
-        p.last_step = s.id;
+        p.last_step = s.id.0;
         p.freed |= s.kind == StepKind::Free;
         p.unlinked |= s.kind == StepKind::Unlink;
     }

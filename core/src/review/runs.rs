@@ -50,10 +50,7 @@ pub fn ended_in(records: &[Record], steps: usize) -> Vec<Option<u32>> {
             Record::Done { step, .. }
             | Record::Failed { step, .. }
             | Record::Skipped { step, .. } => {
-                if let Some(slot) = (*step as usize)
-                    .checked_sub(1)
-                    .and_then(|i| ended.get_mut(i))
-                {
+                if let Some(slot) = ended.get_mut(step.index()) {
                     *slot = current;
                 }
             }
@@ -107,6 +104,7 @@ pub fn render_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::StepId;
 
     fn run(run: u32, scope: Option<&str>) -> Record {
         Record::Run {
@@ -119,7 +117,7 @@ mod tests {
 
     fn done(step: u32) -> Record {
         Record::Done {
-            step,
+            step: StepId(step),
             status: Some(204),
             attempts: 1,
             at: String::new(),
@@ -129,7 +127,7 @@ mod tests {
     #[test]
     fn outcomes_belong_to_the_run_that_recorded_them() {
         let failed = Record::Failed {
-            step: 3,
+            step: StepId(3),
             status: Some(400),
             key: None,
             message: "m".into(),
@@ -137,8 +135,8 @@ mod tests {
             at: String::new(),
         };
         let skipped = Record::Skipped {
-            step: 4,
-            because: 3,
+            step: StepId(4),
+            because: StepId(3),
             at: String::new(),
         };
         let records = vec![

@@ -1,7 +1,7 @@
 //! The review as aligned columns for a terminal.
 
 use super::{kind_text, origin_text, step_note, summary_rows, targets_path};
-use crate::plan::{Origin, Plan, Step, StepKind};
+use crate::plan::{Origin, Plan, Step, StepId, StepKind};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -200,7 +200,7 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         line.clear();
         let lens = step_widths(plan, s);
         let mut number = itoa::Buffer::new();
-        line.push_str(number.format(s.id));
+        line.push_str(number.format(s.id.0));
         pad(&mut line, widths[0] - lens[0] + 2);
         line.push_str(number.format(s.group));
         pad(&mut line, widths[1] - lens[1] + 2);
@@ -243,7 +243,7 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
     let after = if s.after.is_empty() {
         1
     } else {
-        s.after.iter().map(|&a| digits(a.into())).sum::<usize>() + s.after.len() - 1
+        s.after.iter().map(|&a| digits(a.0.into())).sum::<usize>() + s.after.len() - 1
     };
     let note = match (s.kind, &s.origin) {
         (StepKind::Rename, Some(Origin::Line(l))) => {
@@ -253,7 +253,7 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
         _ => text_width(&step_note(plan, s)),
     };
     [
-        digits(s.id.into()),
+        digits(s.id.0.into()),
         digits(s.group.into()),
         kind_text(s.kind).len(),
         text_width(&s.account_id),
@@ -264,7 +264,7 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
     ]
 }
 
-fn write_after(line: &mut String, after: &[u32]) {
+fn write_after(line: &mut String, after: &[StepId]) {
     if after.is_empty() {
         line.push('-');
     }
@@ -272,7 +272,7 @@ fn write_after(line: &mut String, after: &[u32]) {
         if i > 0 {
             line.push(' ');
         }
-        line.push_str(itoa::Buffer::new().format(*a));
+        line.push_str(itoa::Buffer::new().format(a.0));
     }
 }
 

@@ -10,7 +10,7 @@ use super::walk::StepWriter;
 use super::{AccountIx, ClaimIx, account, block, id};
 use crate::plan::access::{Access, Lock, SCIM};
 use crate::plan::placeholder::Placeholders;
-use crate::plan::{BlockReason, Blocked, IdpMove};
+use crate::plan::{BlockReason, Blocked, IdpMove, StepId};
 use hashbrown::HashMap;
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub(super) fn moves(
         return Vec::new();
     }
     let org = out.org;
-    let mut last_step: HashMap<Arc<str>, u32> = HashMap::new();
+    let mut last_step: HashMap<Arc<str>, StepId> = HashMap::new();
     for s in &out.steps {
         last_step.insert(Arc::clone(&s.account_id), s.id);
     }

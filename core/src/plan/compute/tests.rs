@@ -5,6 +5,7 @@ use crate::ledger::Ledger;
 use crate::model::Email;
 use crate::model::Status;
 use crate::org::testing::org;
+use crate::plan::StepId;
 
 fn rows(rows: &[(&str, &str)]) -> Vec<TargetRow> {
     rows.iter()
@@ -110,7 +111,7 @@ fn a_provisioned_mover_gets_its_address_freed_and_goes_to_the_idp_list() {
             moved.target.as_str(),
             &moved.after_steps[..]
         ),
-        ("p", "pat@new.example", &[1][..])
+        ("p", "pat@new.example", &[StepId(1)][..])
     );
     assert_eq!(moved.source, "externalDirectory.scim");
     let why = stays_because(&c);
@@ -156,7 +157,10 @@ fn idp_changes_are_ordered_after_the_steps_and_changes_they_wait_for() {
         .collect();
     assert_eq!(
         order,
-        [(1, "p2", vec![1], vec![]), (2, "p1", vec![], vec![1])]
+        [
+            (1, "p2", vec![StepId(1)], vec![]),
+            (2, "p1", vec![], vec![1])
+        ]
     );
 
     // The same two wanting each other's address: no IdP order can do it.

@@ -10,7 +10,7 @@ use super::sort::Sorted;
 use super::{AccountIx, ClaimIx, account};
 use crate::org::Org;
 use crate::plan::placeholder::Placeholders;
-use crate::plan::{After, Origin, Step, StepKind};
+use crate::plan::{After, Origin, Step, StepId, StepKind};
 use hashbrown::HashSet;
 use smallvec::smallvec;
 use std::sync::Arc;
@@ -141,7 +141,7 @@ impl<'a> StepWriter<'a> {
         holder: AccountIx,
         unlink: &HashSet<AccountIx>,
         names: &mut Placeholders,
-    ) -> u32 {
+    ) -> StepId {
         let held = &account(self.org, holder).email;
         let mut after = After::new();
         if unlink.contains(&holder) {
@@ -173,9 +173,9 @@ impl<'a> StepWriter<'a> {
         to: Arc<str>,
         after: After,
         origin: Option<Origin>,
-    ) -> u32 {
+    ) -> StepId {
         let a = account(self.org, who);
-        let step_id = self.steps.len() as u32 + 1;
+        let step_id = StepId::of_index(self.steps.len());
         self.steps.push(Step {
             id: step_id,
             group: self.group,
