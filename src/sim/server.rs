@@ -6,8 +6,8 @@
 // not matter at a simulator's request rates.
 #![allow(clippy::result_large_err)]
 
-use super::faults::{Dice, Fault, FaultConfig};
-use super::limiter::{Bucket, Verdict};
+use super::faults::{Fault, FaultConfig};
+use super::state::{Admission, Rules, SimState};
 use super::world::{ScimError, SetEmailError, SimAccount, World};
 use crate::api::path_segment;
 use crate::model::{AddressProblem, Status};
@@ -147,26 +147,31 @@ impl Tally {
 }
 
 struct Shared {
-    api_key: String,
+    rules: Rules,
     org_id: String,
     taken_status: StatusCode,
-    faults: FaultConfig,
     page_size: usize,
-    read_delay: Duration,
-    key_lifetime: Option<Duration>,
     started: Instant,
-    /// The address each recently changed account had before, and when it changed: what reads
-    /// show during `read_delay`.
-    recent: Mutex<hashbrown::HashMap<String, (String, Instant)>>,
-    world: Mutex<World>,
-    bucket: Mutex<Option<Bucket>>,
-    dice: Mutex<Dice>,
-    writing: Mutex<HashSet<String>>,
-    /// Addresses a change vacated, and when: "taken" for `faults.taken_lag` after.
-    vacated: Mutex<hashbrown::HashMap<String, Instant>>,
     tally: Tally,
-    log: Option<Mutex<Vec<WriteSeen>>>,
-    clients: Mutex<Clients>,
+    /// The one lock: the simulator's state, and what tests are shown of the traffic.
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    sim: SimState,
+    log: Option<Vec<WriteSeen>>,
+    clients: Clients,
+}
+
+impl Shared {
+    /// Time since the simulator started: the `now` its state's rules take.
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn faults(&self) -> &FaultConfig {
+        &self.rules.faults
+    }
 }
 
 /// A lock that a panic elsewhere cannot make unusable: the data is plain and stays consistent.
@@ -200,15 +205,12 @@ impl Server {
 
     /// Every set-email request received so far, in order (empty unless `log_writes`).
     pub fn write_log(&self) -> Vec<WriteSeen> {
-        self.shared
-            .log
-            .as_ref()
-            .map(|log| lock(log).clone())
-            .unwrap_or_default()
+        lock(&self.shared.inner).log.clone().unwrap_or_default()
     }
 
     pub fn clients(&self) -> ClientsSeen {
-        let clients = lock(&self.shared.clients);
+        let inner = lock(&self.shared.inner);
+        let clients = &inner.clients;
         ClientsSeen {
             connections: clients.peers.len(),
             user_agents: clients.user_agents.clone(),
@@ -224,7 +226,7 @@ impl Server {
             Ok(result) => result?,
             Err(e) => return Err(std::io::Error::other(e)),
         }
-        Ok(lock(&self.shared.world).clone())
+        Ok(lock(&self.shared.inner).sim.world.clone())
     }
 }
 
@@ -234,27 +236,22 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
     let addr = listener.local_addr()?;
     let started = Instant::now();
     let shared = Arc::new(Shared {
-        api_key: config.api_key.clone(),
+        rules: Rules {
+            api_key: config.api_key.clone(),
+            key_lifetime: config.key_lifetime,
+            faults: config.faults,
+            read_delay: config.read_delay,
+        },
         org_id: config.org_id.clone(),
         taken_status: StatusCode::from_u16(config.taken_status).unwrap_or(StatusCode::BAD_REQUEST),
-        faults: config.faults,
         page_size: config.page_size.max(1),
-        read_delay: config.read_delay,
-        key_lifetime: config.key_lifetime,
         started,
-        recent: Mutex::new(hashbrown::HashMap::new()),
-        world: Mutex::new(config.world),
-        bucket: Mutex::new(
-            config
-                .rate
-                .map(|(rate, burst)| Bucket::new(rate, burst, Duration::ZERO)),
-        ),
-        dice: Mutex::new(Dice::new(config.seed)),
-        writing: Mutex::new(HashSet::new()),
-        vacated: Mutex::new(hashbrown::HashMap::new()),
         tally: Tally::default(),
-        log: config.log_writes.then(|| Mutex::new(Vec::new())),
-        clients: Mutex::new(Clients::default()),
+        inner: Mutex::new(Inner {
+            sim: SimState::new(config.world, config.rate, config.seed),
+            log: config.log_writes.then(Vec::new),
+            clients: Clients::default(),
+        }),
     });
     let app = Router::new()
         .route("/users/{account_id}/manage/email", put(set_email))
@@ -310,7 +307,8 @@ async fn note_client(
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     {
-        let mut clients = lock(&shared.clients);
+        let mut inner = lock(&shared.inner);
+        let clients = &mut inner.clients;
         clients.peers.insert(peer);
         if let Some(agent) = agent {
             clients.user_agents.insert(agent);
@@ -321,7 +319,7 @@ async fn note_client(
 
 fn snapshot(shared: &Shared) -> Snapshot {
     Snapshot {
-        accounts: lock(&shared.world).accounts().to_vec(),
+        accounts: lock(&shared.inner).sim.world.accounts().to_vec(),
         counters: shared.tally.read(),
     }
 }
@@ -380,10 +378,10 @@ impl Admitted {
 
 /// The way in: the request reaches the rate limit this late (bunched, with jitter).
 async fn arrive(shared: &Shared) {
-    if shared.faults.arrival.is_zero() && shared.faults.arrival_jitter.is_zero() {
+    if shared.faults().arrival.is_zero() && shared.faults().arrival_jitter.is_zero() {
         return;
     }
-    let wait = lock(&shared.dice).arrival(&shared.faults);
+    let wait = lock(&shared.inner).sim.arrival(&shared.rules);
     tokio::time::sleep(wait).await;
 }
 
@@ -402,41 +400,36 @@ fn admit(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let expired = shared
-        .key_lifetime
-        .is_some_and(|life| shared.started.elapsed() >= life);
-    if presented != Some(shared.api_key.as_str()) || expired {
-        return Err(unauthorized(dialect));
-    }
-    if shared.faults.scoped_key && dialect == Dialect::UserManagement {
-        return Err(um(
+    let user_management = dialect == Dialect::UserManagement;
+    let admission = lock(&shared.inner).sim.admit(
+        &shared.rules,
+        shared.now(),
+        presented,
+        user_management,
+        write,
+    );
+    match admission {
+        Admission::Unauthorized => Err(unauthorized(dialect)),
+        Admission::OutOfScope => Err(um(
             StatusCode::FORBIDDEN,
             json!({"code": 403, "message": "Unauthorized; scope does not match"}),
-        ));
-    }
-    let (limit, remaining) = {
-        let mut bucket = lock(&shared.bucket);
-        match bucket.as_mut() {
-            None => (u32::MAX, u32::MAX),
-            Some(b) => match b.take(shared.started.elapsed()) {
-                Verdict::Allowed { remaining } => (b.limit(), remaining),
-                Verdict::Limited { wait } => {
-                    let limit = b.limit();
-                    drop(bucket);
-                    if write {
-                        Tally::add(&shared.tally.writes_rate_limited);
-                    }
-                    return Err(rate_limited(shared, limit, wait));
-                }
-            },
+        )),
+        Admission::Limited { limit, wait } => {
+            if write {
+                Tally::add(&shared.tally.writes_rate_limited);
+            }
+            Err(rate_limited(shared, limit, wait))
         }
-    };
-    let fault = lock(&shared.dice).fault(&shared.faults, write);
-    Ok(Admitted {
-        fault,
-        limit,
-        remaining,
-    })
+        Admission::Admitted {
+            fault,
+            limit,
+            remaining,
+        } => Ok(Admitted {
+            fault,
+            limit,
+            remaining,
+        }),
+    }
 }
 
 fn rate_limited(shared: &Shared, limit: u32, wait: Duration) -> Response {
@@ -454,11 +447,11 @@ fn rate_limited(shared: &Shared, limit: u32, wait: Duration) -> Response {
     if let Ok(v) = HeaderValue::from_str(&humantime::format_rfc3339_seconds(reset).to_string()) {
         h.insert("x-ratelimit-reset", v);
     }
-    if let Some(text) = &shared.faults.retry_after_text {
+    if let Some(text) = &shared.faults().retry_after_text {
         if let Ok(v) = HeaderValue::from_str(text) {
             h.insert(header::RETRY_AFTER, v);
         }
-    } else if lock(&shared.dice).retry_after(&shared.faults) {
+    } else if lock(&shared.inner).sim.retry_after(&shared.rules) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         h.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
@@ -467,10 +460,9 @@ fn rate_limited(shared: &Shared, limit: u32, wait: Duration) -> Response {
 
 /// Sleeps the latency and, for a slow fault, long past the client's timeout.
 async fn delay(shared: &Shared, fault: Fault) {
-    let mut wait = lock(&shared.dice).latency(&shared.faults);
+    let wait = lock(&shared.inner).sim.latency(&shared.rules, fault);
     if fault == Fault::Slow {
         Tally::add(&shared.tally.slow);
-        wait += shared.faults.slow;
     }
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -529,7 +521,7 @@ struct Writing {
 
 impl Writing {
     fn begin(shared: Arc<Shared>, account: &str) -> Writing {
-        let fresh = lock(&shared.writing).insert(account.to_owned());
+        let fresh = lock(&shared.inner).sim.begin_write(account);
         if !fresh {
             Tally::add(&shared.tally.concurrent_writes);
         }
@@ -544,7 +536,7 @@ impl Writing {
 impl Drop for Writing {
     fn drop(&mut self) {
         if self.counted {
-            lock(&self.shared.writing).remove(&self.account);
+            lock(&self.shared.inner).sim.end_write(&self.account);
         }
     }
 }
@@ -563,7 +555,7 @@ async fn set_email(
     if let Some(response) = early_fault(&shared, admitted.fault) {
         return response;
     }
-    if let Some(other) = &shared.faults.redirect_to {
+    if let Some(other) = &shared.faults().redirect_to {
         let location = format!("{other}/users/{}/manage/email", path_segment(&account_id));
         let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
@@ -575,7 +567,7 @@ async fn set_email(
         // A gateway's 5xx at once; the backend carries the change out later all the same.
         Tally::add(&shared.tally.late);
         let writing = Writing::begin(Arc::clone(&shared), &account_id);
-        let late = shared.faults.late;
+        let late = shared.faults().late;
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
         tokio::spawn(async move {
             tokio::time::sleep(late).await;
@@ -602,45 +594,20 @@ async fn write_email(
     let response = match parse_email_body(&body) {
         Err(response) => response,
         Ok(email) => {
-            if let Some(log) = &shared.log {
-                lock(log).push(WriteSeen {
-                    account_id: account_id.clone(),
-                    email: email.clone(),
-                });
-            }
-            let lagging = !shared.faults.taken_lag.is_zero() && {
-                let mut vacated = lock(&shared.vacated);
-                let key = crate::model::email_key(&email);
-                match vacated.get(&key) {
-                    Some(at) if at.elapsed() < shared.faults.taken_lag => true,
-                    Some(_) => {
-                        vacated.remove(&key);
-                        false
-                    }
-                    None => false,
+            let result = {
+                let mut inner = lock(&shared.inner);
+                if let Some(log) = &mut inner.log {
+                    log.push(WriteSeen {
+                        account_id: account_id.clone(),
+                        email: email.clone(),
+                    });
                 }
-            };
-            let result = if lagging {
-                Err(SetEmailError::Taken)
-            } else {
-                let mut world = lock(&shared.world);
-                let before = world.account(&account_id).map(|a| a.email.clone());
-                world.set_email(&account_id, &email).map(|()| before)
+                inner
+                    .sim
+                    .set_email(&shared.rules, shared.now(), &account_id, &email)
             };
             match result {
-                Ok(before) => {
-                    if let Some(before) = before
-                        .as_ref()
-                        .filter(|_| !shared.faults.taken_lag.is_zero())
-                    {
-                        let key = crate::model::email_key(before);
-                        if key != crate::model::email_key(&email) {
-                            lock(&shared.vacated).insert(key, Instant::now());
-                        }
-                    }
-                    if let Some(before) = before.filter(|_| !shared.read_delay.is_zero()) {
-                        lock(&shared.recent).insert(account_id.clone(), (before, Instant::now()));
-                    }
+                Ok(()) => {
                     Tally::add(&shared.tally.writes);
                     if let Fault::Ambiguous(status) = fault {
                         Tally::add(&shared.tally.ambiguous);
@@ -717,19 +684,22 @@ fn account_json(a: &SimAccount, email: &str) -> Value {
     })
 }
 
-/// The address reads show: the old one while a change is younger than the read delay.
-fn visible_email(shared: &Shared, a: &SimAccount) -> String {
-    if shared.read_delay.is_zero() {
-        return a.email.clone();
+/// What a read endpoint sees: the world, with addresses as reads show them now.
+struct Shown<'a> {
+    state: &'a SimState,
+    rules: &'a Rules,
+    now: Duration,
+}
+
+impl Shown<'_> {
+    fn world(&self) -> &World {
+        &self.state.world
     }
-    let mut recent = lock(&shared.recent);
-    match recent.get(&a.account_id) {
-        Some((before, at)) if at.elapsed() < shared.read_delay => before.clone(),
-        Some(_) => {
-            recent.remove(&a.account_id);
-            a.email.clone()
-        }
-        None => a.email.clone(),
+
+    /// The address reads show: the old one while a change is younger than the read delay.
+    fn email_of<'b>(&'b self, a: &'b SimAccount) -> &'b str {
+        self.state
+            .visible_email(self.rules, self.now, &a.account_id, &a.email)
     }
 }
 
@@ -738,7 +708,7 @@ async fn read(
     shared: &Shared,
     headers: &HeaderMap,
     dialect: Dialect,
-    answer: impl FnOnce(&World) -> Response,
+    answer: impl FnOnce(&Shown) -> Response,
 ) -> Response {
     arrive(shared).await;
     let admitted = match admit(shared, headers, dialect, false) {
@@ -749,7 +719,7 @@ async fn read(
         return response;
     }
     delay(shared, admitted.fault).await;
-    if lock(&shared.dice).garble(&shared.faults) {
+    if lock(&shared.inner).sim.garble(&shared.rules) {
         Tally::add(&shared.tally.garbled);
         let cut = Response::builder()
             .status(StatusCode::OK)
@@ -758,7 +728,12 @@ async fn read(
             .unwrap_or_else(|_| server_error(500));
         return admitted.headers(cut);
     }
-    let response = answer(&lock(&shared.world));
+    let inner = lock(&shared.inner);
+    let response = answer(&Shown {
+        state: &inner.sim,
+        rules: &shared.rules,
+        now: shared.now(),
+    });
     admitted.headers(response)
 }
 
@@ -771,10 +746,10 @@ async fn profile(
         &shared,
         &headers,
         Dialect::UserManagement,
-        |world| match world.account(&id) {
+        |shown| match shown.world().account(&id) {
             Some(a) => um(
                 StatusCode::OK,
-                json!({"account": account_json(a, &visible_email(&shared, a))}),
+                json!({"account": account_json(a, shown.email_of(a))}),
             ),
             None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
         },
@@ -791,7 +766,7 @@ async fn manage(
         &shared,
         &headers,
         Dialect::UserManagement,
-        |world| match world.account(&id) {
+        |shown| match shown.world().account(&id) {
             Some(a) => {
                 let email_set = if a.scim_linked {
                     json!({"allowed": false, "reason": {"key": "externalDirectory.scim"}})
@@ -857,7 +832,7 @@ async fn org_users(
     let base = base_url(&headers);
     let page_size = shared.page_size;
     let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |world| {
+    read(&shared, &headers, Dialect::Organizations, |shown| {
         if org_id != org {
             return org_not_found();
         }
@@ -876,11 +851,11 @@ async fn org_users(
             },
         };
         let path = format!("{base}/admin/v1/orgs/{org}/users");
-        let (page, next) = world.page(start, page_size);
+        let (page, next) = shown.world().page(start, page_size);
         let data: Vec<Value> = page
             .iter()
             .map(|a| {
-                let mut v = account_json(a, &visible_email(&shared, a));
+                let mut v = account_json(a, shown.email_of(a));
                 v["access_billable"] = json!(true);
                 v["links"] =
                     json!({"self": format!("{base}/users/{}/manage/profile", a.account_id)});
@@ -893,7 +868,7 @@ async fn org_users(
         }
         um(
             StatusCode::OK,
-            json!({"data": data, "meta": {"total": world.accounts().len()}, "links": links}),
+            json!({"data": data, "meta": {"total": shown.world().accounts().len()}, "links": links}),
         )
     })
     .await
@@ -906,12 +881,20 @@ async fn org_domains(
 ) -> Response {
     let base = base_url(&headers);
     let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |world| {
+    read(&shared, &headers, Dialect::Organizations, |shown| {
         if org_id != org {
             return org_not_found();
         }
-        let verified = world.verified_domains().iter().map(|d| (d, "verified"));
-        let unverified = world.unverified_domains().iter().map(|d| (d, "unverified"));
+        let verified = shown
+            .world()
+            .verified_domains()
+            .iter()
+            .map(|d| (d, "verified"));
+        let unverified = shown
+            .world()
+            .unverified_domains()
+            .iter()
+            .map(|d| (d, "unverified"));
         let data: Vec<Value> = verified
             .chain(unverified)
             .enumerate()
@@ -957,7 +940,7 @@ async fn scim_delete(
         if org_id != shared.org_id {
             return org_not_found();
         }
-        let result = lock(&shared.world).unlink_scim(&account_id);
+        let result = lock(&shared.inner).sim.world.unlink_scim(&account_id);
         match result {
             Ok(()) => StatusCode::NO_CONTENT.into_response(),
             Err(ScimError::NotFound) => scim_not_found(),
@@ -973,11 +956,11 @@ async fn scim_links(
     headers: HeaderMap,
 ) -> Response {
     let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |world| {
+    read(&shared, &headers, Dialect::Organizations, |shown| {
         if org_id != org {
             return org_not_found();
         }
-        match world.account(&account_id) {
+        match shown.world().account(&account_id) {
             None => scim_not_found(),
             Some(a) if a.scim_linked => um(
                 StatusCode::OK,

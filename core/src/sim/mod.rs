@@ -5,4 +5,5 @@
 
 pub mod faults;
 pub mod limiter;
+pub mod state;
 pub mod world;
