@@ -1,10 +1,16 @@
-//! The simulator's HTTP face: Atlassian's paths and response shapes over the `world` rules, with
-//! authentication, the rate limit and the faults in front. Also serves `GET /__state` for tests
-//! and rehearsals.
+//! The simulator's HTTP face: Atlassian's paths and response shapes over the core's `sim::state`,
+//! which decides who is let in, what the dice give a request and what reads show, with `now`
+//! passed in. One file per API family (`users`, `orgs`, `scim`); here the server, the one lock,
+//! and what every endpoint shares: admission, delays and faults. Also serves `GET /__state` for
+//! tests and rehearsals.
 
 // Handlers return a finished `Response` as their early exit, axum's usual shape; its size does
 // not matter at a simulator's request rates.
 #![allow(clippy::result_large_err)]
+
+mod orgs;
+mod scim;
+mod users;
 
 use super::faults::{Fault, FaultConfig};
 use super::state::{Admission, Rules, SimState};
@@ -254,18 +260,18 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         }),
     });
     let app = Router::new()
-        .route("/users/{account_id}/manage/email", put(set_email))
-        .route("/users/{account_id}/manage/profile", get(profile))
-        .route("/users/{account_id}/manage", get(manage))
-        .route("/admin/v1/orgs/{org_id}/users", get(org_users))
-        .route("/admin/v1/orgs/{org_id}/domains", get(org_domains))
+        .route("/users/{account_id}/manage/email", put(users::set_email))
+        .route("/users/{account_id}/manage/profile", get(users::profile))
+        .route("/users/{account_id}/manage", get(users::manage))
+        .route("/admin/v1/orgs/{org_id}/users", get(orgs::org_users))
+        .route("/admin/v1/orgs/{org_id}/domains", get(orgs::org_domains))
         .route(
             "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/onlyDeleteUserInDB",
-            delete(scim_delete),
+            delete(scim::scim_delete),
         )
         .route(
             "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/get-scim-links",
-            get(scim_links),
+            get(scim::scim_links),
         )
         .route("/__state", get(state))
         .fallback(not_found)
@@ -512,178 +518,6 @@ impl http_body::Body for Severed {
     }
 }
 
-/// Marks an account as being written, counting a second concurrent write, until dropped.
-struct Writing {
-    shared: Arc<Shared>,
-    account: String,
-    counted: bool,
-}
-
-impl Writing {
-    fn begin(shared: Arc<Shared>, account: &str) -> Writing {
-        let fresh = lock(&shared.inner).sim.begin_write(account);
-        if !fresh {
-            Tally::add(&shared.tally.concurrent_writes);
-        }
-        Writing {
-            shared,
-            account: account.to_owned(),
-            counted: fresh,
-        }
-    }
-}
-
-impl Drop for Writing {
-    fn drop(&mut self) {
-        if self.counted {
-            lock(&self.shared.inner).sim.end_write(&self.account);
-        }
-    }
-}
-
-async fn set_email(
-    State(shared): State<Arc<Shared>>,
-    Path(account_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    arrive(&shared).await;
-    let admitted = match admit(&shared, &headers, Dialect::UserManagement, true) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
-    if let Some(response) = early_fault(&shared, admitted.fault) {
-        return response;
-    }
-    if let Some(other) = &shared.faults().redirect_to {
-        let location = format!("{other}/users/{}/manage/email", path_segment(&account_id));
-        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            response.headers_mut().insert(header::LOCATION, v);
-        }
-        return admitted.headers(response);
-    }
-    if let Fault::Late(status) = admitted.fault {
-        // A gateway's 5xx at once; the backend carries the change out later all the same.
-        Tally::add(&shared.tally.late);
-        let writing = Writing::begin(Arc::clone(&shared), &account_id);
-        let late = shared.faults().late;
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
-        tokio::spawn(async move {
-            tokio::time::sleep(late).await;
-            drop(writing);
-            let _ = write_email(shared, account_id, Fault::None, body).await;
-        });
-        return admitted.headers(server_error(status.as_u16()));
-    }
-    // A client that gives up (a timeout) closes the connection, which cancels this handler; the
-    // change runs in a task of its own so that, as on a real server, it is carried out anyway.
-    let work = tokio::spawn(write_email(shared, account_id, admitted.fault, body));
-    let response = work.await.unwrap_or_else(|_| server_error(500));
-    admitted.headers(response)
-}
-
-async fn write_email(
-    shared: Arc<Shared>,
-    account_id: String,
-    fault: Fault,
-    body: Bytes,
-) -> Response {
-    let writing = Writing::begin(Arc::clone(&shared), &account_id);
-    delay(&shared, fault).await;
-    let response = match parse_email_body(&body) {
-        Err(response) => response,
-        Ok(email) => {
-            let result = {
-                let mut inner = lock(&shared.inner);
-                if let Some(log) = &mut inner.log {
-                    log.push(WriteSeen {
-                        account_id: account_id.clone(),
-                        email: email.clone(),
-                    });
-                }
-                inner
-                    .sim
-                    .set_email(&shared.rules, shared.now(), &account_id, &email)
-            };
-            match result {
-                Ok(()) => {
-                    Tally::add(&shared.tally.writes);
-                    if let Fault::Ambiguous(status) = fault {
-                        Tally::add(&shared.tally.ambiguous);
-                        server_error(status)
-                    } else {
-                        StatusCode::NO_CONTENT.into_response()
-                    }
-                }
-                Err(e) => set_email_error(&shared, e),
-            }
-        }
-    };
-    drop(writing);
-    response
-}
-
-fn parse_email_body(body: &[u8]) -> Result<String, Response> {
-    let parse_failure = || um(StatusCode::BAD_REQUEST, json!({"key": "bodyParseFailure"}));
-    let value: Value = serde_json::from_slice(body).map_err(|_| parse_failure())?;
-    match value.get("email") {
-        Some(Value::String(email)) => Ok(email.clone()),
-        Some(_) => Err(parse_failure()),
-        None => Err(violation("required")),
-    }
-}
-
-fn violation(key: &str) -> Response {
-    um(
-        StatusCode::BAD_REQUEST,
-        json!({"key": "fieldConstraintsViolated", "context": {"fieldViolations": [
-            {"field": "email", "violations": [{"key": key}]}
-        ]}}),
-    )
-}
-
-fn set_email_error(shared: &Shared, e: SetEmailError) -> Response {
-    match e {
-        SetEmailError::NotFound => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
-        SetEmailError::Invalid(problem) => violation(match problem {
-            AddressProblem::LocalTooLong => "partMaxLength",
-            AddressProblem::BadCharacter(c) if c.is_control() => "validCharacters",
-            _ => "email.invalid",
-        }),
-        SetEmailError::ScimManaged => um(
-            StatusCode::FORBIDDEN,
-            json!({"key": "forbidden.action", "context": {"allowed": false, "reason": {"key": "externalDirectory.scim"}}}),
-        ),
-        SetEmailError::UnclaimedDomain(domain) => um(
-            StatusCode::FORBIDDEN,
-            json!({"key": "forbidden.unclaimedDomain", "context": {"domain": domain}}),
-        ),
-        SetEmailError::Taken => {
-            let mut response = violation("email.taken");
-            *response.status_mut() = shared.taken_status;
-            response
-        }
-    }
-}
-
-fn account_status(status: Status) -> &'static str {
-    match status {
-        Status::Deactivated => "inactive",
-        _ => "active",
-    }
-}
-
-fn account_json(a: &SimAccount, email: &str) -> Value {
-    json!({
-        "account_id": a.account_id,
-        "account_type": "atlassian",
-        "account_status": account_status(a.status),
-        "name": a.name,
-        "email": email,
-    })
-}
-
 /// What a read endpoint sees: the world, with addresses as reads show them now.
 struct Shown<'a> {
     state: &'a SimState,
@@ -735,242 +569,6 @@ async fn read(
         now: shared.now(),
     });
     admitted.headers(response)
-}
-
-async fn profile(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    read(
-        &shared,
-        &headers,
-        Dialect::UserManagement,
-        |shown| match shown.world().account(&id) {
-            Some(a) => um(
-                StatusCode::OK,
-                json!({"account": account_json(a, shown.email_of(a))}),
-            ),
-            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
-        },
-    )
-    .await
-}
-
-async fn manage(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    read(
-        &shared,
-        &headers,
-        Dialect::UserManagement,
-        |shown| match shown.world().account(&id) {
-            Some(a) => {
-                let email_set = if a.scim_linked {
-                    json!({"allowed": false, "reason": {"key": "externalDirectory.scim"}})
-                } else {
-                    json!({"allowed": true})
-                };
-                um(
-                    StatusCode::OK,
-                    json!({
-                        "email.set": email_set,
-                        "profile.read": {"allowed": true},
-                        "profile.write": {"allowed": !a.scim_linked},
-                        "lifecycle.enablement": {"allowed": true},
-                    }),
-                )
-            }
-            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
-        },
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct CursorQuery {
-    cursor: Option<String>,
-}
-
-fn org_not_found() -> Response {
-    org_error(
-        StatusCode::NOT_FOUND,
-        "ADMIN-404-2",
-        "Organization not found",
-        "No such organization.",
-    )
-}
-
-/// Cursors are opaque to clients; the check part makes a tampered one fail as Atlassian's do.
-fn cursor_for(org_id: &str, start: usize) -> String {
-    let check = crate::hash::sha256_hex(format!("{org_id}/{start}").as_bytes());
-    format!("{start:x}.{}", &check[..12])
-}
-
-fn start_of(org_id: &str, cursor: &str) -> Option<usize> {
-    let (hex, _) = cursor.split_once('.')?;
-    let start = usize::from_str_radix(hex, 16).ok()?;
-    (cursor_for(org_id, start) == cursor).then_some(start)
-}
-
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
-}
-
-async fn org_users(
-    State(shared): State<Arc<Shared>>,
-    Path(org_id): Path<String>,
-    Query(query): Query<CursorQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let base = base_url(&headers);
-    let page_size = shared.page_size;
-    let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |shown| {
-        if org_id != org {
-            return org_not_found();
-        }
-        let start = match query.cursor.as_deref() {
-            None => 0,
-            Some(c) => match start_of(&org, c) {
-                Some(start) => start,
-                None => {
-                    return org_error(
-                        StatusCode::BAD_REQUEST,
-                        "ADMIN-400-1",
-                        "Invalid page cursor",
-                        "The cursor is not valid.",
-                    );
-                }
-            },
-        };
-        let path = format!("{base}/admin/v1/orgs/{org}/users");
-        let (page, next) = shown.world().page(start, page_size);
-        let data: Vec<Value> = page
-            .iter()
-            .map(|a| {
-                let mut v = account_json(a, shown.email_of(a));
-                v["access_billable"] = json!(true);
-                v["links"] =
-                    json!({"self": format!("{base}/users/{}/manage/profile", a.account_id)});
-                v
-            })
-            .collect();
-        let mut links = json!({"self": path});
-        if let Some(next) = next {
-            links["next"] = json!(format!("{path}?cursor={}", cursor_for(&org, next)));
-        }
-        um(
-            StatusCode::OK,
-            json!({"data": data, "meta": {"total": shown.world().accounts().len()}, "links": links}),
-        )
-    })
-    .await
-}
-
-async fn org_domains(
-    State(shared): State<Arc<Shared>>,
-    Path(org_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let base = base_url(&headers);
-    let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |shown| {
-        if org_id != org {
-            return org_not_found();
-        }
-        let verified = shown
-            .world()
-            .verified_domains()
-            .iter()
-            .map(|d| (d, "verified"));
-        let unverified = shown
-            .world()
-            .unverified_domains()
-            .iter()
-            .map(|d| (d, "unverified"));
-        let data: Vec<Value> = verified
-            .chain(unverified)
-            .enumerate()
-            .map(|(i, (name, status))| {
-                json!({"id": format!("dom-{i}"), "type": "domains",
-                       "attributes": {"name": name, "claim": {"type": "dns", "status": status}},
-                       "links": {"self": format!("{base}/admin/v1/orgs/{org}/domains/dom-{i}")}})
-            })
-            .collect();
-        um(
-            StatusCode::OK,
-            json!({"data": data, "links": {"self": format!("{base}/admin/v1/orgs/{org}/domains")}}),
-        )
-    })
-    .await
-}
-
-fn scim_not_found() -> Response {
-    org_error(
-        StatusCode::NOT_FOUND,
-        "ADMIN-404-8",
-        "User not found",
-        "No managed user with that account ID.",
-    )
-}
-
-async fn scim_delete(
-    State(shared): State<Arc<Shared>>,
-    Path((org_id, account_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    arrive(&shared).await;
-    let admitted = match admit(&shared, &headers, Dialect::Organizations, true) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
-    if let Some(response) = early_fault(&shared, admitted.fault) {
-        return response;
-    }
-    // Carried out even if the client gives up, as a real server would (see `set_email`).
-    let work = tokio::spawn(async move {
-        delay(&shared, admitted.fault).await;
-        if org_id != shared.org_id {
-            return org_not_found();
-        }
-        let result = lock(&shared.inner).sim.world.unlink_scim(&account_id);
-        match result {
-            Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(ScimError::NotFound) => scim_not_found(),
-        }
-    });
-    let response = work.await.unwrap_or_else(|_| server_error(500));
-    admitted.headers(response)
-}
-
-async fn scim_links(
-    State(shared): State<Arc<Shared>>,
-    Path((org_id, account_id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let org = shared.org_id.clone();
-    read(&shared, &headers, Dialect::Organizations, |shown| {
-        if org_id != org {
-            return org_not_found();
-        }
-        match shown.world().account(&account_id) {
-            None => scim_not_found(),
-            Some(a) if a.scim_linked => um(
-                StatusCode::OK,
-                json!({"scimLinks": [{"scimUserId": format!("scim-{}", a.account_id), "directoryId": "sim-directory",
-                                      "orgId": org, "atlassianAccountId": a.account_id}]}),
-            ),
-            Some(_) => um(StatusCode::OK, json!({"scimLinks": []})),
-        }
-    })
-    .await
 }
 
 async fn state(State(shared): State<Arc<Shared>>) -> Response {
