@@ -59,10 +59,9 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         "ATLASSIAN_ORG_ID" => Some(org.clone()),
         _ => None,
     };
-    let read = |path: &Path| std::fs::read(path);
     let sources = Sources {
         var: &var,
-        read: &read,
+        ..Sources::process()
     };
     let started = Instant::now();
     let rehearsal = rehearse(config, sources, &paths, &server);

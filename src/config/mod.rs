@@ -682,12 +682,11 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let var = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let read = |path: &Path| std::fs::read(path);
         ApplyConfig::from_arguments(
             args,
             Sources {
                 var: &var,
-                read: &read,
+                ..Sources::process()
             },
         )
     }

@@ -3,7 +3,7 @@
 //! account or two, rows that give one account two targets, and invalid addresses are blocked
 //! here.
 
-use super::{AccountIx, ClaimIx, MatchIx, Request, account, block_row, id, rule_origin};
+use super::{AccountIx, ClaimIx, MatchIx, Request, account, block_row, id};
 use crate::input::{DomainRule, Target, TargetRow};
 use crate::model::{Account, Email};
 use crate::org::Org;
@@ -118,7 +118,7 @@ pub(super) fn add_ruled<'a>(
             *a,
             account(org, *a),
             target,
-            rule_origin(rule),
+            Origin::Rule(Arc::clone(rule)),
             blocked,
         ));
     }

@@ -32,7 +32,6 @@ use claims::Claim;
 use hashbrown::HashSet;
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use walk::StepWriter;
 
 /// What the planner needs; nothing here touches a file.
@@ -176,11 +175,6 @@ fn block_row(origin: Origin, account: &Account, target: &str, reason: BlockReaso
         target: target.to_owned(),
         reason,
     }
-}
-
-/// The label a rule's claims carry, shared by all of them.
-fn rule_origin(label: &Arc<str>) -> Origin {
-    Origin::Rule(Arc::clone(label))
 }
 
 #[cfg(test)]
