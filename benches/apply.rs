@@ -202,7 +202,9 @@ fn tight(runs: usize) {
             r.wall,
             served / r.wall,
             served / r.wall / 100.0,
-            r.late.map_or(0.0, |(req, lim)| (req - lim) as f64 / (r.wall - 10.0).max(1.0) / 100.0),
+            r.late.map_or(0.0, |(req, lim)| (req - lim) as f64
+                / (r.wall - 10.0).max(1.0)
+                / 100.0),
             reads,
             100.0 * read_429 as f64 / reads.max(1) as f64,
             c.write_requests,
