@@ -6,7 +6,7 @@ mod support;
 use mailshift::sim::faults::FaultConfig;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 #[test]
@@ -51,7 +51,7 @@ fn kill_9_at_random_moments_and_resume_until_done() {
             "--no-permission-check",
         ],
     );
-    // Most kills land mid-run; a few land during start-up (the drift check reads the org's
+    // Most kills land mid-run; one in four during start-up (the drift check reads the org's
     // listing first) or the resume's checks. Requests the dead process had on the wire may
     // still be served: 30 ms lets them land.
     let killed = kill_until_done(
@@ -59,9 +59,13 @@ fn kill_9_at_random_moments_and_resume_until_done() {
         &args,
         &sim,
         plan.steps.len() as u32,
-        100..900,
-        Duration::from_millis(30),
-        60,
+        &Kills {
+            count: 18,
+            start_ms: 20..400,
+            start_every: 4,
+            mid_ms: 20..250,
+            pause: Duration::from_millis(30),
+        },
     );
     let (kills, runs) = (killed.kills, killed.runs);
     assert!(
@@ -80,7 +84,8 @@ fn kill_9_at_random_moments_and_resume_until_done() {
     let final_states = confirmed_steps(&journal_path, plan.steps.len() as u32);
     assert_eq!(final_states.len(), plan.steps.len(), "no step is lost");
     eprintln!(
-        "{kills} kills over {runs} runs; {} writes for {} steps",
+        "{kills} kills over {runs} runs ({} steps confirmed at the last); {} writes for {} steps",
+        killed.confirmed_at_last_kill(),
         log.len(),
         plan.steps.len()
     );
@@ -142,9 +147,13 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
         &args,
         &sim,
         plan.steps.len() as u32,
-        200..700,
-        Duration::ZERO,
-        150,
+        &Kills {
+            count: 45,
+            start_ms: 20..400,
+            start_every: 4,
+            mid_ms: 0..200,
+            pause: Duration::ZERO,
+        },
     );
     let (kills, runs) = (killed.kills, killed.runs);
     // The last writes of the dead runs, if any were still under way, land before looking.
@@ -171,7 +180,8 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
     assert_nothing_confirmed_sent_again(&plan, &sim, &killed);
     assert_every_write_journaled(&plan, &log, &journal_path);
     eprintln!(
-        "{kills} kills over {runs} runs; {} writes for {} steps; {} slow, {} late",
+        "{kills} kills over {runs} runs ({} steps confirmed at the last); {} writes for {} steps; {} slow, {} late",
+        killed.confirmed_at_last_kill(),
         log.len(),
         plan.steps.len(),
         counters.slow,
@@ -187,17 +197,43 @@ struct Killed {
     checkpoints: Vec<(usize, HashSet<u32>)>,
 }
 
-/// Runs `args` in `dir` again and again, `kill -9`-ing each run after a random wait drawn from
-/// `wait_ms` (milliseconds; `pause` after each kill), until a run finishes by itself with exit
-/// 0. Panics if it never does within `max_runs`.
+impl Killed {
+    /// How many steps the journal had confirmed when the last kill landed.
+    fn confirmed_at_last_kill(&self) -> usize {
+        self.checkpoints.last().map_or(0, |(_, c)| c.len())
+    }
+}
+
+/// When the runs are killed. A kill's moment is drawn from the run's own progress, not from the
+/// clock alone: on a slow or busy machine a run's start-up (journal replay, lock, the drift
+/// check's listing) can take longer than any fixed window, and kills that all land there test
+/// little and never let the plan finish.
+struct Kills {
+    /// How many runs are killed; the run after them goes on until it ends by itself.
+    count: usize,
+    /// One run in `start_every` is killed this long after it was started, mostly during its
+    /// start-up (milliseconds, drawn at random).
+    start_ms: std::ops::Range<u64>,
+    start_every: u32,
+    /// The others this long after the server received their first write (milliseconds, drawn
+    /// at random): mid-run, with requests on the wire and answers being journaled.
+    mid_ms: std::ops::Range<u64>,
+    /// Waited after each kill before the next run starts.
+    pause: Duration,
+}
+
+/// How long the last run, which nothing kills, may take to finish the plan.
+const LAST_RUN: Duration = Duration::from_secs(180);
+
+/// Runs `args` in `dir` again and again, `kill -9`-ing each of the first `kills.count` runs at a
+/// random moment, until a run finishes by itself with exit 0. Panics if a run exits otherwise,
+/// or if the last one takes longer than `LAST_RUN`.
 fn kill_until_done(
     dir: &std::path::Path,
     args: &[&str],
     sim: &Sim,
     steps: u32,
-    wait_ms: std::ops::Range<u64>,
-    pause: Duration,
-    max_runs: usize,
+    kills: &Kills,
 ) -> Killed {
     let seed: u64 = rand::rng().random();
     eprintln!("kill moments seed: {seed}");
@@ -210,14 +246,51 @@ fn kill_until_done(
     };
     loop {
         killed.runs += 1;
-        assert!(killed.runs < max_runs, "the plan never finished");
+        let writes_before = sim.server.counters().write_requests;
+        let started = Instant::now();
         let mut child = command(dir, args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(wait_ms.clone())));
-        if let Some(status) = child.try_wait().unwrap() {
+        let last = killed.kills >= kills.count;
+        let moment = if last {
+            None
+        } else if rng.random_ratio(1, kills.start_every) {
+            Some(Moment::AfterStart(rng.random_range(kills.start_ms.clone())))
+        } else {
+            Some(Moment::AfterFirstWrite(
+                rng.random_range(kills.mid_ms.clone()),
+            ))
+        };
+        let mut first_write: Option<Instant> = None;
+        let exited = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if first_write.is_none() && sim.server.counters().write_requests > writes_before {
+                first_write = Some(Instant::now());
+            }
+            let due = match moment {
+                None => {
+                    assert!(
+                        started.elapsed() < LAST_RUN,
+                        "the plan never finished: the run after {} kills was still going after {LAST_RUN:?}",
+                        killed.kills
+                    );
+                    false
+                }
+                Some(Moment::AfterStart(ms)) => started.elapsed() >= Duration::from_millis(ms),
+                Some(Moment::AfterFirstWrite(ms)) => {
+                    first_write.is_some_and(|at| at.elapsed() >= Duration::from_millis(ms))
+                }
+            };
+            if due {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        if let Some(status) = exited {
             let mut err = String::new();
             use std::io::Read;
             child
@@ -232,13 +305,20 @@ fn kill_until_done(
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         killed.kills += 1;
-        std::thread::sleep(pause);
+        std::thread::sleep(kills.pause);
         let confirmed = confirmed_steps(&journal_path, steps);
         // From here on, nothing confirmed may be sent again.
         killed
             .checkpoints
             .push((sim.server.write_log().len(), confirmed));
     }
+}
+
+/// When a run is killed, in milliseconds after its start or after its first write.
+#[derive(Clone, Copy)]
+enum Moment {
+    AfterStart(u64),
+    AfterFirstWrite(u64),
 }
 
 /// No step the journal had confirmed at a kill was sent after it.
