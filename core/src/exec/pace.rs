@@ -2,7 +2,8 @@
 //! the time since the run started. Every request of the key in a process goes through one
 //! `Pacer` (pre-flight's reads hand theirs to the run), so two pacers never fight over one
 //! budget. It starts at the ceiling (`--rate`), never sends faster, and
-//! - on a lone 429 nudges the rate down half a percent, with no pause;
+//! - on a lone 429 (fewer than five in 2 s, or under 2% of the answers, and not right after
+//!   another 429) nudges the rate down half a percent, with no pause;
 //! - on the first 429 of a burst cuts the rate once: to just under what the server accepted over
 //!   the last 2 s if requests went at the pace, unpaused, for all of them (a measure of its
 //!   limit), else by a fifth (at the start or just after a pause nothing was measured); and
@@ -12,7 +13,8 @@
 //! - after a pause sends one request alone, a probe, and opens up again only once it is
 //!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
 //! - while 429s stay away, climbs back quickly to just under the limit learnt (halfway to where
-//!   an unmeasured cut began), then creeps (0.3% a second, faster the longer the calm), and where
+//!   an unmeasured cut began), then creeps (0.3% a second; past the rate of the last cut, faster
+//!   the longer the calm, for a limit that has risen), and where
 //!   answers carry `X-RateLimit-Remaining`, only while that is not near zero.
 //!
 //! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
@@ -65,6 +67,9 @@ pub struct Pacer {
     /// answer): the rate accepted over a window is a measure of the limit only once a whole
     /// window has passed since.
     steady_since: Duration,
+    /// The rate at the last cut: where the server last refused. Below it the creep stays at its
+    /// slowest (the limit is known to be near); past it, it speeds up with the calm.
+    touched: Option<f64>,
 }
 
 /// After a pause, one request goes alone.
@@ -112,6 +117,9 @@ const CREEP: f64 = 1.0003;
 const CLIMB: f64 = 1.02;
 /// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
 const ISOLATED: f64 = 0.02;
+/// 429s in the window below which their share says nothing: with 200 answers in the window,
+/// 429s no header predicted at 0.5% come four at once one window in fifty.
+const EVIDENCE: usize = 5;
 /// Answers (not 429) heard before which every 429 is taken as a budget spent.
 const FEW: u64 = 10;
 /// The calm a lone 429 takes away.
@@ -148,6 +156,7 @@ impl Pacer {
             calm_since: Duration::ZERO,
             heard: 0,
             steady_since: Duration::ZERO,
+            touched: None,
         }
     }
 
@@ -221,11 +230,17 @@ impl Pacer {
                 if sent_at < self.last_cut && !probe_answer {
                     return;
                 }
+                // A 429 right after another, with no answer between, is a budget spent: a
+                // budget that refuses once refuses the requests behind (a debt bucket refuses
+                // every one until it has waited), where a 429 no header predicted comes alone.
+                let after_429 = self.recent.back().is_some_and(|&(_, l)| l);
                 self.note(now, true);
                 let (share, count) = self.limited_share();
-                // Lone: the only 429 of the window, or a small share of many answers; but
-                // before the server has answered a few, nothing tells it from a spent budget.
-                let lone = self.heard >= FEW && (count <= 1 || share <= ISOLATED);
+                // Lone: fewer than `EVIDENCE` 429s in the window (too few to tell a share by), or
+                // a small share of many answers; but before the server has answered a few,
+                // nothing tells it from a spent budget.
+                let lone =
+                    self.heard >= FEW && !after_429 && (count < EVIDENCE || share <= ISOLATED);
                 if lone && !probe_answer && self.strikes == 0 {
                     // One 429 among many answers (a budget just touched, or a limit no header
                     // predicted): a nudge, no pause, and a second off the calm; its own request
@@ -241,6 +256,7 @@ impl Pacer {
                 if !probe_answer {
                     let accepted = self.accepted(now);
                     let before = self.rate;
+                    self.touched = Some(before);
                     let measured = now.saturating_sub(self.steady_since) >= WINDOW;
                     if measured && accepted > 0.0 {
                         // A window of steady sending: what the server accepted is its limit.
@@ -320,7 +336,11 @@ impl Pacer {
                     // higher than learnt).
                     let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
                     let calm_for = now.saturating_sub(self.calm_since).as_secs_f64();
-                    let creep = 1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0);
+                    let creep = if self.touched.is_some_and(|t| self.rate < t) {
+                        CREEP
+                    } else {
+                        1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
+                    };
                     let factor = if below { CLIMB } else { creep };
                     let mut rate = self.rate * factor.powf(steps);
                     if let (true, Some(k)) = (below, self.known) {
@@ -443,7 +463,7 @@ mod tests {
         assert!((p.rate() - 199.0).abs() < 0.01, "{}", p.rate());
         assert!(p.ready_at(now) < now + 10 * MS, "no pause for a lone 429");
         assert_eq!(p.holding(now), Holding::Pacing);
-        // More of them (over 2% of the answers): a cut to 97% of what was accepted.
+        // More of them, right after it: a cut to 97% of what was accepted.
         for k in 1..5 {
             limited(&mut p, now + k * MS, now - 90 * MS, None);
         }
@@ -619,6 +639,78 @@ mod tests {
         limited(&mut p, now, now - 100 * MS, None);
         assert_eq!(p.holding(now), Holding::Pacing);
         assert!(p.rate() > cut * 0.99, "{} after {cut}", p.rate());
+    }
+
+    /// Answers every `gap` from `from` until `to`, each to a request sent 100 ms before.
+    fn steady_every(p: &mut Pacer, from: Duration, to: Duration, gap: Duration) {
+        let mut t = from;
+        while t < to {
+            answered(p, t);
+            t += gap;
+        }
+    }
+
+    #[test]
+    fn a_429_right_after_a_429_is_a_spent_budget_not_a_lone_one() {
+        let mut p = Pacer::new(200.0);
+        steady(&mut p, Duration::ZERO, 2 * S);
+        let now = 2 * S;
+        limited(&mut p, now, now - 100 * MS, None);
+        assert_eq!(
+            p.holding(now),
+            Holding::Pacing,
+            "the first is lone: a nudge"
+        );
+        // The next answer is a 429 too: two of 200 answers, but in a row: a cut and a pause.
+        limited(&mut p, now + MS, now - 99 * MS, None);
+        assert!(p.paused_until() > now + MS, "a pause");
+        assert!(p.rate() < 100.0, "cut to what was accepted: {}", p.rate());
+        // The same two 429s with answers between them: both lone.
+        let mut q = Pacer::new(200.0);
+        steady(&mut q, Duration::ZERO, 2 * S);
+        limited(&mut q, now, now - 100 * MS, None);
+        answered(&mut q, now + MS);
+        limited(&mut q, now + 2 * MS, now - 98 * MS, None);
+        assert_eq!(q.holding(now + 2 * MS), Holding::Pacing);
+        assert!(q.rate() > 197.0, "nudged, not cut: {}", q.rate());
+    }
+
+    #[test]
+    fn fewer_than_five_429s_in_the_window_are_too_few_to_cut_for() {
+        // 35 answers a second: four 429s spread over 2 s are 5.7% of the answers, but four
+        // 429s no header predicted (or of a tiny bucket's bunched arrivals) come that way too.
+        let mut p = Pacer::new(100.0);
+        let gap = Duration::from_micros(28_571);
+        steady_every(&mut p, Duration::ZERO, 2 * S, gap);
+        let mut t = 2 * S;
+        for _ in 0..4 {
+            limited(&mut p, t, t - 100 * MS, None);
+            steady_every(&mut p, t + MS, t + 300 * MS, gap);
+            t += 300 * MS;
+        }
+        assert_eq!(p.holding(t), Holding::Pacing, "four nudges, no pause");
+        assert!(p.rate() > 100.0 * 0.98, "{}", p.rate());
+        // The fifth within the window is a share of 429s worth a cut.
+        limited(&mut p, t, t - 100 * MS, None);
+        assert!(p.paused_until() > t, "a pause");
+        assert!(p.rate() < 40.0, "cut to what was accepted: {}", p.rate());
+    }
+
+    #[test]
+    fn below_the_rate_of_the_last_cut_the_creep_stays_slow() {
+        let mut p = Pacer::new(200.0);
+        steady(&mut p, Duration::ZERO, 2 * S);
+        for k in 0..2 {
+            limited(&mut p, 2 * S + k * MS, 2 * S - 50 * MS + k * MS, None);
+        }
+        let cut = p.rate();
+        let open = probe_answered(&mut p, 2 * S);
+        // A minute of calm, at 100 answers a second, all of it below the 199/s of the cut.
+        steady(&mut p, open, open + 60 * S);
+        // 0.3% a second for the minute: under 1.003^60 ≈ 1.2 (sped up by the calm, it would
+        // have reached the ceiling).
+        assert!(p.rate() > cut * 1.1, "it creeps: {} after {cut}", p.rate());
+        assert!(p.rate() < cut * 1.2, "slowly: {} after {cut}", p.rate());
     }
 
     #[test]

@@ -540,23 +540,18 @@ mod tests {
     }
 
     /// Where the pace does not reach its bar, the figure it holds instead, so that a regression
-    /// still fails. A burst of 2 (0.02×) reached with latency jittered before it: arrivals bunch
-    /// whatever the client sends, so 429s come at random at any rate above a third of the limit,
-    /// like 429s no header predicted; the pace, which holds up to about one 429 in 170 answers
-    /// to tell a lone 429 from a spent budget, settles near 0.3 with under 2% 429s, where a
-    /// client that knew the shape could take 0.39 at 3%. The simulator's own bucket, whose
-    /// refusals deepen a debt: the requests already under way when a budget runs out are
-    /// refused too and each costs a token more, so each touch of the limit costs about 15 429s.
-    /// 429s no header predicted, one request in 200: each is a nudge, as a lone 429 of a budget
-    /// just touched is, so the pace settles where they and the creep balance (0.89 to 0.98 of
-    /// the limit over five seeds).
+    /// still fails. A burst of 2 (0.02×) reached through latency jittered before it: arrivals
+    /// bunch whatever the client sends, so 429s come at random at any rate above a quarter of
+    /// the limit, and even a client sending at the best steady rate takes 0.39 of the limit at
+    /// 3% 429s (0.33 at 2%). The pace, which must take these for lone 429s (it cannot tell them
+    /// from 429s no header predicted), settles on that curve: 0.34–0.38 at 2.1–2.9% over ten
+    /// seeds, so one median of three can land either side of 0.9 of the best (0.35). It holds
+    /// 0.85 of the best, the issue's own ratio for this burst, under the 3%.
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
             Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.jitter => {
-                Some((0.27, 0.02))
+                Some((0.85 * best_steady(shape, 0.03), 0.03))
             }
-            Limit::Debt { .. } => Some((0.95, 0.015)),
-            Limit::Bucket { .. } if shape.surprise > 0.0 => Some((0.9, 0.01)),
             _ => None,
         }
     }
