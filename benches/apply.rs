@@ -11,8 +11,9 @@
 //! 4. A tight bucket: 1,500 steps of an offline plan (so its first run reads every account's
 //!    permissions first) against 100 req/s with a burst of only 10, reached through 50–150 ms
 //!    of jittered latency (evenly sent requests arrive bunched), from `--rate 200`: requests/s
-//!    ÷ the limit for the whole run and after the first 10 s, for reads and for writes apart,
-//!    and the 429 shares.
+//!    ÷ the limit for the whole run and after the first 10 s; for the reads (first request to
+//!    last read) and the writes (first write to last) apart, with their 429 shares; and each
+//!    second's answered requests and 429s, from the server's counters sampled every 50 ms.
 //!
 //! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123";
 //! "4" adds the tight bucket).
@@ -56,7 +57,12 @@ struct Run {
     /// From the tenth second to the end; `None` if the run ended sooner.
     late: Option<(u64, u64)>,
     journal_bytes: u64,
+    /// The server's counters every `SAMPLE` from the process's start, on the wall's time base.
+    series: Vec<(f64, Counters)>,
 }
+
+/// How often the server's counters are sampled during a run.
+const SAMPLE: Duration = Duration::from_millis(50);
 
 /// One `apply` of the plan in `dir` against a fresh simulator.
 fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
@@ -67,32 +73,79 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
     let sim = serve(dir, setup());
     let url = sim.url();
     let (ended, end_seen) = std::sync::mpsc::channel::<()>();
-    let (run, at_ten) = std::thread::scope(|s| {
+    let start = std::time::Instant::now();
+    let (run, mut series) = std::thread::scope(|s| {
         let sim = &sim;
-        let sampler = s.spawn(
-            move || match end_seen.recv_timeout(Duration::from_secs(10)) {
-                Ok(()) => None,
-                Err(_) => Some(sim.server.snapshot().counters),
-            },
-        );
+        let sampler = s.spawn(move || {
+            let mut series = Vec::new();
+            loop {
+                series.push((start.elapsed().as_secs_f64(), sim.server.counters()));
+                match end_seen.recv_timeout(SAMPLE) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return series,
+                }
+            }
+        });
         let run = measured(command(dir, &apply_args(&url, extra)).stdout(Stdio::null()));
         assert_eq!(run.code, Some(0), "apply did not finish cleanly");
         let _ = ended.send(());
-        (run, sampler.join().unwrap_or(None))
+        (run, sampler.join().unwrap_or_default())
     });
     let total = sim.server.snapshot().counters;
-    let late = at_ten.map(|t| {
-        (
-            total.requests - t.requests,
-            total.rate_limited - t.rate_limited,
-        )
-    });
+    series.push((run.wall, total.clone()));
+    let late = series
+        .iter()
+        .find(|(t, _)| *t >= 10.0)
+        .filter(|_| run.wall > 10.0)
+        .map(|(_, c)| {
+            (
+                total.requests - c.requests,
+                total.rate_limited - c.rate_limited,
+            )
+        });
     Run {
         wall: run.wall,
         peak_mib: run.peak_mib,
         total,
         late,
         journal_bytes: std::fs::metadata(dir.join("plan.json.journal")).map_or(0, |m| m.len()),
+        series,
+    }
+}
+
+/// Where a run's time went, from its counters' series: until the first request reached the
+/// server, the reads (from the first request to the last read), the writes (from the first write
+/// to the last), and after the last request.
+struct Phases {
+    first_request: f64,
+    last_read: f64,
+    first_write: f64,
+    last_write: f64,
+}
+
+impl Phases {
+    fn of(series: &[(f64, Counters)]) -> Phases {
+        let reads = |c: &Counters| c.requests - c.write_requests;
+        let first = |f: &dyn Fn(&Counters) -> u64| {
+            series
+                .iter()
+                .find(|(_, c)| f(c) > 0)
+                .map_or(0.0, |(t, _)| *t)
+        };
+        // The sample at which the figure reached its final value.
+        let last = |f: &dyn Fn(&Counters) -> u64| {
+            let end = series.last().map_or(0, |(_, c)| f(c));
+            series
+                .iter()
+                .find(|(_, c)| f(c) == end)
+                .map_or(0.0, |(t, _)| *t)
+        };
+        Phases {
+            first_request: first(&|c| c.requests),
+            last_read: last(&reads),
+            first_write: first(&|c| c.write_requests),
+            last_write: last(&|c| c.write_requests),
+        }
     }
 }
 
@@ -178,6 +231,21 @@ fn memory() {
     );
 }
 
+/// The requests answered (not 429) and answered 429 in each second of a run, from its series:
+/// where the whole run's budget went.
+fn per_second(series: &[(f64, Counters)]) -> String {
+    let mut line = String::new();
+    let (mut at, mut served, mut limited) = (0.0, 0, 0);
+    for (i, (t, c)) in series.iter().enumerate() {
+        if *t - at >= 1.0 || i + 1 == series.len() {
+            let now = (c.requests - c.rate_limited, c.rate_limited);
+            line.push_str(&format!(" {t:.0}s {}/{}", now.0 - served, now.1 - limited));
+            (at, served, limited) = (*t, now.0, now.1);
+        }
+    }
+    line
+}
+
 fn tight(runs: usize) {
     let (dir, steps) = org(1_500);
     let setup = || SimSetup {
@@ -190,31 +258,73 @@ fn tight(runs: usize) {
         },
         ..SimSetup::default()
     };
-    let mut walls = Vec::new();
+    let limit = 100.0;
+    let (mut walls, mut wholes, mut lates) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         let r = apply(&dir, setup, &["--rate", "200", "--concurrency", "32"]);
         let c = &r.total;
         let reads = c.requests - c.write_requests;
         let read_429 = c.rate_limited - c.writes_rate_limited;
         let served = (c.requests - c.rate_limited) as f64;
+        let whole = served / r.wall / limit;
+        let late = r.late.map(|(req, lim)| {
+            // Served per second from the sample at 10 s to the end.
+            let at_ten = r
+                .series
+                .iter()
+                .find(|(t, _)| *t >= 10.0)
+                .map_or(10.0, |(t, _)| *t);
+            (
+                (req - lim) as f64 / (r.wall - at_ten) / limit,
+                100.0 * lim as f64 / req.max(1) as f64,
+            )
+        });
+        let p = Phases::of(&r.series);
+        let rate =
+            |n: u64, from: f64, to: f64| n as f64 / (to - from).max(SAMPLE.as_secs_f64()) / limit;
         println!(
-            "tight run {i}: {steps} steps in {:.2} s; {:.1} req/s answered = {:.3} of the limit ({:.3} after 10 s); reads {} ({:.2}% 429), writes {} ({:.2}% 429); {:.2}% of requests 429 after 10 s",
+            "tight run {i}: {steps} steps in {:.2} s; {:.1} req/s answered = {whole:.3} of the limit; after 10 s: {}",
             r.wall,
             served / r.wall,
-            served / r.wall / 100.0,
-            r.late.map_or(0.0, |(req, lim)| (req - lim) as f64
-                / (r.wall - 10.0).max(1.0)
-                / 100.0),
-            reads,
+            late.map_or("n/a (the run was shorter)".into(), |(t, share)| format!(
+                "{t:.3} of the limit, {share:.2}% of requests 429"
+            )),
+        );
+        println!(
+            "  start-up {:.2} s to the first request; reads {reads} ({:.2}% 429) {:.2}–{:.2} s = {:.3} of the limit; writes {} ({:.2}% 429) {:.2}–{:.2} s = {:.3} of the limit; {:.2} s after the last write",
+            p.first_request,
             100.0 * read_429 as f64 / reads.max(1) as f64,
+            p.first_request,
+            p.last_read,
+            rate(reads - read_429, p.first_request, p.last_read),
             c.write_requests,
             100.0 * c.writes_rate_limited as f64 / c.write_requests.max(1) as f64,
-            r.late
-                .map_or(0.0, |(req, lim)| 100.0 * lim as f64 / req.max(1) as f64)
+            p.first_write,
+            p.last_write,
+            rate(
+                c.write_requests - c.writes_rate_limited,
+                p.first_write,
+                p.last_write
+            ),
+            r.wall - p.last_write,
         );
+        println!("  each second, answered/429:{}", per_second(&r.series));
         walls.push(r.wall);
+        wholes.push(whole);
+        if let Some((t, _)) = late {
+            lates.push(t);
+        }
     }
-    println!("tight: median {:.2} s for {steps} steps", median(walls));
+    println!(
+        "tight: median {:.2} s for {steps} steps; {:.3} of the limit over the whole run{}",
+        median(walls),
+        median(wholes),
+        if lates.is_empty() {
+            String::new()
+        } else {
+            format!(", {:.3} after 10 s", median(lates))
+        }
+    );
 }
 
 fn main() {

@@ -595,6 +595,7 @@ impl Machine {
             vacated_by: self.vacated.get(id.index()).copied().flatten(),
             ..Tries::default()
         });
+        let limited = matches!(answer, Answer::Write(Write::RateLimited { .. }, _));
         let decision = match answer {
             Answer::Write(w, info) => {
                 self.stats.writes += 1;
@@ -686,7 +687,7 @@ impl Machine {
                 self.not_applied(id, now);
             }
             Decision::Send { after } => {
-                let why = retry_reason(&t);
+                let why = retry_reason(kind, limited, &t);
                 self.tries.insert(id, t);
                 self.events.push_back(Event::Retrying { step: id, why });
                 self.push(now.saturating_add(after), id, Kind::Write);
@@ -879,10 +880,17 @@ fn heard_read(r: &Read) -> Heard {
     }
 }
 
-fn retry_reason(t: &Tries) -> String {
-    match &t.last_problem {
-        Some((_, detail)) if t.transient > 0 => detail.clone(),
-        _ => "rate limited (429)".into(),
+/// Why a step is sent again, for the progress line: what the answer to `kind` said (`limited`:
+/// it was a 429).
+fn retry_reason(kind: Kind, limited: bool, t: &Tries) -> String {
+    match (kind, &t.last_problem) {
+        (Kind::Write, _) if limited => "rate limited (429)".into(),
+        (Kind::Write, Some((_, detail))) => detail.clone(),
+        // A read that explained a refusal: the address is taken, by the API's lagging uniqueness.
+        (Kind::Check, _) if t.refused.is_some() => {
+            "the address is still taken, although this plan vacated it: waiting for the API to catch up".into()
+        }
+        _ => "the change was not applied: sending it again".into(),
     }
 }
 
@@ -1089,6 +1097,54 @@ mod tests {
         ));
         assert!(m.is_over(Duration::from_secs(10)));
         assert!(matches!(m.end().0, End::Refused(_)));
+    }
+
+    #[test]
+    fn a_write_found_not_applied_goes_again_saying_so_not_blaming_a_429() {
+        // A dead run's write, sent long ago: read at once, it was not applied.
+        let steps: Vec<Step> = vec![step(1, "a1", "a1@old", "a1@new", &[])];
+        let states = vec![StepState::InFlight {
+            attempt: 1,
+            sent: Some(SystemTime::UNIX_EPOCH),
+            retried: false,
+        }];
+        let settings = Settings {
+            concurrency: 4,
+            rate: 10.0,
+            policy: RetryPolicy::default(),
+            limits: Limits::default(),
+            org_id: "org".into(),
+        };
+        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
+        let mut m = Machine::new(
+            steps.into(),
+            &states,
+            &[],
+            settings,
+            Pacer::new(10.0),
+            started,
+            1,
+        );
+        let check = m.poll_transmit(Duration::ZERO).unwrap();
+        assert_eq!((check.step, check.kind), (StepId(1), Kind::Check));
+        let read = Answer::Read(Read::Email("a1@old".into()), RateInfo::default());
+        m.on_answer(
+            Duration::from_millis(20),
+            check.step,
+            check.kind,
+            Duration::ZERO,
+            read,
+        );
+        let why: Vec<String> = std::iter::from_fn(|| m.poll_event())
+            .filter_map(|e| match e {
+                Event::Retrying { why, .. } => Some(why),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(why, ["the change was not applied: sending it again"]);
+        // And it goes again at once.
+        let again = m.poll_transmit(Duration::from_millis(120)).unwrap();
+        assert_eq!((again.step, again.kind), (StepId(1), Kind::Write));
     }
 
     #[test]
