@@ -974,23 +974,27 @@ mod tests {
                 )
             })
             .collect();
-        let settings = Settings {
-            concurrency,
-            rate: 10.0,
-            policy: RetryPolicy::default(),
-            limits: Limits::default(),
-            org_id: "org".into(),
-        };
         let states = vec![StepState::Pending; n as usize];
         Machine::new(
             steps.into(),
             &states,
             &[],
-            settings,
+            settings(concurrency),
             Pacer::new(10.0),
             SystemTime::UNIX_EPOCH,
             1,
         )
+    }
+
+    /// The tests' settings: 10 requests a second, the default policy and limits.
+    fn settings(concurrency: usize) -> Settings {
+        Settings {
+            concurrency,
+            rate: 10.0,
+            policy: RetryPolicy::default(),
+            limits: Limits::default(),
+            org_id: "org".into(),
+        }
     }
 
     fn limited() -> Answer {
@@ -1108,19 +1112,12 @@ mod tests {
             sent: Some(SystemTime::UNIX_EPOCH),
             retried: false,
         }];
-        let settings = Settings {
-            concurrency: 4,
-            rate: 10.0,
-            policy: RetryPolicy::default(),
-            limits: Limits::default(),
-            org_id: "org".into(),
-        };
         let started = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
         let mut m = Machine::new(
             steps.into(),
             &states,
             &[],
-            settings,
+            settings(4),
             Pacer::new(10.0),
             started,
             1,
@@ -1145,6 +1142,63 @@ mod tests {
         // And it goes again at once.
         let again = m.poll_transmit(Duration::from_millis(120)).unwrap();
         assert_eq!((again.step, again.kind), (StepId(1), Kind::Write));
+    }
+
+    #[test]
+    fn an_address_this_plan_vacated_still_taken_goes_again_saying_so() {
+        // 1 frees x@new; 2 takes it, and the API's uniqueness has not caught up yet.
+        let mut steps = vec![
+            step(1, "h", "x@new", "x_FREE@new", &[]),
+            step(2, "a", "a@old", "x@new", &[1]),
+        ];
+        for s in &mut steps {
+            s.group = 1;
+        }
+        let states = vec![StepState::Pending; 2];
+        let mut m = Machine::new(
+            steps.into(),
+            &states,
+            &[],
+            settings(4),
+            Pacer::new(1000.0),
+            SystemTime::UNIX_EPOCH,
+            1,
+        );
+        let mut now = Duration::ZERO;
+        let answer = |m: &mut Machine, now: Duration, answer: Answer| {
+            let t = m.poll_transmit(now).expect("a request is due");
+            m.on_answer(now, t.step, t.kind, now, answer);
+            commit_all(m, now);
+            (t.step, t.kind)
+        };
+        let applied = Answer::Write(Write::Applied { status: 204 }, RateInfo::default());
+        assert_eq!(answer(&mut m, now, applied), (StepId(1), Kind::Write));
+        now += Duration::from_millis(10);
+        let taken = Answer::Write(
+            Write::Rejected {
+                status: 400,
+                key: Some(TAKEN.into()),
+                message: "x@new is taken".into(),
+            },
+            RateInfo::default(),
+        );
+        assert_eq!(answer(&mut m, now, taken), (StepId(2), Kind::Write));
+        while m.poll_event().is_some() {}
+        now += Duration::from_millis(10);
+        let still_old = Answer::Read(Read::Email("a@old".into()), RateInfo::default());
+        assert_eq!(answer(&mut m, now, still_old), (StepId(2), Kind::Check));
+        let why: Vec<String> = std::iter::from_fn(|| m.poll_event())
+            .filter_map(|e| match e {
+                Event::Retrying { why, .. } => Some(why),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            why,
+            [
+                "the address is still taken, although this plan vacated it: waiting for the API to catch up"
+            ]
+        );
     }
 
     #[test]
