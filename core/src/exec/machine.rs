@@ -986,6 +986,39 @@ mod tests {
         )
     }
 
+    /// A machine for `steps` in `states`, at a ceiling of `rate`, concurrency 4, whose run
+    /// started at `started`.
+    fn machine_of(
+        steps: Vec<Step>,
+        states: &[StepState],
+        rate: f64,
+        started: SystemTime,
+    ) -> Machine {
+        let settings = Settings {
+            rate,
+            ..settings(4)
+        };
+        Machine::new(
+            steps.into(),
+            states,
+            &[],
+            settings,
+            Pacer::new(rate),
+            started,
+            1,
+        )
+    }
+
+    /// Why each step the machine has said it sends again goes again, in order.
+    fn retry_reasons(m: &mut Machine) -> Vec<String> {
+        std::iter::from_fn(|| m.poll_event())
+            .filter_map(|e| match e {
+                Event::Retrying { why, .. } => Some(why),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The tests' settings: 10 requests a second, the default policy and limits.
     fn settings(concurrency: usize) -> Settings {
         Settings {
@@ -1113,15 +1146,7 @@ mod tests {
             retried: false,
         }];
         let started = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
-        let mut m = Machine::new(
-            steps.into(),
-            &states,
-            &[],
-            settings(4),
-            Pacer::new(10.0),
-            started,
-            1,
-        );
+        let mut m = machine_of(steps, &states, 10.0, started);
         let check = m.poll_transmit(Duration::ZERO).unwrap();
         assert_eq!((check.step, check.kind), (StepId(1), Kind::Check));
         let read = Answer::Read(Read::Email("a1@old".into()), RateInfo::default());
@@ -1132,12 +1157,7 @@ mod tests {
             Duration::ZERO,
             read,
         );
-        let why: Vec<String> = std::iter::from_fn(|| m.poll_event())
-            .filter_map(|e| match e {
-                Event::Retrying { why, .. } => Some(why),
-                _ => None,
-            })
-            .collect();
+        let why = retry_reasons(&mut m);
         assert_eq!(why, ["the change was not applied: sending it again"]);
         // And it goes again at once.
         let again = m.poll_transmit(Duration::from_millis(120)).unwrap();
@@ -1154,15 +1174,11 @@ mod tests {
         for s in &mut steps {
             s.group = 1;
         }
-        let states = vec![StepState::Pending; 2];
-        let mut m = Machine::new(
-            steps.into(),
-            &states,
-            &[],
-            settings(4),
-            Pacer::new(1000.0),
+        let mut m = machine_of(
+            steps,
+            &vec![StepState::Pending; 2],
+            1000.0,
             SystemTime::UNIX_EPOCH,
-            1,
         );
         let mut now = Duration::ZERO;
         let answer = |m: &mut Machine, now: Duration, answer: Answer| {
@@ -1187,12 +1203,7 @@ mod tests {
         now += Duration::from_millis(10);
         let still_old = Answer::Read(Read::Email("a@old".into()), RateInfo::default());
         assert_eq!(answer(&mut m, now, still_old), (StepId(2), Kind::Check));
-        let why: Vec<String> = std::iter::from_fn(|| m.poll_event())
-            .filter_map(|e| match e {
-                Event::Retrying { why, .. } => Some(why),
-                _ => None,
-            })
-            .collect();
+        let why = retry_reasons(&mut m);
         assert_eq!(
             why,
             [
