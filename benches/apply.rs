@@ -308,6 +308,24 @@ fn tight(runs: usize) {
             ),
             r.wall - p.last_write,
         );
+        // The reads after the first 10 s: the figure the bars hold, for the reads alone.
+        let reads_of = |c: &Counters| {
+            let limited = c.rate_limited - c.writes_rate_limited;
+            (c.requests - c.write_requests - limited, limited)
+        };
+        let ten = r.series.iter().find(|(t, _)| *t >= 10.0);
+        let end = r.series.iter().find(|(t, _)| *t >= p.last_read);
+        if let (Some((from, before)), Some((to, after)), true) = (ten, end, p.last_read > 10.0) {
+            let (served_from, limited_from) = reads_of(before);
+            let (served_to, limited_to) = reads_of(after);
+            let (answered, refused) = (served_to - served_from, limited_to - limited_from);
+            println!(
+                "  reads after 10 s: {:.3} of the limit, {:.2}% 429 ({refused} of {})",
+                rate(answered, *from, *to),
+                100.0 * refused as f64 / (answered + refused).max(1) as f64,
+                answered + refused
+            );
+        }
         println!("  each second, answered/429:{}", per_second(&r.series));
         walls.push(r.wall);
         wholes.push(whole);
