@@ -12,8 +12,9 @@
 //!    permissions first) against 100 req/s with a burst of only 10, reached through 50–150 ms
 //!    of jittered latency (evenly sent requests arrive bunched), from `--rate 200`: requests/s
 //!    ÷ the limit for the whole run and after the first 10 s; for the reads (first request to
-//!    last read) and the writes (first write to last) apart, with their 429 shares; and each
-//!    second's answered requests and 429s, from the server's counters sampled every 50 ms.
+//!    last read, and from 10 s to the last read) and the writes (first write to last) apart,
+//!    with their 429 shares; and each second's answered requests and 429s, from the server's
+//!    counters sampled every 50 ms.
 //!
 //! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123";
 //! "4" adds the tight bucket).
