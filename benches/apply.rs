@@ -55,8 +55,9 @@ struct Run {
     wall: f64,
     peak_mib: f64,
     total: Counters,
-    /// From the tenth second to the end; `None` if the run ended sooner.
-    late: Option<(u64, u64)>,
+    /// From the first sample after the warm-up to the end: that sample's time, the requests
+    /// and the 429s; `None` if the run ended sooner.
+    late: Option<(f64, u64, u64)>,
     journal_bytes: u64,
     /// The server's counters every `SAMPLE` from the process's start, on the wall's time base.
     series: Vec<(f64, Counters)>,
@@ -64,6 +65,13 @@ struct Run {
 
 /// How often the server's counters are sampled during a run.
 const SAMPLE: Duration = Duration::from_millis(50);
+/// The figures "after warm-up" count from this second of a run.
+const WARM_UP: f64 = 10.0;
+
+/// The first sample at or after `t` seconds into the run.
+fn sample_at(series: &[(f64, Counters)], t: f64) -> Option<&(f64, Counters)> {
+    series.iter().find(|(at, _)| *at >= t)
+}
 
 /// One `apply` of the plan in `dir` against a fresh simulator.
 fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
@@ -94,12 +102,11 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
     });
     let total = sim.server.snapshot().counters;
     series.push((run.wall, total.clone()));
-    let late = series
-        .iter()
-        .find(|(t, _)| *t >= 10.0)
-        .filter(|_| run.wall > 10.0)
-        .map(|(_, c)| {
+    let late = sample_at(&series, WARM_UP)
+        .filter(|_| run.wall > WARM_UP)
+        .map(|(t, c)| {
             (
+                *t,
                 total.requests - c.requests,
                 total.rate_limited - c.rate_limited,
             )
@@ -165,7 +172,7 @@ fn interleaved(
     for i in 0..runs {
         for (fsync, extra) in [(true, args), (false, &no_fsync[..])] {
             let r = apply(dir, setup, extra);
-            let (late_req, late_429) = r.late.unwrap_or((0, 0));
+            let (late_req, late_429) = r.late.map_or((0, 0), |(_, req, lim)| (req, lim));
             println!(
                 "{label} run {i} fsync={fsync}: {steps} steps in {:.2} s = {:.1}/s; 429s: {} of {} requests, {} of {} after 10 s ({:.2}%)",
                 r.wall,
@@ -268,15 +275,10 @@ fn tight(runs: usize) {
         let read_429 = c.rate_limited - c.writes_rate_limited;
         let served = (c.requests - c.rate_limited) as f64;
         let whole = served / r.wall / limit;
-        let late = r.late.map(|(req, lim)| {
-            // Served per second from the sample at 10 s to the end.
-            let at_ten = r
-                .series
-                .iter()
-                .find(|(t, _)| *t >= 10.0)
-                .map_or(10.0, |(t, _)| *t);
+        // Served per second from the sample at 10 s to the end.
+        let late = r.late.map(|(from, req, lim)| {
             (
-                (req - lim) as f64 / (r.wall - at_ten) / limit,
+                (req - lim) as f64 / (r.wall - from).max(SAMPLE.as_secs_f64()) / limit,
                 100.0 * lim as f64 / req.max(1) as f64,
             )
         });
@@ -314,9 +316,9 @@ fn tight(runs: usize) {
             let limited = c.rate_limited - c.writes_rate_limited;
             (c.requests - c.write_requests - limited, limited)
         };
-        let ten = r.series.iter().find(|(t, _)| *t >= 10.0);
-        let end = r.series.iter().find(|(t, _)| *t >= p.last_read);
-        if let (Some((from, before)), Some((to, after)), true) = (ten, end, p.last_read > 10.0) {
+        let ten = sample_at(&r.series, WARM_UP);
+        let end = sample_at(&r.series, p.last_read);
+        if let (Some((from, before)), Some((to, after)), true) = (ten, end, p.last_read > WARM_UP) {
             let (served_from, limited_from) = reads_of(before);
             let (served_to, limited_to) = reads_of(after);
             let (answered, refused) = (served_to - served_from, limited_to - limited_from);

@@ -975,38 +975,24 @@ mod tests {
             })
             .collect();
         let states = vec![StepState::Pending; n as usize];
-        Machine::new(
-            steps.into(),
+        machine_of(
+            steps,
             &states,
-            &[],
             settings(concurrency),
-            Pacer::new(10.0),
             SystemTime::UNIX_EPOCH,
-            1,
         )
     }
 
-    /// A machine for `steps` in `states`, at a ceiling of `rate`, concurrency 4, whose run
-    /// started at `started`.
+    /// A machine for `steps` in `states`, paced from `settings.rate`, whose run started at
+    /// `started`.
     fn machine_of(
         steps: Vec<Step>,
         states: &[StepState],
-        rate: f64,
+        settings: Settings,
         started: SystemTime,
     ) -> Machine {
-        let settings = Settings {
-            rate,
-            ..settings(4)
-        };
-        Machine::new(
-            steps.into(),
-            states,
-            &[],
-            settings,
-            Pacer::new(rate),
-            started,
-            1,
-        )
+        let pacer = Pacer::new(settings.rate);
+        Machine::new(steps.into(), states, &[], settings, pacer, started, 1)
     }
 
     /// Why each step the machine has said it sends again goes again, in order.
@@ -1146,7 +1132,7 @@ mod tests {
             retried: false,
         }];
         let started = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
-        let mut m = machine_of(steps, &states, 10.0, started);
+        let mut m = machine_of(steps, &states, settings(4), started);
         let check = m.poll_transmit(Duration::ZERO).unwrap();
         assert_eq!((check.step, check.kind), (StepId(1), Kind::Check));
         let read = Answer::Read(Read::Email("a1@old".into()), RateInfo::default());
@@ -1177,7 +1163,10 @@ mod tests {
         let mut m = machine_of(
             steps,
             &vec![StepState::Pending; 2],
-            1000.0,
+            Settings {
+                rate: 1000.0,
+                ..settings(4)
+            },
             SystemTime::UNIX_EPOCH,
         );
         let mut now = Duration::ZERO;
