@@ -3,7 +3,7 @@
 //! the Ctrl-C handler and the progress consumer, and prints the outcome from the journal.
 
 use super::reading::Session;
-use super::{apply_checks, drift, progress};
+use super::{apply_checks, drift, look_back, progress};
 use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
@@ -55,7 +55,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     };
     let earlier = Replayed::before_opening(config, &sha, steps)?;
     let mut choice = choose(&plan.steps, &earlier.states, &config.selection)?;
-    let (drifted, pace) = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
+    let (drifted, pace, off_plan) = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
     if !config.yes && choice.steps > 0 {
         confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
     }
@@ -67,6 +67,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let (states, choice) = if opened.parsed.records.len() == earlier.records {
         (earlier.states, choice)
     } else {
+        check_place(config, &opened.parsed.records)?;
         let states = journal::replay(
             &config.journal,
             steps,
@@ -112,11 +113,22 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             });
         }
     };
-    summarise(config, &plan, &after, &records, &stats, started, end.name())?;
+    let summarised = summarise(config, &plan, &after, &records, &stats, started, end.name());
+    // After SIGHUP standard output may be gone; the journal has the outcome either way.
+    if !matches!(end, End::Interrupted) {
+        summarised?;
+    }
     if let Some(path) = &config.report {
         write_report(path, &plan, &after, &records)?;
     }
-    outcome(config, &plan, end, &after, &records, drifted.is_empty())
+    outcome(
+        config,
+        &plan,
+        end,
+        &after,
+        &records,
+        drifted.is_empty() && off_plan.is_empty(),
+    )
 }
 
 /// The plan, checked against `--expect-sha256`, and its content hash.
@@ -146,15 +158,18 @@ impl Replayed {
     /// anything can refuse the run.
     fn before_opening(config: &ApplyConfig, sha: &str, steps: u32) -> Result<Replayed, Error> {
         match journal::read_for(&config.journal, sha) {
-            Ok(parsed) => Ok(Replayed {
-                states: journal::replay(
-                    &config.journal,
-                    steps,
-                    &parsed.records,
-                    config.retry_failed,
-                )?,
-                records: parsed.records.len(),
-            }),
+            Ok(parsed) => {
+                check_place(config, &parsed.records)?;
+                Ok(Replayed {
+                    states: journal::replay(
+                        &config.journal,
+                        steps,
+                        &parsed.records,
+                        config.retry_failed,
+                    )?,
+                    records: parsed.records.len(),
+                })
+            }
             Err(journal::JournalError::Open { source, .. })
                 if source.kind() == io::ErrorKind::NotFound =>
             {
@@ -168,17 +183,42 @@ impl Replayed {
     }
 }
 
+/// Where this run writes: the API and the org.
+fn place(config: &ApplyConfig) -> journal::Place {
+    journal::Place::new(
+        &config.client.base_url,
+        config.org_id.as_deref().unwrap_or_default(),
+    )
+}
+
+/// A journal whose runs wrote to another API or org is refused: what it calls done was done
+/// there, and trusting it here would send nothing and report success.
+fn check_place(config: &ApplyConfig, records: &[Record]) -> Result<(), Error> {
+    match journal::ran_elsewhere(records, &place(config)) {
+        Some(there) => Err(journal::JournalError::OtherPlace {
+            path: config.journal.clone(),
+            there,
+            here: place(config),
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// The world may have changed since the plan was made: the pre-flight checks and the drift
-/// check, before the first write, in the key's one pace, which the executor goes on with.
+/// check, before the first write, in the key's one pace, which the executor goes on with. A run
+/// with nothing left to send reads instead what earlier runs did (`look_back`), whose accounts
+/// off plan it returns.
 fn check_live(
     config: &ApplyConfig,
     plan: &Plan,
     earlier: &[journal::StepState],
     choice: &mut Choice,
     sha: &str,
-) -> Result<(Vec<Drift>, Pacer), Error> {
+) -> Result<(Vec<Drift>, Pacer, Vec<look_back::OffPlan>), Error> {
     if choice.steps == 0 {
-        return Ok((Vec::new(), Pacer::new(config.rate)));
+        let off_plan = look_back::look(config, plan, earlier)?;
+        return Ok((Vec::new(), Pacer::new(config.rate), off_plan));
     }
     let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     let session = Session::new(&config.client, config.rate, config.policy)?;
@@ -188,7 +228,7 @@ fn check_live(
     session.start_listing(org_id);
     apply_checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
     let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
-    Ok((drifted, session.reader.pace()))
+    Ok((drifted, session.reader.pace(), Vec::new()))
 }
 
 /// Runs the chosen steps: the runtime, the Ctrl-C handler, the progress consumer and the
@@ -216,10 +256,20 @@ fn execute_run(
     let ended = runtime.block_on(async {
         let (interrupt, interrupted) = watch::channel(false);
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            // SIGTERM (systemd, `timeout`) and SIGHUP (a closed ssh session) stop the run as
+            // Ctrl-C does: nothing new is sent, what is under way is waited for and journaled.
+            let Ok(mut stops) = Stops::new() else { return };
+            if let Some(first) = stops.next().await {
                 let _ = interrupt.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\nSecond Ctrl-C: quitting now. Run the same command to resume.");
+                let _ = writeln!(
+                    io::stderr(),
+                    "\n{first}: stopping after the requests under way; a second {first} quits at once."
+                );
+                if let Some(second) = stops.next().await {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "\n{second} again: quitting now. Run the same command to resume."
+                    );
                     std::process::exit(130);
                 }
             }
@@ -229,6 +279,8 @@ fn execute_run(
             pid: std::process::id(),
             at: now_text(),
             scope: (!config.selection.is_all()).then(|| config.selection.describe()),
+            api: Some(config.client.base_url.clone()),
+            org: config.org_id.clone(),
         };
         if left == 0 {
             return (End::Finished, Stats::default());
@@ -280,13 +332,14 @@ fn outcome(
         End::Journal(e) => Err(e.into()),
         End::WaitTooLong { wait, told_by } => Err(too_long(config, wait, told_by)),
         End::Interrupted => {
-            say(
+            // After SIGHUP the terminal may be gone: the journal holds the outcome either way.
+            let _ = say(
                 config,
                 &format!(
                     "Interrupted. Run `mailshift apply {}` again to resume: done steps are not sent again.",
                     config.plan.display()
                 ),
-            )?;
+            );
             Ok(Outcome::Interrupted)
         }
         End::SafetyStop(trip) => {
@@ -512,5 +565,44 @@ fn confirm(
         Ok(())
     } else {
         Err(Error::NotConfirmed)
+    }
+}
+
+/// The signals that stop a run: Ctrl-C, and on Unix SIGTERM and SIGHUP.
+struct Stops {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Stops {
+    fn new() -> io::Result<Stops> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Stops {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Stops {})
+    }
+
+    /// The name of the next stop signal; `None` if none can arrive any more.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+                Some(()) = self.term.recv() => Some("SIGTERM"),
+                Some(()) = self.hup.recv() => Some("SIGHUP"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+        }
     }
 }

@@ -3,6 +3,7 @@
 pub mod apply;
 mod apply_checks;
 mod drift;
+mod look_back;
 pub mod plan;
 mod plan_live;
 mod plan_source;

@@ -73,7 +73,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
 }
 
 /// Emails the listing hides are read one by one before anything is judged.
-fn read_hidden(
+pub(super) fn read_hidden(
     session: &Session,
     planned: &[Planned],
     live: &mut HashMap<String, Option<String>>,
@@ -85,7 +85,7 @@ fn read_hidden(
 }
 
 /// Reads these accounts' profiles into `live`; an account that no longer exists leaves it.
-fn reread(
+pub(super) fn reread(
     session: &Session,
     planned: &[Planned],
     which: &[usize],

@@ -41,6 +41,13 @@ pub enum JournalError {
         journal: String,
         plan: String,
     },
+    /// The journal's runs wrote to another API or org: what it calls done was done there.
+    #[error("{}: this journal records a run against {} (org {}), and this run is against {} (org {}); its steps were done there, not here. Give this run a journal of its own with --journal FILE (keep this one for that API), or give the API and org it was made with", path.display(), there.api, there.org, here.api, here.org)]
+    OtherPlace {
+        path: PathBuf,
+        there: super::place::Place,
+        here: super::place::Place,
+    },
     /// Appending or syncing failed (disk full, directory gone, I/O error). No write is sent to
     /// the API without its record on disk, so the run stops.
     #[error("{}: cannot write the journal: {detail}; no further changes are sent. Fix the cause (free space, permissions), then run the same command again to resume", path.display())]

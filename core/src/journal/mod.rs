@@ -4,9 +4,11 @@
 //! in the binary's `journal` room. docs/journal-format.md describes the format.
 
 mod error;
+mod place;
 mod record;
 mod replay;
 
 pub use error::JournalError;
+pub use place::{Place, ran_elsewhere};
 pub use record::{FORMAT, FORMAT_VERSION, Header, Record};
 pub use replay::{Parsed, StepState, parse, replay};

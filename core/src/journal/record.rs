@@ -30,6 +30,12 @@ pub enum Record {
         /// A pilot's selection as given (`--limit 5 --only pilot.txt`); absent for the whole plan.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
+        /// The API base URL the run wrote to; absent in journals from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api: Option<String>,
+        /// The org the run wrote to; absent in journals from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        org: Option<String>,
     },
     /// The write for `step` is about to be sent. On disk before the request leaves, so that a
     /// crash can never hide a write: a step with an intent and no outcome is checked on resume.

@@ -234,6 +234,8 @@ mod tests {
             pid: 1,
             at: String::new(),
             scope: None,
+            api: None,
+            org: None,
         };
         let records = vec![run(1), failed(1), run(2), failed(2), failed(99)];
         let got = failures_of_last_run(&plan, &records);

@@ -112,6 +112,8 @@ mod tests {
             pid: 1,
             at: String::new(),
             scope: scope.map(str::to_owned),
+            api: None,
+            org: None,
         }
     }
 
