@@ -90,7 +90,7 @@ fn run(block: &Block) -> Vec<String> {
         .current_dir(dir.path())
         .env("PATH", path)
         .env("NO_COLOR", "1")
-        .env("XDG_RUNTIME_DIR", dir.path())
+        .env("MAILSHIFT_LOCK_DIR", dir.path().join(".plan-locks"))
         .env_remove("ATLASSIAN_API_KEY")
         .env_remove("ATLASSIAN_ORG_ID")
         .env_remove("MAILSHIFT_API_URL")

@@ -435,7 +435,7 @@ fn a_second_run_of_the_same_plan_is_refused_whatever_journal_or_copy_it_uses() {
                 ],
             ),
         )
-        .env("XDG_RUNTIME_DIR", dir.path())
+        .env("MAILSHIFT_LOCK_DIR", dir.path().join(".plan-locks"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -195,9 +195,9 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
         if name == "accounts.csv" || name == "targets.csv" {
             continue;
         }
-        // The plan locks (the tests' XDG_RUNTIME_DIR is the test's directory): a 0700
+        // The plan locks (the tests' MAILSHIFT_LOCK_DIR is in the test's directory): a 0700
         // directory of 0600 files, which hold no key either.
-        if name == "mailshift-plan-locks" {
+        if name == ".plan-locks" {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{name} is {mode:o}");
             for lock in std::fs::read_dir(&path).unwrap() {

@@ -219,12 +219,35 @@ async fn answer(
             format!("the connection was lost: {}", e.without_url())
         },
     };
-    let response = sent.map_err(lost)?;
+    let mut response = sent.map_err(lost)?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(lost)?;
-    Ok((status, headers, body))
+    let too_big = || Lost {
+        never_sent: false,
+        detail: format!(
+            "the answer's body is larger than {} MiB; not read",
+            MAX_BODY >> 20
+        ),
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(lost)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, headers, body.freeze()))
 }
+
+/// The largest answer read: a page of 100 accounts is about 30 KB, an error a few hundred
+/// bytes. A server that sends more is not read into memory whole.
+const MAX_BODY: usize = 8 << 20;
 
 /// An account ID as one path segment: the API's IDs are `[a-zA-Z0-9_|:-]`, and anything else is
 /// percent-encoded so that no ID can reach another path.

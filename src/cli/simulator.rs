@@ -122,6 +122,10 @@ pub struct SimBehaviourArgs {
     #[arg(long = "retry-after", value_name = "TEXT")]
     pub retry_after: Option<String>,
 
+    /// The users listing never ends: past its last account it goes round again with new cursors.
+    #[arg(long = "endless-listing")]
+    pub endless_listing: bool,
+
     /// Share of reads answered 200 with a body cut short (default 0).
     #[arg(long = "garble-share", value_name = "P")]
     pub garble_share: Option<f64>,

@@ -268,7 +268,7 @@ fn execute_run(
                 if let Some(second) = stops.next().await {
                     let _ = writeln!(
                         io::stderr(),
-                        "\n{second} again: quitting now. Run the same command to resume."
+                        "\nSecond {second}: quitting now. Run the same command to resume."
                     );
                     std::process::exit(130);
                 }

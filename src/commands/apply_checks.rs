@@ -114,7 +114,15 @@ pub(super) fn check(
         .collect();
     // Reads an earlier try made for this plan are not made again.
     let cache_path = permission_cache::path_for(&config.plan);
-    let cached = permission_cache::load(&cache_path, plan_sha256, SystemTime::now());
+    let owner = permission_cache::Owner {
+        plan_sha256,
+        api: &config.client.base_url,
+        org: org_id,
+    };
+    let cached = permission_cache::load(&cache_path, &owner, SystemTime::now());
+    if cached.ours {
+        super::warn_if_loose(&cache_path);
+    }
     let known = cached.reads;
     let remembered = ids.iter().filter(|id| known.contains_key(*id)).count();
     let to_read = ids.len() - remembered;
@@ -131,7 +139,7 @@ pub(super) fn check(
             Duration::try_from_secs_f64(to_read as f64 / config.rate).unwrap_or(Duration::MAX)
         )
     );
-    let mut cache = match CacheWriter::open(&cache_path, plan_sha256, cached.ours) {
+    let mut cache = match CacheWriter::open(&cache_path, &owner, cached.ours) {
         Ok(w) => Some(w),
         Err(e) => {
             crate::terminal::caution!(

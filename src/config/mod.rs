@@ -47,6 +47,9 @@ impl Sources<'static> {
 /// Why the command line cannot be run as given.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Where the plan's lock lives cannot be told.
+    #[error(transparent)]
+    LockDir(#[from] crate::journal::plan_lock::PlanLockError),
     /// Neither a target list nor a rule: there is nothing to plan.
     #[error("nothing to plan: give --targets FILE, --rewrite-domain OLD=NEW, or both")]
     NothingToPlan,
@@ -412,12 +415,7 @@ impl ApplyConfig {
                 .filter(|o| !o.is_empty() && !args.allow_self),
             permission_check: !args.no_permission_check,
             json: args.json,
-            lock_dir: Some(crate::journal::plan_lock::lock_dir(
-                env("XDG_RUNTIME_DIR")
-                    .filter(|d| !d.trim().is_empty())
-                    .map(PathBuf::from)
-                    .as_deref(),
-            )),
+            lock_dir: Some(crate::journal::plan_lock::lock_dir(env)?),
         })
     }
 }

@@ -175,6 +175,7 @@ impl SimBehaviour {
                 retry_after_text: args.retry_after.clone(),
                 scoped_key: args.scoped_key,
                 garble_share,
+                endless_listing: args.endless_listing,
                 ..FaultConfig::default()
             },
             seed: args.seed,

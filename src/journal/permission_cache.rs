@@ -1,7 +1,9 @@
 //! The permission reads `apply` made for a plan, kept beside it (`PLAN.permissions`, mode 0600)
 //! as they come in, so that a second try of a plan made from files does not read 5,000 accounts
-//! again. A line per account; the first line names the plan by its content hash, and a file for
-//! another plan is started afresh. Reads older than [`TTL`] are read again, since who may be
+//! again. A line per account; the first line names the plan by its content hash and the API and
+//! org the reads were made at (what a rehearsal's simulator allows says nothing of the real
+//! org), and a file for another plan, API or org is started afresh. A line dated in the future
+//! (a wrong clock, or an edit) is not trusted. Reads older than [`TTL`] are read again, since who may be
 //! written changes (an account linked to SCIM meanwhile); a refused write still fails its step.
 //! Losing lines costs only reads again, so the file is flushed, not synced.
 
@@ -28,7 +30,34 @@ struct Header {
     format: String,
     version: u32,
     plan_sha256: String,
+    /// Where the reads were made; a file without them (written before they were recorded) is
+    /// started afresh.
+    #[serde(default)]
+    api: Option<String>,
+    #[serde(default)]
+    org: Option<String>,
 }
+
+/// Whose reads a cache holds: one plan's, at one API and org.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub plan_sha256: &'a str,
+    pub api: &'a str,
+    pub org: &'a str,
+}
+
+impl Owner<'_> {
+    fn owns(&self, h: &Header) -> bool {
+        let url = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+        h.format == FORMAT
+            && h.plan_sha256 == self.plan_sha256
+            && h.api.as_deref().map(url) == Some(url(self.api))
+            && h.org.as_deref() == Some(self.org)
+    }
+}
+
+/// How far ahead of this machine's clock a read's time may be before it is not trusted.
+const CLOCK_SKEW: u64 = 60;
 
 #[derive(Serialize, Deserialize)]
 struct Line {
@@ -61,19 +90,20 @@ pub struct Cache {
     pub reads: HashMap<String, Permission>,
 }
 
-/// The reads in `bytes` that belong to `plan_sha256` and are younger than [`TTL`] at `now`;
-/// a line that cannot be read (the last one, cut short by a crash) is left out.
-pub fn parse(bytes: &[u8], plan_sha256: &str, now: SystemTime) -> Cache {
+/// The reads in `bytes` that belong to `owner` and are younger than [`TTL`] at `now` (and not
+/// dated after it); a line that cannot be read (the last one, cut short by a crash) is left out.
+pub fn parse(bytes: &[u8], owner: &Owner<'_>, now: SystemTime) -> Cache {
     let mut lines = bytes.split(|&b| b == b'\n');
     let header: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
-    let ours = header.is_some_and(|h| h.format == FORMAT && h.plan_sha256 == plan_sha256);
+    let ours = header.is_some_and(|h| owner.owns(&h));
     if !ours {
         return Cache::default();
     }
     let oldest = seconds(now).saturating_sub(TTL.as_secs());
+    let newest = seconds(now).saturating_add(CLOCK_SKEW);
     let mut found = HashMap::new();
     for line in lines.filter_map(|l| serde_json::from_slice::<Line>(l).ok()) {
-        if line.at < oldest {
+        if line.at < oldest || line.at > newest {
             continue;
         }
         let permission = match line.answer.as_str() {
@@ -90,8 +120,8 @@ pub fn parse(bytes: &[u8], plan_sha256: &str, now: SystemTime) -> Cache {
 }
 
 /// Reads the cache of a plan; none (or an unreadable one) is an empty cache.
-pub fn load(path: &Path, plan_sha256: &str, now: SystemTime) -> Cache {
-    std::fs::read(path).map_or_else(|_| Cache::default(), |b| parse(&b, plan_sha256, now))
+pub fn load(path: &Path, owner: &Owner<'_>, now: SystemTime) -> Cache {
+    std::fs::read(path).map_or_else(|_| Cache::default(), |b| parse(&b, owner, now))
 }
 
 /// Appends reads as they come in.
@@ -101,7 +131,7 @@ pub struct CacheWriter {
 
 impl CacheWriter {
     /// Opens the cache for appending when `ours` (as [`load`] found it), or starts it afresh.
-    pub fn open(path: &Path, plan_sha256: &str, ours: bool) -> io::Result<CacheWriter> {
+    pub fn open(path: &Path, owner: &Owner<'_>, ours: bool) -> io::Result<CacheWriter> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
         if ours {
@@ -119,7 +149,9 @@ impl CacheWriter {
             let header = Header {
                 format: FORMAT.to_owned(),
                 version: 1,
-                plan_sha256: plan_sha256.to_owned(),
+                plan_sha256: owner.plan_sha256.to_owned(),
+                api: Some(owner.api.to_owned()),
+                org: Some(owner.org.to_owned()),
             };
             let mut text = serde_json::to_vec(&header)?;
             text.push(b'\n');
@@ -144,9 +176,20 @@ impl CacheWriter {
 mod tests {
     use super::*;
 
+    const API: &str = "https://api.atlassian.com";
+
+    fn owner(sha: &str) -> Owner<'_> {
+        Owner {
+            plan_sha256: sha,
+            api: API,
+            org: "org-1",
+        }
+    }
+
     fn file(sha: &str, lines: &[(&str, &str, u64)]) -> Vec<u8> {
-        let mut text =
-            format!("{{\"format\":\"{FORMAT}\",\"version\":1,\"plan_sha256\":\"{sha}\"}}\n");
+        let mut text = format!(
+            "{{\"format\":\"{FORMAT}\",\"version\":1,\"plan_sha256\":\"{sha}\",\"api\":\"{API}\",\"org\":\"org-1\"}}\n"
+        );
         for (id, answer, at) in lines {
             text.push_str(&format!(
                 "{{\"account_id\":\"{id}\",\"answer\":\"{answer}\",\"at\":{at}}}\n"
@@ -167,7 +210,7 @@ mod tests {
                 ("old", "allowed", 1_000_000 - TTL.as_secs() - 1),
             ],
         );
-        let found = parse(&bytes, "abc", now).reads;
+        let found = parse(&bytes, &owner("abc"), now).reads;
         assert_eq!(found.len(), 3);
         assert_eq!(found["a"], Permission::Allowed);
         assert_eq!(
@@ -175,11 +218,11 @@ mod tests {
             Permission::Denied("externalDirectory.scim".into())
         );
         assert_eq!(found["c"], Permission::NoAccount);
-        assert!(parse(&bytes, "another plan", now).reads.is_empty());
+        assert!(parse(&bytes, &owner("another plan"), now).reads.is_empty());
         // A last line cut short by a crash is left out, the rest kept.
         let mut cut = bytes.clone();
         cut.extend_from_slice(b"{\"account_id\":\"d\",\"ans");
-        assert_eq!(parse(&cut, "abc", now).reads.len(), 3);
+        assert_eq!(parse(&cut, &owner("abc"), now).reads.len(), 3);
     }
 
     #[test]
@@ -187,21 +230,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(&dir.path().join("plan.json"));
         let now = SystemTime::now();
-        let open = |sha: &str| CacheWriter::open(&path, sha, load(&path, sha, now).ours).unwrap();
+        let open = |sha: &str| {
+            CacheWriter::open(&path, &owner(sha), load(&path, &owner(sha), now).ours).unwrap()
+        };
         let mut w = open("abc");
         w.add("a", &Permission::Allowed, now).unwrap();
         drop(w);
         let mut w = open("abc");
         w.add("b", &Permission::NoAccount, now).unwrap();
         drop(w);
-        assert_eq!(load(&path, "abc", now).reads.len(), 2);
+        assert_eq!(load(&path, &owner("abc"), now).reads.len(), 2);
         drop(open("xyz"));
-        assert!(load(&path, "abc", now).reads.is_empty());
+        assert!(load(&path, &owner("abc"), now).reads.is_empty());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn reads_made_at_another_api_or_org_or_dated_in_the_future_are_not_trusted() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let bytes = file(
+            "abc",
+            &[("a", "allowed", 999_000), ("far", "allowed", u64::MAX / 2)],
+        );
+        let here = parse(&bytes, &owner("abc"), now).reads;
+        assert_eq!(here.len(), 1, "a read dated in the future is left out");
+        let rehearsal = Owner {
+            api: "http://127.0.0.1:4000",
+            ..owner("abc")
+        };
+        assert!(parse(&bytes, &rehearsal, now).reads.is_empty());
+        let other_org = Owner {
+            org: "org-2",
+            ..owner("abc")
+        };
+        assert!(parse(&bytes, &other_org, now).reads.is_empty());
+        // A file from before the API and org were recorded is started afresh.
+        let old = format!(
+            "{{\"format\":\"{FORMAT}\",\"version\":1,\"plan_sha256\":\"abc\"}}\n{{\"account_id\":\"a\",\"answer\":\"allowed\",\"at\":999000}}\n"
+        );
+        assert!(parse(old.as_bytes(), &owner("abc"), now).reads.is_empty());
     }
 }

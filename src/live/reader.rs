@@ -3,7 +3,7 @@
 //! 5xx answers and lost connections. The only part of `live` that touches the network.
 
 use super::manage::{Domain, Permission, parse_domains_page, parse_email_set};
-use super::page::{LiveAccount, next_url, parse_users_page};
+use super::page::{LiveAccount, Progress, next_url, parse_users_page};
 use crate::api::{Client, Got, classify_get, path_segment, rate_info};
 use mailshift_core::exec::pace::{Pacer, Signal};
 use mailshift_core::exec::retry::{RetryPolicy, after_429, backoff, too_long};
@@ -70,8 +70,8 @@ pub enum LiveError {
     NoOrgId,
 }
 
-/// One page of a listing: its items and the link to the next page.
-type Page<T> = (Vec<T>, Option<String>);
+/// One page of a listing: its items, the link to the next page, and the total it announces.
+type Page<T> = (Vec<T>, Option<String>, Option<u64>);
 /// Reads one page's body, or says what is wrong with it.
 type ParsePage<T> = dyn Fn(&[u8]) -> Result<Page<T>, String>;
 
@@ -169,18 +169,22 @@ impl Reader {
         org_id: &str,
         on_page: &mut dyn FnMut(usize),
     ) -> Result<Vec<LiveAccount>, LiveError> {
-        let parse = |body: &[u8]| parse_users_page(body).map(|p| (p.accounts, p.next));
-        self.pages(org_id, "users", "the org's users", &parse, on_page)
+        let parse = |body: &[u8]| parse_users_page(body).map(|p| (p.accounts, p.next, p.total));
+        let key = |a: &LiveAccount| a.account_id.clone();
+        self.pages(org_id, "users", "the org's users", &parse, &key, on_page)
             .await
     }
 
     /// Every domain the org has claimed, with its claim status.
     pub async fn list_domains(&self, org_id: &str) -> Result<Vec<Domain>, LiveError> {
+        let parse = |body: &[u8]| parse_domains_page(body).map(|(d, next)| (d, next, None));
+        let key = |d: &Domain| d.name.clone();
         self.pages(
             org_id,
             "domains",
             "the org's domains",
-            &parse_domains_page,
+            &parse,
+            &key,
             &mut |_| {},
         )
         .await
@@ -207,6 +211,7 @@ impl Reader {
         listing: &str,
         title: &str,
         parse: &ParsePage<T>,
+        key: &dyn Fn(&T) -> String,
         on_page: &mut dyn FnMut(usize),
     ) -> Result<Vec<T>, LiveError> {
         let first = format!(
@@ -216,10 +221,11 @@ impl Reader {
         );
         let mut url = first.clone();
         let mut seen = std::collections::HashSet::new();
+        let mut progress = Progress::default();
         let mut items = Vec::new();
         for page_number in 1.. {
             let what = || format!("reading {title} (page {page_number})");
-            let (page, next) =
+            let (page, next, total) =
                 self.get(&url, &what, parse)
                     .await?
                     .ok_or_else(|| LiveError::Refused {
@@ -228,6 +234,13 @@ impl Reader {
                         message: format!("no organization {org_id:?} for this key; check --org-id"),
                     })?;
             let empty = page.is_empty();
+            let keys: Vec<String> = page.iter().map(key).collect();
+            progress
+                .page(keys.iter().map(String::as_str), total)
+                .map_err(|detail| LiveError::BadAnswer {
+                    what: what(),
+                    detail,
+                })?;
             items.extend(page);
             on_page(items.len());
             match next {

@@ -146,7 +146,7 @@ pub(crate) fn command(dir: &Path, args: &[&str]) -> Command {
         .env("ATLASSIAN_API_KEY", KEY)
         .env_remove("MAILSHIFT_API_URL")
         // Tests plan identical orgs side by side: each keeps its plan locks to itself.
-        .env("XDG_RUNTIME_DIR", dir)
+        .env("MAILSHIFT_LOCK_DIR", dir.join(".plan-locks"))
         .stdin(std::process::Stdio::null());
     c
 }
@@ -255,15 +255,31 @@ impl Sim {
             .collect()
     }
 
-    /// The same org, as it is now, served again on a new port with `setup`'s rate, faults, seed
-    /// and read delay; its accounts, verified domains, SCIM links and outside holders carry over,
-    /// so those fields of `setup` are not used.
+    /// The same org, as it is now, served again at the same address (the same API, as a
+    /// journal records it) with `setup`'s rate, faults, seed and read delay; its accounts,
+    /// verified domains, SCIM links and outside holders carry over, so those fields of `setup`
+    /// are not used.
     pub(crate) fn restart(self, setup: SimSetup) -> Sim {
         let Sim { server, runtime } = self;
+        let bind: std::net::SocketAddr = server.url()["http://".len()..].parse().unwrap();
         let world = runtime.block_on(server.stop()).unwrap();
-        let server = runtime
-            .block_on(server::start(sim_config(world, &setup)))
-            .unwrap();
+        let config = SimConfig {
+            bind,
+            ..sim_config(world, &setup)
+        };
+        // The old listener's port may take a moment to be free again.
+        let mut tries = 0;
+        let server = loop {
+            match runtime.block_on(server::start(config.clone())) {
+                Ok(server) => break server,
+                Err(e) if tries < 100 => {
+                    tries += 1;
+                    eprintln!("restart at {bind}: {e}; again");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot serve again at {bind}: {e}"),
+            }
+        };
         Sim { server, runtime }
     }
 

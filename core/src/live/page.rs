@@ -19,6 +19,8 @@ pub struct UsersPage {
     pub accounts: Vec<LiveAccount>,
     /// The next page's link as given (a full URL on this endpoint).
     pub next: Option<String>,
+    /// How many accounts the listing says it has (`meta.total`), when it says.
+    pub total: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +28,13 @@ struct RawPage {
     data: Vec<RawUser>,
     #[serde(default)]
     links: RawLinks,
+    #[serde(default)]
+    meta: RawMeta,
+}
+
+#[derive(Deserialize, Default)]
+struct RawMeta {
+    total: Option<u64>,
 }
 
 /// The `links` of any Organizations API page; only `next` matters here.
@@ -59,7 +68,52 @@ pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, String> {
             })
             .collect(),
         next: raw.links.next.filter(|n| !n.is_empty()),
+        total: raw.meta.total,
     })
+}
+
+/// Whether a listing is still getting somewhere. A server can hand out new cursors for ever
+/// (repeating accounts, or inventing them); read on, it would hold the run, the lock and the
+/// key's budget without end. A page that brings nothing not seen before, or a count of items
+/// far past the total the listing announced, ends it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    seen: hashbrown::HashSet<String>,
+    read: u64,
+}
+
+impl Progress {
+    /// Takes one page's item keys and the total the page announces; says why to stop reading.
+    pub fn page<'a>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'a str>,
+        total: Option<u64>,
+    ) -> Result<(), String> {
+        let mut items = 0u64;
+        let mut new = 0u64;
+        for key in keys {
+            items += 1;
+            if self.seen.insert(key.to_owned()) {
+                new += 1;
+            }
+        }
+        self.read = self.read.saturating_add(items);
+        if items > 0 && new == 0 {
+            return Err(format!(
+                "the listing repeats itself: a page brought {items} items, all read before ({} read in all); stopped reading it",
+                self.read
+            ));
+        }
+        if let Some(total) = total
+            && self.read > total.saturating_mul(2).saturating_add(100)
+        {
+            return Err(format!(
+                "the listing goes on far past the {total} items it announced ({} read); stopped reading it",
+                self.read
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Where the next page is. The key goes with the request, so a link is only followed to the
@@ -136,5 +190,34 @@ mod tests {
             let err = next_url(base, first, elsewhere).unwrap_err();
             assert!(err.contains("not following"), "{elsewhere}: {err}");
         }
+    }
+
+    #[test]
+    fn a_listing_that_brings_nothing_new_or_runs_far_past_its_total_is_stopped() {
+        let mut p = Progress::default();
+        assert!(p.page(["a", "b"], Some(4)).is_ok());
+        assert!(p.page(["b", "c"], Some(4)).is_ok());
+        let repeat = p.page(["a", "c"], Some(4)).unwrap_err();
+        assert!(repeat.contains("repeats itself"), "{repeat}");
+        // New keys every page, far past the announced total.
+        let mut p = Progress::default();
+        let keys: Vec<String> = (0..400).map(|i| format!("k{i}")).collect();
+        let mut stopped = None;
+        for (n, chunk) in keys.chunks(10).enumerate() {
+            if let Err(e) = p.page(chunk.iter().map(String::as_str), Some(50)) {
+                stopped = Some((n, e));
+                break;
+            }
+        }
+        let (n, why) = stopped.unwrap();
+        assert_eq!(
+            n, 20,
+            "stopped after 201 items, the first past 2 x 50 + 100"
+        );
+        assert!(why.contains("far past the 50"), "{why}");
+        // An empty last page and a listing with no total are fine.
+        let mut p = Progress::default();
+        assert!(p.page(["a"], None).is_ok());
+        assert!(p.page([], None).is_ok());
     }
 }

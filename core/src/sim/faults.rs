@@ -40,6 +40,9 @@ pub struct FaultConfig {
     /// requests then reach the limit bunched, as over a real network.
     pub arrival: Duration,
     pub arrival_jitter: Duration,
+    /// The users listing never ends: past its last account it goes round again, each page with
+    /// a new cursor and the true `meta.total`, as a server whose cursors are broken would.
+    pub endless_listing: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,7 +66,15 @@ pub(super) async fn org_users(
             },
         };
         let path = format!("{base}/admin/v1/orgs/{org}/users");
-        let (page, next) = shown.world().page(start, page_size);
+        let total = shown.world().accounts().len();
+        let endless = shared.faults().endless_listing && total > 0;
+        let (page, next) = if endless {
+            // Round and round: the page of `start` modulo the org, and always a next cursor.
+            let (page, _) = shown.world().page(start % total, page_size);
+            (page, Some(start.saturating_add(page_size)))
+        } else {
+            shown.world().page(start, page_size)
+        };
         let data: Vec<Value> = page
             .iter()
             .map(|a| {
@@ -83,7 +91,7 @@ pub(super) async fn org_users(
         }
         um(
             StatusCode::OK,
-            json!({"data": data, "meta": {"total": shown.world().accounts().len()}, "links": links}),
+            json!({"data": data, "meta": {"total": total}, "links": links}),
         )
     })
     .await
