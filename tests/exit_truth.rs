@@ -353,3 +353,42 @@ fn permission_reads_from_another_api_are_not_trusted() {
     );
     assert_eq!(real.emails(), before);
 }
+
+/// An account changed after the drift check's listing was read (while the permission reads ran,
+/// or the prompt waited) is found by a second look right before the first write, not overwritten.
+#[test]
+fn an_account_changed_after_the_first_look_is_not_overwritten() {
+    let (dir, before) = org(Shapes::renames(150));
+    let sim = serve(dir.path(), both_verified());
+    let url = sim.url();
+    // Permission reads at 40/s: about 4 s between the listing and the first write.
+    let child = command(dir.path(), &apply_args(&url, &["--rate", "40"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while sim.server.counters().requests < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no reads came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(sim.server.write_log().is_empty());
+    // An admin renames one account in the UI meanwhile.
+    sim.set_email("acc-r140", "someone.else@old.example");
+    let writes_by_admin = sim.server.write_log().len();
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("acc-r140") && stderr.contains("someone.else@old.example"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sim.server.write_log().len(),
+        writes_by_admin,
+        "a write was sent"
+    );
+    let mut expected = before;
+    expected.insert("acc-r140".into(), "someone.else@old.example".into());
+    assert_eq!(sim.emails(), expected);
+}

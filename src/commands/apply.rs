@@ -55,10 +55,13 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     };
     let earlier = Replayed::before_opening(config, &sha, steps)?;
     let mut choice = choose(&plan.steps, &earlier.states, &config.selection)?;
-    let (drifted, pace, off_plan) = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
-    if !config.yes && choice.steps > 0 {
+    let checked = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
+    let prompted = !config.yes && choice.steps > 0;
+    if prompted {
         confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
     }
+    let (drifted, pace, off_plan) =
+        checked.last_look(config, &plan, &earlier.states, &mut choice, prompted)?;
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
     super::warn_if_loose(&config.journal);
     // The locked open is what counts. Under the plan's lock nothing else appends to this
@@ -205,30 +208,85 @@ fn check_place(config: &ApplyConfig, records: &[Record]) -> Result<(), Error> {
     }
 }
 
+/// What the checks before the first write found, and the session they read with.
+struct Checked {
+    drifted: Vec<Drift>,
+    /// Accounts the journal calls done that the API shows elsewhere (`look_back`).
+    off_plan: Vec<look_back::OffPlan>,
+    /// The reader (and its pace) of the checks, and when their listing was started; `None`
+    /// when there is nothing to send.
+    session: Option<(Session, Instant)>,
+}
+
+/// A listing older than this when the first write is due is read again.
+const STALE_LISTING: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Checked {
+    /// The drift check again right before the first write, after the prompt, when the listing
+    /// it read is older than a moment: an account changed while permissions were read or the
+    /// prompt waited would otherwise be overwritten. Returns the drifted accounts, the pace the
+    /// executor goes on with, and the accounts off plan.
+    fn last_look(
+        self,
+        config: &ApplyConfig,
+        plan: &Plan,
+        earlier: &[journal::StepState],
+        choice: &mut Choice,
+        prompted: bool,
+    ) -> Result<(Vec<Drift>, Pacer, Vec<look_back::OffPlan>), Error> {
+        let Checked {
+            mut drifted,
+            off_plan,
+            session,
+        } = self;
+        let Some((session, listed)) = session else {
+            return Ok((drifted, Pacer::new(config.rate), off_plan));
+        };
+        if choice.steps > 0 && (prompted || listed.elapsed() > STALE_LISTING) {
+            let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
+            note!(
+                "Reading the org again before the first write ({} since the first look).",
+                crate::words::span(listed.elapsed())
+            );
+            drifted.extend(drift::check(
+                config, plan, earlier, choice, &session, org_id,
+            )?);
+        }
+        Ok((drifted, session.reader.pace(), off_plan))
+    }
+}
+
 /// The world may have changed since the plan was made: the pre-flight checks and the drift
 /// check, before the first write, in the key's one pace, which the executor goes on with. A run
-/// with nothing left to send reads instead what earlier runs did (`look_back`), whose accounts
-/// off plan it returns.
+/// with nothing left to send reads instead what earlier runs did (`look_back`).
 fn check_live(
     config: &ApplyConfig,
     plan: &Plan,
     earlier: &[journal::StepState],
     choice: &mut Choice,
     sha: &str,
-) -> Result<(Vec<Drift>, Pacer, Vec<look_back::OffPlan>), Error> {
+) -> Result<Checked, Error> {
     if choice.steps == 0 {
-        let off_plan = look_back::look(config, plan, earlier)?;
-        return Ok((Vec::new(), Pacer::new(config.rate), off_plan));
+        return Ok(Checked {
+            drifted: Vec::new(),
+            off_plan: look_back::look(config, plan, earlier)?,
+            session: None,
+        });
     }
     let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     let session = Session::new(&config.client, config.rate, config.policy)?;
     let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
     // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
     // are read one after another, and alone they would leave the key's budget idle.
+    let listed = Instant::now();
     session.start_listing(org_id);
     apply_checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
     let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
-    Ok((drifted, session.reader.pace(), Vec::new()))
+    Ok(Checked {
+        drifted,
+        off_plan: Vec::new(),
+        session: Some((session, listed)),
+    })
 }
 
 /// Runs the chosen steps: the runtime, the Ctrl-C handler, the progress consumer and the
