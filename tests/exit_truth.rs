@@ -28,6 +28,15 @@ fn org(shapes: Shapes) -> (tempfile::TempDir, BTreeMap<String, String>) {
     (dir, emails_in(&accounts))
 }
 
+/// Waits until the simulator has seen `n` writes (at most a minute).
+fn wait_for_writes(sim: &Sim, n: usize) {
+    let started = Instant::now();
+    while sim.server.write_log().len() < n {
+        assert!(started.elapsed() < Duration::from_secs(60), "no write came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn states(dir: &Path) -> Vec<StepState> {
     let path = dir.join("plan.json.journal");
     let parsed = journal::read(&path).unwrap();
@@ -58,11 +67,7 @@ fn sigterm_and_sighup_stop_like_ctrl_c_and_say_how_to_resume() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-        let started = Instant::now();
-        while sim.server.write_log().len() < writes_before + 10 {
-            assert!(started.elapsed() < Duration::from_secs(60), "no write came");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_writes(&sim, writes_before + 10);
         let pid = i32::try_from(child.id()).unwrap();
         // SAFETY: kill(2) on our own child's pid, with a valid signal number.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
@@ -136,7 +141,8 @@ fn nothing_left_to_send_is_not_success_until_the_accounts_are_read() {
     let out = mailshift(dir.path(), &fast(&rehearsal.url(), &[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(rehearsal.server.counters().requests > reads_before);
-    // The journal as an older mailshift wrote it: runs without their API and org.
+    // The journal as an older mailshift wrote it: format version 1, runs without their API and
+    // org. It still resumes.
     let path = dir.path().join("plan.json.journal");
     let mut old = String::new();
     for line in std::fs::read_to_string(&path).unwrap().lines() {
@@ -144,6 +150,9 @@ fn nothing_left_to_send_is_not_success_until_the_accounts_are_read() {
         if let Some(o) = v.as_object_mut() {
             o.remove("api");
             o.remove("org");
+            if o.contains_key("format_version") {
+                o.insert("format_version".into(), 1.into());
+            }
         }
         old.push_str(&format!("{v}\n"));
     }
@@ -195,11 +204,7 @@ fn sessions_with_and_without_a_runtime_dir_share_one_plan_lock() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let started = Instant::now();
-    while sim.server.write_log().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(60), "no write came");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_writes(&sim, 1);
     let cron = command(
         &copy,
         &apply_args(&url, &["--rate", "40", "--no-permission-check"]),
@@ -294,17 +299,10 @@ fn an_answer_larger_than_the_cap_is_not_read() {
             let _ = stream.write_all(body.as_bytes());
         }
     });
+    // apply's drift check lists the org first; one attempt, so that no retry is waited for.
     let out = mailshift(
         dir.path(),
-        &[
-            "verify",
-            "plan.json",
-            "--api-url",
-            &url,
-            "--org-id",
-            "org-1",
-            "--all",
-        ],
+        &fast(&url, &["--no-permission-check", "--max-attempts", "1"]),
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -391,4 +389,215 @@ fn an_account_changed_after_the_first_look_is_not_overwritten() {
     let mut expected = before;
     expected.insert("acc-r140".into(), "someone.else@old.example".into());
     assert_eq!(sim.emails(), expected);
+}
+
+const SWAPS_AND_CYCLES: Shapes = Shapes {
+    renames: 0,
+    frees: 0,
+    chains: 0,
+    swaps: 12,
+    cycles: 4,
+};
+
+/// Writes that land 3.75 s after their 5xx, after the 3 s the run waits for them (`--timeout
+/// 2 --settle 1`), and reads that show a change 0.7 s late.
+fn late_and_lagging(seed: u64) -> SimSetup {
+    SimSetup {
+        faults: mailshift::sim::faults::FaultConfig {
+            late_share: 0.3,
+            late: Duration::from_millis(3750),
+            ..Default::default()
+        },
+        read_delay: Duration::from_millis(700),
+        seed,
+        ..both_verified()
+    }
+}
+
+const LATE_ARGS: [&str; 9] = [
+    "--rate",
+    "2000",
+    "--no-permission-check",
+    "--timeout",
+    "2",
+    "--settle",
+    "1",
+    "--max-attempts",
+    "10",
+];
+
+/// The settle re-read is not fooled by reads that lag: it waits out `--read-lag` after the
+/// group's writes can have landed, so a late write is seen, not the address from before it.
+#[test]
+fn a_lagging_settle_read_cannot_pass_a_late_write_for_done() {
+    for seed in [3, 11] {
+        // Enough groups that some late write lands after its group's last step in every run.
+        let (dir, before) = org(Shapes {
+            swaps: 40,
+            cycles: 10,
+            ..SWAPS_AND_CYCLES
+        });
+        let sim = serve(dir.path(), late_and_lagging(seed));
+        let url = sim.url();
+        let out = mailshift(
+            dir.path(),
+            &apply_args(&url, &[&LATE_ARGS[..], &["--read-lag", "1s"]].concat()),
+        );
+        let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        // Late writes still under way land before the org is compared.
+        std::thread::sleep(Duration::from_millis(1500));
+        let off = assert_truthful(out.status.code(), &said, &sim, dir.path(), &before);
+        // The run met what it is about: late writes that left accounts off plan.
+        assert!(sim.server.counters().late > 0);
+        assert!(off > 0 || said.contains("lateWrite"), "seed {seed}: {said}");
+    }
+}
+
+/// A stop between a group's end and its settle re-read (SIGTERM, `kill -9`) leaves the re-read
+/// owed in the journal; the resume makes it before anything counts as done.
+#[test]
+fn a_stop_inside_the_settle_window_leaves_the_re_read_owed() {
+    for (seed, signal) in [(5, libc::SIGTERM), (6, libc::SIGKILL)] {
+        let (dir, before) = org(Shapes {
+            renames: 60,
+            ..SWAPS_AND_CYCLES
+        });
+        let sim = serve(dir.path(), late_and_lagging(seed));
+        let url = sim.url();
+        let steps = read_plan(&dir.path().join("plan.json")).steps.len() as u32;
+        let mut args = apply_args(&url, &[&LATE_ARGS[..], &["--read-lag", "1s"]].concat());
+        // Slow enough that early groups end long before the last step.
+        args.extend_from_slice(&["--rate", "25"]);
+        let child = command(dir.path(), &args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let journal = dir.path().join("plan.json.journal");
+        while confirmed_steps(&journal, steps).len() < 50 {
+            assert!(started.elapsed() < Duration::from_secs(60), "too slow");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let pid = i32::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) on our own child, with a valid signal.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let _ = child.wait_with_output();
+        // The dead run's late writes land; then the same command resumes.
+        std::thread::sleep(Duration::from_secs(4));
+        let out = mailshift(dir.path(), &args);
+        let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(1500));
+        let off = assert_truthful(out.status.code(), &said, &sim, dir.path(), &before);
+        assert!(
+            off > 0 || said.contains("lateWrite") || said.contains("read again before"),
+            "seed {seed}: the stop met no settle window: {said}"
+        );
+    }
+}
+
+/// The record an undo needs is never written over: `plan --out` over a plan with a journal, a
+/// `--report` naming the journal or the plan, a rollback while a run holds the plan; and the
+/// journal alone is enough for an undo when the plan file is gone.
+#[test]
+fn the_record_an_undo_needs_is_never_written_over() {
+    let (dir, before) = org(Shapes::renames(30));
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            rate: Some((20.0, 2)),
+            ..both_verified()
+        },
+    );
+    let url = sim.url();
+    // A run under way (20 requests a second): rollback refuses to make half a rollback.
+    let child = command(
+        dir.path(),
+        &apply_args(&url, &["--rate", "20", "--no-permission-check"]),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for_writes(&sim, 3);
+    let during = mailshift(
+        dir.path(),
+        &[
+            "rollback",
+            "plan.json",
+            "--out",
+            "rollback.json",
+            "--api-url",
+            &url,
+            "--org-id",
+            "org-1",
+        ],
+    );
+    let stderr = text(&during.stderr);
+    assert_eq!(during.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another mailshift apply is running"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("rollback.json").exists());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(sim.emails(), planned(&plan, &before));
+
+    // Planning again over the applied plan, or over its journal, is refused; nothing changes.
+    let plan_bytes = std::fs::read(dir.path().join("plan.json")).unwrap();
+    let journal_bytes = std::fs::read(dir.path().join("plan.json.journal")).unwrap();
+    for out in ["plan.json", "plan.json.journal", "plan.json.journal.plan"] {
+        let again = mailshift(dir.path(), &[&PLAN[..], &["--out", out]].concat());
+        let stderr = text(&again.stderr);
+        assert_eq!(again.status.code(), Some(1), "{out}: {stderr}");
+        assert!(
+            stderr.contains("refusing to write a plan over it"),
+            "{stderr}"
+        );
+    }
+    // A report written over the journal or the plan is refused before anything is read.
+    for report in ["plan.json.journal", "plan.json"] {
+        let out = mailshift(dir.path(), &fast(&url, &["--report", report]));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{report}: {stderr}");
+        assert!(stderr.contains("--report"), "{stderr}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("plan.json")).unwrap(),
+        plan_bytes
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("plan.json.journal")).unwrap(),
+        journal_bytes
+    );
+
+    // The plan file lost: the journal alone makes the rollback, which puts every account back.
+    std::fs::remove_file(dir.path().join("plan.json")).unwrap();
+    let rollback = mailshift(
+        dir.path(),
+        &[
+            "rollback",
+            "--journal",
+            "plan.json.journal",
+            "--out",
+            "rollback.json",
+            "--api-url",
+            &url,
+            "--org-id",
+            "org-1",
+        ],
+    );
+    assert_eq!(
+        rollback.status.code(),
+        Some(0),
+        "{}",
+        text(&rollback.stderr)
+    );
+    let mut args = fast(&url, &[]);
+    args[1] = "rollback.json";
+    let out = mailshift(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sim.emails(), before);
 }

@@ -262,6 +262,12 @@ pub struct ApplyArgs {
     #[arg(long = "settle", value_name = "SECS", default_value_t = 5)]
     pub settle_secs: u64,
 
+    /// How far behind a change the API's reads may lag (Atlassian documents up to 30 seconds):
+    /// a group's re-read after an uncertain write waits this much longer, so that a read from
+    /// before a late write cannot pass for the planned address, e.g. 30s, 1m.
+    #[arg(long = "read-lag", value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub read_lag: std::time::Duration,
+
     /// The longest pause the API may ask for (Retry-After, X-RateLimit-Reset) before the run
     /// stops instead of waiting (resumable), e.g. 90s, 15m, 1h.
     #[arg(long = "max-wait", value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration)]
@@ -411,9 +417,9 @@ old addresses may have been taken since: the rollback plan frees, orders and blo
 
 Exit codes: 0 rollback plan written, nothing blocked; 2 written, some accounts blocked; 1 error.")]
 pub struct RollbackArgs {
-    /// The plan that was applied.
-    #[arg(value_name = "PLAN")]
-    pub plan: PathBuf,
+    /// The plan that was applied; without it, or if it is gone, the copy its journal keeps.
+    #[arg(value_name = "PLAN", required_unless_present = "journal")]
+    pub plan: Option<PathBuf>,
 
     /// Its journal (default: PLAN.journal).
     #[arg(long, value_name = "FILE")]

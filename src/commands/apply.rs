@@ -64,6 +64,22 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         checked.last_look(config, &plan, &earlier.states, &mut choice, prompted)?;
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
     super::warn_if_loose(&config.journal);
+    // The journal alone is enough for an undo: a copy of its plan beside it.
+    let plan_bytes =
+        std::fs::read(&config.plan).map_err(|source| crate::plan::file::PlanFileError::Read {
+            path: config.plan.clone(),
+            source,
+        })?;
+    // Without it (a full disk, a file size limit) the plan file itself is still the record:
+    // said, and the run goes on, since its own journal is what guards the writes.
+    if let Err(e) = journal::keep_plan_copy(&config.journal, &plan_bytes, &|copy| {
+        crate::plan::file::decode_hashed(&config.plan, copy).is_ok_and(|(_, s)| s == sha)
+    }) {
+        crate::terminal::caution!(
+            "{e}; keep {} beside its journal: `mailshift rollback` needs it",
+            config.plan.display()
+        );
+    }
     // The locked open is what counts. Under the plan's lock nothing else appends to this
     // plan's journal, so it holds what the first read found and is not replayed again; if it
     // grew all the same, its new records decide.
@@ -300,6 +316,18 @@ fn execute_run(
     pace: Pacer,
 ) -> Result<(End, Stats), Error> {
     let runs = opened.parsed.runs();
+    // Settle re-reads an earlier run owed (stopped between a group's end and its re-read):
+    // made before anything counts as done.
+    let owed = journal::owed_settles(&opened.parsed.records, &|id| {
+        plan.steps.get(id.index()).map(|s| s.group)
+    });
+    if !owed.is_empty() {
+        note!(
+            "{} an earlier run left with an uncertain write {} read again before the run ends.",
+            counted(owed.len() as u64, "group", "groups"),
+            if owed.len() == 1 { "is" } else { "are" }
+        );
+    }
     let writer = Arc::new(opened.writer);
     let client = Client::new(&config.client)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -340,7 +368,7 @@ fn execute_run(
             api: Some(config.client.base_url.clone()),
             org: config.org_id.clone(),
         };
-        if left == 0 {
+        if left == 0 && owed.is_empty() {
             return (End::Finished, Stats::default());
         }
         if let Err(e) = writer.append(&run).await {
@@ -357,6 +385,7 @@ fn execute_run(
             plan_steps,
             states,
             &choice.chosen,
+            &owed,
             client,
             Arc::clone(&writer),
             &settings,

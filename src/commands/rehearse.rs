@@ -104,9 +104,11 @@ impl Paths {
             after: dir.join(AFTER),
         };
         let journal = journal::default_path(&paths.plan);
+        let plan_copy = journal::plan_copy_path(&journal);
         for old in [
             &paths.plan,
             &journal,
+            &plan_copy,
             &paths.report,
             &paths.checklist,
             &paths.after,
@@ -202,8 +204,10 @@ fn rehearse(
         return Err(not_its_own("apply"));
     };
     // The simulator says how long its writes can be under way; a second more settles.
-    let apply_config = ApplyConfig::from_arguments(args, sources)?
-        .in_rehearsal(config.sim.longest_under_way() + Duration::from_secs(1));
+    let apply_config = ApplyConfig::from_arguments(args, sources)?.in_rehearsal(
+        config.sim.longest_under_way() + Duration::from_secs(1),
+        config.sim.read_delay,
+    );
     let started = Instant::now();
     let applied = apply::run(&apply_config)?;
     let apply_time = started.elapsed();
@@ -379,7 +383,7 @@ fn conclusion(
         }
     ));
     lines.push(format!(
-        "Files in {}: {PLAN} (the plan), {PLAN}.journal, {REPORT} (one row per step), {AFTER} (the simulated org afterwards)",
+        "Files in {}: {PLAN} (the plan), {PLAN}.journal (and its copy of the plan, {PLAN}.journal.plan), {REPORT} (one row per step), {AFTER} (the simulated org afterwards)",
         paths.dir.display()
     ));
     lines.join("\n")

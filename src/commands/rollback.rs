@@ -20,8 +20,15 @@ use crate::plan::{self, InputFile, Inputs, Plan, Request};
 use crate::terminal::{caution, note};
 
 pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
-    let (applied, sha) = read_hashed(&config.plan)?;
-    super::warn_if_loose(&config.plan);
+    // A run still going would make this a rollback of part of it, without a word.
+    if journal::is_locked(&config.journal) {
+        return Err(journal::JournalError::Locked {
+            path: config.journal.clone(),
+        }
+        .into());
+    }
+    let (applied, sha, applied_path) = applied_plan(config)?;
+    super::warn_if_loose(&applied_path);
     super::warn_if_loose(&config.journal);
     let parsed = journal::read_for(&config.journal, &sha)?;
     let states = journal::replay(
@@ -45,7 +52,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
             accounts_layout: Layout::ExportUsers,
             // The wishes come from the applied plan: `PLAN:N` names the step that moved each.
             targets: Some(InputFile {
-                path: config.plan.display().to_string(),
+                path: applied_path.display().to_string(),
                 sha256: sha,
             }),
             rewrite_domains: Vec::new(),
@@ -81,6 +88,50 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
 }
 
 /// The org now: from `--accounts`, or the live listing. Also how the plan names its source.
+/// The plan the journal records runs of: the file given, if it is there and is that plan; else
+/// the copy the journal keeps beside it (said on standard error). Returns the plan, its content
+/// hash and the file it was read from.
+fn applied_plan(config: &RollbackConfig) -> Result<(Plan, String, std::path::PathBuf), Error> {
+    let header = journal::read(&config.journal)?.header;
+    let given = config.plan.as_ref().map(|p| (read_hashed(p), p.clone()));
+    if let Some((Ok((plan, sha)), path)) = &given
+        && *sha == header.plan_sha256
+    {
+        return Ok((plan.clone(), sha.clone(), path.clone()));
+    }
+    let copy = journal::plan_copy_path(&config.journal);
+    match read_hashed(&copy) {
+        Ok((plan, sha)) if sha == header.plan_sha256 => {
+            if let Some((_, path)) = &given {
+                note!(
+                    "{} is gone or is not the plan {} records; using the copy it keeps, {}.",
+                    path.display(),
+                    config.journal.display(),
+                    copy.display()
+                );
+            }
+            Ok((plan, sha, copy))
+        }
+        _ => match given {
+            Some((Err(e), _)) => Err(e.into()),
+            Some((Ok((_, sha)), _)) => Err(journal::JournalError::OtherPlan {
+                path: config.journal.clone(),
+                journal: header.plan_sha256,
+                plan: sha,
+            }
+            .into()),
+            None => Err(journal::JournalError::Open {
+                path: copy,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the journal keeps no copy of its plan (journals from before copies were kept); give PLAN",
+                ),
+            }
+            .into()),
+        },
+    }
+}
+
 fn current_org(config: &RollbackConfig) -> Result<(Org, InputFile), Error> {
     if let Some(path) = &config.accounts {
         let src = crate::input::read(path)?;

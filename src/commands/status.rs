@@ -9,7 +9,7 @@ use crate::review::machine;
 use crate::review::outcome::{Counts, render_status, rows};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
 use crate::terminal;
-use std::fs::{File, TryLockError};
+
 use std::io;
 
 pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
@@ -27,7 +27,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
         }
         Err(e) => return Err(e.into()),
     };
-    let running = exists && is_locked(&config.journal);
+    let running = exists && crate::journal::is_locked(&config.journal);
     let states = journal::replay(&config.journal, steps, &records, false)?;
     if let Some(path) = &config.people {
         let done_at = records
@@ -90,9 +90,4 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
         )
     })?;
     Ok(Outcome::Clean)
-}
-
-/// Whether an `apply` holds the journal's lock right now.
-fn is_locked(path: &std::path::Path) -> bool {
-    File::open(path).is_ok_and(|f| matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock)))
 }

@@ -84,6 +84,12 @@ pub enum ConfigError {
     /// `--concurrency` must be at least 1.
     #[error("--concurrency {value}: give at least 1")]
     BadConcurrency { value: usize },
+    /// `rollback` with neither a plan nor `--journal`.
+    #[error("rollback needs the applied plan or its journal: give PLAN, or --journal FILE")]
+    RollbackNeedsJournal,
+    /// `--report` names a file the run reads or keeps.
+    #[error("--report {}: that is {what}; a report written there would replace it. Choose another path for the report", path.display())]
+    ReportOverwrites { path: PathBuf, what: &'static str },
     /// `--journal` names the plan itself.
     #[error("--journal {}: that is the plan file; choose another path for the journal", path.display())]
     JournalIsPlan { path: PathBuf },
@@ -352,6 +358,22 @@ impl ApplyConfig {
         if same_file(&journal, &args.plan) {
             return Err(ConfigError::JournalIsPlan { path: journal });
         }
+        if let Some(report) = &args.report {
+            let kept = [
+                (&args.plan, "the plan"),
+                (&journal, "the run's journal"),
+                (
+                    &crate::journal::plan_copy_path(&journal),
+                    "the journal's copy of the plan",
+                ),
+            ];
+            if let Some((_, what)) = kept.iter().find(|(p, _)| same_file(report, p)) {
+                return Err(ConfigError::ReportOverwrites {
+                    path: report.clone(),
+                    what,
+                });
+            }
+        }
         if args.limit == Some(0) {
             return Err(ConfigError::ZeroLimit);
         }
@@ -385,6 +407,7 @@ impl ApplyConfig {
                 max_attempts: args.max_attempts.max(1),
                 base: Duration::from_millis(args.backoff_ms.max(1)),
                 max_wait: args.max_wait,
+                read_lag: args.read_lag,
                 ..RetryPolicy::for_timeout(request_timeout, Duration::from_secs(args.settle_secs))
             },
             yes: args.yes,
@@ -422,11 +445,13 @@ impl ApplyConfig {
 
 impl ApplyConfig {
     /// The config as a rehearsal runs it: the simulator says how long its writes can be under
-    /// way (`quiet`), and no other run can reach its simulator, so no machine-wide plan lock.
-    pub fn in_rehearsal(self, quiet: Duration) -> ApplyConfig {
+    /// way (`quiet`) and how far its reads lag (`read_lag`), and no other run can reach its
+    /// simulator, so no plan lock.
+    pub fn in_rehearsal(self, quiet: Duration, read_lag: Duration) -> ApplyConfig {
         ApplyConfig {
             policy: RetryPolicy {
                 quiet,
+                read_lag,
                 ..self.policy
             },
             lock_dir: None,
@@ -560,7 +585,8 @@ impl VerifyConfig {
 /// `mailshift rollback`.
 #[derive(Debug, Clone)]
 pub struct RollbackConfig {
-    pub plan: PathBuf,
+    /// The applied plan as given; `None` to use the copy the journal keeps.
+    pub plan: Option<PathBuf>,
     pub journal: PathBuf,
     pub out: PathBuf,
     /// A fresh export; `None` to read the org's listing.
@@ -577,10 +603,13 @@ impl RollbackConfig {
         sources: Sources,
     ) -> Result<RollbackConfig, ConfigError> {
         check_rate("--rate", args.rate)?;
-        let journal = args
-            .journal
-            .unwrap_or_else(|| crate::journal::default_path(&args.plan));
-        for input in [&args.plan, &journal] {
+        let journal = match (args.journal, &args.plan) {
+            (Some(j), _) => j,
+            (None, Some(plan)) => crate::journal::default_path(plan),
+            (None, None) => return Err(ConfigError::RollbackNeedsJournal),
+        };
+        let copy = crate::journal::plan_copy_path(&journal);
+        for input in args.plan.iter().chain([&journal, &copy]) {
             if same_file(&args.out, input) {
                 return Err(ConfigError::OutIsInput {
                     path: args.out.clone(),

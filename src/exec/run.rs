@@ -37,6 +37,7 @@ pub async fn execute(
     steps: Arc<[Step]>,
     states: &[StepState],
     chosen: &[bool],
+    owed: &[crate::journal::Owed],
     client: Client,
     journal: Arc<JournalWriter>,
     settings: &Settings,
@@ -55,6 +56,7 @@ pub async fn execute(
         SystemTime::now(),
         rand::random(),
     );
+    machine.owe_settles(owed);
     let client = Arc::new(client);
     let org_id: Arc<str> = settings.org_id.as_str().into();
     let mut running: JoinSet<Sent> = JoinSet::new();

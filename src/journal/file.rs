@@ -11,11 +11,31 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-/// `plan.json` → `plan.json.journal`.
-pub fn default_path(plan: &Path) -> PathBuf {
-    let mut name = plan.as_os_str().to_owned();
-    name.push(".journal");
-    PathBuf::from(name)
+/// Whether an `apply` holds the journal's lock right now.
+pub fn is_locked(path: &Path) -> bool {
+    File::open(path).is_ok_and(|f| matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock)))
+}
+
+/// Keeps a copy of the plan beside the journal (`plan_copy_path`, mode 0600), so that the
+/// journal is enough for an undo if the plan file is lost or written over. Written when there
+/// is none, or when the one there is not this plan's (`same` says whether its bytes are); never
+/// otherwise.
+pub fn keep_plan_copy(
+    journal: &Path,
+    plan_bytes: &[u8],
+    same: &dyn Fn(&[u8]) -> bool,
+) -> Result<(), JournalError> {
+    let copy = mailshift_core::journal::plan_copy_path(journal);
+    if std::fs::read(&copy).is_ok_and(|b| same(&b)) {
+        return Ok(());
+    }
+    crate::private_file::write(&copy, |out| out.write_all(plan_bytes)).map_err(|e| {
+        JournalError::Write {
+            path: copy.clone(),
+            kind: e.kind(),
+            detail: format!("cannot keep the copy of the plan an undo needs: {e}"),
+        }
+    })
 }
 
 /// A journal opened for a run.

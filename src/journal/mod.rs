@@ -5,5 +5,5 @@ mod file;
 pub mod permission_cache;
 pub mod plan_lock;
 
-pub use file::{JournalWriter, Opened, default_path, open, read, read_for};
+pub use file::{JournalWriter, Opened, is_locked, keep_plan_copy, open, read, read_for};
 pub use mailshift_core::journal::*;

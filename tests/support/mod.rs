@@ -191,6 +191,8 @@ pub(crate) struct SimSetup {
     pub rate: Option<(f64, u32)>,
     pub faults: FaultConfig,
     pub seed: u64,
+    /// The status of a "taken" answer: 400 as the simulator's default, or 409 as SCIM's.
+    pub taken_status: u16,
 }
 
 impl Default for SimSetup {
@@ -201,8 +203,14 @@ impl Default for SimSetup {
             verified: Vec::new(),
             read_delay: Duration::ZERO,
             rate: None,
-            faults: FaultConfig::default(),
+            // A few milliseconds per request, so that two writes on one account could overlap
+            // at all if a run sent them.
+            faults: FaultConfig {
+                latency: Duration::from_millis(3),
+                ..FaultConfig::default()
+            },
             seed: 7,
+            taken_status: 400,
         }
     }
 }
@@ -318,7 +326,7 @@ fn sim_config(world: World, setup: &SimSetup) -> SimConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         api_key: KEY.into(),
         org_id: "org-1".into(),
-        taken_status: 400,
+        taken_status: setup.taken_status,
         rate: setup.rate,
         faults: setup.faults.clone(),
         seed: setup.seed,
@@ -343,8 +351,10 @@ pub(crate) fn read_plan(path: &Path) -> Plan {
     file::read(path).unwrap()
 }
 
-/// `apply` against the simulator, confirming with --yes, with short backoffs and no settle
-/// margin beyond the request timeout (the simulator's own faults say how late a write lands).
+/// `apply` against the simulator, confirming with --yes, with short backoffs, no settle
+/// margin beyond the request timeout (the simulator's own faults say how late a write lands),
+/// and no read lag (the simulator's reads lag only when a test says so, and then so must its
+/// `--read-lag`).
 pub(crate) fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "apply",
@@ -358,6 +368,8 @@ pub(crate) fn apply_args<'a>(url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "20",
         "--settle",
         "0",
+        "--read-lag",
+        "0s",
     ];
     args.extend_from_slice(extra);
     args
@@ -424,4 +436,34 @@ pub(crate) fn assert_every_write_journaled(plan: &Plan, log: &[WriteSeen], journ
             "step {step} was sent {n} times with {recorded} intents in the journal"
         );
     }
+}
+
+/// Exit 0 only with every account where the plan puts it; otherwise every account elsewhere is
+/// named in what the run printed.
+pub(crate) fn assert_truthful(
+    code: Option<i32>,
+    said: &str,
+    sim: &Sim,
+    dir: &Path,
+    before: &BTreeMap<String, String>,
+) -> usize {
+    let plan = read_plan(&dir.join("plan.json"));
+    let planned = planned(&plan, before);
+    let now = sim.emails();
+    let off: Vec<&String> = planned
+        .iter()
+        .filter(|(id, to)| now.get(*id) != Some(to))
+        .map(|(id, _)| id)
+        .collect();
+    if code == Some(0) {
+        assert!(off.is_empty(), "exit 0 with {off:?} off plan: {said}");
+    } else {
+        for id in &off {
+            assert!(
+                said.contains(id.as_str()),
+                "{id} is off plan and not named: {said}"
+            );
+        }
+    }
+    off.len()
 }

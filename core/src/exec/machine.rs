@@ -10,7 +10,7 @@ use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
 use super::retry::{
     Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, quiet_left,
-    too_long, under_way_until,
+    settle_due, too_long, under_way_until,
 };
 use super::schedule::{Scheduler, Skip};
 use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
@@ -175,6 +175,12 @@ pub struct Machine {
     done: Vec<bool>,
     /// Groups with a write whose outcome was uncertain, and until when it may be under way.
     unsettled: HashMap<u32, Duration>,
+    /// Steps whose last attempt is journaled as not applied: sending one again is no
+    /// uncertainty.
+    closed: hashbrown::HashSet<StepId>,
+    /// Groups whose settle reads are under way, and how many have yet to find their account
+    /// at its planned address; at none, the group's `settled` record is journaled.
+    settling: HashMap<u32, usize>,
     later: Later,
     /// A new step taken from the scheduler, waiting for its pace slot.
     next_new: Option<StepId>,
@@ -226,6 +232,8 @@ impl Machine {
             settle_tries: HashMap::new(),
             done,
             unsettled: HashMap::new(),
+            settling: HashMap::new(),
+            closed: hashbrown::HashSet::new(),
             later: BinaryHeap::new(),
             next_new: None,
             in_flight: 0,
@@ -274,6 +282,42 @@ impl Machine {
         m
     }
 
+    /// The settle reads earlier runs owed (`journal::owed_settles`): made before anything
+    /// counts as done, once the group's writes cannot be under way and reads cannot lag behind
+    /// them; a group not yet done is read once it is.
+    pub fn owe_settles(&mut self, owed: &[crate::journal::Owed]) {
+        if owed.is_empty() {
+            return;
+        }
+        let wanted: hashbrown::HashSet<u32> = owed.iter().map(|o| o.group).collect();
+        let mut first: HashMap<u32, StepId> = HashMap::new();
+        for s in self.steps.iter().filter(|s| wanted.contains(&s.group)) {
+            first.entry(s.group).or_insert(s.id);
+        }
+        let policy = self.settings.policy;
+        for o in owed {
+            let Some(&step) = first.get(&o.group) else {
+                continue;
+            };
+            let elapsed = o.last_sent.map_or(Duration::ZERO, |at| {
+                self.wall_start.duration_since(at).unwrap_or(Duration::ZERO)
+            });
+            let quiet = quiet_left(elapsed, &policy);
+            let complete = self
+                .groups
+                .get(&o.group)
+                .map_or_else(|| vec![step], |g| g.0.clone())
+                .iter()
+                .all(|m| self.done.get(m.index()).copied().unwrap_or(false));
+            if complete {
+                self.settle(o.group, step, quiet, Duration::ZERO);
+            } else {
+                let q = self.unsettled.entry(o.group).or_insert(quiet);
+                *q = (*q).max(quiet);
+            }
+        }
+    }
+
     fn step(&self, id: StepId) -> &Step {
         &self.steps[id.index()]
     }
@@ -312,7 +356,17 @@ impl Machine {
         }
     }
 
+    /// The group of `id` had a write whose outcome was not known from its answer, which may be
+    /// under way until `quiet`: it is read again once done. The same attempts the journal calls
+    /// uncertain (`journal::owed_settles`), so that a run's settles and a resume's agree.
+    fn uncertain(&mut self, id: StepId, quiet: Duration) {
+        let group = self.step(id).group;
+        let q = self.unsettled.entry(group).or_insert(quiet);
+        *q = (*q).max(quiet);
+    }
+
     fn not_applied(&mut self, id: StepId, now: Duration) {
+        self.closed.insert(id);
         let record = Record::NotApplied {
             step: id,
             at: self.at(now),
@@ -329,8 +383,14 @@ impl Machine {
         let (writes, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.later)
             .into_iter()
             .partition(|Reverse((_, _, k))| *k == Kind::Write);
-        self.unsent
-            .extend(writes.into_iter().map(|Reverse((_, id, _))| id));
+        // Those journaled as not applied already need no second record.
+        let closed = &self.closed;
+        self.unsent.extend(
+            writes
+                .into_iter()
+                .map(|Reverse((_, id, _))| id)
+                .filter(|id| !closed.contains(id)),
+        );
         self.later.extend(rest);
     }
 
@@ -382,6 +442,18 @@ impl Machine {
         };
         self.pacer.book(now);
         self.in_flight += 1;
+        if kind == Kind::Write
+            && !self.closed.remove(&id)
+            && self.tries.get(&id).is_some_and(|t| t.writes > 0)
+        {
+            // Sent again, and its last attempt not known to have failed to land.
+            let quiet = self
+                .tries
+                .get(&id)
+                .and_then(|t| t.under_way_until)
+                .unwrap_or(now);
+            self.uncertain(id, quiet);
+        }
         let intent = (kind == Kind::Write).then(|| {
             let at = self.at(now);
             let t = self.tries_mut(id);
@@ -497,11 +569,7 @@ impl Machine {
                     .get(&group)
                     .is_none_or(|(members, _)| members.iter().all(|&m| self.done[m.index()]));
                 if let Some(quiet) = complete.then(|| self.unsettled.remove(&group)).flatten() {
-                    let due = now.max(quiet).saturating_add(self.settings.policy.settle);
-                    let last = self.groups.get(&group).map_or(vec![id], |g| g.1.clone());
-                    for account_step in last {
-                        self.later.push(Reverse((due, account_step, Kind::Settle)));
-                    }
+                    self.settle(group, id, quiet, now);
                 }
             }
             Then::Failed(id, message, skips) => {
@@ -522,6 +590,36 @@ impl Machine {
                 }
             }
             Then::Nothing => {}
+        }
+    }
+
+    /// Schedules the settle reads of `group` (`step` is one of its steps), whose steps are done
+    /// and whose writes may be under way until `quiet`: one read of each of its accounts, after
+    /// its last step.
+    fn settle(&mut self, group: u32, step: StepId, quiet: Duration, now: Duration) {
+        let due = settle_due(now, quiet, &self.settings.policy);
+        let last = self.groups.get(&group).map_or(vec![step], |g| g.1.clone());
+        self.settling.insert(group, last.len());
+        for account_step in last {
+            self.later.push(Reverse((due, account_step, Kind::Settle)));
+        }
+    }
+
+    /// A settle read found its account at its planned address; once every account of the group
+    /// has been, the group's `settled` record is journaled and a resume owes it nothing.
+    fn settled_one(&mut self, id: StepId, now: Duration) {
+        let group = self.step(id).group;
+        let Some(left) = self.settling.get_mut(&group) else {
+            return;
+        };
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.settling.remove(&group);
+            let record = Record::Settled {
+                group,
+                at: self.at(now),
+            };
+            self.commit(vec![record], Then::Nothing);
         }
     }
 
@@ -577,7 +675,7 @@ impl Machine {
             }
             self.settle_tries.insert(id, t);
             match settled {
-                Settled::Fine => {}
+                Settled::Fine => self.settled_one(id, now),
                 Settled::Again { after } => {
                     self.later
                         .push(Reverse((now.saturating_add(after), id, Kind::Settle)));
@@ -664,6 +762,10 @@ impl Machine {
         let writes = t.writes;
         match decision {
             Decision::Done { status } => {
+                if status.is_none() {
+                    // Learnt by reading the account: no answer said the write landed.
+                    self.uncertain(id, t.under_way_until.unwrap_or(now));
+                }
                 self.tries.insert(id, t);
                 let record = Record::Done {
                     step: id,
@@ -688,7 +790,13 @@ impl Machine {
             }
             Decision::Send { after } => {
                 let why = retry_reason(kind, limited, &t);
+                // No attempt of it can be under way (a 429, a refusal, a connection never
+                // made): the journal says so, and sending it again is no uncertainty.
+                let landed_nowhere = t.under_way_until.is_none();
                 self.tries.insert(id, t);
+                if landed_nowhere {
+                    self.not_applied(id, now);
+                }
                 self.events.push_back(Event::Retrying { step: id, why });
                 self.push(now.saturating_add(after), id, Kind::Write);
             }
@@ -1070,14 +1178,9 @@ mod tests {
             Duration::ZERO,
             limited(),
         );
-        // Paused: the step waits its turn.
-        assert!(commit_all(&mut m, Duration::from_millis(50)).is_empty());
-        m.interrupt();
-        let events: Vec<Event> = std::iter::from_fn(|| m.poll_event()).collect();
-        assert!(events.contains(&Event::Stopping), "{events:?}");
-        // Nothing is sent while stopping, however long one waits.
-        assert_eq!(m.poll_transmit(Duration::from_secs(3600)), None);
-        let records = commit_all(&mut m, Duration::from_secs(1));
+        // Paused: the step waits its turn, journaled as not applied at once (a 429 is certain),
+        // so that sending it again is no uncertainty for a resume either.
+        let records = commit_all(&mut m, Duration::from_millis(50));
         assert!(
             matches!(
                 records[..],
@@ -1088,6 +1191,12 @@ mod tests {
             ),
             "{records:?}"
         );
+        m.interrupt();
+        let events: Vec<Event> = std::iter::from_fn(|| m.poll_event()).collect();
+        assert!(events.contains(&Event::Stopping), "{events:?}");
+        // Nothing is sent while stopping, however long one waits, nor recorded twice.
+        assert_eq!(m.poll_transmit(Duration::from_secs(3600)), None);
+        assert!(commit_all(&mut m, Duration::from_secs(1)).is_empty());
         assert!(m.is_over(Duration::from_secs(1)));
         assert!(matches!(m.end().0, End::Interrupted));
     }
@@ -1205,15 +1314,7 @@ mod tests {
     fn an_uncertain_write_is_not_read_before_it_can_have_ended() {
         let mut m = machine(1, 4);
         let t = m.poll_transmit(Duration::ZERO).unwrap();
-        let lost = Answer::Write(
-            Write::Transient {
-                status: Some(504),
-                wait: None,
-                maybe_applied: true,
-                detail: "HTTP 504".into(),
-            },
-            RateInfo::default(),
-        );
+        let lost = maybe_landed_504();
         m.on_answer(
             Duration::from_millis(30),
             t.step,
@@ -1231,6 +1332,160 @@ mod tests {
         assert_eq!(
             (check.step, check.kind, check.intent),
             (StepId(1), Kind::Check, None)
+        );
+    }
+
+    /// A swap of accounts a and b (1 parks a, 2 moves b to a's address, 3 moves a to b's) in
+    /// one group.
+    fn swap() -> Vec<Step> {
+        let mut steps = vec![
+            step(1, "a", "a@x", "a_MOVING@x", &[]),
+            step(2, "b", "b@x", "a@x", &[1]),
+            step(3, "a", "a_MOVING@x", "b@x", &[2]),
+        ];
+        for s in &mut steps {
+            s.group = 1;
+        }
+        steps
+    }
+
+    /// A gateway's 504: the write may have landed.
+    fn maybe_landed_504() -> Answer {
+        Answer::Write(
+            Write::Transient {
+                status: Some(504),
+                wait: None,
+                maybe_applied: true,
+                detail: "HTTP 504".into(),
+            },
+            RateInfo::default(),
+        )
+    }
+
+    fn email(address: &str) -> Answer {
+        Answer::Read(Read::Email(address.into()), RateInfo::default())
+    }
+
+    fn answered_204() -> Answer {
+        Answer::Write(Write::Applied { status: 204 }, RateInfo::default())
+    }
+
+    #[test]
+    fn the_settle_read_waits_out_the_read_lag_and_the_group_is_journaled_settled() {
+        let mut m = machine_of(
+            swap(),
+            &vec![StepState::Pending; 3],
+            settings(4),
+            SystemTime::UNIX_EPOCH,
+        );
+        let policy = RetryPolicy::default();
+        // Step 1's first write meets a 504 that may have landed.
+        let t = m.poll_transmit(Duration::ZERO).unwrap();
+        let mut intents: Vec<Record> = t.intent.clone().into_iter().collect();
+        let lost = maybe_landed_504();
+        m.on_answer(
+            Duration::from_millis(30),
+            t.step,
+            t.kind,
+            Duration::ZERO,
+            lost,
+        );
+        // Its check finds it landed; then steps 2 and 3 go.
+        let check = m.poll_transmit(policy.quiet).unwrap();
+        assert_eq!(check.kind, Kind::Check);
+        m.on_answer(
+            policy.quiet,
+            check.step,
+            check.kind,
+            policy.quiet,
+            email("a_MOVING@x"),
+        );
+        let mut now = policy.quiet;
+        let mut records = intents.clone();
+        records.extend(commit_all(&mut m, now));
+        for _ in 0..2 {
+            now += Duration::from_secs(1);
+            let t = m.poll_transmit(now).unwrap();
+            intents.extend(t.intent.clone());
+            records.extend(t.intent.clone());
+            assert_eq!(t.kind, Kind::Write);
+            m.on_answer(now, t.step, t.kind, now, answered_204());
+            records.extend(commit_all(&mut m, now));
+        }
+        // The group is done: its two accounts are read again, not before the writes cannot be
+        // under way, plus the settle margin, plus the read lag.
+        let due = settle_due(now, policy.quiet, &policy);
+        assert_eq!(due, now + policy.settle + policy.read_lag);
+        assert_eq!(
+            m.poll_transmit(due.saturating_sub(Duration::from_millis(1))),
+            None
+        );
+        let first = m.poll_transmit(due).unwrap();
+        let second = m.poll_transmit(due + Duration::from_secs(1)).unwrap();
+        assert_eq!((first.kind, second.kind), (Kind::Settle, Kind::Settle));
+        let at_target = |id: StepId| email(if id == StepId(2) { "a@x" } else { "b@x" });
+        m.on_answer(due, first.step, first.kind, due, at_target(first.step));
+        assert!(
+            !commit_all(&mut m, due)
+                .iter()
+                .any(|r| matches!(r, Record::Settled { .. })),
+            "settled before every account was read"
+        );
+        m.on_answer(due, second.step, second.kind, due, at_target(second.step));
+        records.extend(commit_all(&mut m, due));
+        assert!(records.contains(&Record::Settled {
+            group: 1,
+            at: m.at(due),
+        }));
+        assert!(m.is_over(due));
+        // The journal agrees: nothing is owed after these records.
+        let group_of = |_: StepId| Some(1);
+        assert!(crate::journal::owed_settles(&records, &group_of).is_empty());
+        records.retain(|r| !matches!(r, Record::Settled { .. }));
+        assert_eq!(crate::journal::owed_settles(&records, &group_of).len(), 1);
+    }
+
+    #[test]
+    fn a_settle_an_earlier_run_owed_is_read_before_the_run_ends() {
+        let done = StepState::Done {
+            status: Some(204),
+            attempts: 1,
+        };
+        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let mut m = machine_of(
+            swap(),
+            &[done.clone(), done.clone(), done],
+            settings(4),
+            started,
+        );
+        assert!(m.is_over(Duration::ZERO), "nothing to do without the debt");
+        // The group's last write went 10 s before this run started.
+        let owed = crate::journal::Owed {
+            group: 1,
+            last_sent: Some(started - Duration::from_secs(10)),
+        };
+        m.owe_settles(&[owed]);
+        assert!(!m.is_over(Duration::ZERO));
+        let policy = RetryPolicy::default();
+        let due = settle_due(
+            Duration::ZERO,
+            policy.quiet.saturating_sub(Duration::from_secs(10)),
+            &policy,
+        );
+        assert_eq!(
+            m.poll_transmit(due.saturating_sub(Duration::from_millis(1))),
+            None
+        );
+        let read = m.poll_transmit(due).unwrap();
+        assert_eq!(read.kind, Kind::Settle);
+        // A late write left the account on its temporary address: the step fails, named.
+        m.on_answer(due, read.step, read.kind, due, email("a_MOVING@x"));
+        let records = commit_all(&mut m, due);
+        assert!(
+            records
+                .iter()
+                .any(|r| matches!(r, Record::Failed { key: Some(k), .. } if k == "lateWrite")),
+            "{records:?}"
         );
     }
 }

@@ -23,6 +23,10 @@ pub struct RetryPolicy {
     pub quiet: Duration,
     /// How long after a group with an uncertain write is done its accounts are read again.
     pub settle: Duration,
+    /// How far behind a change reads may lag (Atlassian: "up to 30 seconds"). A group's settle
+    /// re-read is sent this much later again, so that a read showing the planned address cannot
+    /// be one from before a late write landed.
+    pub read_lag: Duration,
     /// The longest wait the server may ask for (`Retry-After`, `X-RateLimit-Reset`) before the
     /// run stops instead of waiting.
     pub max_wait: Duration,
@@ -40,6 +44,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(30),
             quiet: Duration::from_secs(35),
             settle: Duration::from_secs(5),
+            read_lag: Duration::from_secs(30),
             max_wait: Duration::from_secs(15 * 60),
             taken_retries: 5,
         }
@@ -56,6 +61,16 @@ impl RetryPolicy {
             ..RetryPolicy::default()
         }
     }
+}
+
+/// When the accounts of a group with an uncertain write are read again: once its steps are done
+/// (`now`) and its writes cannot be under way (`quiet`), after `settle`, and after `read_lag`
+/// more, so that a lagging read cannot show the address from before a late write. The one rule
+/// for a run's settle reads and a resume's owed ones.
+pub fn settle_due(now: Duration, quiet: Duration, policy: &RetryPolicy) -> Duration {
+    now.max(quiet)
+        .saturating_add(policy.settle)
+        .saturating_add(policy.read_lag)
 }
 
 /// Until when a write sent at `sent_at` whose answer left its outcome uncertain may still be
@@ -550,6 +565,7 @@ mod tests {
         cap: Duration::from_secs(10),
         quiet: Duration::from_secs(12),
         settle: Duration::from_secs(2),
+        read_lag: Duration::from_secs(3),
         max_wait: Duration::from_secs(600),
         taken_retries: 2,
     };

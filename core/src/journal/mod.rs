@@ -4,11 +4,15 @@
 //! in the binary's `journal` room. docs/journal-format.md describes the format.
 
 mod error;
+mod owed;
+mod paths;
 mod place;
 mod record;
 mod replay;
 
 pub use error::JournalError;
+pub use owed::{Owed, owed_settles};
+pub use paths::{default_path, plan_copy_path};
 pub use place::{Place, ran_elsewhere};
 pub use record::{FORMAT, FORMAT_VERSION, Header, Record};
 pub use replay::{Parsed, StepState, parse, replay};

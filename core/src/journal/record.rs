@@ -4,7 +4,8 @@ use crate::model::StepId;
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "mailshift-journal";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2 added the `settled` record; version 1 journals are read and resumed as they are.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The first line: which plan the journal belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,12 +74,16 @@ pub enum Record {
     /// The last attempt is known not to have been applied (a 429 or a refusal before any
     /// change); the step is still to do, and a resume needs no read to know it.
     NotApplied { step: StepId, at: String },
+    /// The accounts of `group`, whose steps had a write with an uncertain outcome, were read
+    /// again once the group was done, late enough that a lagging read could not hide a late
+    /// write, and each was at its planned address. Until this record, a resume owes that read.
+    Settled { group: u32, at: String },
 }
 
 impl Record {
     pub fn step(&self) -> Option<StepId> {
         match self {
-            Record::Run { .. } => None,
+            Record::Run { .. } | Record::Settled { .. } => None,
             Record::Intent { step, .. }
             | Record::Done { step, .. }
             | Record::Failed { step, .. }

@@ -177,7 +177,7 @@ pub fn replay(
                 detail: format!("step {step} is not in the plan (it has {steps} steps)"),
             })?;
         *slot = match record {
-            Record::Run { .. } => continue,
+            Record::Run { .. } | Record::Settled { .. } => continue,
             Record::Intent { attempt, at, .. } => {
                 let when = humantime::parse_rfc3339_weak(at).ok();
                 if let Some(t) = sent.get_mut(step.index()) {
@@ -359,11 +359,13 @@ mod tests {
         let newer = journal(&[]);
         let newer = String::from_utf8(newer)
             .unwrap()
-            .replace("\"format_version\":1", "\"format_version\":2");
+            .replace("\"format_version\":1", "\"format_version\":3");
         let err = parse(Path::new("j"), newer.as_bytes()).unwrap_err();
         assert!(
-            matches!(err, JournalError::NewerFormat { found: 2, .. }),
+            matches!(err, JournalError::NewerFormat { found: 3, .. }),
             "{err}"
         );
+        // A version 1 journal (before `settled`) is read as it is.
+        assert!(parse(Path::new("j"), &journal(&[])).is_ok());
     }
 }

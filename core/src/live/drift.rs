@@ -68,8 +68,10 @@ pub fn drifted(
             Some(Some(email)) => {
                 let key = email_key(email);
                 let at_from = key == email_key(&s.from);
-                // A write a dead run had in flight may have landed: its target is fine too.
-                let landed = matches!(state, StepState::InFlight { .. }) && key == email_key(&s.to);
+                // A write sent before may have landed, whatever the journal could tell (a dead
+                // run's write in flight, or one a lagging read called not applied): its target
+                // is fine too, and setting it again changes nothing.
+                let landed = key == email_key(&s.to);
                 if at_from || landed {
                     continue;
                 }
@@ -84,6 +86,29 @@ pub fn drifted(
         });
     }
     (drifts, hidden)
+}
+
+/// The drifts whose found address is one an earlier step of this plan moved the account away
+/// from: a read lagging behind the plan's own change shows that, so they are read again once
+/// the lag has passed before they count.
+pub fn behind_plan(steps: &[Step], drifts: &[Drift]) -> Vec<StepId> {
+    let wanted: HashMap<&str, (StepId, String)> = drifts
+        .iter()
+        .filter_map(|d| match &d.found {
+            Found::Email(e) => Some((d.account_id.as_str(), (d.step, email_key(e)))),
+            _ => None,
+        })
+        .collect();
+    let mut behind: Vec<StepId> = steps
+        .iter()
+        .filter_map(|s| {
+            let (step, found) = wanted.get(&*s.account_id)?;
+            (s.id < *step && email_key(&s.from) == *found).then_some(*step)
+        })
+        .collect();
+    behind.sort_unstable();
+    behind.dedup();
+    behind
 }
 
 #[cfg(test)]
@@ -141,5 +166,26 @@ mod tests {
         // Steps a pilot does not take are not checked.
         let (drifts, _) = drifted(&steps[..1], &[], &[false], &moved);
         assert!(drifts.is_empty());
+    }
+
+    #[test]
+    fn an_address_the_plan_moved_the_account_away_from_may_be_a_lagging_read() {
+        // b parked (step 2 done); its next step 4 starts from b_MOVING@new.
+        let steps = vec![
+            step(2, "b", "b@new", "b_MOVING@new", &[]),
+            step(4, "b", "b_MOVING@new", "x@new", &[]),
+            step(5, "d", "d@old", "d@new", &[]),
+        ];
+        let drift = |step: u32, account: &str, found: &str| Drift {
+            step: StepId(step),
+            account_id: account.into(),
+            expected: String::new(),
+            found: Found::Email(found.into()),
+        };
+        let drifts = vec![
+            drift(4, "b", "B@new"),        // before step 2: may lag
+            drift(5, "d", "someone@else"), // never the account's: drifted
+        ];
+        assert_eq!(behind_plan(&steps, &drifts), vec![StepId(4)]);
     }
 }

@@ -32,6 +32,10 @@ pub fn version_needed(plan: &Plan) -> u32 {
 /// Why a plan file cannot be written or used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
+    /// The file is a plan with a journal beside it, or a journal or a journal's copy of its
+    /// plan: writing over it would lose what a resume, `status` or an undo needs.
+    #[error("{}: refusing to write a plan over it: {what}, which a resume, `mailshift status` and `mailshift rollback` need. Write the new plan elsewhere (--out FILE), or move the old files away first", path.display())]
+    WouldReplaceRecord { path: PathBuf, what: String },
     /// Creating, writing or renaming the file failed; no partial file is left.
     #[error("{}: cannot write the plan: {source}", path.display())]
     Write {

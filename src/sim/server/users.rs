@@ -61,25 +61,42 @@ pub(super) async fn set_email(
         let writing = Writing::begin(Arc::clone(&shared), &account_id);
         let late = shared.faults().late;
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
+        // Logged as received, now: the log is of requests, whenever their change lands.
+        log_write(&shared, &account_id, &body);
         tokio::spawn(async move {
             tokio::time::sleep(late).await;
             drop(writing);
-            let _ = write_email(shared, account_id, Fault::None, body).await;
+            let _ = write_email(shared, account_id, Fault::None, body, false).await;
         });
         return admitted.headers(server_error(status.as_u16()));
     }
     // A client that gives up (a timeout) closes the connection, which cancels this handler; the
     // change runs in a task of its own so that, as on a real server, it is carried out anyway.
-    let work = tokio::spawn(write_email(shared, account_id, admitted.fault, body));
+    let work = tokio::spawn(write_email(shared, account_id, admitted.fault, body, true));
     let response = work.await.unwrap_or_else(|_| server_error(500));
     admitted.headers(response)
 }
 
+/// Adds a set-email request to the log of writes received, if it is kept.
+fn log_write(shared: &Shared, account_id: &str, body: &[u8]) {
+    let Ok(email) = parse_email_body(body) else {
+        return;
+    };
+    if let Some(log) = &mut lock(&shared.inner).log {
+        log.push(WriteSeen {
+            account_id: account_id.to_owned(),
+            email,
+        });
+    }
+}
+
+/// Carries out a set-email request, adding it to the log when `unlogged`.
 async fn write_email(
     shared: Arc<Shared>,
     account_id: String,
     fault: Fault,
     body: Bytes,
+    unlogged: bool,
 ) -> Response {
     let writing = Writing::begin(Arc::clone(&shared), &account_id);
     delay(&shared, fault).await;
@@ -88,7 +105,7 @@ async fn write_email(
         Ok(email) => {
             let result = {
                 let mut inner = lock(&shared.inner);
-                if let Some(log) = &mut inner.log {
+                if let Some(log) = inner.log.as_mut().filter(|_| unlogged) {
                     log.push(WriteSeen {
                         account_id: account_id.clone(),
                         email: email.clone(),
