@@ -483,10 +483,14 @@ fn a_stop_inside_the_settle_window_leaves_the_re_read_owed() {
         // SAFETY: kill(2) on our own child, with a valid signal.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         let _ = child.wait_with_output();
-        // The dead run's late writes land; then the same command resumes.
+        // The dead run's late writes land; `status` says what is owed; the same command resumes.
         std::thread::sleep(Duration::from_secs(4));
+        let status = text(&mailshift(dir.path(), &["status", "plan.json"]).stdout);
         let out = mailshift(dir.path(), &args);
         let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        if said.contains("read again before the run ends") {
+            assert!(status.contains("not been read again since"), "{status}");
+        }
         std::thread::sleep(Duration::from_millis(1500));
         let off = assert_truthful(out.status.code(), &said, &sim, dir.path(), &before);
         assert!(

@@ -81,6 +81,17 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
             )?;
         }
         render_status(&plan, &states, out)?;
+        let owed =
+            journal::owed_settles(&records, &|id| plan.steps.get(id.index()).map(|s| s.group));
+        if !owed.is_empty() {
+            writeln!(
+                out,
+                "  {} had a write with an uncertain outcome and {} not been read again since: the next `mailshift apply {plan_path}` reads {}; until then their \"done\" is not confirmed.",
+                crate::words::counted(owed.len() as u64, "group", "groups"),
+                if owed.len() == 1 { "has" } else { "have" },
+                if owed.len() == 1 { "it" } else { "them" },
+            )?;
+        }
         render_runs(
             &run_tallies(&records),
             &plan.steps,
