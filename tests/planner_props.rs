@@ -288,6 +288,34 @@ proptest! {
             prop_assert_eq!(end.email_of(account), Some(*target));
         }
 
+        // No address goes to an account when rows of two different people want it, whether
+        // their rows matched an account or not (a person with no account yet would sign in to
+        // it).
+        let mut wanted_by: HashMap<String, HashSet<String>> = HashMap::new();
+        for row in &b.rows {
+            let person = match (&row.account_id, &row.current_email) {
+                (Some(id), _) => id.clone(),
+                (None, Some(email)) => b
+                    .org
+                    .holder(email)
+                    .and_then(|i| b.org.account(i).id.as_deref().map(str::to_owned))
+                    .unwrap_or_else(|| email.to_lowercase()),
+                (None, None) => continue,
+            };
+            wanted_by
+                .entry(email_key(row.target.text()))
+                .or_default()
+                .insert(person);
+        }
+        for step in &plan.steps {
+            let people = wanted_by.get(&email_key(&step.to)).map_or(0, HashSet::len);
+            prop_assert!(
+                people < 2,
+                "step {} gives {} to {} although rows of {} people want it",
+                step.id, step.to, step.account_id, people
+            );
+        }
+
         // Bystanders keep their address; freed holders end on their placeholder.
         let touched: HashSet<&str> = plan.steps.iter().map(|s| &*s.account_id).collect();
         for a in b.org.accounts() {

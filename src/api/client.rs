@@ -45,7 +45,18 @@ pub enum ClientError {
     /// The TLS or connection pool set-up failed.
     #[error("cannot set up the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
+    /// The https proxy the environment names cannot be used.
+    #[error("{var}: cannot use the proxy {shown}: {source}")]
+    Proxy {
+        var: &'static str,
+        shown: String,
+        #[source]
+        source: reqwest::Error,
+    },
 }
+
+/// The proxy is said once per process, however many clients are made.
+static PROXY_SAID: std::sync::Once = std::sync::Once::new();
 
 #[derive(Clone)]
 pub struct Client {
@@ -59,7 +70,30 @@ impl Client {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.key.0))
             .map_err(|_| ClientError::BadKey)?;
         auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
+        // The environment's proxies are not taken as they are (reqwest would send a loopback
+        // or plain-http URL, key and all, through HTTP_PROXY): only an https proxy for an https
+        // API, chosen here.
+        let mut builder = reqwest::Client::builder().no_proxy();
+        if let Some((var, url)) =
+            super::proxy::for_base(&config.base_url, &|n| std::env::var(n).ok())
+        {
+            let shown = super::proxy::shown(&url);
+            let proxy = reqwest::Proxy::https(&url)
+                .map_err(|source| ClientError::Proxy {
+                    var,
+                    shown: shown.clone(),
+                    source,
+                })?
+                .no_proxy(reqwest::NoProxy::from_env());
+            builder = builder.proxy(proxy);
+            PROXY_SAID.call_once(|| {
+                eprintln!(
+                    "mailshift: requests to {} go through the proxy {shown} ({var})",
+                    config.base_url
+                );
+            });
+        }
+        let http = builder
             .user_agent(concat!("mailshift/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)

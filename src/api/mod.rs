@@ -2,6 +2,7 @@
 //! sends the requests (reqwest, no redirects).
 
 mod client;
+mod proxy;
 
 pub use client::{Answer, ApiKey, Client, ClientConfig, ClientError, path_segment};
 pub use mailshift_core::api::*;

@@ -95,6 +95,15 @@ pub enum InputError {
         rows: usize,
         why: String,
     },
+    /// An identity provider export whose new-address column is empty in every row: every row
+    /// would be left out and an empty plan made (a Google Workspace "Download users" file
+    /// leaves `New Primary Email [UPLOAD ONLY]` empty).
+    #[error("{}: the new-address column {column:?} is empty in all {rows} rows, so it plans nothing. Fill it with the new addresses, give --rewrite-domain OLD=NEW for a domain change, or name the column that holds them with --columns target=HEADER", path.display())]
+    EmptyTargetColumn {
+        path: PathBuf,
+        column: String,
+        rows: usize,
+    },
     /// Two columns of the header claim one role, so mailshift cannot know which to use.
     #[error("{}: both {first:?} and {second:?} columns are present and both would give the {role}; keep one", path.display())]
     AmbiguousColumns {

@@ -333,6 +333,13 @@ pub fn parse_targets(
             target: Target::parse(target),
         }))
     })?;
+    if rows.is_empty() && !skipped.is_empty() {
+        return Err(InputError::EmptyTargetColumn {
+            path: path.to_owned(),
+            column: target_column,
+            rows: skipped.len(),
+        });
+    }
     Ok(TargetsFile {
         layout,
         delimiter,
@@ -502,5 +509,17 @@ mod tests {
         for bad in ["login", "current=", "who=login", "current=a,current=b", ""] {
             assert!(ColumnMap::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_google_download_whose_new_address_column_is_empty_everywhere_is_refused_saying_why() {
+        let download = "First Name [Required]\tLast Name [Required]\tEmail Address [Required]\tPassword [Required]\tOrg Unit Path [Required]\tNew Primary Email [UPLOAD ONLY]\nAnn\tLee\tann@old.example\t****\t/\t\nBob\tStone\tbob@old.example\t****\t/\t\n";
+        let err = read(download, "").unwrap_err().to_string();
+        assert!(
+            err.contains("\"New Primary Email [UPLOAD ONLY]\" is empty in all 2 rows")
+                && err.contains("--rewrite-domain")
+                && err.contains("--columns"),
+            "{err}"
+        );
     }
 }

@@ -199,6 +199,9 @@ pub fn decode_hashed(path: &Path, bytes: &[u8]) -> Result<(Plan, String), PlanFi
         path: path.to_owned(),
         detail,
     };
+    // An editor may save the file with a UTF-8 byte order mark; the content it hashes is the
+    // same.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let envelope: Envelope =
         serde_json::from_slice(bytes).map_err(|e| not_a_plan(e.to_string()))?;
     if envelope.format != FORMAT {
@@ -328,6 +331,15 @@ mod tests {
         assert!(text.contains("\n{\"id\":1,\"group\":1,\"kind\":\"rename\""));
         assert!(text.ends_with(&format!(",\n\"content_sha256\":\"{sha256}\"}}\n")));
         assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_plan_saved_with_a_byte_order_mark_reads_the_same() {
+        let plan = sample();
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        let sha256 = write_to(&plan, &mut bytes).unwrap();
+        let (read, read_sha) = decode_hashed(Path::new("p.json"), &bytes).unwrap();
+        assert_eq!((read, read_sha), (plan, sha256));
     }
 
     #[test]

@@ -25,6 +25,32 @@ pub(super) struct Wants<'a> {
     /// The addresses more than one claim wants, with all of them (an address wanted twice is
     /// wanted by nobody).
     pub duplicated: HashMap<&'a str, Vec<ClaimIx>>,
+    /// The addresses rows that made no claim want (no account matches them, or their account
+    /// is in doubt), each with how to name those rows: a person who has no Atlassian account
+    /// yet still wants the address, and an account given it would be signed into by that
+    /// person (`unmatched_wants`).
+    pub unmatched: HashMap<String, Vec<String>>,
+}
+
+/// The targets of the rows blocked before they could claim, by address key, each named by its
+/// line and why it claims nothing.
+pub(super) fn unmatched_wants(blocked: &[Blocked]) -> HashMap<String, Vec<String>> {
+    let mut wants: HashMap<String, Vec<String>> = HashMap::new();
+    for b in blocked {
+        if let Origin::Line(line) = &b.origin
+            && !b.target.trim().is_empty()
+        {
+            let why = match b.reason {
+                BlockReason::UnknownAccount {} => "no Atlassian account yet".to_owned(),
+                _ => format!("blocked: {}", b.reason.code()),
+            };
+            wants
+                .entry(crate::model::email_key(&b.target))
+                .or_default()
+                .push(format!("line {line} ({why})"));
+        }
+    }
+    wants
 }
 
 /// Matches rows to accounts. Returns the claims in row order, and which accounts some row names.
@@ -161,6 +187,7 @@ fn who_wants<'a>(claims: &[Claim<'a>]) -> Wants<'a> {
     Wants {
         by_target,
         duplicated,
+        unmatched: HashMap::new(),
     }
 }
 

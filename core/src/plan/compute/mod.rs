@@ -105,7 +105,8 @@ pub fn compute(req: &Request) -> Computed {
     let (mut claims, named) = claims::from_rows(req, &mut blocked);
     let ruled = claims::rule_targets(req, &named);
     claims::add_ruled(org, &ruled, &mut claims, &mut blocked);
-    let (wants, held_by) = claims::wanted_and_held(org, &claims);
+    let (mut wants, held_by) = claims::wanted_and_held(org, &claims);
+    wants.unmatched = claims::unmatched_wants(&blocked);
 
     let mut sorted = sort::sort(req, &claims, &wants, named, &mut blocked);
     let holders = holders::settle(req, &claims, held_by, &mut sorted, &mut blocked);

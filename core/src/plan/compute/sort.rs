@@ -55,11 +55,20 @@ pub(super) fn sort(
         } else {
             wants.duplicated.get(c.target.key())
         };
-        if let Some(claimants) = claimants {
+        // A row for a person with no account yet wants the address as much: given to this
+        // account, that person would sign in to it.
+        let strangers = if wants.unmatched.is_empty() {
+            None
+        } else {
+            wants.unmatched.get(c.target.key())
+        };
+        if claimants.is_some() || strangers.is_some() {
             let others = claimants
-                .iter()
+                .into_iter()
+                .flatten()
                 .filter(|&&other| other.ix() != ci)
                 .map(|&other| id(account(org, claims[other.ix()].account)).to_owned())
+                .chain(strangers.into_iter().flatten().cloned())
                 .collect();
             blocked.push(block(c, holder, BlockReason::DuplicateTarget { others }));
         } else if c.target.key() == holder.email.key() {
@@ -95,8 +104,11 @@ pub(super) fn sort(
     sorted
 }
 
+/// The target's domain, if it is not among the verified ones. Both sides are compared in one
+/// form, the IDNA key (`bücher.example` is `xn--bcher-kva.example`), whichever spelling either
+/// was given in.
 fn unverified(verified: Option<&BTreeSet<String>>, target: &Email) -> Option<String> {
     let verified = verified?;
     let domain = target.key().rsplit_once('@').map_or("", |(_, d)| d);
-    (!verified.contains(domain)).then(|| domain.to_owned())
+    (!verified.contains(&crate::model::domain_key(domain))).then(|| domain.to_owned())
 }

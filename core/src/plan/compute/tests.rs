@@ -568,3 +568,57 @@ fn sign_outs_count_touched_accounts_that_can_sign_in() {
     let c = plan(&o, &rows(&[("a", "b@x.example"), ("b", "a@x.example")]));
     assert_eq!((c.summary.accounts_touched, c.summary.signed_out), (2, 1));
 }
+
+#[test]
+fn an_address_a_row_with_no_account_wants_is_not_given_to_another_account() {
+    // Line 2: a copy-paste slip gives a the new address meant for person b; line 3: b's own
+    // row, for b who has no Atlassian account yet.
+    let o = org(&[("a", "a@x.example")]);
+    let r = vec![
+        TargetRow {
+            line: 2,
+            account_id: Some("a".into()),
+            current_email: None,
+            target: Target::parse("b.new@x.example"),
+        },
+        TargetRow {
+            line: 3,
+            account_id: None,
+            current_email: Some("b@old.example".into()),
+            target: Target::parse("B.New@x.example"),
+        },
+    ];
+    let c = plan(&o, &r);
+    assert!(c.steps.is_empty(), "{:?}", c.steps);
+    assert_eq!(
+        c.blocked
+            .iter()
+            .map(|b| (b.origin.clone(), b.reason.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            Origin::Line(2),
+            BlockReason::DuplicateTarget {
+                others: vec!["line 3 (no Atlassian account yet)".into()]
+            }
+        )]
+    );
+    // b's row is still listed as one with no account.
+    assert_eq!(c.no_account.len(), 1);
+}
+
+#[test]
+fn an_internationalised_domain_is_verified_whichever_spelling_either_side_uses() {
+    let o = org(&[("a", "a@old.example"), ("b", "b@old.example")]);
+    let r = rows(&[("a", "a@bücher.example"), ("b", "b@xn--bcher-kva.example")]);
+    // --verified-domains as the config keeps it: the IDNA key, however it was typed.
+    let verified = BTreeSet::from([crate::model::domain_key("BÜCHER.example")]);
+    let c = compute(&Request {
+        org: &o,
+        rows: &r,
+        rules: &[],
+        verified_domains: Some(&verified),
+        access: &Access::default(),
+    });
+    assert!(c.blocked.is_empty(), "{:?}", c.blocked);
+    assert_eq!(c.steps.len(), 2);
+}
