@@ -181,6 +181,11 @@ pub struct PlanArgs {
     #[arg(long = "allow-scim-unlink")]
     pub allow_scim_unlink: bool,
 
+    /// Plan targets whose user part is not ASCII (`t.strasseë@...`); without it they are
+    /// blocked, since the org's mail system is unlikely to have made such a mailbox.
+    #[arg(long = "allow-non-ascii-local-part")]
+    pub allow_non_ascii_local_part: bool,
+
     /// Where the admin API is: with an org ID (--org-id or $ATLASSIAN_ORG_ID), `plan` checks the
     /// live org first (domains, who may be written).
     #[command(flatten)]

@@ -39,6 +39,10 @@ pub struct RehearseArgs {
     #[arg(long = "allow-scim-unlink")]
     pub allow_scim_unlink: bool,
 
+    /// Plan targets whose user part is not ASCII (as for `plan`).
+    #[arg(long = "allow-non-ascii-local-part")]
+    pub allow_non_ascii_local_part: bool,
+
     #[command(flatten)]
     pub behaviour: SimBehaviourArgs,
 

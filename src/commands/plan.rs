@@ -109,6 +109,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
             .and_then(|o| plan_live::operator_id(&source.org, o)),
         allow_self: config.allow_self,
         allow_scim_unlink: config.allow_scim_unlink,
+        allow_non_ascii_local: config.allow_non_ascii_local_part,
         ..Access::default()
     };
     let compute = |access: &Access| {

@@ -170,6 +170,9 @@ fn rehearse(
     if config.allow_scim_unlink {
         line.push("--allow-scim-unlink".into());
     }
+    if config.allow_non_ascii_local_part {
+        line.push("--allow-non-ascii-local-part".into());
+    }
     let Command::Plan(args) = command(line)? else {
         return Err(not_its_own("plan"));
     };

@@ -163,6 +163,8 @@ pub struct PlanConfig {
     pub operator: Option<String>,
     pub allow_self: bool,
     pub allow_scim_unlink: bool,
+    /// `--allow-non-ascii-local-part`.
+    pub allow_non_ascii_local_part: bool,
 }
 
 /// How `plan` reads the live org.
@@ -249,6 +251,7 @@ impl PlanConfig {
             operator,
             allow_self: args.allow_self,
             allow_scim_unlink: args.allow_scim_unlink,
+            allow_non_ascii_local_part: args.allow_non_ascii_local_part,
         })
     }
 }

@@ -16,6 +16,8 @@ pub struct Access {
     pub allow_self: bool,
     /// SCIM-linked holders of a wanted address may be unlinked, then freed.
     pub allow_scim_unlink: bool,
+    /// `--allow-non-ascii-local-part`: targets whose user part is not ASCII may be planned.
+    pub allow_non_ascii_local: bool,
 }
 
 /// The reason key of an account synced by SCIM provisioning.

@@ -13,14 +13,20 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
 /// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
-/// `no_account` list, so a plan without them stays readable by mailshift versions that know
-/// only the lower one.
-pub const FORMAT_VERSION: u32 = 3;
+/// `no_account` list, version 4 the `non_ascii_local_part` block reason, so a plan without them
+/// stays readable by mailshift versions that know only the lower one.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The lowest format version that can hold `plan`.
 pub fn version_needed(plan: &Plan) -> u32 {
     let unlinks = plan.steps.iter().any(|s| s.kind == super::StepKind::Unlink);
-    if !plan.no_account.is_empty() {
+    let non_ascii = plan
+        .blocked
+        .iter()
+        .any(|b| b.reason == super::BlockReason::NonAsciiLocalPart {});
+    if non_ascii {
+        4
+    } else if !plan.no_account.is_empty() {
         3
     } else if unlinks || !plan.idp.is_empty() {
         2
@@ -393,6 +399,24 @@ mod tests {
     }
 
     #[test]
+    fn a_non_ascii_block_needs_version_4_and_others_keep_their_version() {
+        let mut plan = sample();
+        assert!(version_needed(&plan) < 4);
+        plan.blocked.push(super::super::Blocked {
+            origin: super::super::Origin::Line(9),
+            account_id: None,
+            name: String::new(),
+            current: None,
+            target: "t.strasseë@x.example".into(),
+            reason: super::super::BlockReason::NonAsciiLocalPart {},
+        });
+        assert_eq!(version_needed(&plan), 4);
+        let bytes = encode(&plan);
+        assert!(String::from_utf8_lossy(&bytes).contains("\"format_version\":4,"));
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+    }
+
+    #[test]
     fn a_newer_format_is_refused_by_name() {
         let bytes = String::from_utf8(encode(&sample()))
             .unwrap()
@@ -401,7 +425,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "p.json: plan format version 7 is newer than this mailshift understands (up to 3); use mailshift {} or later",
+                "p.json: plan format version 7 is newer than this mailshift understands (up to 4); use mailshift {} or later",
                 env!("CARGO_PKG_VERSION")
             )
         );

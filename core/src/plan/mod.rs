@@ -193,6 +193,10 @@ pub enum BlockReason {
     InvalidAddress { problem: String },
     /// The target's domain is not among `--verified-domains`.
     UnverifiedDomain { domain: String },
+    /// The target's user part is not ASCII (`t.strasseë@`): no mail system of the org makes
+    /// such a mailbox unless set up to, so it is planned only with
+    /// `--allow-non-ascii-local-part`.
+    NonAsciiLocalPart {},
     /// Other accounts want the same address.
     DuplicateTarget { others: Vec<String> },
     /// The address is held by an account that stays where it is (its own change is blocked or
@@ -229,6 +233,7 @@ impl BlockReason {
             BlockReason::ConflictingRows { .. } => "conflicting_rows",
             BlockReason::InvalidAddress { .. } => "invalid_address",
             BlockReason::UnverifiedDomain { .. } => "unverified_domain",
+            BlockReason::NonAsciiLocalPart {} => "non_ascii_local_part",
             BlockReason::DuplicateTarget { .. } => "duplicate_target",
             BlockReason::HolderStays { .. } => "holder_stays",
             BlockReason::OwnAccount {} => "own_account",
@@ -256,6 +261,7 @@ impl BlockReason {
                 format!("lines {} give this account different targets", lines(ls))
             }
             BlockReason::InvalidAddress { problem } => format!("invalid target: {problem}"),
+            BlockReason::NonAsciiLocalPart {} => "the user part of the target is not ASCII, which the org's mail system is unlikely to have made; check the row, or plan with --allow-non-ascii-local-part if such mailboxes exist".into(),
             BlockReason::UnverifiedDomain { domain } => {
                 format!(
                     "{domain} is not a verified domain of the org (or not among --verified-domains)"

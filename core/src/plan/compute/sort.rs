@@ -79,6 +79,8 @@ pub(super) fn sort(
                 target: c.target.text().to_owned(),
                 case_only: c.target.text() != holder.email.text(),
             });
+        } else if !req.access.allow_non_ascii_local && !c.target.local().is_ascii() {
+            blocked.push(block(c, holder, BlockReason::NonAsciiLocalPart {}));
         } else if let Some(domain) = unverified(req.verified_domains, c.target) {
             blocked.push(block(c, holder, BlockReason::UnverifiedDomain { domain }));
         } else {

@@ -622,3 +622,27 @@ fn an_internationalised_domain_is_verified_whichever_spelling_either_side_uses()
     assert!(c.blocked.is_empty(), "{:?}", c.blocked);
     assert_eq!(c.steps.len(), 2);
 }
+
+#[test]
+fn a_target_whose_user_part_is_not_ascii_is_blocked_unless_allowed() {
+    // The KELVIN SIGN looks like K and its Unicode lower case is the ASCII k: blocked, it frees
+    // nobody (kim@x.example's holder stays).
+    let o = org(&[
+        ("a", "a@old.example"),
+        ("b", "b@old.example"),
+        ("k", "kim@x.example"),
+    ]);
+    let r = rows(&[("a", "t.strasseë@x.example"), ("b", "\u{212A}im@x.example")]);
+    let c = plan(&o, &r);
+    assert!(c.steps.is_empty(), "{:?}", c.steps);
+    let codes: Vec<_> = c.blocked.iter().map(|b| b.reason.code()).collect();
+    assert_eq!(codes, ["non_ascii_local_part", "non_ascii_local_part"]);
+    // Allowed, the plain one is planned.
+    let allowed = Access {
+        allow_non_ascii_local: true,
+        ..Access::default()
+    };
+    let c = plan_with(&o, &r[..1], &allowed);
+    assert!(c.blocked.is_empty(), "{:?}", c.blocked);
+    assert_eq!(c.steps.len(), 1);
+}
