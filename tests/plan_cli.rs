@@ -472,3 +472,48 @@ fn the_people_list_names_everyone_whose_address_changes() {
     assert!(!people.contains("_MOVING@"), "{people}");
     assert_eq!(lines.count(), 14);
 }
+
+/// A copy-paste slip in a generated 5,000-account export gives account A the address meant for
+/// person B, who has no Atlassian account yet: nothing is planned to that address, and the
+/// review names both lines (exit 2).
+#[test]
+fn an_address_meant_for_a_person_with_no_account_yet_is_given_to_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut accounts = String::from("User id,User name,email,User status\n");
+    let mut targets = String::from("account_id,current_email,target_email\n");
+    for i in 0..5000 {
+        accounts.push_str(&format!("acc-{i},User {i},u{i}@old.example,Active\n"));
+        let target = if i == 17 {
+            "newhire@new.example".to_owned() // the slip: u17's row has B's new address
+        } else {
+            format!("u{i}@new.example")
+        };
+        targets.push_str(&format!("acc-{i},,{target}\n"));
+    }
+    // B's own row: no account matches, its new address is the one u17 was given.
+    targets.push_str(",newhire@old.example,newhire@new.example\n");
+    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts accounts.csv --targets targets.csv --verified-domains old.example,new.example --out plan.json --format csv",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let plan = file::read(&dir.path().join("plan.json")).unwrap();
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| s.to.eq_ignore_ascii_case("newhire@new.example")),
+        "the address was planned"
+    );
+    assert_eq!(plan.steps.len(), 4999);
+    let review = stdout(&out);
+    // u17's row (line 19) is blocked naming B's row (line 5002).
+    let line = review
+        .lines()
+        .find(|l| l.contains("acc-17") && l.contains("duplicate_target"))
+        .unwrap_or_else(|| panic!("no duplicate_target row for acc-17:\n{review}"));
+    assert!(line.contains("line 5002"), "{line}");
+    assert!(line.contains("19"), "{line}");
+}
