@@ -72,9 +72,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         })?;
     // Without it (a full disk, a file size limit) the plan file itself is still the record:
     // said, and the run goes on, since its own journal is what guards the writes.
-    if let Err(e) = journal::keep_plan_copy(&config.journal, &plan_bytes, &|copy| {
-        crate::plan::file::decode_hashed(&config.plan, copy).is_ok_and(|(_, s)| s == sha)
-    }) {
+    if let Err(e) = journal::keep_plan_copy(&config.journal, &plan_bytes) {
         crate::terminal::caution!(
             "{e}; keep {} beside its journal: `mailshift rollback` needs it",
             config.plan.display()

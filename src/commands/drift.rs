@@ -46,13 +46,7 @@ pub(super) fn check(
             .collect()
     };
     let before = session.reader.reads();
-    for step in second_look {
-        let id = &plan.steps[step.index()].account_id;
-        match session.block_on(session.reader.read_email(id))? {
-            Some(email) => emails.insert(id.to_string(), Some(email)),
-            None => emails.remove(&**id),
-        };
-    }
+    read_again(session, plan, &second_look, &mut emails)?;
     let (mut drifts, _) = find(&emails);
     // An account found at an address this plan's own done step moved it away from may be a
     // read lagging behind that change (a resume right after a stop): read again once the lag
@@ -65,13 +59,7 @@ pub(super) fn check(
             crate::words::span(config.policy.read_lag)
         );
         std::thread::sleep(config.policy.read_lag);
-        for step in behind {
-            let id = &plan.steps[step.index()].account_id;
-            match session.block_on(session.reader.read_email(id))? {
-                Some(email) => emails.insert(id.to_string(), Some(email)),
-                None => emails.remove(&**id),
-            };
-        }
+        read_again(session, plan, &behind, &mut emails)?;
         drifts = find(&emails).0;
     }
     reads += session.reader.reads() - before;
@@ -102,4 +90,22 @@ pub(super) fn check(
         choice.steps
     );
     Ok(drifts)
+}
+
+/// Reads the accounts of `steps` one by one into `emails`; an account that no longer exists
+/// leaves it.
+fn read_again(
+    session: &Session,
+    plan: &Plan,
+    steps: &[StepId],
+    emails: &mut HashMap<String, Option<String>>,
+) -> Result<(), Error> {
+    for step in steps {
+        let id = &plan.steps[step.index()].account_id;
+        match session.block_on(session.reader.read_email(id))? {
+            Some(email) => emails.insert(id.to_string(), Some(email)),
+            None => emails.remove(&**id),
+        };
+    }
+    Ok(())
 }

@@ -18,15 +18,10 @@ pub fn is_locked(path: &Path) -> bool {
 
 /// Keeps a copy of the plan beside the journal (`plan_copy_path`, mode 0600), so that the
 /// journal is enough for an undo if the plan file is lost or written over. Written when there
-/// is none, or when the one there is not this plan's (`same` says whether its bytes are); never
-/// otherwise.
-pub fn keep_plan_copy(
-    journal: &Path,
-    plan_bytes: &[u8],
-    same: &dyn Fn(&[u8]) -> bool,
-) -> Result<(), JournalError> {
+/// is none, or when the one there differs from the plan's bytes; never otherwise.
+pub fn keep_plan_copy(journal: &Path, plan_bytes: &[u8]) -> Result<(), JournalError> {
     let copy = mailshift_core::journal::plan_copy_path(journal);
-    if std::fs::read(&copy).is_ok_and(|b| same(&b)) {
+    if std::fs::read(&copy).is_ok_and(|b| b == plan_bytes) {
         return Ok(());
     }
     crate::private_file::write(&copy, |out| out.write_all(plan_bytes)).map_err(|e| {

@@ -48,10 +48,11 @@ pub struct Owner<'a> {
 
 impl Owner<'_> {
     fn owns(&self, h: &Header) -> bool {
-        let url = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
         h.format == FORMAT
             && h.plan_sha256 == self.plan_sha256
-            && h.api.as_deref().map(url) == Some(url(self.api))
+            && h.api
+                .as_deref()
+                .is_some_and(|api| mailshift_core::journal::same_api(api, self.api))
             && h.org.as_deref() == Some(self.org)
     }
 }

@@ -312,8 +312,7 @@ impl Machine {
             if complete {
                 self.settle(o.group, step, quiet, Duration::ZERO);
             } else {
-                let q = self.unsettled.entry(o.group).or_insert(quiet);
-                *q = (*q).max(quiet);
+                self.unsettle(o.group, quiet);
             }
         }
     }
@@ -360,7 +359,12 @@ impl Machine {
     /// under way until `quiet`: it is read again once done. The same attempts the journal calls
     /// uncertain (`journal::owed_settles`), so that a run's settles and a resume's agree.
     fn uncertain(&mut self, id: StepId, quiet: Duration) {
-        let group = self.step(id).group;
+        self.unsettle(self.step(id).group, quiet);
+    }
+
+    /// `group` is read again once done, not before its writes can no longer be under way
+    /// (`quiet`, the latest of all its uncertain writes).
+    fn unsettle(&mut self, group: u32, quiet: Duration) {
         let q = self.unsettled.entry(group).or_insert(quiet);
         *q = (*q).max(quiet);
     }
@@ -442,17 +446,12 @@ impl Machine {
         };
         self.pacer.book(now);
         self.in_flight += 1;
-        if kind == Kind::Write
-            && !self.closed.remove(&id)
-            && self.tries.get(&id).is_some_and(|t| t.writes > 0)
-        {
+        if kind == Kind::Write && !self.closed.remove(&id) {
             // Sent again, and its last attempt not known to have failed to land.
-            let quiet = self
-                .tries
-                .get(&id)
-                .and_then(|t| t.under_way_until)
-                .unwrap_or(now);
-            self.uncertain(id, quiet);
+            let sent_before = self.tries.get(&id).filter(|t| t.writes > 0);
+            if let Some(quiet) = sent_before.map(|t| t.under_way_until.unwrap_or(now)) {
+                self.uncertain(id, quiet);
+            }
         }
         let intent = (kind == Kind::Write).then(|| {
             let at = self.at(now);

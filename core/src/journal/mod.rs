@@ -13,6 +13,6 @@ mod replay;
 pub use error::JournalError;
 pub use owed::{Owed, owed_settles};
 pub use paths::{default_path, plan_copy_path};
-pub use place::{Place, ran_elsewhere};
+pub use place::{Place, ran_elsewhere, same_api};
 pub use record::{FORMAT, FORMAT_VERSION, Header, Record};
 pub use replay::{Parsed, StepState, parse, replay};

@@ -21,11 +21,14 @@ impl Place {
 
     /// One API and org, whatever the case of the URL's letters or a trailing slash.
     fn same(&self, api: &str, org: &str) -> bool {
-        fn url(u: &str) -> String {
-            u.trim().trim_end_matches('/').to_ascii_lowercase()
-        }
-        url(&self.api) == url(api) && self.org.trim() == org.trim()
+        same_api(&self.api, api) && self.org.trim() == org.trim()
     }
+}
+
+/// Two API base URLs name one API, whatever the case of their letters or a trailing slash.
+pub fn same_api(a: &str, b: &str) -> bool {
+    let url = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+    url(a) == url(b)
 }
 
 /// The first run of `records` that wrote to another place than `here`. Runs that recorded no

@@ -112,5 +112,12 @@ pub(super) fn sort(
 fn unverified(verified: Option<&BTreeSet<String>>, target: &Email) -> Option<String> {
     let verified = verified?;
     let domain = target.key().rsplit_once('@').map_or("", |(_, d)| d);
-    (!verified.contains(&crate::model::domain_key(domain))).then(|| domain.to_owned())
+    // An ASCII domain's key is itself (lower case already); only others need IDNA, which is
+    // not paid per claim of a plain rebrand.
+    let known = if domain.is_ascii() {
+        verified.contains(domain)
+    } else {
+        verified.contains(&crate::model::domain_key(domain))
+    };
+    (!known).then(|| domain.to_owned())
 }
