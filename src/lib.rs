@@ -59,7 +59,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
             // Generated whole first: the generator panics on a failed write, `| head` included.
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut command, "mailshift", &mut script);
-            terminal::print(|out| out.write_all(&script))?;
+            terminal::print_data(|out| out.write_all(&script))?;
             Ok(Outcome::Clean)
         }
         cli::Command::Rollback(args) => {

@@ -517,3 +517,45 @@ fn an_address_meant_for_a_person_with_no_account_yet_is_given_to_nobody() {
     assert!(line.contains("line 5002"), "{line}");
     assert!(line.contains("19"), "{line}");
 }
+
+/// Allowed non-ASCII targets that read as other addresses: the KELVIN SIGN's `Kim` frees
+/// nobody (kim@'s holder is another mailbox as far as anyone knows), and the review names it,
+/// the full-width and the decomposed target as look-alikes for a person to check.
+#[test]
+fn look_alike_targets_free_nobody_and_are_named_in_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("accounts.csv"),
+        "User id,User name,email\n\
+         acc-k,Kay,kay@old.example\n\
+         acc-kim,Kim,kim@new.example\n\
+         acc-w,Wen,wen@old.example\n\
+         acc-z,Zoe,zoe@old.example\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("targets.csv"),
+        "account_id,target_email\n\
+         acc-k,\u{212a}im@new.example\n\
+         acc-w,\u{ff57}en@new.example\n\
+         acc-z,zoe\u{308}@new.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts accounts.csv --targets targets.csv --verified-domains old.example,new.example --allow-non-ascii-local-part --out plan.json",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let review = stdout(&out);
+    let plan = file::read(&dir.path().join("plan.json")).unwrap();
+    let moved: Vec<&str> = plan.steps.iter().map(|s| &*s.account_id).collect();
+    assert_eq!(moved, ["acc-k", "acc-w", "acc-z"], "{review}");
+    assert!(review.contains("Look-alike addresses (3)"), "{review}");
+    for line in [
+        "step 1: Kay [acc-k] -> \u{212a}im@new.example: is composed another way than typed (NFC form Kim@new.example)",
+        "step 2: Wen [acc-w] -> \u{ff57}en@new.example: holds compatibility letters",
+        "step 3: Zoe [acc-z] -> zoe\u{308}@new.example: is composed another way than typed (NFC form zoë@new.example)",
+    ] {
+        assert!(review.contains(line), "{line}\n{review}");
+    }
+}

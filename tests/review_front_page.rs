@@ -95,7 +95,8 @@ fn the_markdown_ticket_stays_under_20_kb_and_leads_with_the_decisions() {
     let decisions = md.find("### Needs a decision").unwrap();
     assert!(decisions < 1500, "{md}");
     assert!(md.contains("attach the CSV review"), "{md}");
-    snapbox::assert_data_eq!(md, snapbox::file!["snapshots/ticket_5000.md"]);
+    // Raw: the ticket's backslash escapes are its content, not paths to normalise.
+    snapbox::assert_data_eq!(md, snapbox::file!["snapshots/ticket_5000.md"].raw());
 
     // The CSV the ticket points to lists every step, with the decisions marked.
     let csv = review(dir.path(), "csv");

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod exec;
 pub mod hash;
+pub mod inert;
 pub mod input;
 pub mod journal;
 pub mod ledger;

@@ -87,7 +87,7 @@ impl Client {
                 .no_proxy(reqwest::NoProxy::from_env());
             builder = builder.proxy(proxy);
             PROXY_SAID.call_once(|| {
-                eprintln!(
+                crate::terminal::say!(
                     "mailshift: requests to {} go through the proxy {shown} ({var})",
                     config.base_url
                 );

@@ -492,7 +492,7 @@ fn explain_stop(config: &ApplyConfig, plan: &Plan, records: &[Record], trip: Tri
 /// standard output carries the JSON summary.
 fn say(config: &ApplyConfig, text: &str) -> Result<(), Error> {
     if config.json {
-        let _ = writeln!(io::stderr().lock(), "{text}");
+        terminal::say!("{text}");
         Ok(())
     } else {
         Ok(terminal::line(text)?)
@@ -571,7 +571,7 @@ fn summarise(
             counts: Counts::of(states),
             steps: &rows,
         };
-        return Ok(terminal::print(|out| machine::write(&summary, out))?);
+        return Ok(terminal::print_data(|out| machine::write(&summary, out))?);
     }
     terminal::print(|out| {
         writeln!(
@@ -610,7 +610,7 @@ fn confirm(
     let s = &plan.summary;
     let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
     let left = counts.in_flight + counts.not_started;
-    eprintln!(
+    crate::terminal::say!(
         "About to apply {} ({}: {}, {}, {}) at {}.",
         config.plan.display(),
         counted(counts.total as u64, "step", "steps"),
@@ -620,18 +620,18 @@ fn confirm(
         config.client.base_url
     );
     if flagged > 0 {
-        eprintln!(
+        crate::terminal::say!(
             "  {flagged} frees rename accounts that did not ask to move and may be signed in or use products."
         );
     }
     if left != counts.total {
-        eprintln!(
+        crate::terminal::say!(
             "  {} are done or ended already; {left} left.",
             counts.total - left
         );
     }
     if !config.selection.is_all() {
-        eprintln!(
+        crate::terminal::say!(
             "  Pilot ({}): this run takes {} of them ({} groups); {} stay for later.",
             config.selection.describe(),
             choice.steps,

@@ -57,7 +57,13 @@ pub(super) fn check(
             .collect();
         if !mine.is_empty() {
             for s in &mine {
-                eprintln!("  step {}  {}  {} -> {}", s.id, s.account_id, s.from, s.to);
+                crate::terminal::say!(
+                    "  step {}  {}  {} -> {}",
+                    s.id,
+                    s.account_id,
+                    mailshift_core::inert::terminal(&s.from),
+                    mailshift_core::inert::terminal(&s.to)
+                );
             }
             return Err(refuse(format!(
                 "{} steps write your own account (--operator); give --allow-self if that is meant",
@@ -80,7 +86,9 @@ pub(super) fn check(
         let domains: Vec<&str> = domains.into_iter().collect();
         let count = unverified.len();
         for (step, domain) in unverified.iter().take(SHOWN) {
-            eprintln!("  step {step}  target domain {domain} is not verified in the org");
+            crate::terminal::say!(
+                "  step {step}  target domain {domain} is not verified in the org"
+            );
         }
         more(count);
         return Err(refuse(format!(
@@ -171,11 +179,11 @@ pub(super) fn check(
         } else {
             format!("the API does not allow setting its email ({key})")
         };
-        eprintln!("  {id}  {what}");
+        crate::terminal::say!("  {id}  {what}");
     }
     more(denied.len());
     for id in found.missing.iter().take(SHOWN) {
-        eprintln!("  {id}  no such account");
+        crate::terminal::say!("  {id}  no such account");
     }
     more(found.missing.len());
     Err(refuse(format!(

@@ -72,9 +72,12 @@ pub(super) fn check(
         return Ok(drifts);
     }
     for d in &drifts {
-        eprintln!(
+        crate::terminal::say!(
             "  step {}  {}  expected {}, found {}",
-            d.step, d.account_id, d.expected, d.found
+            d.step,
+            d.account_id,
+            mailshift_core::inert::terminal(&d.expected),
+            mailshift_core::inert::terminal(&d.found.to_string())
         );
     }
     if !config.skip_drifted {

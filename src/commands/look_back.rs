@@ -80,9 +80,11 @@ pub(super) fn look(
         })
         .collect();
     for o in &off {
-        eprintln!(
+        crate::terminal::say!(
             "  {}: the journal says done, but the API shows {}, not {}",
-            o.planned.account_id, o.found, o.planned.address
+            o.planned.account_id,
+            mailshift_core::inert::terminal(&o.found.to_string()),
+            mailshift_core::inert::terminal(&o.planned.address)
         );
     }
     if !off.is_empty() {

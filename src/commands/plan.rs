@@ -300,9 +300,11 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 
 /// Prints the review; a reader that stopped early (`| head`) is not an error.
 pub(super) fn print_review(plan: &Plan, format: crate::cli::Format) -> Result<(), Error> {
-    Ok(crate::terminal::print(|out| {
-        review::render(plan, format, out)
-    })?)
+    let render = |out: &mut dyn std::io::Write| review::render(plan, format, out);
+    Ok(match format {
+        crate::cli::Format::Json | crate::cli::Format::Csv => crate::terminal::print_data(render),
+        crate::cli::Format::Table | crate::cli::Format::Markdown => crate::terminal::print(render),
+    }?)
 }
 
 /// A worker's result; a worker that panicked carries its panic on to this thread.

@@ -110,22 +110,29 @@ fn list_or_none(domains: &BTreeSet<String>) -> String {
 /// Says where the export and the live org disagree; the live org is what gets planned.
 fn report_differences(path: &str, found: &Reconciled) {
     if !found.changed.is_empty() {
-        eprintln!(
+        crate::terminal::say!(
             "{path}: {} accounts have another address now than in the export; the plan uses the live one:",
             found.changed.len()
         );
         for (id, was, now) in found.changed.iter().take(SHOWN) {
-            eprintln!("  {id}: {was} in the export, {now} now");
+            crate::terminal::say!(
+                "  {id}: {} in the export, {} now",
+                mailshift_core::inert::terminal(was),
+                mailshift_core::inert::terminal(now)
+            );
         }
         more(found.changed.len());
     }
     if !found.not_listed.is_empty() {
-        eprintln!(
+        crate::terminal::say!(
             "{path}: {} addresses are not in the org's listing and are left out of the plan:",
             found.not_listed.len()
         );
         for (line, email) in found.not_listed.iter().take(SHOWN) {
-            eprintln!("  {path}:{line}: {email}");
+            crate::terminal::say!(
+                "  {path}:{line}: {}",
+                mailshift_core::inert::terminal(email)
+            );
         }
         more(found.not_listed.len());
     }

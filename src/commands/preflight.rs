@@ -145,6 +145,6 @@ pub(super) const SHOWN: usize = 20;
 /// Says how many of `n` lines were not printed.
 pub(super) fn more(n: usize) {
     if n > SHOWN {
-        eprintln!("  ... and {} more", n - SHOWN);
+        crate::terminal::say!("  ... and {} more", n - SHOWN);
     }
 }

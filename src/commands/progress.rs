@@ -45,7 +45,7 @@ pub(super) fn start(
         let began = Instant::now();
         while let Some(event) = events.blocking_recv() {
             if log && let Some(line) = log_line(&event, &steps) {
-                bar.suspend(|| eprintln!("{line}"));
+                bar.suspend(|| crate::terminal::say!("{line}"));
             }
             match event {
                 Event::Begin {
@@ -77,7 +77,12 @@ pub(super) fn start(
                         bar.inc(1);
                         view.throughput.finished();
                     } else if !log {
-                        bar.suspend(|| eprintln!("step {step}: {message}"));
+                        bar.suspend(|| {
+                            crate::terminal::say!(
+                                "step {step}: {}",
+                                mailshift_core::inert::terminal(message)
+                            );
+                        });
                     }
                 }
                 Event::Skipped { .. } => {
@@ -103,7 +108,9 @@ pub(super) fn start(
                                 && view.said_pause != text
                             {
                                 bar.suspend(|| {
-                                    eprintln!("{text}; Ctrl-C stops at once (the journal resumes)");
+                                    crate::terminal::say!(
+                                        "{text}; Ctrl-C stops at once (the journal resumes)"
+                                    );
                                 });
                                 view.said_pause = text.clone();
                             }
@@ -115,7 +122,7 @@ pub(super) fn start(
                 Event::SafetyStop(trip) => {
                     view.stopping = true;
                     bar.suspend(|| {
-                        eprintln!(
+                        crate::terminal::say!(
                             "Safety stop: {trip}. No new steps; finishing the requests under way."
                         );
                     });
@@ -124,7 +131,7 @@ pub(super) fn start(
                     view.stopping = true;
                     // Said even without a bar, so that the operator knows the key press counted.
                     bar.suspend(|| {
-                        eprintln!(
+                        crate::terminal::say!(
                             "Stopping: no new steps; finishing the requests under way. Ctrl-C again quits at once (the journal still resumes)."
                         );
                     });

@@ -122,7 +122,10 @@ pub(super) fn dump(path: &Path, world: &World) -> std::io::Result<()> {
             crate::model::Status::Suspended => "Suspended",
             _ => "Active",
         };
-        out.write_record([a.account_id.as_str(), &a.name, &a.email, status])?;
+        // The name is the one cell a spreadsheet could run; the address stays as held, so that
+        // the dump reads back as the export it is.
+        let name = mailshift_core::inert::spreadsheet(&a.name);
+        out.write_record([a.account_id.as_str(), &name, &a.email, status])?;
     }
     let bytes = out.into_inner().map_err(csv::IntoInnerError::into_error)?;
     crate::private_file::write(path, |out| out.write_all(&bytes))

@@ -57,7 +57,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
             counts: Counts::of(&states),
             steps: &rows,
         };
-        terminal::print(|out| machine::write(&status, out))?;
+        terminal::print_data(|out| machine::write(&status, out))?;
         return Ok(Outcome::Clean);
     }
     terminal::print(|out| {

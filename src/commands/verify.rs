@@ -15,6 +15,7 @@ use crate::review::machine;
 use crate::terminal;
 use crate::terminal::note;
 use hashbrown::HashMap;
+use mailshift_core::inert;
 
 pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
@@ -155,7 +156,7 @@ fn report(
             listing_reads: pages,
             wrong,
         };
-        return Ok(terminal::print(|out| machine::write(&verify, out))?);
+        return Ok(terminal::print_data(|out| machine::write(&verify, out))?);
     }
     terminal::print(|out| {
         writeln!(
@@ -183,7 +184,13 @@ fn report(
             let why = journal(p)
                 .map(|j| format!("  [journal: {j}]"))
                 .unwrap_or_default();
-            writeln!(out, "  {who}  expected {}, found {found}{why}", p.address)?;
+            writeln!(
+                out,
+                "  {}  expected {}, found {}{why}",
+                inert::terminal(&who),
+                inert::terminal(&p.address),
+                inert::terminal(&found.to_string())
+            )?;
         }
         Ok(())
     })?;

@@ -2,7 +2,7 @@
 //! the few items that matter must not hide among the plain renames. One function decides what
 //! counts as a decision; the renderers only lay it out.
 
-use super::{idp::wait_text, origin_text};
+use super::{idp::wait_text, lookalike, origin_text};
 use crate::plan::{Plan, Step, StepId, StepKind};
 use crate::words::counted;
 use hashbrown::{HashMap, HashSet};
@@ -25,6 +25,7 @@ pub struct Section {
 /// that need none (a rename someone asked for, a free of a holder nobody will miss).
 pub fn of_step(step: &Step) -> Option<&'static str> {
     match step.kind {
+        StepKind::Rename if lookalike::concern(&step.to).is_some() => Some("look-alike address"),
         StepKind::Free if step.flagged() => Some("flagged free"),
         StepKind::Unlink => Some("SCIM unlink"),
         StepKind::Temporary => Some("temporary address"),
@@ -116,6 +117,23 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             .collect(),
     );
     add(
+        "Look-alike addresses",
+        "these targets may be read as another address by a person, a mailbox or the IdP: check each with its owner, or plan it without --allow-non-ascii-local-part",
+        plan.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Rename)
+            .filter_map(|s| {
+                let why = lookalike::concern(&s.to)?;
+                Some(format!(
+                    "step {}: {} -> {}: {why}",
+                    s.id,
+                    who(&s.account_id, &s.name),
+                    s.to
+                ))
+            })
+            .collect(),
+    );
+    add(
         "Flagged frees",
         "these holders did not ask to move, can sign in or use a product, and lose their address",
         plan.steps
@@ -201,7 +219,7 @@ pub fn tally(plan: &Plan) -> String {
     let plain = plan
         .steps
         .iter()
-        .filter(|s| s.kind == StepKind::Rename || (s.kind == StepKind::Free && !s.flagged()))
+        .filter(|s| of_step(s).is_none() && matches!(s.kind, StepKind::Rename | StepKind::Free))
         .count();
     format!(
         "No decision needed: {} (renames a row or rule asks for, and frees of holders who cannot sign in); {} already met",
@@ -240,6 +258,39 @@ mod tests {
         assert_eq!(
             tally(&plan),
             "No decision needed: 2 steps (renames a row or rule asks for, and frees of holders who cannot sign in); 0 wishes already met"
+        );
+    }
+
+    #[test]
+    fn look_alike_targets_are_a_decision_of_their_own() {
+        let plan = crate::plan::plan_of(vec![
+            step(
+                1,
+                "a",
+                "a@old.example",
+                "\u{ff4b}\u{ff49}\u{ff4d}@x.example",
+                &[],
+            ),
+            step(2, "b", "b@old.example", "zoë@x.example", &[]),
+            step(3, "c", "c@old.example", "c@x.example", &[]),
+        ]);
+        let sections = sections(&plan);
+        assert_eq!(sections.len(), 1, "{sections:?}");
+        assert_eq!(sections[0].title, "Look-alike addresses");
+        assert_eq!(sections[0].items.len(), 1);
+        assert!(
+            sections[0].items[0]
+                .starts_with("step 1: a -> ｋｉｍ@x.example: holds compatibility letters"),
+            "{:?}",
+            sections[0].items
+        );
+        assert!(sections[0].items[0].ends_with("it reads as kim@x.example"));
+        assert_eq!(of_step(&plan.steps[0]), Some("look-alike address"));
+        assert_eq!(of_step(&plan.steps[1]), None);
+        assert!(
+            tally(&plan).starts_with("No decision needed: 2 steps"),
+            "{}",
+            tally(&plan)
         );
     }
 }

@@ -98,6 +98,7 @@ fn node(ids: &mut HashMap<String, usize>, address: &str, out: &mut dyn Write) ->
 /// Text inside a quoted Mermaid label: quotes and the characters Mermaid reads as markup
 /// become entity codes, so an address or a name cannot break the diagram.
 fn text(s: &str) -> String {
+    let s = crate::inert::terminal(s);
     let mut t = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -107,7 +108,6 @@ fn text(s: &str) -> String {
             '>' => t.push_str("#gt;"),
             '|' => t.push_str("#124;"),
             '`' => t.push_str("#96;"),
-            '\n' | '\r' => t.push(' '),
             c => t.push(c),
         }
     }
@@ -122,7 +122,7 @@ mod tests {
     fn labels_cannot_break_out_of_their_quotes() {
         assert_eq!(
             text("a\"b|c#d<e>f`g\nh"),
-            "a#quot;b#124;c#35;d#lt;e#gt;f#96;g h"
+            "a#quot;b#124;c#35;d#lt;e#gt;f#96;g\\nh"
         );
     }
 }

@@ -1,7 +1,9 @@
 //! The identity-provider checklist (`plan --idp-checklist FILE`): the accounts whose email the
 //! IdP owns, in the order to change them there, each once the plan steps it waits for are
-//! applied. Written as CSV, mode 0600, because it holds names and addresses.
+//! applied. Written as CSV, mode 0600, because it holds names and addresses; cells inert in a
+//! spreadsheet.
 
+use crate::inert::spreadsheet as cell;
 use crate::plan::access::idp_attribute;
 use crate::plan::{IdpMove, Plan, StepId};
 use std::io::{self, Write};
@@ -37,13 +39,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     ])?;
     for m in &plan.idp {
         csv.write_record([
-            m.order.to_string().as_str(),
-            &m.account_id,
-            &m.name,
-            &m.current,
-            &m.target,
-            &wait_text(m),
-            idp_attribute(&m.source),
+            m.order.to_string(),
+            cell(&m.account_id),
+            cell(&m.name),
+            cell(&m.current),
+            cell(&m.target),
+            wait_text(m),
+            idp_attribute(&m.source).to_owned(),
         ])?;
     }
     csv.flush()

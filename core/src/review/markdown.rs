@@ -16,15 +16,15 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## mailshift plan\n")?;
     writeln!(
         out,
-        "Accounts: `{}` (sha256 `{}`)",
+        "Accounts: {} (sha256 `{}`)",
         cell(&plan.inputs.accounts.path),
         plan.inputs.accounts.sha256
     )?;
     if let Some(t) = &plan.inputs.targets {
-        writeln!(out, "Targets: `{}` (sha256 `{}`)", cell(&t.path), t.sha256)?;
+        writeln!(out, "Targets: {} (sha256 `{}`)", cell(&t.path), t.sha256)?;
     }
     for r in &plan.inputs.rewrite_domains {
-        writeln!(out, "Rule: `--rewrite-domain {}`", cell(r))?;
+        writeln!(out, "Rule: {}", cell(&format!("--rewrite-domain {r}")))?;
     }
     writeln!(out, "\n| | |\n|---|---|")?;
     for (label, value) in summary_rows(plan) {
@@ -164,7 +164,7 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// A table cell cannot hold a pipe or a line break.
+/// Every value in the ticket, ours or not, is inert text: no link, image, HTML or line break.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    crate::inert::markdown(text)
 }

@@ -5,6 +5,7 @@ pub mod cause;
 pub mod decisions;
 mod diagram;
 pub mod idp;
+pub mod lookalike;
 pub mod machine;
 pub mod markdown;
 pub mod outcome;

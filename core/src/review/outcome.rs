@@ -2,7 +2,7 @@
 //! the `--report` file's rows. Pure over the plan and the replayed step states.
 
 use super::kind_text;
-use super::spreadsheet::safe;
+use crate::inert::{spreadsheet as cell, terminal};
 use crate::journal::StepState;
 use crate::plan::{Plan, Step, StepKind};
 use serde::Serialize;
@@ -145,14 +145,14 @@ pub fn write_csv(rows: &[Row], out: &mut dyn Write) -> io::Result<()> {
         w.write_record([
             r.step.to_string(),
             r.kind.to_owned(),
-            safe(&r.account_id),
-            safe(&r.name),
-            safe(&r.from),
-            safe(&r.to),
+            cell(&r.account_id),
+            cell(&r.name),
+            cell(&r.from),
+            cell(&r.to),
             r.outcome.to_owned(),
             text(r.http_status.map(u32::from)),
-            safe(r.error_key.as_deref().unwrap_or("")),
-            safe(&r.message),
+            cell(r.error_key.as_deref().unwrap_or("")),
+            cell(&r.message),
             text(r.attempts),
             text(r.run),
         ])?;
@@ -221,19 +221,20 @@ pub fn render_status(plan: &Plan, states: &[StepState], out: &mut dyn Write) -> 
                 let status = status.map(|s| format!("HTTP {s} ")).unwrap_or_default();
                 let key = key.as_deref().map(|k| format!("{k}: ")).unwrap_or_default();
                 failed.push(format!(
-                    "  step {}  {}  {} -> {}  {status}{key}{message}",
+                    "  step {}  {}  {} -> {}  {}",
                     s.id,
                     who(s),
-                    s.from,
-                    s.to
+                    terminal(&s.from),
+                    terminal(&s.to),
+                    terminal(&format!("{status}{key}{message}"))
                 ));
             }
             StepState::Skipped { because } => skipped.push(format!(
                 "  step {}  {}  {} -> {}  not attempted: step {because} did not succeed",
                 s.id,
                 who(s),
-                s.from,
-                s.to
+                terminal(&s.from),
+                terminal(&s.to)
             )),
             _ => {}
         }
@@ -257,16 +258,66 @@ pub fn render_status(plan: &Plan, states: &[StepState], out: &mut dyn Write) -> 
             "Left on a temporary address (their cycle did not finish):"
         )?;
         for s in parked {
-            writeln!(out, "  {}  now {}", who(s), s.to)?;
+            writeln!(out, "  {}  now {}", who(s), terminal(&s.to))?;
         }
     }
     Ok(())
 }
 
+/// The account and its name as a terminal shows them.
 fn who(s: &Step) -> String {
-    if s.name.is_empty() {
+    let shown = if s.name.is_empty() {
         s.account_id.to_string()
     } else {
         format!("{} ({})", s.account_id, s.name)
+    };
+    terminal(&shown).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{StepId, plan_of, step_of};
+
+    #[test]
+    fn status_shows_names_and_server_messages_inert() {
+        let mut steps = vec![
+            step_of(1, "acc-1", "a@old.example", "a@new.example", &[]),
+            step_of(2, "acc-2", "b@old.example", "b@new.example", &[1]),
+        ];
+        steps[0].name = "Ann\u{1b}[2J\nstep 9  done".into();
+        steps[1].name = "Eve\u{202e}exe.txt".into();
+        let plan = plan_of(steps);
+        let states = [
+            StepState::Failed {
+                status: Some(400),
+                key: Some("bad\u{1b}]8;;http://t.example\u{7}".into()),
+                message: "taken\r\nstep 2 done".into(),
+                attempts: 1,
+            },
+            StepState::Skipped { because: StepId(1) },
+        ];
+        let mut out = Vec::new();
+        render_status(&plan, &states, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{out}"
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.contains("step 9")).count(),
+            1,
+            "{out}"
+        );
+        assert!(
+            out.contains("acc-1 (Ann\\u{1b}[2J\\nstep 9  done)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("HTTP 400 bad\\u{1b}]8;;http://t.example\\u{7}: taken\\r\\nstep 2 done"),
+            "{out}"
+        );
+        assert!(out.contains("acc-2 (Eve\\u{202e}exe.txt)"), "{out}");
     }
 }

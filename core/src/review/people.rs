@@ -2,7 +2,7 @@
 //! address the plan changes, for the announcement and the help desk, since Atlassian sends no
 //! notice. Written as CSV, mode 0600, because it holds names and addresses.
 
-use super::spreadsheet::safe;
+use crate::inert::spreadsheet as cell;
 use crate::plan::{Plan, StepKind};
 use hashbrown::HashMap;
 use std::io::{self, Write};
@@ -68,10 +68,10 @@ pub fn render(
             (false, false) => "moves to the new address",
         };
         csv.write_record([
-            safe(p.name),
-            safe(p.account_id),
-            safe(p.current),
-            safe(p.new),
+            cell(p.name),
+            cell(p.account_id),
+            cell(p.current),
+            cell(p.new),
             if p.signed_out {
                 "yes: every session ends at the change".to_owned()
             } else {

@@ -3,6 +3,7 @@
 //! Cells that a spreadsheet would run as a formula are neutralised.
 
 use super::{after_text, kind_text, origin_text, step_note};
+use crate::inert::spreadsheet as cell;
 use crate::plan::{Blocked, Plan};
 use std::io::{self, Write};
 
@@ -37,18 +38,18 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             s.id.to_string(),
             s.group.to_string(),
             kind_text(s.kind).to_owned(),
-            safe(&s.account_id),
-            safe(&s.name),
+            cell(&s.account_id),
+            cell(&s.name),
             s.status.to_string(),
-            safe(&s.from),
-            safe(&s.to),
+            cell(&s.from),
+            cell(&s.to),
             if s.after.is_empty() {
                 String::new()
             } else {
                 after_text(s)
             },
-            safe(&origin),
-            safe(&step_note(plan, s)),
+            cell(&origin),
+            cell(&step_note(plan, s)),
             super::decisions::of_step(s).unwrap_or_default().to_owned(),
         ])?;
     }
@@ -59,13 +60,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             String::new(),
             String::new(),
             String::new(),
-            safe(&u.account_id),
+            cell(&u.account_id),
             String::new(),
             String::new(),
-            safe(&u.current),
-            safe(&u.target),
+            cell(&u.current),
+            cell(&u.target),
             String::new(),
-            safe(&origin_text(plan, &u.origin)),
+            cell(&origin_text(plan, &u.origin)),
             if u.case_only {
                 "differs in letter case only".into()
             } else {
@@ -100,37 +101,16 @@ fn write_unplanned<W: Write>(
             String::new(),
             String::new(),
             code,
-            safe(b.account_id.as_deref().unwrap_or_default()),
-            safe(&b.name),
+            cell(b.account_id.as_deref().unwrap_or_default()),
+            cell(&b.name),
             String::new(),
-            safe(b.current.as_deref().unwrap_or_default()),
-            safe(&b.target),
+            cell(b.current.as_deref().unwrap_or_default()),
+            cell(&b.target),
             String::new(),
-            safe(&origin_text(plan, &b.origin)),
-            safe(&why),
+            cell(&origin_text(plan, &b.origin)),
+            cell(&why),
             decision.to_owned(),
         ])?;
     }
     Ok(())
-}
-
-/// Prefixes cells that start like a formula (`=`, `+`, `-`, `@`, tab, carriage return) with `'`,
-/// so that opening the review in a spreadsheet never runs what an export row contained.
-pub fn safe(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(super::safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(super::safe("+1"), "'+1");
-        assert_eq!(super::safe("-2"), "'-2");
-        assert_eq!(super::safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(super::safe("ann@x.example"), "ann@x.example");
-    }
 }

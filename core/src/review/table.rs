@@ -1,13 +1,14 @@
 //! The review as aligned columns for a terminal.
 
 use super::{kind_text, origin_text, step_note, summary_rows, targets_path};
+use crate::inert::terminal;
 use crate::plan::{Origin, Plan, Step, StepId, StepKind};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "mailshift plan from {}", sources(plan))?;
+    writeln!(out, "mailshift plan from {}", terminal(&sources(plan)))?;
     for (label, value) in summary_rows(plan) {
         writeln!(out, "  {label:<20} {value}")?;
     }
@@ -59,7 +60,7 @@ fn write_decisions(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     for s in &sections {
         writeln!(out, "  {} ({}): {}", s.title, s.total, s.ask)?;
         for item in &s.items {
-            writeln!(out, "    {item}")?;
+            writeln!(out, "    {}", terminal(item))?;
         }
         if s.total > s.items.len() {
             writeln!(
@@ -116,7 +117,7 @@ fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<
     if !follow.is_empty() {
         writeln!(out, "\nIn the identity provider, after the plan is applied")?;
         for line in follow {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", terminal(&line))?;
         }
     }
     Ok(())
@@ -150,7 +151,7 @@ where
     let mut widths = header.map(text_width);
     for row in rows.clone() {
         for (w, cell) in widths.iter_mut().zip(&row) {
-            *w = (*w).max(text_width(cell));
+            *w = (*w).max(text_width(&terminal(cell)));
         }
     }
     write_row(out, &widths, header.iter().copied())?;
@@ -166,13 +167,13 @@ fn write_row<'a>(
     cells: impl Iterator<Item = &'a str>,
 ) -> io::Result<()> {
     let mut line = String::with_capacity(128);
-    for (i, (cell, width)) in cells.zip(widths).enumerate() {
+    for (i, (cell, width)) in cells.map(terminal).zip(widths).enumerate() {
         if i > 0 {
             line.push_str("  ");
         }
-        line.push_str(cell);
+        line.push_str(&cell);
         if i + 1 < widths.len() {
-            pad(&mut line, width.saturating_sub(text_width(cell)));
+            pad(&mut line, width.saturating_sub(text_width(&cell)));
         }
     }
     writeln!(out, "{}", line.trim_end())
@@ -210,7 +211,7 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             (4, &*s.from),
             (5, &*s.to),
         ] {
-            line.push_str(text);
+            line.push_str(&terminal(text));
             pad(&mut line, widths[i] - lens[i] + 2);
         }
         write_after(&mut line, &s.after);
@@ -256,9 +257,9 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
         digits(s.id.0.into()),
         digits(s.group.into()),
         kind_text(s.kind).len(),
-        text_width(&s.account_id),
-        text_width(&s.from),
-        text_width(&s.to),
+        text_width(&terminal(&s.account_id)),
+        text_width(&terminal(&s.from)),
+        text_width(&terminal(&s.to)),
         after,
         note,
     ]

@@ -645,4 +645,13 @@ fn a_target_whose_user_part_is_not_ascii_is_blocked_unless_allowed() {
     let c = plan_with(&o, &r[..1], &allowed);
     assert!(c.blocked.is_empty(), "{:?}", c.blocked);
     assert_eq!(c.steps.len(), 1);
+    // Allowed, the KELVIN SIGN is still not the letter k: b is renamed (the review names it a
+    // look-alike) and kim@x.example's holder is not freed.
+    let c = plan_with(&o, &r, &allowed);
+    assert!(c.blocked.is_empty(), "{:?}", c.blocked);
+    let moved: Vec<(&str, &str)> = c.steps.iter().map(|s| (&*s.account_id, &*s.to)).collect();
+    assert_eq!(
+        moved,
+        [("a", "t.strasseë@x.example"), ("b", "\u{212A}im@x.example")]
+    );
 }
