@@ -508,7 +508,9 @@ fn a_key_created_with_scopes_is_named_by_plan_and_by_apply_before_any_write() {
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains(hint), "{said}");
     assert!(
-        said.contains("HTTP 403: Unauthorized; scope does not match"),
+        said.contains(
+            "HTTP 403 forbidden.insufficientScope: Insufficient scope for this action (the key was created with scopes)"
+        ),
         "{said}"
     );
     assert!(!dir.path().join("plan.json").exists());

@@ -61,6 +61,41 @@ pub struct SimBehaviourArgs {
     #[arg(long = "external-holder", value_name = "EMAIL")]
     pub external_holders: Vec<String>,
 
+    /// An account whose every user-management call answers 403 forbidden.targetUnverified (its
+    /// email is unverified). Repeatable.
+    #[arg(long = "unverified-account", value_name = "ID")]
+    pub unverified_accounts: Vec<String>,
+
+    /// This share of the accounts (the same ones every time) answers as --unverified-account.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub unverified_share: f64,
+
+    /// An account whose every user-management call answers 403 forbidden (this org does not
+    /// manage it). Repeatable.
+    #[arg(long = "unmanaged-account", value_name = "ID")]
+    pub unmanaged_accounts: Vec<String>,
+
+    /// Answer those 403s Spring-style ({"timestamp","path","status","error","message"}), with no key.
+    #[arg(long)]
+    pub spring_403: bool,
+
+    /// Answer "taken" with a key no client knows:
+    /// {"key":"fieldConstraintsViolated","violations":[{"field":"email","key":"unique"}]}.
+    #[arg(long)]
+    pub taken_unknown_key: bool,
+
+    /// get-scim-links answers 404, not an empty list, once no link is left.
+    #[arg(long)]
+    pub links_404_when_none: bool,
+
+    /// onlyDeleteUserInDB answers 404 for an account without a SCIM record.
+    #[arg(long)]
+    pub unlink_404_when_none: bool,
+
+    /// After an unlink, the account's email stays locked by SCIM this long.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub scim_lock_ms: u64,
+
     /// Status of a set-email call whose address is taken (the real one is not documented).
     #[arg(long = "taken-status", default_value_t = 400, value_parser = clap::builder::PossibleValuesParser::new(["400", "409"]).map(|s| s.parse::<u16>().unwrap_or(400)))]
     pub taken_status: u16,

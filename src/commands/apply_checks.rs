@@ -165,6 +165,18 @@ pub(super) fn check(
         crate::words::counted(ids.len() as u64, "account", "accounts"),
         crate::words::counted(session.reader.user_reads() - before, "read", "reads")
     );
+    if !found.refused.is_empty() {
+        // One account's refusal is that account's failure, not the run's: its writes are sent
+        // and fail on their own answer (or succeed, if it was mended meanwhile).
+        crate::terminal::caution!(
+            "the API refuses {} on their own; their steps will fail (and the steps that wait for them be skipped), the rest goes ahead:",
+            crate::words::counted(found.refused.len() as u64, "account", "accounts")
+        );
+        for (id, why) in found.refused.iter().take(SHOWN) {
+            crate::terminal::say!("  {id}  {}", mailshift_core::inert::terminal(why));
+        }
+        more(found.refused.len());
+    }
     if found.denied.is_empty() && found.missing.is_empty() {
         return Ok(());
     }

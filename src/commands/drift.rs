@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::exec::select::{Choice, drop_groups};
 use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, behind_plan, drifted};
+use crate::live::reader::LiveError;
 use crate::plan::{Plan, StepId};
 use crate::terminal::note;
 use hashbrown::HashMap;
@@ -105,9 +106,16 @@ fn read_again(
 ) -> Result<(), Error> {
     for step in steps {
         let id = &plan.steps[step.index()].account_id;
-        match session.block_on(session.reader.read_email(id))? {
-            Some(email) => emails.insert(id.to_string(), Some(email)),
-            None => emails.remove(&**id),
+        match session.block_on(session.reader.read_email(id)) {
+            Ok(Some(email)) => emails.insert(id.to_string(), Some(email)),
+            Ok(None) => emails.remove(&**id),
+            // What the listing showed stands; the write will meet the same refusal, and fail
+            // that account's steps alone.
+            Err(refused @ LiveError::AccountRefused { .. }) => {
+                crate::terminal::caution!("{refused}");
+                None
+            }
+            Err(e) => return Err(e.into()),
         };
     }
     Ok(())

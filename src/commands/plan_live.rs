@@ -190,13 +190,16 @@ pub(super) fn denied(
     for key in found.denied.values() {
         *by_reason.entry(key.clone()).or_default() += 1;
     }
+    if !found.refused.is_empty() {
+        by_reason.insert("refused by the API (403)".into(), found.refused.len());
+    }
     let mut reasons: Vec<String> = by_reason.iter().map(|(k, n)| format!("{n} {k}")).collect();
     reasons.sort();
     note!(
         "Pre-flight: checked who may be written: {} with {}; {} may not be ({}).",
         crate::words::counted(ids.len() as u64, "account", "accounts"),
         crate::words::counted(session.reader.reads() - before, "read", "reads"),
-        found.denied.len() + found.missing.len(),
+        found.denied.len() + found.missing.len() + found.refused.len(),
         if reasons.is_empty() {
             "none".to_owned()
         } else {
@@ -207,5 +210,7 @@ pub(super) fn denied(
     for id in found.missing {
         denied.insert(id, "accountNotFound".into());
     }
+    // Blocked with the API's answer in words (`NotPermitted`), so the review says why.
+    denied.extend(found.refused);
     Ok((denied, ids.len() as u64))
 }

@@ -12,6 +12,7 @@ use crate::model::domain_key;
 use futures_util::stream::{self, StreamExt};
 use hashbrown::HashMap;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mailshift_core::exec::retry::{FIRST_READS, key_refused};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
@@ -37,6 +38,9 @@ pub(super) struct Permissions {
     pub denied: HashMap<String, String>,
     /// Accounts the API does not know (404).
     pub missing: Vec<String>,
+    /// Accounts the API refuses on their own (a 403 about the account: its email unverified,
+    /// not managed by this org, or a key nobody documented), with the answer in words.
+    pub refused: std::collections::BTreeMap<String, String>,
 }
 
 /// Reads the `email.set` privilege of each account, `concurrency` at a time; accounts in
@@ -54,25 +58,40 @@ pub(super) fn permissions(
     let reader = &session.reader;
     let mut done = 0usize;
     let mut cache_failed = None;
+    // The first reads alone, then the rest: if the first all refuse alike, the key is refused,
+    // and thousands more reads would only say so again.
+    let (head, tail) = to_read.split_at(to_read.len().min(FIRST_READS));
     let answers = session.block_on(async {
-        let reads = stream::iter(&to_read)
-            .map(|id| async move {
-                let answer = reader.email_set(id).await;
-                (*id, answer)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .inspect(|(id, answer)| {
-                bar.inc(1);
-                done += 1;
-                if let (Some(cache), Ok(p)) = (cache.as_deref_mut(), answer)
-                    && let Err(e) = cache.add(id, p, std::time::SystemTime::now())
-                {
-                    cache_failed.get_or_insert(e);
+        let work = async {
+            let mut all: Vec<(&String, Result<Permission, LiveError>)> = Vec::new();
+            for part in [head, tail] {
+                let answers: Vec<_> = stream::iter(part)
+                    .map(|id| async move { (*id, reader.email_set(id).await) })
+                    .buffer_unordered(concurrency.max(1))
+                    .inspect(|(id, answer)| {
+                        bar.inc(1);
+                        done += 1;
+                        if let (Some(cache), Ok(p)) = (cache.as_deref_mut(), answer)
+                            && let Err(e) = cache.add(id, p, std::time::SystemTime::now())
+                        {
+                            cache_failed.get_or_insert(e);
+                        }
+                    })
+                    .collect()
+                    .await;
+                all.extend(answers);
+                if let Some(refusal) = key_refusal(&all) {
+                    return Err(refusal);
                 }
-            })
-            .collect::<Vec<(&String, Result<Permission, LiveError>)>>();
+                // A read that ended the command (the key refused, the API gone) ends the reads.
+                if all.iter().any(|(_, answer)| answer.is_err()) {
+                    break;
+                }
+            }
+            Ok(all)
+        };
         tokio::select! {
-            answers = reads => Some(answers),
+            answers = work => Some(answers),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
@@ -89,6 +108,7 @@ pub(super) fn permissions(
             kept: cache.is_some(),
         });
     };
+    let answers = answers?;
     let mut found = Permissions::default();
     let remembered = ids
         .iter()
@@ -100,10 +120,41 @@ pub(super) fn permissions(
                 found.denied.insert(id.clone(), key);
             }
             Permission::NoAccount => found.missing.push(id.clone()),
+            Permission::Refused { message, .. } => {
+                found.refused.insert(id.clone(), message);
+            }
         }
     }
     found.missing.sort();
     Ok(found)
+}
+
+/// The key's refusal, if the first reads all refused alike (`retry::key_refused`).
+fn key_refusal(answers: &[(&String, Result<Permission, LiveError>)]) -> Option<LiveError> {
+    if answers.len() > FIRST_READS {
+        return None;
+    }
+    let keys: Vec<Option<Option<&str>>> = answers
+        .iter()
+        .map(|(_, a)| match a {
+            Ok(Permission::Refused { key, .. }) => Some(key.as_deref()),
+            _ => None,
+        })
+        .collect();
+    if !key_refused(&keys) {
+        return None;
+    }
+    let message = match &answers.first()?.1 {
+        Ok(Permission::Refused { message, .. }) => message.clone(),
+        _ => return None,
+    };
+    Some(LiveError::ScopedKey {
+        what: format!(
+            "reading the permissions on the first {} accounts",
+            answers.len()
+        ),
+        message: format!("every one was refused alike ({message})"),
+    })
 }
 
 fn bar(len: u64) -> ProgressBar {
@@ -122,7 +173,8 @@ fn bar(len: u64) -> ProgressBar {
 }
 
 /// The emails of accounts the listing hides, read from their profiles, `concurrency` at a time;
-/// `None` for an account that no longer exists.
+/// `None` for an account that no longer exists. An account the API refuses on its own is left
+/// out (its email stays unknown) and named on standard error.
 pub(super) fn read_emails(
     session: &Session,
     ids: &[String],
@@ -136,7 +188,17 @@ pub(super) fn read_emails(
             .collect()
             .await
     });
-    answers.into_iter().collect()
+    let mut read = Vec::with_capacity(answers.len());
+    for answer in answers {
+        match answer {
+            Ok(found) => read.push(found),
+            Err(refused @ LiveError::AccountRefused { .. }) => {
+                crate::terminal::caution!("{refused}; its email stays unknown");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(read)
 }
 
 /// Lines of a list printed before "... and N more".

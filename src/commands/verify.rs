@@ -94,9 +94,15 @@ pub(super) fn reread(
 ) -> Result<(), LiveError> {
     for &i in which {
         let id = &planned[i].account_id;
-        match session.block_on(session.reader.read_email(id))? {
-            Some(email) => live.insert(id.clone(), Some(email)),
-            None => live.remove(id),
+        match session.block_on(session.reader.read_email(id)) {
+            Ok(Some(email)) => live.insert(id.clone(), Some(email)),
+            Ok(None) => live.remove(id),
+            // Not a verdict either way: the account stays unchecked, and so reported.
+            Err(refused @ LiveError::AccountRefused { .. }) => {
+                crate::terminal::caution!("{refused}; it cannot be checked");
+                live.insert(id.clone(), None)
+            }
+            Err(e) => return Err(e),
         };
     }
     Ok(())

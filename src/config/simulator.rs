@@ -120,6 +120,7 @@ impl SimBehaviour {
             ("--drop-share", drop_share),
             ("--slow-share", slow_share),
             ("--ambiguous-share", ambiguous_share),
+            ("--unverified-share", args.unverified_share),
         ];
         for (flag, value) in shares {
             if !(0.0..=1.0).contains(&value) {
@@ -176,6 +177,14 @@ impl SimBehaviour {
                 scoped_key: args.scoped_key,
                 garble_share,
                 endless_listing: args.endless_listing,
+                unverified: args.unverified_accounts.iter().cloned().collect(),
+                unverified_share: args.unverified_share,
+                unmanaged: args.unmanaged_accounts.iter().cloned().collect(),
+                spring_403: args.spring_403,
+                taken_unknown_key: args.taken_unknown_key,
+                links_404_when_none: args.links_404_when_none,
+                unlink_404_when_none: args.unlink_404_when_none,
+                scim_lock: Duration::from_millis(args.scim_lock_ms),
                 ..FaultConfig::default()
             },
             seed: args.seed,

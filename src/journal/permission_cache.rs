@@ -69,11 +69,14 @@ struct Line {
     at: u64,
 }
 
-fn answer_text(p: &Permission) -> &str {
+/// The answer as kept; `None` for a refusal of the account, which the admin may mend between
+/// two tries (a verification mail answered, a domain claimed), so it is read again.
+fn answer_text(p: &Permission) -> Option<&str> {
     match p {
-        Permission::Allowed => "allowed",
-        Permission::NoAccount => "missing",
-        Permission::Denied(key) => key,
+        Permission::Allowed => Some("allowed"),
+        Permission::NoAccount => Some("missing"),
+        Permission::Denied(key) => Some(key),
+        Permission::Refused { .. } => None,
     }
 }
 
@@ -162,9 +165,12 @@ impl CacheWriter {
     }
 
     pub fn add(&mut self, account_id: &str, p: &Permission, now: SystemTime) -> io::Result<()> {
+        let Some(answer) = answer_text(p) else {
+            return Ok(());
+        };
         let line = Line {
             account_id: account_id.to_owned(),
-            answer: answer_text(p).to_owned(),
+            answer: answer.to_owned(),
             at: seconds(now),
         };
         let mut text = serde_json::to_vec(&line)?;

@@ -245,8 +245,14 @@ pub fn classify_read(status: u16, headers: &HeaderMap, body: &[u8], now: SystemT
     })
 }
 
-/// The answer to `GET .../user/{id}/get-scim-links`: whether any link is left.
+/// The answer to `GET .../user/{id}/get-scim-links`: whether any link is left. A 404 says no
+/// link is left too: whether the API answers an account without links `[]` or 404 is not
+/// documented, and either way nothing links the account (an account that is gone altogether
+/// fails its next step, the free, on its own 404).
 pub fn classify_links(status: u16, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Read {
+    if status == 404 {
+        return Read::Linked(false);
+    }
     Read::of(classify_get(status, headers, body, now), |body| {
         let links = serde_json::from_slice::<Value>(body)
             .ok()
@@ -286,12 +292,38 @@ pub fn wait_hint(headers: &HeaderMap, now: SystemTime) -> (Option<Duration>, Opt
     (None, None)
 }
 
-/// `2026-06-05T06:00:12Z`, or Jira's `2026-06-05T06:00Z` without seconds.
+/// `2026-06-05T06:00:12Z`, Jira's `2026-06-05T06:00Z` without seconds, or either with a
+/// numeric offset (`2026-12-01T10:01+0000`, `…T11:01:00+01:00`, `…-05:00`).
 fn parse_reset(v: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(v).ok().or_else(|| {
-        let (minutes, zone) = v.split_at(v.find(['Z', 'z', '+'])?);
-        humantime::parse_rfc3339_weak(&format!("{minutes}:00{zone}")).ok()
-    })
+    // The zone starts at `Z` or at a sign after the date's own `-`s (past the `T`).
+    let t = v.find(['T', 't', ' '])?;
+    let zone_at = t + v[t..].find(['Z', 'z', '+', '-'])?;
+    let (local, zone) = v.split_at(zone_at);
+    let local = if local.len() - t == 6 {
+        format!("{local}:00")
+    } else {
+        local.to_owned()
+    };
+    let at = humantime::parse_rfc3339_weak(&local).ok()?;
+    match zone.as_bytes().first()? {
+        b'Z' | b'z' if zone.len() == 1 => Some(at),
+        sign @ (b'+' | b'-') => {
+            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: u64 = digits[..2].parse().ok()?;
+            let minutes: u64 = digits[2..].parse().ok()?;
+            let offset = Duration::from_secs(hours * 3600 + minutes * 60);
+            // Local time ahead of UTC by `+offset`: UTC is the local time less it.
+            if *sign == b'+' {
+                at.checked_sub(offset)
+            } else {
+                at.checked_add(offset)
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The one key mailshift uses for "the address is held by another account", whatever the API
@@ -321,12 +353,59 @@ fn is_taken(v: &Value) -> bool {
     }
 }
 
-/// The error's key and a sentence for people, from any of the API's error dialects.
+/// The key mailshift gives a refusal of the key's scopes, whatever the body called it (AX-631:
+/// `key` `forbidden.insufficientScope`, `errorKey` `forbidden.insufficient-scope`, or a
+/// `context.acceptableScopes` list).
+pub const INSUFFICIENT_SCOPE: &str = "forbidden.insufficientScope";
+
+/// Keys Atlassian documents for a 403 that concerns one account, not the key, with what to do.
+pub fn account_refusal(key: &str) -> Option<&'static str> {
+    match key {
+        "forbidden.targetUnverified" => Some(
+            "the account's email address is unverified, and the API changes no unverified account: have its owner verify it (resend the verification email) or claim the account, then try again",
+        ),
+        "forbidden" => Some(
+            "this org does not manage the account: claim its domain (or the account) in admin.atlassian.com, then try again",
+        ),
+        _ => None,
+    }
+}
+
+/// The body as sent, for a message that must show an answer nobody documented: at most 300
+/// characters of it, whitespace folded.
+fn raw_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &folded[..cut]),
+        None => folded,
+    }
+}
+
+/// The error's key and a sentence for people, from any of the API's error dialects. A key
+/// nobody documented is given with the raw body, so that the first real run says what the API
+/// really answers.
 pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return (None, format!("HTTP {status}"));
+        return if body.is_empty() {
+            (None, format!("HTTP {status}"))
+        } else {
+            (None, format!("HTTP {status}: {}", raw_body(body)))
+        };
     };
     let s = |p: &str| v.pointer(p).and_then(Value::as_str);
+    if s("/key") == Some(INSUFFICIENT_SCOPE)
+        || s("/errorKey") == Some("forbidden.insufficient-scope")
+        || v.pointer("/context/acceptableScopes").is_some()
+    {
+        return (
+            Some(INSUFFICIENT_SCOPE.to_owned()),
+            format!(
+                "HTTP {status} {INSUFFICIENT_SCOPE}: {} (the key was created with scopes)",
+                s("/context/message").unwrap_or("insufficient scope")
+            ),
+        );
+    }
     // "Taken" is named differently by different calls and may sit at any depth.
     if is_taken(&v) {
         return (
@@ -351,7 +430,10 @@ pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
                     .to_owned()
             }
             "accountNotFound" => "no such account".to_owned(),
-            other => format!("HTTP {status} {other}"),
+            other => match account_refusal(other) {
+                Some(words) => format!("HTTP {status} {other}: {words}"),
+                None => format!("HTTP {status} {other}: {}", raw_body(body)),
+            },
         };
         return (Some(key.to_owned()), message);
     }
@@ -363,11 +445,8 @@ pub fn api_error(status: u16, body: &[u8]) -> (Option<String>, String) {
             format!("HTTP {status} {code}: {text}"),
         );
     }
-    // A Spring-style 403 or anything else with a message.
-    match s("/message") {
-        Some(m) => (None, format!("HTTP {status}: {m}")),
-        None => (None, format!("HTTP {status}")),
-    }
+    // A Spring-style 403 or anything else: as sent.
+    (None, format!("HTTP {status}: {}", raw_body(body)))
 }
 
 #[cfg(test)]
@@ -428,6 +507,49 @@ mod tests {
                 wait: None,
                 told_by: None
             }
+        );
+    }
+
+    #[test]
+    fn a_reset_time_is_read_with_any_zone_and_with_or_without_seconds() {
+        let utc = at("2026-12-01T10:01:00Z");
+        for text in [
+            "2026-12-01T10:01Z",
+            "2026-12-01T10:01:00Z",
+            "2026-12-01T10:01+0000",
+            "2026-12-01T10:01:00+00:00",
+            "2026-12-01T11:01+0100",
+            "2026-12-01T11:01:00+01:00",
+            "2026-12-01T05:01-05:00",
+            "2026-12-01T05:01:00-0500",
+        ] {
+            assert_eq!(parse_reset(text), Some(utc), "{text}");
+        }
+        for bad in [
+            "2026-12-01T10:01+1",
+            "2026-12-01T10:01+01:0x",
+            "2026-12-01",
+            "soon",
+        ] {
+            assert_eq!(parse_reset(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn no_scim_link_left_whether_answered_empty_or_404() {
+        let now = SystemTime::UNIX_EPOCH;
+        let h = HeaderMap::new();
+        assert_eq!(
+            classify_links(200, &h, br#"{"scimLinks":[]}"#, now),
+            Read::Linked(false)
+        );
+        assert_eq!(
+            classify_links(404, &h, br#"{"errors":[]}"#, now),
+            Read::Linked(false)
+        );
+        assert_eq!(
+            classify_links(200, &h, br#"{"scimLinks":[{"scimUserId":"s"}]}"#, now),
+            Read::Linked(true)
         );
     }
 

@@ -4,6 +4,7 @@
 mod classify;
 
 pub use classify::{
-    DOCUMENTED_SUCCESS, Got, REDIRECT, RateInfo, Read, TAKEN, Write, api_error, classify_get,
-    classify_links, classify_read, classify_write, rate_info, redirected, wait_hint,
+    DOCUMENTED_SUCCESS, Got, INSUFFICIENT_SCOPE, REDIRECT, RateInfo, Read, TAKEN, Write,
+    account_refusal, api_error, classify_get, classify_links, classify_read, classify_write,
+    rate_info, redirected, wait_hint,
 };

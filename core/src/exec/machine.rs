@@ -9,13 +9,14 @@
 use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
 use super::retry::{
-    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, quiet_left,
-    settle_due, too_long, under_way_until,
+    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, may_be_lag,
+    quiet_left, settle_due, too_long, under_way_until,
 };
 use super::schedule::{Scheduler, Skip};
-use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, TAKEN, Write};
+use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, Write};
 use crate::journal::{Record, StepState};
 use crate::model::email_key;
+use crate::plan::access::SCIM;
 use crate::plan::{Step, StepId, StepKind};
 use hashbrown::HashMap;
 use rand::rngs::StdRng;
@@ -169,6 +170,8 @@ pub struct Machine {
     guard: Guard,
     rng: StdRng,
     vacated: Vec<Option<StepId>>,
+    /// For each step (by index), the SCIM unlink of its account it waits for, if any.
+    unlinked: Vec<Option<StepId>>,
     groups: HashMap<u32, (Vec<StepId>, Vec<StepId>)>,
     tries: HashMap<StepId, Tries>,
     settle_tries: HashMap<StepId, Tries>,
@@ -220,6 +223,7 @@ impl Machine {
         done.resize(steps.len(), false);
         let mut m = Machine {
             vacated: vacated_by(&steps),
+            unlinked: unlinked_by(&steps),
             groups: groups(&steps),
             guard: Guard::new(settings.limits),
             last_rate: settings.rate,
@@ -322,11 +326,17 @@ impl Machine {
     }
 
     fn tries_mut(&mut self, id: StepId) -> &mut Tries {
-        let vacated_by = self.vacated.get(id.index()).copied().flatten();
-        self.tries.entry(id).or_insert_with(|| Tries {
-            vacated_by,
+        let fresh = self.fresh_tries(id);
+        self.tries.entry(id).or_insert(fresh)
+    }
+
+    /// A step's tries before its first answer: which steps of the plan it waits out.
+    fn fresh_tries(&self, id: StepId) -> Tries {
+        Tries {
+            vacated_by: self.vacated.get(id.index()).copied().flatten(),
+            unlinked_by: self.unlinked.get(id.index()).copied().flatten(),
             ..Tries::default()
-        })
+        }
     }
 
     /// The wall-clock time `now` stands for, as the journal writes it.
@@ -688,10 +698,8 @@ impl Machine {
             }
             return;
         }
-        let mut t = self.tries.remove(&id).unwrap_or_else(|| Tries {
-            vacated_by: self.vacated.get(id.index()).copied().flatten(),
-            ..Tries::default()
-        });
+        let fresh = self.fresh_tries(id);
+        let mut t = self.tries.remove(&id).unwrap_or(fresh);
         let limited = matches!(answer, Answer::Write(Write::RateLimited { .. }, _));
         let decision = match answer {
             Answer::Write(w, info) => {
@@ -724,7 +732,9 @@ impl Machine {
                         .or_insert(quiet);
                     *group = (*group).max(quiet);
                 }
-                if matches!(&w, Write::Rejected { key: Some(k), .. } if k == TAKEN) {
+                if let Write::Rejected { status, key, .. } = &w
+                    && (may_be_lag(*status, key.as_deref()) || key.as_deref() == Some(SCIM))
+                {
                     t.taken += 1;
                 }
                 // Each write starts afresh; a refusal is kept only while it is explained.
@@ -1040,9 +1050,25 @@ fn vacated_by(steps: &[Step]) -> Vec<Option<StepId>> {
         .collect()
 }
 
+/// For each step (by index), the unlink of the same account among the steps it needs: the
+/// free that follows an unlink may meet the SCIM lock for a while after it.
+fn unlinked_by(steps: &[Step]) -> Vec<Option<StepId>> {
+    steps
+        .iter()
+        .map(|s| {
+            s.after.iter().copied().find(|&d| {
+                steps
+                    .get(d.index())
+                    .is_some_and(|n| n.kind == StepKind::Unlink && n.account_id == s.account_id)
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::TAKEN;
     use crate::plan::step_of as step;
 
     #[test]

@@ -20,6 +20,7 @@
 //! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
 //! windows, with and without headers.
 
+use crate::api::{Got, RateInfo};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -96,6 +97,25 @@ pub enum Signal {
     /// No usable answer (a 5xx, a timeout, a lost connection): nothing to learn about the
     /// budget, but a probe that meets it is over.
     Lost,
+}
+
+/// What the pace learns from the answer to a read (`None`: no answer came): the one mapping
+/// for the live reader's GETs. A 429 is a limit; a 5xx or no answer teaches nothing of the
+/// budget; a 401 nothing at all (the command stops), as in the executor; any other answer is
+/// a request the server took, with the budget its headers say is left.
+pub fn heard_get(answer: Option<(&Got<'_>, RateInfo)>) -> Option<Signal> {
+    Some(match answer {
+        Some((Got::Unauthorized { .. }, _)) => return None,
+        None | Some((Got::Transient { .. }, _)) => Signal::Lost,
+        Some((Got::RateLimited { wait, told_by }, _)) => Signal::Limited {
+            wait: *wait,
+            told_by: *told_by,
+        },
+        Some((Got::Body(_) | Got::NotFound | Got::Other { .. }, info)) => Signal::Answered {
+            remaining: info.remaining,
+            limit: info.limit,
+        },
+    })
 }
 
 /// A cut takes the rate to this share of what the server accepted of late.

@@ -1,9 +1,14 @@
 //! What to do after the API answers a write or a read: pure, with the jitter passed in, so that
 //! every branch is tested without a network or a clock.
 
+mod get;
+
+pub use get::{AfterGet, FIRST_READS, Fetched, GetStop, GetTries, after_get, key_refused};
+
 use crate::api::{Read, TAKEN, Write};
 use crate::model::email_key;
 use crate::plan::StepId;
+use crate::plan::access::SCIM;
 use std::time::Duration;
 
 /// Bounds on retrying one step.
@@ -107,7 +112,10 @@ pub struct Tries {
     /// The step of this plan that vacates this step's target (a free, a chain's link, a
     /// cycle's temporary), if any: a "taken" answer may then be the API lagging behind it.
     pub vacated_by: Option<StepId>,
-    /// "Taken" answers received while the account still had its precondition.
+    /// The SCIM unlink of this step's account that this step waits for, if any: a refusal as
+    /// IdP-owned (`externalDirectory.scim`) may then be the SCIM lock lingering after it.
+    pub unlinked_by: Option<StepId>,
+    /// "Taken" (or SCIM-locked) answers received while the account still had its precondition.
     pub taken: u32,
     /// An uncertain write of this step may be under way until then (`under_way_until`).
     pub under_way_until: Option<Duration>,
@@ -121,6 +129,15 @@ pub struct Refusal {
     pub status: u16,
     pub key: Option<String>,
     pub message: String,
+}
+
+/// Whether a set-email refused so may be the API's uniqueness lagging behind a free: "taken"
+/// by any name, or any 400 or 409. Atlassian documents no "taken" answer for a set-email
+/// (neither its status nor its key), so a 400 or 409 with a key nobody knows counts too;
+/// `explain` waits it out only if this run vacated the address and the account still has its
+/// old one, and otherwise fails the step with the API's raw answer.
+pub fn may_be_lag(status: u16, key: Option<&str>) -> bool {
+    key == Some(TAKEN) || matches!(status, 400 | 409)
 }
 
 impl Refusal {
@@ -277,6 +294,12 @@ pub fn after_write(
             };
             if explain {
                 Decision::Explain(refusal)
+            } else if *status == 404 {
+                // An unlink answered 404: the SCIM record may be gone already (the IdP
+                // unassigned the user, an earlier try landed). The links tell.
+                Decision::Check {
+                    after: Duration::ZERO,
+                }
             } else {
                 refusal.fail()
             }
@@ -303,7 +326,8 @@ fn explain(
         Read::Email(found) if email_key(found) == email_key(to) => Decision::Done { status: None },
         Read::Email(found) if email_key(found) == email_key(from) => {
             let taken = refusal.key.as_deref() == Some(TAKEN) || refusal.status == 409;
-            if let (true, Some(by)) = (taken, tries.vacated_by) {
+            let lag = may_be_lag(refusal.status, refusal.key.as_deref());
+            if let (true, Some(by)) = (lag, tries.vacated_by) {
                 // This plan vacated the address (step `by` is done): the API's uniqueness may
                 // lag behind the free, so wait it out for a while before blaming anyone.
                 if tries.taken <= policy.taken_retries {
@@ -315,8 +339,25 @@ fn explain(
                     status: Some(refusal.status),
                     key: refusal.key.clone(),
                     message: format!(
-                        "{to} is still taken after {} tries, although this plan vacated it (step {by}): the API's uniqueness may lag behind, or another account took the address meanwhile; the account itself still has {from}. Run `mailshift apply --retry-failed` later",
-                        tries.taken
+                        "{to} is still refused after {} tries, although this plan vacated it (step {by}): the API's uniqueness may lag behind, or another account took the address meanwhile; the account itself still has {from}. Run `mailshift apply --retry-failed` later. The API's last answer: {}",
+                        tries.taken, refusal.message
+                    ),
+                }
+            } else if let (Some(SCIM), Some(by)) = (refusal.key.as_deref(), tries.unlinked_by) {
+                // This plan unlinked the account (step `by` is done): the SCIM lock may linger
+                // a while after the unlink (how long is not documented), so wait it out as a
+                // lagging uniqueness is.
+                if tries.taken <= policy.taken_retries {
+                    return Decision::Send {
+                        after: taken_backoff(tries.taken, jitter),
+                    };
+                }
+                Decision::Fail {
+                    status: Some(refusal.status),
+                    key: refusal.key.clone(),
+                    message: format!(
+                        "the account is still locked by SCIM after {} tries, although this plan unlinked it (step {by}): the lock may outlast the unlink, or the IdP provisioned it again meanwhile; the account itself still has {from}. Run `mailshift apply --retry-failed` later. The API's last answer: {}",
+                        tries.taken, refusal.message
                     ),
                 }
             } else if taken {
@@ -558,7 +599,7 @@ fn count(n: u32, word: &str) -> String {
 mod tests {
     use super::*;
 
-    const P: RetryPolicy = RetryPolicy {
+    pub(super) const P: RetryPolicy = RetryPolicy {
         max_attempts: 3,
         max_rate_limited: 5,
         base: Duration::from_secs(1),
@@ -787,6 +828,73 @@ mod tests {
     }
 
     #[test]
+    fn an_unlink_answered_404_is_checked_through_the_links_not_failed() {
+        let gone = Write::Rejected {
+            status: 404,
+            key: Some("ADMIN-404-8".into()),
+            message: "User not found".into(),
+        };
+        assert_eq!(
+            after_write(&gone, &tries(0, 0), &P, 1.0, false),
+            Decision::Check {
+                after: Duration::ZERO
+            }
+        );
+        // Any other refusal of an unlink stands.
+        let other = Write::Rejected {
+            status: 400,
+            key: None,
+            message: "bad".into(),
+        };
+        assert!(matches!(
+            after_write(&other, &tries(0, 0), &P, 1.0, false),
+            Decision::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn a_free_after_this_plans_unlink_waits_out_the_scim_lock_then_says_so() {
+        let locked = Refusal {
+            status: 403,
+            key: Some(SCIM.into()),
+            message: "HTTP 403 externalDirectory.scim".into(),
+        };
+        let t = |taken, unlinked_by| Tries {
+            refused: Some(locked.clone()),
+            unlinked_by,
+            taken,
+            ..Tries::default()
+        };
+        let read = |t: &Tries| {
+            after_check(
+                "h@new.example",
+                "h_FREE@new.example",
+                &Read::Email("h@new.example".into()),
+                t,
+                &P,
+                1.0,
+            )
+        };
+        assert_eq!(
+            read(&t(1, Some(StepId(3)))),
+            Decision::Send {
+                after: Duration::from_secs(1)
+            }
+        );
+        match read(&t(3, Some(StepId(3)))) {
+            Decision::Fail { message, .. } => assert!(
+                message.contains(
+                    "still locked by SCIM after 3 tries, although this plan unlinked it (step 3)"
+                ),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Not unlinked by this plan: the IdP owns the email, at once.
+        assert!(matches!(read(&t(1, None)), Decision::Fail { .. }));
+    }
+
+    #[test]
     fn a_check_compares_the_account_with_the_step() {
         let check = |found: &str, t: &Tries| {
             after_check(
@@ -886,6 +994,56 @@ mod tests {
     }
 
     #[test]
+    fn any_400_or_409_for_an_address_this_plan_vacated_is_waited_out_whatever_its_key() {
+        let tries = |status, key: &str| Tries {
+            refused: Some(Refusal {
+                status,
+                key: Some(key.into()),
+                message: format!("HTTP {status} {key}: {{\"key\":\"{key}\"}}"),
+            }),
+            vacated_by: Some(StepId(4)),
+            taken: 1,
+            ..Tries::default()
+        };
+        let read = |t: &Tries| {
+            after_check(
+                "f0@old.example",
+                "f0@new.example",
+                &Read::Email("f0@old.example".into()),
+                t,
+                &P,
+                1.0,
+            )
+        };
+        for (status, key) in [
+            (400, "fieldConstraintsViolated"),
+            (409, "conflict"),
+            (400, "x"),
+        ] {
+            assert_eq!(
+                read(&tries(status, key)),
+                Decision::Send {
+                    after: Duration::from_secs(1)
+                },
+                "{status} {key}"
+            );
+        }
+        // A 403 is about the account, not the address: it stands, with the API's own words.
+        match read(&tries(403, "forbidden.targetUnverified")) {
+            Decision::Fail { key, message, .. } => {
+                assert_eq!(key.as_deref(), Some("forbidden.targetUnverified"));
+                assert!(
+                    message.contains("HTTP 403 forbidden.targetUnverified"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(may_be_lag(400, Some("anything")) && may_be_lag(409, None));
+        assert!(may_be_lag(403, Some(TAKEN)) && !may_be_lag(403, Some("forbidden")));
+    }
+
+    #[test]
     fn taken_for_an_address_this_plan_vacated_is_waited_out_then_blamed_on_the_lag() {
         let refusal = Refusal {
             status: 400,
@@ -926,8 +1084,8 @@ mod tests {
                 assert_eq!(key.as_deref(), Some(TAKEN));
                 assert!(
                     message.contains(
-                        "still taken after 3 tries, although this plan vacated it (step 4)"
-                    ),
+                        "still refused after 3 tries, although this plan vacated it (step 4)"
+                    ) && message.ends_with("The API's last answer: held"),
                     "{message}"
                 );
             }

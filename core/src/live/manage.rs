@@ -13,6 +13,21 @@ pub enum Permission {
     Denied(String),
     /// The account does not exist (404).
     NoAccount,
+    /// The API refuses this one account (a 403 about it): `key` as answered (none in a
+    /// Spring-style body), `message` in words.
+    Refused {
+        key: Option<String>,
+        message: String,
+    },
+}
+
+/// The email in a `/manage/profile` answer.
+pub fn parse_profile_email(body: &[u8]) -> Result<String, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    match value.pointer("/account/email").and_then(Value::as_str) {
+        Some(email) => Ok(email.to_owned()),
+        None => Err("the profile has no email".to_owned()),
+    }
 }
 
 /// The `email.set` privilege in a `/manage` answer. A missing privilege counts as denied, since

@@ -2,6 +2,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Shares are probabilities per request (0 to 1).
@@ -43,6 +44,52 @@ pub struct FaultConfig {
     /// The users listing never ends: past its last account it goes round again, each page with
     /// a new cursor and the true `meta.total`, as a server whose cursors are broken would.
     pub endless_listing: bool,
+    /// Accounts whose reads and writes the user management API answers 403
+    /// `forbidden.targetUnverified` (their email is unverified, AX-220).
+    pub unverified: BTreeSet<String>,
+    /// Of the other accounts, this share (by a hash of the ID, so the same accounts every
+    /// time) is answered as unverified too.
+    pub unverified_share: f64,
+    /// Accounts answered 403 `forbidden` (this org does not manage them).
+    pub unmanaged: BTreeSet<String>,
+    /// Those 403s come Spring-style (`{"timestamp","path","status","error","message"}`), with
+    /// no key at all, as some organization endpoints answer.
+    pub spring_403: bool,
+    /// "Taken" is answered with a key no client knows:
+    /// `{"key":"fieldConstraintsViolated","violations":[{"field":"email","key":"unique"}]}`.
+    pub taken_unknown_key: bool,
+    /// `get-scim-links` answers 404, not `[]`, for an account with no link left.
+    pub links_404_when_none: bool,
+    /// `onlyDeleteUserInDB` answers 404 for an account without a SCIM record.
+    pub unlink_404_when_none: bool,
+    /// After an unlink, the account's email stays locked (set-email answers 403
+    /// `externalDirectory.scim`) this long.
+    pub scim_lock: Duration,
+}
+
+/// Why the user management API refuses one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountRefusal {
+    Unverified,
+    Unmanaged,
+}
+
+impl FaultConfig {
+    /// Whether, and why, the API refuses this one account on every call.
+    pub fn account_refusal(&self, account_id: &str) -> Option<AccountRefusal> {
+        if self.unmanaged.contains(account_id) {
+            return Some(AccountRefusal::Unmanaged);
+        }
+        let drawn = || {
+            // FNV-1a: the same accounts whatever the seed or the run.
+            let hash = account_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            (hash % 1_000_000) as f64 / 1_000_000.0 < self.unverified_share
+        };
+        (self.unverified.contains(account_id) || (self.unverified_share > 0.0 && drawn()))
+            .then_some(AccountRefusal::Unverified)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

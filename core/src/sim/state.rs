@@ -7,7 +7,7 @@
 
 use super::faults::{Dice, Fault, FaultConfig};
 use super::limiter::{Bucket, Verdict};
-use super::world::{SetEmailError, World};
+use super::world::{ScimError, SetEmailError, World};
 use crate::model::email_key;
 use hashbrown::{HashMap, HashSet};
 use std::time::Duration;
@@ -51,6 +51,8 @@ pub struct SimState {
     /// The address each recently changed account had before, and when it changed: what reads
     /// show during `read_delay`.
     recent: HashMap<String, (String, Duration)>,
+    /// Accounts unlinked from SCIM, and when: their email stays locked for `faults.scim_lock`.
+    unlinked: HashMap<String, Duration>,
 }
 
 impl SimState {
@@ -63,7 +65,39 @@ impl SimState {
             writing: HashSet::new(),
             vacated: HashMap::new(),
             recent: HashMap::new(),
+            unlinked: HashMap::new(),
         }
+    }
+
+    /// `onlyDeleteUserInDB`: the account's SCIM record goes, and its email stays locked for
+    /// `faults.scim_lock` after. `Ok(false)`: there was no record to delete, which the API
+    /// answers 404 under `faults.unlink_404_when_none` (the real answer is not documented).
+    pub fn unlink(
+        &mut self,
+        rules: &Rules,
+        now: Duration,
+        account_id: &str,
+    ) -> Result<bool, ScimError> {
+        let linked = self
+            .world
+            .account(account_id)
+            .ok_or(ScimError::NotFound)?
+            .scim_linked;
+        if !linked && rules.faults.unlink_404_when_none {
+            return Ok(false);
+        }
+        self.world.unlink_scim(account_id)?;
+        if linked {
+            self.unlinked.insert(account_id.to_owned(), now);
+        }
+        Ok(true)
+    }
+
+    /// Whether the SCIM lock of an unlink still holds the account's email.
+    pub fn scim_locked(&self, rules: &Rules, now: Duration, account_id: &str) -> bool {
+        self.unlinked
+            .get(account_id)
+            .is_some_and(|&at| now.saturating_sub(at) < rules.faults.scim_lock)
     }
 
     /// Authentication, then the rate limit, then the roll of the dice. `presented`: the bearer

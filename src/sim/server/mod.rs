@@ -12,7 +12,7 @@ mod orgs;
 mod scim;
 mod users;
 
-use super::faults::{Fault, FaultConfig};
+use super::faults::{AccountRefusal, Fault, FaultConfig};
 use super::state::{Admission, Rules, SimState};
 use super::world::{ScimError, SetEmailError, SimAccount, World};
 use crate::api::path_segment;
@@ -416,9 +416,18 @@ fn admit(
     );
     match admission {
         Admission::Unauthorized => Err(unauthorized(dialect)),
+        // The body Atlassian documents for a key created with scopes (AX-631).
         Admission::OutOfScope => Err(um(
             StatusCode::FORBIDDEN,
-            json!({"code": 403, "message": "Unauthorized; scope does not match"}),
+            json!({
+                "key": "forbidden.insufficientScope",
+                "context": {
+                    "message": "Insufficient scope for this action",
+                    "acceptableScopes": ["manage:org"],
+                },
+                "errorKey": "forbidden.insufficient-scope",
+                "errorDetail": "Insufficient scope for this action",
+            }),
         )),
         Admission::Limited { limit, wait } => {
             if write {

@@ -32,10 +32,13 @@ pub(super) async fn scim_delete(
         if org_id != shared.org_id {
             return org_not_found();
         }
-        let result = lock(&shared.inner).sim.world.unlink_scim(&account_id);
+        let now = shared.now();
+        let result = lock(&shared.inner)
+            .sim
+            .unlink(&shared.rules, now, &account_id);
         match result {
-            Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(ScimError::NotFound) => scim_not_found(),
+            Ok(true) => StatusCode::NO_CONTENT.into_response(),
+            Ok(false) | Err(ScimError::NotFound) => scim_not_found(),
         }
     });
     let response = work.await.unwrap_or_else(|_| server_error(500));
@@ -59,6 +62,7 @@ pub(super) async fn scim_links(
                 json!({"scimLinks": [{"scimUserId": format!("scim-{}", a.account_id), "directoryId": "sim-directory",
                                       "orgId": org, "atlassianAccountId": a.account_id}]}),
             ),
+            Some(_) if shared.faults().links_404_when_none => scim_not_found(),
             Some(_) => um(StatusCode::OK, json!({"scimLinks": []})),
         }
     })

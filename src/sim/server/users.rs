@@ -47,6 +47,15 @@ pub(super) async fn set_email(
     if let Some(response) = early_fault(&shared, admitted.fault) {
         return response;
     }
+    if let Some(response) = refused(&shared, &account_id) {
+        return admitted.headers(response);
+    }
+    if lock(&shared.inner)
+        .sim
+        .scim_locked(&shared.rules, shared.now(), &account_id)
+    {
+        return admitted.headers(set_email_error(&shared, SetEmailError::ScimManaged));
+    }
     if let Some(other) = &shared.faults().redirect_to {
         let location = format!("{other}/users/{}/manage/email", path_segment(&account_id));
         let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
@@ -169,7 +178,14 @@ fn set_email_error(shared: &Shared, e: SetEmailError) -> Response {
             json!({"key": "forbidden.unclaimedDomain", "context": {"domain": domain}}),
         ),
         SetEmailError::Taken => {
-            let mut response = violation("email.taken");
+            let mut response = if shared.faults().taken_unknown_key {
+                um(
+                    StatusCode::BAD_REQUEST,
+                    json!({"key": "fieldConstraintsViolated", "violations": [{"field": "email", "key": "unique"}]}),
+                )
+            } else {
+                violation("email.taken")
+            };
             *response.status_mut() = shared.taken_status;
             response
         }
@@ -198,18 +214,16 @@ pub(super) async fn profile(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    read(
-        &shared,
-        &headers,
-        Dialect::UserManagement,
-        |shown| match shown.world().account(&id) {
-            Some(a) => um(
+    read(&shared, &headers, Dialect::UserManagement, |shown| {
+        match (shown.world().account(&id), refused(&shared, &id)) {
+            (Some(_), Some(refusal)) => refusal,
+            (Some(a), None) => um(
                 StatusCode::OK,
                 json!({"account": account_json(a, shown.email_of(a))}),
             ),
-            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
-        },
-    )
+            (None, _) => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
+        }
+    })
     .await
 }
 
@@ -218,12 +232,10 @@ pub(super) async fn manage(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    read(
-        &shared,
-        &headers,
-        Dialect::UserManagement,
-        |shown| match shown.world().account(&id) {
-            Some(a) => {
+    read(&shared, &headers, Dialect::UserManagement, |shown| {
+        match (shown.world().account(&id), refused(&shared, &id)) {
+            (Some(_), Some(refusal)) => refusal,
+            (Some(a), None) => {
                 let email_set = if a.scim_linked {
                     json!({"allowed": false, "reason": {"key": "externalDirectory.scim"}})
                 } else {
@@ -239,8 +251,35 @@ pub(super) async fn manage(
                     }),
                 )
             }
-            None => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
-        },
-    )
+            (None, _) => um(StatusCode::NOT_FOUND, json!({"key": "accountNotFound"})),
+        }
+    })
     .await
+}
+
+/// The 403 the API answers every call about an account it refuses (`--unverified-account`,
+/// `--unmanaged-account`, `--unverified-share`), in the documented dialect or Spring's.
+fn refused(shared: &Shared, account_id: &str) -> Option<Response> {
+    let why = shared.faults().account_refusal(account_id)?;
+    let body = if shared.faults().spring_403 {
+        json!({
+            "timestamp": "2026-12-01T10:00:00.000+00:00",
+            "path": format!("/users/{}/manage", path_segment(account_id)),
+            "status": 403,
+            "error": "Forbidden",
+            "message": "Forbidden",
+            "requestId": "sim-403",
+        })
+    } else {
+        match why {
+            AccountRefusal::Unverified => json!({
+                "key": "forbidden.targetUnverified",
+                "context": "The target user's email is not verified",
+                "errorKey": "forbidden.target-unverified",
+                "errorDetail": "Target user email must be verified",
+            }),
+            AccountRefusal::Unmanaged => json!({"key": "forbidden", "context": {}}),
+        }
+    };
+    Some(um(StatusCode::FORBIDDEN, body))
 }
