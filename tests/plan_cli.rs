@@ -559,3 +559,70 @@ fn look_alike_targets_free_nobody_and_are_named_in_the_review() {
         assert!(review.contains(line), "{line}\n{review}");
     }
 }
+
+/// The domains' "Export accounts" file says which accounts this org has claimed and whose email
+/// is verified: an unclaimed account is blocked `not_claimed`, an unverified one is named for a
+/// decision, and a closed holder is freed without a warning (nobody signs in to it).
+#[test]
+fn claimed_verified_and_closed_in_the_domains_export_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "Name,Email,Atlassian ID,Status,Last active date [UTC],Claimed,Verified email";
+    std::fs::write(
+        dir.path().join("accounts.csv"),
+        format!(
+            "{header}\n\
+             Ann,ann@old.example,id-ann,Active,2026-11-04,Yes,Yes\n\
+             Bob,bob@old.example,id-bob,Active,2026-11-04,No,Yes\n\
+             Cy,cy@old.example,id-cy,Active,2026-11-04,Yes,No\n\
+             Dee,ann@new.example,id-dee,Closed,2024-01-02,Yes,Yes\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("targets.csv"),
+        "account_id,target_email\nid-ann,ann@new.example\nid-bob,bob@new.example\nid-cy,cy@new.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts accounts.csv --targets targets.csv --verified-domains old.example,new.example --out plan.json",
+    );
+    let review = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{review}", stderr(&out));
+    let plan = file::read(&dir.path().join("plan.json")).unwrap();
+    let codes: Vec<(Option<&str>, &str)> = plan
+        .blocked
+        .iter()
+        .map(|b| (b.account_id.as_deref(), b.reason.code()))
+        .collect();
+    assert_eq!(codes, [(Some("id-bob"), "not_claimed")]);
+    assert_eq!(plan.unverified, ["id-cy"]);
+    assert!(review.contains("Unverified emails (1)"), "{review}");
+    assert!(review.contains("step "), "{review}");
+    let dee = plan
+        .steps
+        .iter()
+        .find(|s| &*s.account_id == "id-dee")
+        .unwrap();
+    assert_eq!((dee.kind, dee.flagged()), (StepKind::Free, false));
+    assert!(!review.contains("Flagged frees"), "{review}");
+
+    // A yes/no column holding anything else is refused, naming file, line and account.
+    std::fs::write(
+        dir.path().join("odd.csv"),
+        format!("{header}\nAnn,ann@old.example,id-ann,Active,2026-11-04,Maybe,Yes\n"),
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        "plan --accounts odd.csv --rewrite-domain old.example=new.example",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "odd.csv:2: column \"Claimed\" of account id-ann holds \"Maybe\", not yes or no"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

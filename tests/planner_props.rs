@@ -177,6 +177,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
         no_account: c.no_account,
         unchanged: c.unchanged,
         idp: c.idp,
+        unverified: Vec::new(),
     }
 }
 

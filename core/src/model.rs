@@ -212,6 +212,9 @@ pub enum Status {
     Active,
     Deactivated,
     Suspended,
+    /// Closed (deleted) by its owner or an admin, as the API's `account_status` says: nobody
+    /// signs in to it.
+    Closed,
     /// Blank or a value this version does not know; treated like an active account.
     Unknown,
 }
@@ -226,6 +229,8 @@ impl Status {
             Status::Deactivated
         } else if is("suspended") {
             Status::Suspended
+        } else if is("closed") {
+            Status::Closed
         } else {
             Status::Unknown
         }
@@ -233,7 +238,7 @@ impl Status {
 
     /// Whether the user can be signed in, and so loses sessions when the address changes.
     pub fn may_have_sessions(self) -> bool {
-        !matches!(self, Status::Deactivated)
+        !matches!(self, Status::Deactivated | Status::Closed)
     }
 }
 
@@ -244,6 +249,7 @@ impl Status {
             Status::Active => "active",
             Status::Deactivated => "deactivated",
             Status::Suspended => "suspended",
+            Status::Closed => "closed",
             Status::Unknown => "unknown",
         }
     }
@@ -325,6 +331,14 @@ mod tests {
         assert_eq!(domain_key("@Bücher.Example"), "xn--bcher-kva.example");
         assert_eq!(domain_key("NEW.example"), "new.example");
         assert_ne!(domain_key("bucher.example"), domain_key("bücher.example"));
+    }
+
+    #[test]
+    fn a_closed_account_is_a_status_of_its_own_that_nobody_signs_in_to() {
+        assert_eq!(Status::from_cell("Closed"), Status::Closed);
+        assert!(!Status::Closed.may_have_sessions());
+        assert_eq!(Status::Closed.name(), "closed");
+        assert_eq!(Status::from_cell("gone"), Status::Unknown);
     }
 
     #[test]

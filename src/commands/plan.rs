@@ -110,6 +110,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         allow_self: config.allow_self,
         allow_scim_unlink: config.allow_scim_unlink,
         allow_non_ascii_local: config.allow_non_ascii_local_part,
+        unclaimed: source.unclaimed.iter().cloned().collect(),
         ..Access::default()
     };
     let compute = |access: &Access| {
@@ -163,6 +164,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
             );
         }
     }
+    let unverified = written_of(&computed.steps, &source.unverified);
     let plan = Plan {
         inputs: Inputs {
             accounts: source.input.clone(),
@@ -188,9 +190,24 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         no_account: computed.no_account,
         unchanged: computed.unchanged,
         idp: computed.idp,
+        unverified,
     };
     drop_in_background((source.org, targets));
     Ok(plan)
+}
+
+/// The accounts of `ids` that the steps write, in plan order.
+fn written_of(steps: &[mailshift_core::plan::Step], ids: &[String]) -> Vec<String> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let ids: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut seen = std::collections::HashSet::new();
+    steps
+        .iter()
+        .filter(|s| ids.contains(&*s.account_id) && seen.insert(&*s.account_id))
+        .map(|s| s.account_id.to_string())
+        .collect()
 }
 
 /// The domain keys of the org's accounts, most used first.
@@ -280,6 +297,8 @@ fn offline_source(
         return Err(InputError::NoAccountIds { path: path.clone() }.into());
     }
     Ok(Source {
+        unclaimed: parsed.unclaimed,
+        unverified: parsed.unverified,
         org: parsed.org,
         input: InputFile {
             path: path.display().to_string(),

@@ -74,13 +74,15 @@ pub(super) fn source(
         "Pre-flight: the org has verified {}.",
         list_or_none(&verified_domains)
     );
-    let (input, layout) = match (accounts, &config.accounts) {
+    let (input, layout, unclaimed, unverified) = match (accounts, &config.accounts) {
         (Some((parsed, sha256)), Some(path)) => (
             InputFile {
                 path: path.display().to_string(),
                 sha256,
             },
             parsed.layout,
+            parsed.unclaimed,
+            parsed.unverified,
         ),
         _ => (
             InputFile {
@@ -88,6 +90,8 @@ pub(super) fn source(
                 sha256: listing_hash(&listed),
             },
             Layout::ExportUsers,
+            Vec::new(),
+            Vec::new(),
         ),
     };
     let source = Source {
@@ -95,6 +99,8 @@ pub(super) fn source(
         input,
         layout,
         verified_domains: Some(verified_domains),
+        unclaimed,
+        unverified,
     };
     Ok((source, session))
 }

@@ -13,4 +13,8 @@ pub(super) struct Source {
     pub input: InputFile,
     pub layout: Layout,
     pub verified_domains: Option<BTreeSet<String>>,
+    /// Accounts the export says this org has not claimed, and those whose email it says is
+    /// unverified (the domains export's `Claimed` and `Verified email` columns).
+    pub unclaimed: Vec<String>,
+    pub unverified: Vec<String>,
 }

@@ -25,8 +25,8 @@ const AFTER: &str = "accounts-after.csv";
 
 pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
     let paths = Paths::prepare(&config.dir)?;
-    let sim = &config.sim;
-    let world = simulate::seeded_world(&config.accounts, sim)?;
+    let (world, sim) = simulate::seeded_world(&config.accounts, &config.sim)?;
+    let sim = &sim;
     let sim_config = simulate::server_config(
         world,
         sim,

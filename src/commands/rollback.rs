@@ -66,6 +66,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         no_account: computed.no_account,
         unchanged: computed.unchanged,
         idp: computed.idp,
+        unverified: Vec::new(),
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, config.format)?;

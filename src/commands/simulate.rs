@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 pub fn run(config: &SimulateConfig) -> Result<Outcome, Error> {
-    let behaviour = &config.behaviour;
-    let world = seeded_world(&config.accounts, behaviour)?;
+    let (world, behaviour) = seeded_world(&config.accounts, &config.behaviour)?;
+    let behaviour = &behaviour;
     let accounts = world.accounts().len();
     let sim_config = server_config(
         world,
@@ -99,16 +99,25 @@ pub(super) fn server_config(
     }
 }
 
-/// The simulated org: the export's accounts, with the behaviour's domains, links and holders.
-pub(super) fn seeded_world(accounts: &Path, behaviour: &SimBehaviour) -> Result<World, Error> {
+/// The simulated org: the export's accounts, with the behaviour's domains, links and holders;
+/// and the behaviour, with the accounts the export calls unverified or unclaimed refused as the
+/// API refuses them (403 `forbidden.targetUnverified`, 403 `forbidden`).
+pub(super) fn seeded_world(
+    accounts: &Path,
+    behaviour: &SimBehaviour,
+) -> Result<(World, SimBehaviour), Error> {
     let source = crate::input::read(accounts)?;
-    let org = parse_accounts(&source.path, &source.bytes)?.org;
-    Ok(World::from_org(
-        &org,
+    let parsed = parse_accounts(&source.path, &source.bytes)?;
+    let world = World::from_org(
+        &parsed.org,
         &behaviour.verified_domains,
         &behaviour.scim_linked,
         &behaviour.external_holders,
-    ))
+    );
+    let mut behaviour = behaviour.clone();
+    behaviour.faults.unverified.extend(parsed.unverified);
+    behaviour.faults.unmanaged.extend(parsed.unclaimed);
+    Ok((world, behaviour))
 }
 
 /// The final accounts in the "Export users" layout, so that a rehearsal's result can be fed back

@@ -58,6 +58,25 @@ const PRODUCTS: &[&str] = &[
 pub struct AccountsFile {
     pub layout: Layout,
     pub org: Org,
+    /// Accounts the export says this org has not claimed (`Claimed` no): the API changes none.
+    pub unclaimed: Vec<String>,
+    /// Accounts whose email the export says is unverified (`Verified email` no): the API
+    /// refuses to change them (403 `forbidden.targetUnverified`) until it is verified.
+    pub unverified: Vec<String>,
+}
+
+/// A yes/no cell; `None` when blank.
+fn flag(cell: &str) -> Result<Option<bool>, ()> {
+    let is = |words: &[&str]| words.iter().any(|w| cell.trim().eq_ignore_ascii_case(w));
+    if cell.trim().is_empty() {
+        Ok(None)
+    } else if is(&["yes", "true", "y", "1", "claimed", "verified"]) {
+        Ok(Some(true))
+    } else if is(&["no", "false", "n", "0", "unclaimed", "unverified"]) {
+        Ok(Some(false))
+    } else {
+        Err(())
+    }
 }
 
 pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputError> {
@@ -93,6 +112,10 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
     };
     let name_col = table.column("name", name_aliases)?;
     let status_col = table.column("status", status_aliases)?;
+    let claimed_col = table.column("claimed", &["claimed"])?;
+    let verified_col = table.column("verified email", &["verified email", "email verified"])?;
+    let mut unclaimed = Vec::new();
+    let mut unverified = Vec::new();
     let product_cols: Vec<usize> = table
         .headers()
         .iter()
@@ -136,6 +159,28 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
             Some(col) => Status::from_cell(row.cell(col)?),
             None => Status::Unknown,
         };
+        if let Some(id) = &id {
+            for (col, column, list) in [
+                (claimed_col, "Claimed", &mut unclaimed),
+                (verified_col, "Verified email", &mut unverified),
+            ] {
+                let Some(col) = col else { continue };
+                let cell = row.cell(col)?;
+                match flag(cell) {
+                    Ok(Some(false)) => list.push(id.to_string()),
+                    Ok(_) => {}
+                    Err(()) => {
+                        return Err(InputError::BadFlag {
+                            path: path.to_owned(),
+                            line,
+                            column,
+                            account: id.to_string(),
+                            value: cell.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
         let mut product_access = false;
         for &col in &product_cols {
             if has_access(row.cell(col)?) {
@@ -158,7 +203,12 @@ pub fn parse_accounts(path: &Path, bytes: &[u8]) -> Result<AccountsFile, InputEr
         });
     }
     let org = Org::from_rows(accounts).map_err(|e| org_error(path, e))?;
-    Ok(AccountsFile { layout, org })
+    Ok(AccountsFile {
+        layout,
+        org,
+        unclaimed,
+        unverified,
+    })
 }
 
 fn is_product_column(layout: Layout, header: &str) -> bool {

@@ -133,6 +133,15 @@ pub enum InputError {
         line: u64,
         value: String,
     },
+    /// A yes/no column (`Claimed`, `Verified email`) holds something else.
+    #[error("{}:{line}: column {column:?} of account {account} holds {value:?}, not yes or no", path.display())]
+    BadFlag {
+        path: PathBuf,
+        line: u64,
+        column: &'static str,
+        account: String,
+        value: String,
+    },
     /// An account row without an address.
     #[error("{}:{line}: account {account} has no email address", path.display())]
     MissingEmail {

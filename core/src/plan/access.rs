@@ -18,7 +18,13 @@ pub struct Access {
     pub allow_scim_unlink: bool,
     /// `--allow-non-ascii-local-part`: targets whose user part is not ASCII may be planned.
     pub allow_non_ascii_local: bool,
+    /// Accounts this org has not claimed (the domains export's `Claimed` column): the API
+    /// changes none of them.
+    pub unclaimed: hashbrown::HashSet<String>,
 }
+
+/// Why an unclaimed account is not written, in words.
+pub const UNCLAIMED: &str = "this org has not claimed the account (the export's Claimed column): claim it, or its domain, in admin.atlassian.com first";
 
 /// The reason key of an account synced by SCIM provisioning.
 pub const SCIM: &str = "externalDirectory.scim";
@@ -35,12 +41,17 @@ pub enum Lock<'a> {
     Idp(&'a str),
     /// The API denies `email.set` for another reason.
     Denied(&'a str),
+    /// The org has not claimed the account.
+    Unclaimed,
 }
 
 impl Access {
     pub fn lock(&self, account_id: &str) -> Lock<'_> {
         if !self.allow_self && self.operator.as_deref() == Some(account_id) {
             return Lock::Own;
+        }
+        if self.unclaimed.contains(account_id) {
+            return Lock::Unclaimed;
         }
         match self.denied.get(account_id).map(String::as_str) {
             None => Lock::Open,
@@ -57,7 +68,7 @@ impl Lock<'_> {
         match self {
             Lock::Open => true,
             Lock::Idp(key) => allow_scim_unlink && key == SCIM,
-            Lock::Own | Lock::Denied(_) => false,
+            Lock::Own | Lock::Denied(_) | Lock::Unclaimed => false,
         }
     }
 
@@ -69,6 +80,7 @@ impl Lock<'_> {
             Lock::Idp(SCIM) => "it is linked to the identity provider by SCIM; give --allow-scim-unlink to unlink it and free its address (its groups must then be reprovisioned)".into(),
             Lock::Idp(key) => format!("the identity provider owns its email ({key}); change it there"),
             Lock::Denied(key) => format!("the API does not allow setting its email ({key})"),
+            Lock::Unclaimed => UNCLAIMED.into(),
         })
     }
 }

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
 /// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
-/// `no_account` list, version 4 the `non_ascii_local_part` block reason, so a plan without them
-/// stays readable by mailshift versions that know only the lower one.
-pub const FORMAT_VERSION: u32 = 4;
+/// `no_account` list, version 4 the `non_ascii_local_part` block reason, version 5 the
+/// `unverified` list, the `not_claimed` block reason and the `closed` status, so a plan without
+/// them stays readable by mailshift versions that know only the lower one.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The lowest format version that can hold `plan`.
 pub fn version_needed(plan: &Plan) -> u32 {
@@ -24,7 +25,18 @@ pub fn version_needed(plan: &Plan) -> u32 {
         .blocked
         .iter()
         .any(|b| b.reason == super::BlockReason::NonAsciiLocalPart {});
-    if non_ascii {
+    let claims = !plan.unverified.is_empty()
+        || plan
+            .blocked
+            .iter()
+            .any(|b| b.reason == super::BlockReason::NotClaimed {})
+        || plan
+            .steps
+            .iter()
+            .any(|s| s.status == crate::model::Status::Closed);
+    if claims {
+        5
+    } else if non_ascii {
         4
     } else if !plan.no_account.is_empty() {
         3
@@ -118,6 +130,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     body.list("unchanged", &plan.unchanged, derived)?;
     if !plan.idp.is_empty() {
         body.list("idp", &plan.idp, derived)?;
+    }
+    if !plan.unverified.is_empty() {
+        body.list("unverified", &plan.unverified, derived)?;
     }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
@@ -324,6 +339,7 @@ mod tests {
             no_account: Vec::new(),
             unchanged: vec![],
             idp: vec![],
+            unverified: vec![],
         }
     }
 
@@ -417,6 +433,27 @@ mod tests {
     }
 
     #[test]
+    fn claims_need_version_5_and_round_trip() {
+        let mut plan = sample();
+        assert!(
+            String::from_utf8(encode(&plan))
+                .unwrap()
+                .contains("\"format_version\":1,")
+        );
+        plan.unverified = vec![plan.steps[0].account_id.to_string()];
+        let bytes = encode(&plan);
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .contains("\"format_version\":5,")
+        );
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+        let mut plan = sample();
+        plan.steps[0].status = crate::model::Status::Closed;
+        assert_eq!(version_needed(&plan), 5);
+    }
+
+    #[test]
     fn a_newer_format_is_refused_by_name() {
         let bytes = String::from_utf8(encode(&sample()))
             .unwrap()
@@ -425,7 +462,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "p.json: plan format version 7 is newer than this mailshift understands (up to 4); use mailshift {} or later",
+                "p.json: plan format version 7 is newer than this mailshift understands (up to 5); use mailshift {} or later",
                 env!("CARGO_PKG_VERSION")
             )
         );

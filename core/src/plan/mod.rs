@@ -44,6 +44,11 @@ pub struct Plan {
     /// steps each waits for are applied. Absent from plans that have none (format version 1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idp: Vec<IdpMove>,
+    /// Accounts the plan writes whose email the accounts export says is unverified: the API
+    /// refuses to change them until it is verified, so the review names them. Absent from plans
+    /// that have none (format versions 1 to 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<String>,
 }
 
 /// What the plan was made from, so that a reviewer and `apply` can tell.
@@ -212,6 +217,8 @@ pub enum BlockReason {
     OwnAccount {},
     /// The API does not allow setting this account's email (`email.set` denied for `reason`).
     NotPermitted { reason: String },
+    /// The org has not claimed the account (the domains export's `Claimed` column).
+    NotClaimed {},
     /// Accounts whose emails the identity provider owns want each other's addresses in a cycle,
     /// which no order of IdP changes can carry out.
     IdpCycle { accounts: Vec<String> },
@@ -238,6 +245,7 @@ impl BlockReason {
             BlockReason::HolderStays { .. } => "holder_stays",
             BlockReason::OwnAccount {} => "own_account",
             BlockReason::NotPermitted { .. } => "not_permitted",
+            BlockReason::NotClaimed {} => "not_claimed",
             BlockReason::IdpCycle { .. } => "idp_cycle",
         }
     }
@@ -288,6 +296,7 @@ impl BlockReason {
             BlockReason::NotPermitted { reason } => {
                 format!("the API does not allow setting this account's email ({reason})")
             }
+            BlockReason::NotClaimed {} => crate::plan::access::UNCLAIMED.into(),
             BlockReason::IdpCycle { accounts } => format!(
                 "the identity provider owns the emails of {}, which want each other's addresses in a cycle; change one to a temporary address in the IdP first, then plan again",
                 accounts.join(", ")
@@ -370,5 +379,6 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
         no_account: Vec::new(),
         unchanged: vec![],
         idp: vec![],
+        unverified: vec![],
     }
 }

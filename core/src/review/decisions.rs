@@ -133,6 +133,26 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             })
             .collect(),
     );
+    if !plan.unverified.is_empty() {
+        let unverified: HashSet<&str> = plan.unverified.iter().map(String::as_str).collect();
+        let mut named = HashSet::new();
+        add(
+            "Unverified emails",
+            "the export says these accounts' emails are unverified, and the API changes no unverified account (403 forbidden.targetUnverified): have each owner verify the email, or claim the account, before applying, or their steps will fail",
+            plan.steps
+                .iter()
+                .filter(|s| unverified.contains(&*s.account_id) && named.insert(&*s.account_id))
+                .map(|s| {
+                    format!(
+                        "step {}: {} ({})",
+                        s.id,
+                        who(&s.account_id, &s.name),
+                        s.from
+                    )
+                })
+                .collect(),
+        );
+    }
     add(
         "Flagged frees",
         "these holders did not ask to move, can sign in or use a product, and lose their address",
@@ -259,6 +279,20 @@ mod tests {
             tally(&plan),
             "No decision needed: 2 steps (renames a row or rule asks for, and frees of holders who cannot sign in); 0 wishes already met"
         );
+    }
+
+    #[test]
+    fn accounts_the_export_calls_unverified_are_named_once_each() {
+        let mut plan = crate::plan::plan_of(vec![
+            step(1, "a", "a@old.example", "a_FREE@old.example", &[]),
+            step(2, "a", "a_FREE@old.example", "a@new.example", &[1]),
+            step(3, "b", "b@old.example", "b@new.example", &[]),
+        ]);
+        plan.unverified = vec!["a".into()];
+        let sections = sections(&plan);
+        assert_eq!(sections.len(), 1, "{sections:?}");
+        assert_eq!(sections[0].title, "Unverified emails");
+        assert_eq!(sections[0].items, ["step 1: a (a@old.example)"]);
     }
 
     #[test]

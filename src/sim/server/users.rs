@@ -195,6 +195,7 @@ fn set_email_error(shared: &Shared, e: SetEmailError) -> Response {
 fn account_status(status: Status) -> &'static str {
     match status {
         Status::Deactivated => "inactive",
+        Status::Closed => "closed",
         _ => "active",
     }
 }

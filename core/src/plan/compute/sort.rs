@@ -90,6 +90,7 @@ pub(super) fn sort(
                     sorted.stays[c.account.ix()] = false;
                 }
                 Lock::Own => blocked.push(block(c, holder, BlockReason::OwnAccount {})),
+                Lock::Unclaimed => blocked.push(block(c, holder, BlockReason::NotClaimed {})),
                 Lock::Denied(key) => {
                     let reason = BlockReason::NotPermitted { reason: key.into() };
                     blocked.push(block(c, holder, reason));
