@@ -37,6 +37,8 @@ fn org(wanted: usize) -> (PathBuf, usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join(format!("bench-apply-{wanted}"));
+    // An earlier bench's journal beside the plan would (rightly) refuse a new plan over it.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("bench dir");
     let hundredth = wanted / 100;
     let shapes = Shapes {
