@@ -47,6 +47,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
             let config = config::ApplyConfig::from_arguments(args, config::Sources::process())?;
             commands::apply::run(&config)
         }
+        cli::Command::Review(args) => {
+            commands::review::run(&config::ReviewConfig::from_arguments(args))
+        }
         cli::Command::Status(args) => {
             commands::status::run(&config::StatusConfig::from_arguments(args))
         }

@@ -9,14 +9,17 @@ pub use mailshift_core::review::*;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// The plan in the format the admin asked for.
-pub fn render(plan: &Plan, format: Format, out: &mut dyn Write) -> io::Result<()> {
+/// The plan in the format the admin asked for, each naming the plan's content hash `sha256`
+/// first (JSON: a `content_sha256` member before the plan's own).
+pub fn render(plan: &Plan, format: Format, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Table => table::render(plan, out),
-        Format::Markdown => markdown::render(plan, out),
-        Format::Csv => spreadsheet::render(plan, out),
+        Format::Table => table::render(plan, sha256, out),
+        Format::Markdown => markdown::render(plan, sha256, out),
+        Format::Csv => spreadsheet::render(plan, sha256, out),
         Format::Json => {
-            serde_json::to_writer(&mut *out, plan)?;
+            let body = serde_json::to_vec(plan)?;
+            write!(out, "{{\"content_sha256\":\"{sha256}\",")?;
+            out.write_all(body.get(1..).unwrap_or_default())?;
             out.write_all(b"\n")
         }
     }

@@ -227,7 +227,12 @@ fn markdown_and_csv_reviews() {
     );
     assert_eq!(out.status.code(), Some(0));
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
-    let row = reader.records().next().unwrap().unwrap();
+    let mut records = reader.records();
+    // The first row names the plan's content hash.
+    let plan_row = records.next().unwrap().unwrap();
+    assert_eq!(&plan_row[0], "plan");
+    assert!(plan_row[11].starts_with("content sha256 "), "{plan_row:?}");
+    let row = records.next().unwrap().unwrap();
     assert_eq!(&row[0], "step");
     assert_eq!(&row[5], "'=HYPERLINK(\"http://x\")");
     assert_eq!(&row[10], "'--rewrite-domain old.example=new.example");

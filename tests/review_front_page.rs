@@ -107,8 +107,9 @@ fn the_markdown_ticket_stays_under_20_kb_and_leads_with_the_decisions() {
         .count();
     assert_eq!((flagged, temporaries), (17, 8));
     assert!(
-        csv.lines().nth(1).unwrap().starts_with("blocked,"),
-        "blocked rows lead"
+        csv.lines().nth(1).unwrap().starts_with("plan,")
+            && csv.lines().nth(2).unwrap().starts_with("blocked,"),
+        "the plan's hash, then blocked rows lead"
     );
     // 4,900 renames less the two whose rows conflict, 2 per free, 3 per chain and swap, 4 per cycle.
     assert_eq!(

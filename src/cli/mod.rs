@@ -41,6 +41,9 @@ pub enum Command {
     Rehearse(RehearseArgs),
     /// Carry out a reviewed plan through the admin API, journaled so that it can resume.
     Apply(ApplyArgs),
+    /// Print the review of a written plan from the file alone, in any format: what `plan`
+    /// printed, for the approver to render and check what they sign. No network.
+    Review(ReviewArgs),
     /// Show how far a plan's apply has got, from its journal.
     Status(StatusArgs),
     /// Check the live org: is every account the plan moves at its planned address?
@@ -362,6 +365,20 @@ pub struct StatusArgs {
     /// Print the outcome as one JSON object on standard output (no progress bar).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  mailshift review plan.json
+  mailshift review plan.json --format markdown > change-request.md")]
+pub struct ReviewArgs {
+    /// The plan file (as `plan --out` wrote it; refused if edited).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// How to print the review on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

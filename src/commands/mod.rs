@@ -3,6 +3,7 @@
 pub mod apply;
 mod apply_checks;
 mod drift;
+mod hash_first;
 mod look_back;
 pub mod plan;
 mod plan_live;
@@ -11,6 +12,7 @@ mod preflight;
 mod progress;
 mod reading;
 pub mod rehearse;
+pub mod review;
 pub mod rollback;
 pub mod simulate;
 pub mod status;

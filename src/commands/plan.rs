@@ -1,7 +1,8 @@
 //! `mailshift plan`: read the files (and, given an org, the live org), compute the plan, write
 //! it, print the review. The machine has two cores, so independent work runs side by side: the
 //! two files are parsed (and hashed) at once, and the plan file is written while the review is
-//! printed.
+//! rendered (`hash_first` holds it back until the file's content hash, which it names first,
+//! is known).
 
 use super::plan_live;
 use super::plan_source::Source;
@@ -36,23 +37,39 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
             path.display()
         );
     }
-    let (written, printed) = thread::scope(|s| {
-        let writer = config
-            .out
-            .as_ref()
-            .map(|out| s.spawn(|| plan::file::write(out, &plan)));
-        let printed = print_review(&plan, config.format);
-        (writer.map(joined).transpose(), printed)
+    // Every review names the plan's content hash first: the review is rendered while the file
+    // is written (or, for a dry run, the plan is hashed), and held until the hash is known.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (hashed, printed) = thread::scope(|s| {
+        let hasher = s.spawn(|| {
+            let sha256 = match &config.out {
+                Some(out) => plan::file::write(out, &plan),
+                None => plan::file::write_to(&plan, &mut std::io::sink()).map_err(|source| {
+                    plan::file::PlanFileError::Write {
+                        path: "(dry run)".into(),
+                        source,
+                    }
+                }),
+            };
+            if let Ok(sha256) = &sha256 {
+                let _ = tx.send(sha256.clone());
+            }
+            // The sender goes with this thread: a failed write leaves the review unprinted.
+            drop(tx);
+            sha256
+        });
+        let printed = print_review_as_hashed(&plan, config.format, rx);
+        (joined(hasher), printed)
     });
-    let written = written?;
-    match (&config.out, written) {
-        (Some(out), Some(sha256)) => note!(
+    let sha256 = hashed?;
+    match &config.out {
+        Some(out) => note!(
             "mailshift: plan written to {} ({} writes, {} blocked; content sha256 {sha256})",
             out.display(),
             plan.summary.writes,
             plan.summary.blocked,
         ),
-        _ => note!("mailshift: dry run only; give --out FILE to write the plan"),
+        None => note!("mailshift: dry run only; give --out FILE to write the plan"),
     }
     printed?;
     if let Some(u) = plan.unchanged.iter().find(|u| u.case_only) {
@@ -318,8 +335,29 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 }
 
 /// Prints the review; a reader that stopped early (`| head`) is not an error.
-pub(super) fn print_review(plan: &Plan, format: crate::cli::Format) -> Result<(), Error> {
-    let render = |out: &mut dyn std::io::Write| review::render(plan, format, out);
+pub(super) fn print_review(
+    plan: &Plan,
+    sha256: &str,
+    format: crate::cli::Format,
+) -> Result<(), Error> {
+    let render = |out: &mut dyn std::io::Write| review::render(plan, format, sha256, out);
+    Ok(match format {
+        crate::cli::Format::Json | crate::cli::Format::Csv => crate::terminal::print_data(render),
+        crate::cli::Format::Table | crate::cli::Format::Markdown => crate::terminal::print(render),
+    }?)
+}
+
+/// `print_review`, rendered before the hash is known and let through once it arrives on `hash`.
+fn print_review_as_hashed(
+    plan: &Plan,
+    format: crate::cli::Format,
+    hash: std::sync::mpsc::Receiver<String>,
+) -> Result<(), Error> {
+    let render = |out: &mut dyn std::io::Write| {
+        let mut out = super::hash_first::HashFirst::new(out, hash);
+        review::render(plan, format, super::hash_first::PLACEHOLDER, &mut out)?;
+        std::io::Write::flush(&mut out)
+    };
     Ok(match format {
         crate::cli::Format::Json | crate::cli::Format::Csv => crate::terminal::print_data(render),
         crate::cli::Format::Table | crate::cli::Format::Markdown => crate::terminal::print(render),

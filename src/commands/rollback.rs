@@ -69,7 +69,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         unverified: Vec::new(),
     };
     let content = plan::file::write(&config.out, &rollback)?;
-    print_review(&rollback, config.format)?;
+    print_review(&rollback, &content, config.format)?;
     note!(
         "mailshift: rollback plan for {} accounts written to {} ({} writes, {} blocked, {} already back; content sha256 {content}). Review it, then `mailshift apply {}`.",
         rows.len(),

@@ -696,6 +696,22 @@ impl StatusConfig {
     }
 }
 
+/// `mailshift review`: which plan file, in which format.
+#[derive(Debug, Clone)]
+pub struct ReviewConfig {
+    pub plan: PathBuf,
+    pub format: crate::cli::Format,
+}
+
+impl ReviewConfig {
+    pub fn from_arguments(args: crate::cli::ReviewArgs) -> ReviewConfig {
+        ReviewConfig {
+            plan: args.plan,
+            format: args.format,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,7 +128,7 @@ pub(crate) fn envelope(content: &[u8]) -> Vec<u8> {
 fn use_plan(plan: &mailshift::plan::Plan) {
     for format in [Format::Table, Format::Markdown, Format::Csv, Format::Json] {
         let mut out = Vec::new();
-        review::render(plan, format, &mut out).unwrap();
+        review::render(plan, format, "0123abcd", &mut out).unwrap();
     }
     let (mut scheduler, in_flight, skips) =
         mailshift::exec::schedule::Scheduler::new(&plan.steps, &[], &[]);

@@ -12,8 +12,13 @@ pub const STEPS_LISTED: usize = 50;
 /// Rows of the blocked and unchanged tables a ticket lists at most.
 const ROWS_LISTED: usize = 50;
 
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+/// `sha256`: the plan's content hash, which the ticket gives first: what the approver approves.
+pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## mailshift plan\n")?;
+    writeln!(
+        out,
+        "Plan content sha256: `{sha256}` (`mailshift apply PLAN --expect-sha256 {sha256}` applies exactly this plan)\n"
+    )?;
     writeln!(
         out,
         "Accounts: {} (sha256 `{}`)",
@@ -92,8 +97,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             out,
             "\n### In the identity provider, after the plan is applied\n"
         )?;
-        for line in follow {
-            writeln!(out, "- {}", cell(&line))?;
+        for line in follow.iter().take(super::decisions::SHOWN) {
+            writeln!(out, "- {}", cell(line))?;
+        }
+        if let Some(more) = super::follow_ups_beyond(follow.len()) {
+            writeln!(out, "- {more}")?;
         }
     }
     if !plan.unchanged.is_empty() {

@@ -177,6 +177,16 @@ pub fn follow_ups(plan: &Plan) -> Vec<String> {
     lines
 }
 
+/// The line under follow-ups cut at [`decisions::SHOWN`]: where the rest are.
+pub fn follow_ups_beyond(total: usize) -> Option<String> {
+    (total > decisions::SHOWN).then(|| {
+        format!(
+            "... and {} more: `mailshift plan ... --idp-checklist FILE` lists every one, in order",
+            total - decisions::SHOWN
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@ use crate::inert::spreadsheet as cell;
 use crate::plan::{Blocked, Plan};
 use std::io::{self, Write};
 
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+/// `sha256`: the plan's content hash, which the first row (section `plan`) gives, so that the
+/// sheet says which plan it reviews.
+pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "section",
@@ -24,6 +26,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "note",
         "decision",
     ])?;
+    let sha = format!("content sha256 {sha256}: mailshift apply --expect-sha256 {sha256}");
+    w.write_record(["plan", "", "", "", "", "", "", "", "", "", "", &sha, ""])?;
     // Blocked wishes first: they are decisions, as the `decision` column marks the steps that
     // are; the steps follow in execution order.
     write_unplanned(plan, &mut w, "blocked", &plan.blocked)?;

@@ -7,8 +7,14 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+/// `sha256`: the plan's content hash, which the review gives on its second line.
+pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "mailshift plan from {}", terminal(&sources(plan)))?;
+    writeln!(
+        out,
+        "  {:<20} {sha256} (mailshift apply --expect-sha256 checks it)",
+        "content sha256"
+    )?;
     for (label, value) in summary_rows(plan) {
         writeln!(out, "  {label:<20} {value}")?;
     }
@@ -116,8 +122,11 @@ fn write_blocked_and_follow_ups(plan: &Plan, out: &mut dyn Write) -> io::Result<
     let follow = super::follow_ups(plan);
     if !follow.is_empty() {
         writeln!(out, "\nIn the identity provider, after the plan is applied")?;
-        for line in follow {
-            writeln!(out, "  {}", terminal(&line))?;
+        for line in follow.iter().take(super::decisions::SHOWN) {
+            writeln!(out, "  {}", terminal(line))?;
+        }
+        if let Some(more) = super::follow_ups_beyond(follow.len()) {
+            writeln!(out, "  {more}")?;
         }
     }
     Ok(())

@@ -1,0 +1,110 @@
+//! The review printed while the plan file is written. Every review names the plan's content
+//! hash first, and the hash is known only once the file is written; so the review is rendered
+//! with a placeholder, held back until the hash comes, then let through with the hash in place.
+//! What is held is what the renderer made while the file was being written (the file is written
+//! in less time than a large review is printed), not the whole review.
+
+use std::io::{self, Write};
+use std::sync::mpsc::Receiver;
+
+/// What renderers print where the hash goes, until it is known: 64 characters, as the hash.
+pub(super) const PLACEHOLDER: &str =
+    "content-sha256-not-yet-known-content-sha256-not-yet-known-000000";
+
+/// Only the head of a review names the hash: the placeholder is looked for this far.
+const HEAD: usize = 4096;
+
+/// Holds what is written until the hash arrives on `hash`, then writes it on to `inner` with
+/// the placeholder replaced. If the hash never comes (the plan file could not be written),
+/// nothing is written at all.
+pub(super) struct HashFirst<'a> {
+    inner: &'a mut dyn Write,
+    hash: Receiver<String>,
+    held: Option<Vec<u8>>,
+}
+
+impl<'a> HashFirst<'a> {
+    pub(super) fn new(inner: &'a mut dyn Write, hash: Receiver<String>) -> HashFirst<'a> {
+        HashFirst {
+            inner,
+            hash,
+            held: Some(Vec::new()),
+        }
+    }
+
+    /// Writes what is held once the hash is here; `wait`: block until it is.
+    fn release(&mut self, wait: bool) -> io::Result<()> {
+        if self.held.is_none() {
+            return Ok(());
+        }
+        let hash = if wait {
+            self.hash.recv().map_err(|_| not_written())?
+        } else {
+            match self.hash.try_recv() {
+                Ok(hash) => hash,
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(not_written()),
+            }
+        };
+        let held = self.held.take().unwrap_or_default();
+        let head = held.len().min(HEAD);
+        let patched = String::from_utf8_lossy(&held[..head]).replace(PLACEHOLDER, &hash);
+        self.inner.write_all(patched.as_bytes())?;
+        self.inner.write_all(&held[head..])
+    }
+}
+
+fn not_written() -> io::Error {
+    io::Error::other("the plan was not written, so its review is not printed")
+}
+
+impl Write for HashFirst<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.release(false)?;
+        match &mut self.held {
+            Some(held) => held.extend_from_slice(buf),
+            None => self.inner.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    /// Waits for the hash: a flush is the renderer's end.
+    fn flush(&mut self) -> io::Result<()> {
+        self.release(true)?;
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_review_waits_for_the_hash_and_gets_it_in_place() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut out = Vec::new();
+        {
+            let mut w = HashFirst::new(&mut out, rx);
+            writeln!(w, "sha {PLACEHOLDER}").unwrap();
+            tx.send("ab".repeat(32)).unwrap();
+            writeln!(w, "rest {PLACEHOLDER}").unwrap();
+            w.flush().unwrap();
+        }
+        // The head is patched; what comes after the hash is known goes through as rendered.
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("sha {}\nrest {PLACEHOLDER}\n", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn without_a_hash_nothing_is_printed() {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        drop(tx);
+        let mut out = Vec::new();
+        let mut w = HashFirst::new(&mut out, rx);
+        assert!(write!(w, "review").is_err() || w.flush().is_err());
+        drop(w);
+        assert!(out.is_empty());
+    }
+}
