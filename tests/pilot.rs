@@ -358,3 +358,64 @@ fn the_rate_limit_can_be_turned_off_to_try_every_step() {
     assert!(!text(&out.stdout).contains("Safety stop"));
     assert_eq!(sim.server.write_log().len(), 300);
 }
+
+/// A 9-line pilot list with four bad lines is refused once, naming all four, each with what the
+/// plan says of it: the operator's own account, a blocked row, an account already at its
+/// target, and a typo.
+#[test]
+fn every_bad_line_of_a_pilot_list_is_named_at_once_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("accounts.csv"),
+        "User id,User name,email,User status\n\
+         acc-me,Me,me@old.example,Active\n\
+         acc-a,A,a@old.example,Active\n\
+         acc-b,B,b@old.example,Active\n\
+         acc-c,C,c@old.example,Active\n\
+         acc-done,Done,done@new.example,Active\n\
+         acc-x,X,x@old.example,Active\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("targets.csv"),
+        "account_id,target_email\n\
+         acc-me,me@new.example\n\
+         acc-a,a@new.example\n\
+         acc-b,b@new.example\n\
+         acc-c,c@new.example\n\
+         acc-done,done@new.example\n\
+         acc-x,x@elsewhere.example\n",
+    )
+    .unwrap();
+    let out = mailshift(
+        dir.path(),
+        &[
+            &PLAN[..],
+            &["--operator", "me@old.example", "--out", "plan.json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    std::fs::write(
+        dir.path().join("pilot.txt"),
+        "# pilot\nacc-a\nme@old.example\nb@old.example\nacc-x\n\nacc-done\nacc-cc\nc@new.example\n",
+    )
+    .unwrap();
+    let sim = serve(dir.path(), both_verified());
+    let out = mailshift(dir.path(), &fast(&sim.url(), &["--only", "pilot.txt"]));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("pilot.txt: 4 lines name no account"),
+        "{said}"
+    );
+    for line in [
+        "pilot.txt:3: \"me@old.example\" is blocked in the plan, so no step moves it: this is your own account (--operator)",
+        "pilot.txt:5: \"acc-x\" is blocked in the plan, so no step moves it: elsewhere.example is not a verified domain",
+        "pilot.txt:7: \"acc-done\" is already at its target done@new.example: nothing to do",
+        "pilot.txt:8: \"acc-cc\" is not an account ID or address of any step in the plan (a typo?)",
+    ] {
+        assert!(said.contains(line), "{line}\n{said}");
+    }
+    assert!(sim.server.write_log().is_empty());
+}

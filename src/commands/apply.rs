@@ -54,7 +54,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         None => None,
     };
     let earlier = Replayed::before_opening(config, &sha, steps)?;
-    let mut choice = choose(&plan.steps, &earlier.states, &config.selection)?;
+    let mut choice =
+        choose(&plan.steps, &earlier.states, &config.selection).map_err(|e| e.explained(&plan))?;
     let checked = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
     let prompted = !config.yes && choice.steps > 0;
     if prompted {
@@ -91,7 +92,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             &opened.parsed.records,
             config.retry_failed,
         )?;
-        let mut choice = choose(&plan.steps, &states, &config.selection)?;
+        let mut choice =
+            choose(&plan.steps, &states, &config.selection).map_err(|e| e.explained(&plan))?;
         let drifted_steps: Vec<StepId> = drifted.iter().map(|d| d.step).collect();
         drop_groups(&plan.steps, &mut choice, &drifted_steps);
         (states, choice)

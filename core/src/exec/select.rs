@@ -5,7 +5,7 @@
 
 use crate::journal::StepState;
 use crate::model::email_key;
-use crate::plan::{Step, StepId};
+use crate::plan::{Plan, Step, StepId};
 use hashbrown::HashMap;
 use std::path::PathBuf;
 
@@ -68,20 +68,110 @@ impl Selection {
     }
 }
 
+/// A line of an `--only`/`--exclude` list that names no account a step moves, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unnamed {
+    pub line: u64,
+    pub entry: String,
+    pub why: String,
+}
+
+/// What a line that matches no step is, when the plan does not tell more.
+const NO_STEP: &str = "is not an account ID or address of any step in the plan (a typo?)";
+
 /// A selection that cannot be used as given.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SelectError {
-    /// A line of `--only`/`--exclude` matches no account of the plan: a typo there would
-    /// silently run (or spare) the wrong accounts.
+    /// Lines of `--only`/`--exclude` match no account a step moves: a typo there would
+    /// silently run (or spare) the wrong accounts. Every such line at once, each with why.
     #[error(
-        "{}:{line}: {entry:?} is not an account ID or address of any step in the plan; fix or remove the line",
-        path.display()
+        "{}: {} no account that a step of the plan moves; fix or remove {}:{}",
+        path.display(),
+        if lines.len() == 1 { "a line names".to_owned() } else { format!("{} lines name", lines.len()) },
+        if lines.len() == 1 { "it" } else { "them" },
+        each_line(path, lines)
     )]
-    NoMatch {
-        path: PathBuf,
-        line: u64,
-        entry: String,
-    },
+    NoMatch { path: PathBuf, lines: Vec<Unnamed> },
+}
+
+/// Each unnamed line on a line of its own, with its place and reason.
+fn each_line(path: &std::path::Path, lines: &[Unnamed]) -> String {
+    use std::fmt::Write as _;
+    lines.iter().fold(String::new(), |mut text, u| {
+        let _ = write!(
+            text,
+            "\n  {}:{}: {:?} {}",
+            path.display(),
+            u.line,
+            u.entry,
+            u.why
+        );
+        text
+    })
+}
+
+impl SelectError {
+    /// The same error, each line's reason taken from what the plan says of that account: blocked
+    /// (with its reason: the operator's own account among them), owned by the identity provider,
+    /// already at its target, or a row with no Atlassian account.
+    #[must_use]
+    pub fn explained(self, plan: &Plan) -> SelectError {
+        let SelectError::NoMatch { path, mut lines } = self;
+        for u in &mut lines {
+            if let Some(why) = why_not_moved(plan, &u.entry) {
+                u.why = why;
+            }
+        }
+        SelectError::NoMatch { path, lines }
+    }
+}
+
+/// Why no step moves the account `entry` names, as far as the plan knows it.
+fn why_not_moved(plan: &Plan, entry: &str) -> Option<String> {
+    let key = email_key(entry);
+    let names = |id: Option<&str>, addresses: &[&str]| {
+        id == Some(entry) || addresses.iter().any(|a| email_key(a) == key)
+    };
+    if let Some(b) = plan.blocked.iter().find(|b| {
+        names(
+            b.account_id.as_deref(),
+            &[b.current.as_deref().unwrap_or(""), &b.target],
+        )
+    }) {
+        return Some(format!(
+            "is blocked in the plan, so no step moves it: {}",
+            b.reason.describe()
+        ));
+    }
+    if let Some(m) = plan
+        .idp
+        .iter()
+        .find(|m| names(Some(&m.account_id), &[&m.current, &m.target]))
+    {
+        return Some(format!(
+            "is changed in the identity provider, not by the plan (IdP change {} of the checklist)",
+            m.order
+        ));
+    }
+    if let Some(u) = plan
+        .unchanged
+        .iter()
+        .find(|u| names(Some(&u.account_id), &[&u.current, &u.target]))
+    {
+        return Some(format!(
+            "is already at its target {}: nothing to do",
+            u.target
+        ));
+    }
+    plan.no_account
+        .iter()
+        .find(|b| {
+            names(
+                b.account_id.as_deref(),
+                &[b.current.as_deref().unwrap_or(""), &b.target],
+            )
+        })
+        .map(|_| "is a row of the target list with no Atlassian account".to_owned())
 }
 
 /// The steps this run may start, and what stays for later.
@@ -265,18 +355,28 @@ fn named_groups(
         by_key.insert(email_key(&s.to), g);
     }
     let mut named = vec![false; count];
+    let mut unnamed = Vec::new();
     for e in &list.entries {
-        let g = by_key
+        match by_key
             .get(e.text.as_str())
             .or_else(|| by_key.get(&email_key(&e.text)))
-            .ok_or_else(|| SelectError::NoMatch {
-                path: list.path.clone(),
+        {
+            Some(&g) => named[g] = true,
+            None => unnamed.push(Unnamed {
                 line: e.line,
                 entry: e.text.clone(),
-            })?;
-        named[*g] = true;
+                why: NO_STEP.to_owned(),
+            }),
+        }
     }
-    Ok(named)
+    if unnamed.is_empty() {
+        Ok(named)
+    } else {
+        Err(SelectError::NoMatch {
+            path: list.path.clone(),
+            lines: unnamed,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -423,9 +523,77 @@ mod tests {
             choose(&plan(), &[], &selection),
             Err(SelectError::NoMatch {
                 path: "pilot.txt".into(),
-                line: 3,
-                entry: "nobody@old".into()
+                lines: vec![Unnamed {
+                    line: 3,
+                    entry: "nobody@old".into(),
+                    why: NO_STEP.into()
+                }]
             })
+        );
+    }
+
+    #[test]
+    fn every_line_that_names_no_step_is_refused_at_once_with_its_real_reason() {
+        use crate::plan::{BlockReason, Blocked, IdpMove, Origin, Unchanged};
+        let mut p = crate::plan::plan_of(plan());
+        p.blocked.push(Blocked {
+            origin: Origin::Line(4),
+            account_id: Some("me".into()),
+            name: String::new(),
+            current: Some("me@old".into()),
+            target: "me@new".into(),
+            reason: BlockReason::OwnAccount {},
+        });
+        p.idp.push(IdpMove {
+            order: 2,
+            origin: Origin::Line(5),
+            account_id: "pat".into(),
+            name: String::new(),
+            current: "pat@old".into(),
+            target: "pat@new".into(),
+            source: "externalDirectory.scim".into(),
+            after_steps: vec![],
+            after_idp: vec![],
+        });
+        p.unchanged.push(Unchanged {
+            origin: Origin::Line(6),
+            account_id: "done".into(),
+            current: "done@new".into(),
+            target: "done@new".into(),
+            case_only: false,
+        });
+        let selection = Selection {
+            only: Some(list(
+                "me
+a
+pat@old
+DONE@new
+nobody@old
+",
+            )),
+            ..Selection::default()
+        };
+        let err = choose(&p.steps, &[], &selection).unwrap_err().explained(&p);
+        let SelectError::NoMatch { lines, .. } = &err;
+        let got: Vec<(u64, &str)> = lines.iter().map(|u| (u.line, u.why.as_str())).collect();
+        assert_eq!(got.len(), 4, "{err}");
+        assert!(got[0].1.starts_with("is blocked in the plan") && got[0].1.contains("--operator"));
+        assert_eq!(
+            got[1],
+            (
+                3,
+                "is changed in the identity provider, not by the plan (IdP change 2 of the checklist)"
+            )
+        );
+        assert_eq!(
+            got[2],
+            (4, "is already at its target done@new: nothing to do")
+        );
+        assert_eq!(got[3], (5, NO_STEP));
+        assert!(
+            err.to_string()
+                .starts_with("pilot.txt: 4 lines name no account"),
+            "{err}"
         );
     }
 
