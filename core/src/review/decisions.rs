@@ -182,7 +182,7 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
     );
     add(
         "SCIM unlinks",
-        "unlinked from the identity provider so that their address can be freed; reassign them there afterwards",
+        "unlinked from the identity provider so that their address can be freed; afterwards, reassign them there, or, for a duplicate of an account the IdP owns, re-push that account's update (see the IdP section)",
         plan.steps
             .iter()
             .filter(|s| s.kind == StepKind::Unlink)

@@ -45,9 +45,13 @@ pub fn step_note(plan: &Plan, step: &Step) -> String {
         }
         StepKind::Free => format!("{} holder keeps its account", step.status),
         StepKind::Temporary => "temporary address that breaks a cycle".to_owned(),
-        StepKind::Unlink => {
-            "WARNING unlinked from SCIM: unassign and reassign the user in the IdP afterwards to restore its groups".to_owned()
-        }
+        StepKind::Unlink => match repushed_by(plan, step) {
+            Some(m) => format!(
+                "WARNING unlinked from SCIM as the duplicate: re-push IdP change {} afterwards; do not reassign it",
+                m.order
+            ),
+            None => "WARNING unlinked from SCIM: unassign and reassign the user in the IdP afterwards to restore its groups".to_owned(),
+        },
         StepKind::Rename => step
             .origin
             .as_ref()
@@ -157,10 +161,20 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
 pub fn follow_ups(plan: &Plan) -> Vec<String> {
     let mut lines = Vec::new();
     for s in plan.steps.iter().filter(|s| s.kind == StepKind::Unlink) {
-        lines.push(format!(
-            "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups",
-            s.account_id, s.from, s.id
-        ));
+        lines.push(match repushed_by(plan, s) {
+            // Use case A: the right account is the IdP's own, and this one the duplicate that
+            // held its address. Reassigning the duplicate would push the conflicting address
+            // again; the IdP's update of the right account is what is re-pushed.
+            Some(m) => format!(
+                "{} ({}) is unlinked from SCIM by step {} as the duplicate of {}, whose email the IdP owns: once the plan is applied, re-push that user's email update in the IdP (IdP change {}); do not unassign and reassign the duplicate, which would push the conflicting address again",
+                s.account_id, s.from, s.id, m.account_id, m.order
+            ),
+            // Use case B: the plan itself moves the right account onto the address.
+            None => format!(
+                "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups",
+                s.account_id, s.from, s.id
+            ),
+        });
     }
     for m in &plan.idp {
         lines.push(format!(
@@ -177,6 +191,16 @@ pub fn follow_ups(plan: &Plan) -> Vec<String> {
     lines
 }
 
+/// The IdP change that takes the address an unlink frees, if the IdP owns the account that
+/// wants it (the seeds' use case A: unlink the duplicate, free it, re-push the right user's
+/// update); `None` when a step of the plan takes it (use case B: reassign afterwards).
+pub fn repushed_by<'p>(plan: &'p Plan, unlink: &Step) -> Option<&'p crate::plan::IdpMove> {
+    let freed = crate::model::email_key(&unlink.from);
+    plan.idp
+        .iter()
+        .find(|m| crate::model::email_key(&m.target) == freed)
+}
+
 /// The line under follow-ups cut at [`decisions::SHOWN`]: where the rest are.
 pub fn follow_ups_beyond(total: usize) -> Option<String> {
     (total > decisions::SHOWN).then(|| {
@@ -190,6 +214,41 @@ pub fn follow_ups_beyond(total: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unlinked_duplicate_of_an_idp_owned_account_is_not_reassigned() {
+        use crate::plan::{IdpMove, Origin, step_of};
+        let mut unlink = step_of(1, "dup", "pat@new.example", "pat@new.example", &[]);
+        unlink.kind = StepKind::Unlink;
+        let mut free = step_of(2, "dup", "pat@new.example", "pat_FREE@new.example", &[1]);
+        free.kind = StepKind::Free;
+        let mut plan = crate::plan::plan_of(vec![unlink, free]);
+        // Use case B: a step of the plan takes the address.
+        let b = follow_ups(&plan);
+        assert!(b[0].contains("unassign and reassign the user"), "{b:?}");
+        // Use case A: the IdP owns the account that wants it.
+        plan.idp.push(IdpMove {
+            order: 1,
+            origin: Origin::Line(2),
+            account_id: "pat".into(),
+            name: String::new(),
+            current: "pat@old.example".into(),
+            target: "pat@new.example".into(),
+            source: "externalDirectory.scim".into(),
+            after_steps: vec![StepId(2)],
+            after_idp: vec![],
+        });
+        let a = follow_ups(&plan);
+        assert!(
+            a[0].contains("re-push that user's email update in the IdP (IdP change 1)"),
+            "{a:?}"
+        );
+        assert!(
+            a[0].contains("do not unassign and reassign the duplicate"),
+            "{a:?}"
+        );
+        assert!(step_note(&plan, &plan.steps[0]).contains("re-push IdP change 1"));
+    }
 
     #[test]
     fn accounts_read_from_the_api_are_not_called_an_export() {
