@@ -214,6 +214,16 @@ fn a_pilot_from_a_list_then_the_rest_ends_exactly_as_planned() {
         .filter(|l| l.contains(",done,") && l.ends_with(",1"))
         .count();
     assert_eq!(done_in_run_1, pilot_steps, "{report}");
+    // A pilot's report is its own steps, not the plan's thousands not started.
+    assert_eq!(report.lines().count(), 1 + pilot_steps, "{report}");
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "Report: pilot.csv (the steps runs have started; the {} steps not started are left out)",
+            plan.steps.len() - pilot_steps
+        )),
+        "{}",
+        text(&out.stdout)
+    );
     let said = status(dir.path());
     assert!(
         said.lines()

@@ -90,7 +90,7 @@ pub fn idp_attribute(key: &str) -> &'static str {
     if key == GOOGLE {
         "the user's primary email in Google Workspace"
     } else {
-        "the IdP attribute mapped to emails[type eq \"work\"].value (Azure AD/Entra: mail; Okta: Primary Email), and the SAML email attribute if it differs"
+        "the IdP attribute mapped to emails[type eq \"work\"].value (Azure AD/Entra: mail; Okta: Primary Email; JumpCloud: Company Email; OneLogin: Email; another SCIM IdP: the attribute its Atlassian app maps there), and the SAML email attribute if it differs"
     }
 }
 
