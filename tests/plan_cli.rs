@@ -631,3 +631,87 @@ fn claimed_verified_and_closed_in_the_domains_export_are_read() {
         stderr(&out)
     );
 }
+
+/// A Google-list rebrand of 5,010 accounts: 4,000 active people with rows, 1,000 deactivated
+/// leavers and 10 service accounts without. Every review says who stays on the old domain; a
+/// rule added to catch them never blocks a row (100 leavers' names went to others), only its own
+/// wish, naming the row; and `--rule-status active` leaves the leavers alone.
+#[test]
+fn who_is_left_behind_is_said_and_a_rule_never_blocks_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut accounts = String::from("User id,User name,email,User status\n");
+    let mut targets = String::from("account_id,target_email\n");
+    for i in 0..4000 {
+        accounts.push_str(&format!("acc-a{i},A {i},a{i}@old.example,Active\n"));
+        // The first 100 get a leaver's old name on the new domain.
+        let target = if i < 100 {
+            format!("l{i}@new.example")
+        } else {
+            format!("first.last{i}@new.example")
+        };
+        targets.push_str(&format!("acc-a{i},{target}\n"));
+    }
+    for i in 0..1000 {
+        accounts.push_str(&format!("acc-l{i},L {i},l{i}@old.example,Inactive\n"));
+    }
+    for i in 0..10 {
+        accounts.push_str(&format!("acc-s{i},Service {i},svc{i}@old.example,Active\n"));
+    }
+    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
+    let plan = |extra: &str| {
+        let out = mailshift(
+            dir.path(),
+            &format!(
+                "plan --accounts accounts.csv --targets targets.csv --verified-domains old.example,new.example --out plan.json {extra}"
+            ),
+        );
+        let code = out.status.code();
+        (
+            code,
+            stdout(&out),
+            file::read(&dir.path().join("plan.json")).unwrap(),
+        )
+    };
+
+    let (code, review, p) = plan("");
+    assert_eq!(code, Some(0), "{review}");
+    assert_eq!(p.left_behind.len(), 1010);
+    assert!(
+        review.contains("left behind          old.example 1010 (10 active, 1000 deactivated)"),
+        "{review}"
+    );
+
+    let (code, review, p) = plan("--rewrite-domain old.example=new.example");
+    assert_eq!(code, Some(2), "{review}");
+    assert_eq!(p.blocked.len(), 100, "only the rule's wishes are blocked");
+    assert!(
+        p.blocked
+            .iter()
+            .all(|b| matches!(b.origin, mailshift::plan::Origin::Rule(_)))
+    );
+    assert_eq!(
+        p.blocked[0].reason.describe(),
+        "also the target of acc-a0 (line 2: a row wins over a rule)"
+    );
+    let rows_planned = p
+        .steps
+        .iter()
+        .filter(|s| s.account_id.starts_with("acc-a"))
+        .count();
+    assert_eq!(rows_planned, 4000);
+    assert_eq!(
+        p.left_behind.len(),
+        100,
+        "the 100 leavers whose names went to others"
+    );
+
+    let (code, review, p) = plan("--rewrite-domain old.example=new.example --rule-status active");
+    assert_eq!(code, Some(0), "{review}");
+    assert!(p.blocked.is_empty());
+    assert_eq!(p.steps.len(), 4010);
+    assert!(
+        review.contains("left behind          old.example 1000 (1000 deactivated)"),
+        "{review}"
+    );
+}

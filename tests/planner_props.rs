@@ -178,6 +178,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
         unchanged: c.unchanged,
         idp: c.idp,
         unverified: Vec::new(),
+        left_behind: c.left_behind,
     }
 }
 

@@ -243,6 +243,19 @@ impl Status {
 }
 
 impl Status {
+    /// The status a name of [`Status::name`] gives, in any letter case.
+    pub fn from_name(name: &str) -> Option<Status> {
+        [
+            Status::Active,
+            Status::Deactivated,
+            Status::Suspended,
+            Status::Closed,
+            Status::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+
     /// The status as the plan file and the reviews name it.
     pub fn name(self) -> &'static str {
         match self {

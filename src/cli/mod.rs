@@ -140,6 +140,11 @@ pub struct PlanArgs {
     #[arg(long = "rewrite-domain", value_name = "OLD=NEW")]
     pub rewrite_domains: Vec<String>,
 
+    /// Limit the --rewrite-domain rules to accounts of these statuses (active, suspended,
+    /// deactivated, closed, unknown), e.g. `active` to leave leavers where they are.
+    #[arg(long = "rule-status", value_name = "STATUS,...", value_delimiter = ',')]
+    pub rule_statuses: Vec<String>,
+
     /// The org's verified domains; a target on any other domain is blocked. Comma-separated or repeated.
     #[arg(
         long = "verified-domains",

@@ -208,6 +208,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         unchanged: computed.unchanged,
         idp: computed.idp,
         unverified,
+        left_behind: computed.left_behind,
     };
     drop_in_background((source.org, targets));
     Ok(plan)

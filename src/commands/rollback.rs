@@ -67,6 +67,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         unchanged: computed.unchanged,
         idp: computed.idp,
         unverified: Vec::new(),
+        left_behind: Vec::new(),
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, &content, config.format)?;

@@ -56,6 +56,14 @@ pub enum ConfigError {
     /// A `--rewrite-domain` value that does not parse.
     #[error("--rewrite-domain {value:?}: {reason}")]
     BadRewrite { value: String, reason: String },
+    /// `--rule-status` with no rule to limit.
+    #[error("--rule-status limits --rewrite-domain rules, and none is given")]
+    RuleStatusWithoutRule,
+    /// A `--rule-status` value that is no account status.
+    #[error(
+        "--rule-status: {value:?} is not an account status (active, suspended, deactivated, closed, unknown)"
+    )]
+    BadRuleStatus { value: String },
     /// Two rules for one source domain.
     #[error("--rewrite-domain is given twice for {domain}; keep one")]
     RepeatedRewrite { domain: String },
@@ -180,7 +188,11 @@ impl PlanConfig {
     /// `env` looks up an environment variable; passed in so that tests need not set any.
     pub fn from_arguments(args: PlanArgs, sources: Sources) -> Result<PlanConfig, ConfigError> {
         let env = sources.var;
-        let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
+        let rules = wishes(
+            args.targets.as_ref(),
+            &args.rewrite_domains,
+            &args.rule_statuses,
+        )?;
         let columns = match &args.columns {
             None => ColumnMap::default(),
             Some(_) if args.targets.is_none() => {
@@ -257,16 +269,35 @@ impl PlanConfig {
 }
 
 /// The `--rewrite-domain` rules, checked; with no target list either, there is nothing to plan.
-fn wishes(targets: Option<&PathBuf>, rewrites: &[String]) -> Result<Vec<DomainRule>, ConfigError> {
+fn wishes(
+    targets: Option<&PathBuf>,
+    rewrites: &[String],
+    statuses: &[String],
+) -> Result<Vec<DomainRule>, ConfigError> {
     if targets.is_none() && rewrites.is_empty() {
         return Err(ConfigError::NothingToPlan);
     }
+    if !statuses.is_empty() && rewrites.is_empty() {
+        return Err(ConfigError::RuleStatusWithoutRule);
+    }
+    let mut only = Vec::new();
+    for value in statuses {
+        let status = crate::model::Status::from_name(value.trim()).ok_or_else(|| {
+            ConfigError::BadRuleStatus {
+                value: value.clone(),
+            }
+        })?;
+        if !only.contains(&status) {
+            only.push(status);
+        }
+    }
     let mut rules: Vec<DomainRule> = Vec::new();
     for value in rewrites {
-        let rule = DomainRule::parse(value).map_err(|reason| ConfigError::BadRewrite {
+        let mut rule = DomainRule::parse(value).map_err(|reason| ConfigError::BadRewrite {
             value: value.clone(),
             reason,
         })?;
+        rule.statuses.clone_from(&only);
         if rules.iter().any(|r| r.from == rule.from) {
             return Err(ConfigError::RepeatedRewrite { domain: rule.from });
         }

@@ -38,7 +38,7 @@ pub struct RehearseConfig {
 
 impl RehearseConfig {
     pub fn from_arguments(args: RehearseArgs) -> Result<RehearseConfig, ConfigError> {
-        let rules = wishes(args.targets.as_ref(), &args.rewrite_domains)?;
+        let rules = wishes(args.targets.as_ref(), &args.rewrite_domains, &[])?;
         let sim = SimBehaviour::from_arguments(&args.behaviour, PRODUCTION)?;
         check_rate("--apply-rate", args.apply_rate)?;
         if args.concurrency == 0 {

@@ -1,6 +1,7 @@
 //! `--rewrite-domain old=new`: the rebrand case, where every account on one domain moves to
 //! another with the same user part.
 
+use crate::model::Status;
 use crate::model::{domain_key, is_domain};
 
 /// One rewrite rule; `from` is compared without case, `to` is written as given.
@@ -8,6 +9,8 @@ use crate::model::{domain_key, is_domain};
 pub struct DomainRule {
     pub from: String,
     pub to: String,
+    /// The account statuses the rule moves (`--rule-status`); empty for every account.
+    pub statuses: Vec<Status>,
 }
 
 impl DomainRule {
@@ -39,12 +42,29 @@ impl DomainRule {
         Ok(DomainRule {
             from: domain_key(from),
             to: to.to_owned(),
+            statuses: Vec::new(),
         })
     }
 
-    /// How the rule reads in a plan and a review.
+    /// Whether the rule moves an account of this status.
+    pub fn moves(&self, status: Status) -> bool {
+        self.statuses.is_empty() || self.statuses.contains(&status)
+    }
+
+    /// How the rule reads in a plan and a review: `old.example=new.example`, with
+    /// ` --rule-status active` when it moves accounts of some statuses only.
     pub fn label(&self) -> String {
-        format!("{}={}", self.from, self.to)
+        if self.statuses.is_empty() {
+            format!("{}={}", self.from, self.to)
+        } else {
+            let statuses: Vec<&str> = self.statuses.iter().map(|s| s.name()).collect();
+            format!(
+                "{}={} --rule-status {}",
+                self.from,
+                self.to,
+                statuses.join(",")
+            )
+        }
     }
 }
 
@@ -58,7 +78,8 @@ mod tests {
             DomainRule::parse(" Old.Example = New.example "),
             Ok(DomainRule {
                 from: "old.example".into(),
-                to: "New.example".into()
+                to: "New.example".into(),
+                statuses: Vec::new(),
             })
         );
         assert!(DomainRule::parse("old.example").is_err());

@@ -14,8 +14,8 @@ pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
 /// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
 /// `no_account` list, version 4 the `non_ascii_local_part` block reason, version 5 the
-/// `unverified` list, the `not_claimed` block reason and the `closed` status, so a plan without
-/// them stays readable by mailshift versions that know only the lower one.
+/// `unverified` and `left_behind` lists, the `not_claimed` block reason and the `closed` status,
+/// so a plan without them stays readable by mailshift versions that know only the lower one.
 pub const FORMAT_VERSION: u32 = 5;
 
 /// The lowest format version that can hold `plan`.
@@ -26,6 +26,7 @@ pub fn version_needed(plan: &Plan) -> u32 {
         .iter()
         .any(|b| b.reason == super::BlockReason::NonAsciiLocalPart {});
     let claims = !plan.unverified.is_empty()
+        || !plan.left_behind.is_empty()
         || plan
             .blocked
             .iter()
@@ -133,6 +134,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     }
     if !plan.unverified.is_empty() {
         body.list("unverified", &plan.unverified, derived)?;
+    }
+    if !plan.left_behind.is_empty() {
+        body.list("left_behind", &plan.left_behind, derived)?;
     }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
@@ -340,6 +344,7 @@ mod tests {
             unchanged: vec![],
             idp: vec![],
             unverified: vec![],
+            left_behind: vec![],
         }
     }
 

@@ -49,6 +49,21 @@ pub struct Plan {
     /// that have none (format versions 1 to 4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified: Vec<String>,
+    /// Accounts the plan leaves on a domain it moves others away from (leavers, service
+    /// accounts, anyone no row or rule moves), in org order. Absent from plans that have none
+    /// (format versions 1 to 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<LeftBehind>,
+}
+
+/// An account left on a domain the plan moves away from, at the address the plan leaves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftBehind {
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub email: String,
+    pub status: Status,
 }
 
 /// What the plan was made from, so that a reviewer and `apply` can tell.
@@ -380,5 +395,6 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
         unchanged: vec![],
         idp: vec![],
         unverified: vec![],
+        left_behind: vec![],
     }
 }

@@ -125,6 +125,9 @@ pub fn summary_rows(plan: &Plan) -> Vec<(&'static str, String)> {
             format!("{} (already at their target)", s.unchanged),
         ),
     ];
+    if let Some(left) = left_behind_text(plan) {
+        rows.push(("left behind", left));
+    }
     if s.no_account > 0 {
         rows.push((
             "no Atlassian account",
@@ -199,6 +202,40 @@ pub fn repushed_by<'p>(plan: &'p Plan, unlink: &Step) -> Option<&'p crate::plan:
     plan.idp
         .iter()
         .find(|m| crate::model::email_key(&m.target) == freed)
+}
+
+/// How many accounts the plan leaves on each domain it moves others away from, by status:
+/// `old.example 1510 (1500 deactivated, 10 active); all of them in --format csv or json`.
+pub fn left_behind_text(plan: &Plan) -> Option<String> {
+    if plan.left_behind.is_empty() {
+        return None;
+    }
+    let mut by_domain: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, u64>> =
+        std::collections::BTreeMap::new();
+    for l in &plan.left_behind {
+        let domain = l
+            .email
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .to_ascii_lowercase();
+        *by_domain
+            .entry(domain)
+            .or_default()
+            .entry(l.status.name())
+            .or_default() += 1;
+    }
+    let parts: Vec<String> = by_domain
+        .iter()
+        .map(|(domain, statuses)| {
+            let total: u64 = statuses.values().sum();
+            let each: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            format!("{domain} {total} ({})", each.join(", "))
+        })
+        .collect();
+    Some(format!(
+        "{}: still on a domain the plan moves others away from; all of them in --format csv or json",
+        parts.join("; ")
+    ))
 }
 
 /// The line under follow-ups cut at [`decisions::SHOWN`]: where the rest are.

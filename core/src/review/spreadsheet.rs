@@ -1,5 +1,5 @@
-//! The review as CSV for a spreadsheet: one row per blocked item, step, row with no account and
-//! unchanged wish, blocked ones first; the `decision` column marks what needs a person.
+//! The review as CSV for a spreadsheet: one row per blocked item, step, row with no account,
+//! account left behind and unchanged wish, blocked ones first; the `decision` column marks what needs a person.
 //! Cells that a spreadsheet would run as a formula are neutralised.
 
 use super::{after_text, kind_text, origin_text, step_note};
@@ -58,6 +58,23 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
         ])?;
     }
     write_unplanned(plan, &mut w, "no_account", &plan.no_account)?;
+    for l in &plan.left_behind {
+        w.write_record([
+            "left_behind".to_owned(),
+            String::new(),
+            String::new(),
+            String::new(),
+            cell(&l.account_id),
+            cell(&l.name),
+            l.status.name().to_owned(),
+            cell(&l.email),
+            String::new(),
+            String::new(),
+            String::new(),
+            "stays on a domain the plan moves others away from".to_owned(),
+            String::new(),
+        ])?;
+    }
     for u in &plan.unchanged {
         w.write_record([
             "unchanged".to_owned(),

@@ -124,7 +124,9 @@ pub(super) fn rule_targets(req: &Request, named: &[bool]) -> Vec<(AccountIx, Tar
             continue;
         }
         let domain = holder.email.key().rsplit_once('@').map_or("", |(_, d)| d);
-        if let Some((rule, label)) = by_domain.get(domain) {
+        if let Some((rule, label)) = by_domain.get(domain)
+            && rule.moves(holder.status)
+        {
             let text = format!("{}@{}", holder.email.local(), rule.to);
             ruled.push((AccountIx::new(a), Target::parse(&text), Arc::clone(label)));
         }

@@ -15,16 +15,18 @@
 //!    holder freed?".
 //! 4. `walk`: the paths and cycles, written as steps (`StepWriter`).
 //! 5. `idp`: the identity provider's changes, in a safe order.
+//! 6. `left`: who stays on a domain the plan moves accounts away from.
 
 mod claims;
 mod holders;
 mod idp;
+mod left;
 mod sort;
 mod walk;
 
 use super::access::Access;
 use super::placeholder::Placeholders;
-use super::{BlockReason, Blocked, IdpMove, Origin, Step, Summary, Unchanged};
+use super::{BlockReason, Blocked, IdpMove, LeftBehind, Origin, Step, Summary, Unchanged};
 use crate::input::{DomainRule, TargetRow};
 use crate::model::{Account, email_key};
 use crate::org::Org;
@@ -51,6 +53,7 @@ pub struct Computed {
     pub no_account: Vec<Blocked>,
     pub unchanged: Vec<Unchanged>,
     pub idp: Vec<IdpMove>,
+    pub left_behind: Vec<LeftBehind>,
     pub summary: Summary,
 }
 
@@ -125,7 +128,10 @@ pub fn compute(req: &Request) -> Computed {
         &mut names,
         &mut blocked,
     );
-    finish(org, out.steps, blocked, sorted.unchanged, idp)
+    let left_behind = left::left_behind(org, &out.steps, &out.accounts);
+    let mut computed = finish(org, out.steps, blocked, sorted.unchanged, idp);
+    computed.left_behind = left_behind;
+    computed
 }
 
 /// Blocked items in row order (rules after rows), rows with no account apart, and the summary.
@@ -151,6 +157,7 @@ fn finish(
         no_account,
         unchanged,
         idp,
+        left_behind: Vec::new(),
         summary,
     }
 }

@@ -6,7 +6,7 @@ use super::claims::{Claim, Wants};
 use super::{AccountIx, ClaimIx, Request, account, block, id};
 use crate::model::Email;
 use crate::plan::access::Lock;
-use crate::plan::{BlockReason, Blocked, Unchanged};
+use crate::plan::{BlockReason, Blocked, Origin, Unchanged};
 use hashbrown::HashMap;
 use std::collections::BTreeSet;
 
@@ -62,12 +62,35 @@ pub(super) fn sort(
         } else {
             wants.unmatched.get(c.target.key())
         };
-        if claimants.is_some() || strangers.is_some() {
-            let others = claimants
+        // A row always wins over a rule for the same address: the rule's wish is the one
+        // blocked, naming the row, and the row's goes ahead unless another row wants it too.
+        let by_row = |other: &&ClaimIx| matches!(claims[other.ix()].origin, Origin::Line(_));
+        let rivals: Vec<&ClaimIx> = claimants
+            .into_iter()
+            .flatten()
+            .filter(|&&other| other.ix() != ci)
+            .filter(|other| !matches!(c.origin, Origin::Line(_)) || by_row(other))
+            .collect();
+        let rule_loses = matches!(c.origin, Origin::Rule(_))
+            && (strangers.is_some() || rivals.iter().any(by_row));
+        let rivals: Vec<&ClaimIx> = if rule_loses {
+            rivals.into_iter().filter(by_row).collect()
+        } else {
+            rivals
+        };
+        if !rivals.is_empty() || strangers.is_some() {
+            let others = rivals
                 .into_iter()
-                .flatten()
-                .filter(|&&other| other.ix() != ci)
-                .map(|&other| id(account(org, claims[other.ix()].account)).to_owned())
+                .map(|&other| {
+                    let rival = &claims[other.ix()];
+                    let who = id(account(org, rival.account)).to_owned();
+                    match (&rival.origin, rule_loses) {
+                        (Origin::Line(line), true) => {
+                            format!("{who} (line {line}: a row wins over a rule)")
+                        }
+                        _ => who,
+                    }
+                })
                 .chain(strangers.into_iter().flatten().cloned())
                 .collect();
             blocked.push(block(c, holder, BlockReason::DuplicateTarget { others }));

@@ -544,6 +544,71 @@ fn rewrite_rule_moves_a_domain_and_rows_win_over_it() {
 }
 
 #[test]
+fn a_row_wins_over_a_rule_for_the_same_address_and_the_rules_wish_names_it() {
+    // Lee left: the rule would give lee@old.example lee@new.example, which the IdP gave Lea.
+    let o = org(&[
+        ("lee", "lee@old.example"),
+        ("lea", "lea.k@old.example"),
+        ("max", "max@old.example"),
+        ("mo", "m.o@old.example"),
+        ("mia", "mia@other.example"),
+    ]);
+    let rule = DomainRule::parse("old.example=new.example").unwrap();
+    // Two rows for one address still block each other; a rule never blocks a row.
+    let r = rows(&[
+        ("lea", "lee@new.example"),
+        ("mo", "max@new.example"),
+        ("mia", "max@new.example"),
+    ]);
+    let c = compute(&Request {
+        org: &o,
+        rows: &r,
+        rules: std::slice::from_ref(&rule),
+        verified_domains: None,
+        access: &Access::default(),
+    });
+    let moved: Vec<&str> = c.steps.iter().map(|s| &*s.account_id).collect();
+    assert_eq!(moved, ["lea"], "{:?}", c.blocked);
+    let reasons: Vec<(Option<&str>, &BlockReason)> = c
+        .blocked
+        .iter()
+        .map(|b| (b.account_id.as_deref(), &b.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                Some("mo"),
+                &BlockReason::DuplicateTarget {
+                    others: vec!["mia".into()]
+                }
+            ),
+            (
+                Some("mia"),
+                &BlockReason::DuplicateTarget {
+                    others: vec!["mo".into()]
+                }
+            ),
+            (
+                Some("lee"),
+                &BlockReason::DuplicateTarget {
+                    others: vec!["lea (line 2: a row wins over a rule)".into()]
+                }
+            ),
+            (
+                Some("max"),
+                &BlockReason::DuplicateTarget {
+                    others: vec![
+                        "mo (line 3: a row wins over a rule)".into(),
+                        "mia (line 4: a row wins over a rule)".into()
+                    ]
+                }
+            ),
+        ]
+    );
+}
+
+#[test]
 fn sign_outs_count_touched_accounts_that_can_sign_in() {
     let mut accounts = vec![];
     for (i, (id, status)) in [

@@ -123,6 +123,8 @@ pub(super) fn paths_and_cycles(
 pub(super) struct StepWriter<'a> {
     pub org: &'a Org,
     pub steps: Vec<Step>,
+    /// Each step's account, by step index.
+    pub accounts: Vec<AccountIx>,
     pub group: u32,
 }
 
@@ -131,6 +133,7 @@ impl<'a> StepWriter<'a> {
         StepWriter {
             org,
             steps: Vec::with_capacity(claims + claims / 8),
+            accounts: Vec::with_capacity(claims + claims / 8),
             group: 0,
         }
     }
@@ -176,6 +179,7 @@ impl<'a> StepWriter<'a> {
     ) -> StepId {
         let a = account(self.org, who);
         let step_id = StepId::of_index(self.steps.len());
+        self.accounts.push(who);
         self.steps.push(Step {
             id: step_id,
             group: self.group,
