@@ -715,3 +715,37 @@ fn who_is_left_behind_is_said_and_a_rule_never_blocks_a_row() {
         "{review}"
     );
 }
+
+/// JumpCloud's export gives logins, not addresses: the refusal says `--login-domain`, and with
+/// it the logins are the accounts' addresses on that domain.
+#[test]
+fn logins_become_addresses_with_login_domain_as_the_refusal_suggests() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut accounts = String::from("User id,User name,email,User status\n");
+    let mut targets = String::from("username,email,firstname,lastname\n");
+    for i in 0..5000 {
+        accounts.push_str(&format!("acc-{i},U {i},jdoe{i}@old.example,Active\n"));
+        targets.push_str(&format!("jdoe{i},john.doe{i}@new.example,John,Doe\n"));
+    }
+    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
+    let base = "plan --accounts accounts.csv --targets targets.csv --verified-domains old.example,new.example --out plan.json";
+    let out = mailshift(dir.path(), base);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("holds no addresses (for example \"jdoe0\"). If it holds logins whose address is LOGIN@DOMAIN (JumpCloud's username, say), give --login-domain DOMAIN"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mailshift(dir.path(), &format!("{base} --login-domain old.example"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("5000 logins read as LOGIN@old.example"),
+        "{}",
+        stderr(&out)
+    );
+    let plan = file::read(&dir.path().join("plan.json")).unwrap();
+    assert_eq!(plan.steps.len(), 5000);
+    assert_eq!(&*plan.steps[0].from, "jdoe0@old.example");
+    assert_eq!(&*plan.steps[0].to, "john.doe0@new.example");
+}

@@ -140,6 +140,11 @@ pub struct PlanArgs {
     #[arg(long = "rewrite-domain", value_name = "OLD=NEW")]
     pub rewrite_domains: Vec<String>,
 
+    /// The target list's current column holds logins, not addresses (JumpCloud's `username`,
+    /// say): each account's address is LOGIN@DOMAIN.
+    #[arg(long = "login-domain", value_name = "DOMAIN")]
+    pub login_domain: Option<String>,
+
     /// Limit the --rewrite-domain rules to accounts of these statuses (active, suspended,
     /// deactivated, closed, unknown), e.g. `active` to leave leavers where they are.
     #[arg(long = "rule-status", value_name = "STATUS,...", value_delimiter = ',')]

@@ -290,7 +290,16 @@ fn read_files(
             };
             let src = crate::input::read(path)?;
             let sha = sha256_hex(&src.bytes);
-            parse_targets(&src.path, &src.bytes, &config.columns).map(|file| Some((file, sha)))
+            let mut file = parse_targets(&src.path, &src.bytes, &config.columns)?;
+            if let Some(domain) = &config.login_domain {
+                let made = file.with_login_domain(domain);
+                note!(
+                    "mailshift: {}: {} read as LOGIN@{domain} (--login-domain)",
+                    path.display(),
+                    counted(made as u64, "login", "logins")
+                );
+            }
+            Ok::<_, InputError>(Some((file, sha)))
         });
         let accounts = accounts_src.as_ref().map(|src| {
             let sha = s.spawn(|| sha256_hex(&src.bytes));

@@ -56,6 +56,14 @@ pub enum ConfigError {
     /// A `--rewrite-domain` value that does not parse.
     #[error("--rewrite-domain {value:?}: {reason}")]
     BadRewrite { value: String, reason: String },
+    /// `--login-domain` with no target list to read logins from.
+    #[error(
+        "--login-domain says what the target list's logins stand for, and no --targets is given"
+    )]
+    LoginDomainWithoutTargets,
+    /// A `--login-domain` that is not a domain name.
+    #[error("--login-domain: {value:?} is not a domain name")]
+    BadLoginDomain { value: String },
     /// `--rule-status` with no rule to limit.
     #[error("--rule-status limits --rewrite-domain rules, and none is given")]
     RuleStatusWithoutRule,
@@ -156,6 +164,9 @@ pub struct PlanConfig {
     pub targets: Option<PathBuf>,
     /// `--columns`: which header gives which role in the targets file.
     pub columns: ColumnMap,
+    /// `--login-domain`: the targets file's current column holds logins; the address is
+    /// LOGIN@DOMAIN.
+    pub login_domain: Option<String>,
     /// `--strict`: rows matching no account count as blocked in the exit code.
     pub strict: bool,
     pub rules: Vec<DomainRule>,
@@ -202,6 +213,21 @@ impl PlanConfig {
                 value: text.clone(),
                 reason,
             })?,
+        };
+        let login_domain = match &args.login_domain {
+            None => None,
+            Some(_) if args.targets.is_none() => {
+                return Err(ConfigError::LoginDomainWithoutTargets);
+            }
+            Some(value) => {
+                let domain = value.trim().trim_start_matches('@');
+                if !is_domain(domain) {
+                    return Err(ConfigError::BadLoginDomain {
+                        value: value.clone(),
+                    });
+                }
+                Some(domain.to_owned())
+            }
         };
         let verified_domains = if args.verified_domains.is_empty() {
             None
@@ -252,6 +278,7 @@ impl PlanConfig {
             accounts: args.accounts,
             targets: args.targets,
             columns,
+            login_domain,
             strict: args.strict,
             rules,
             verified_domains,

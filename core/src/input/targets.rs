@@ -176,6 +176,23 @@ pub struct TargetsFile {
 }
 
 impl TargetsFile {
+    /// `--login-domain`: the current column holds logins (JumpCloud's `username`, say), and the
+    /// account's address is `LOGIN@domain`. Cells that are addresses already stay as they are.
+    /// Returns how many cells became addresses.
+    pub fn with_login_domain(&mut self, domain: &str) -> usize {
+        let mut made = 0;
+        for row in &mut self.rows {
+            if let Some(login) = &mut row.current_email
+                && !login.is_empty()
+                && !login.contains('@')
+            {
+                *login = format!("{login}@{domain}");
+                made += 1;
+            }
+        }
+        made
+    }
+
     /// How the file was read, in one line: which layout, which separator, which column for what.
     pub fn describe(&self) -> String {
         let mut roles = Vec::new();

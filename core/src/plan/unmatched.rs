@@ -48,7 +48,7 @@ pub fn why_unmatched(
             .copied()
             .unwrap_or("");
         return Some(format!(
-            "The current-address column {column:?} holds no addresses (for example {example:?}). {fix}."
+            "The current-address column {column:?} holds no addresses (for example {example:?}). If it holds logins whose address is LOGIN@DOMAIN (JumpCloud's username, say), give --login-domain DOMAIN. Otherwise: {fix}."
         ));
     }
     let mut domains: BTreeMap<String, usize> = BTreeMap::new();
