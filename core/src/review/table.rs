@@ -188,8 +188,8 @@ fn write_row<'a>(
     writeln!(out, "{}", line.trim_end())
 }
 
-const STEP_HEADER: [&str; 8] = [
-    "STEP", "GROUP", "KIND", "ACCOUNT", "FROM", "TO", "AFTER", "NOTE",
+const STEP_HEADER: [&str; 9] = [
+    "STEP", "GROUP", "KIND", "ACCOUNT", "NAME", "FROM", "TO", "AFTER", "NOTE",
 ];
 
 /// The steps table, which can have a million rows: column widths are worked out from lengths and
@@ -217,14 +217,15 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         for (i, text) in [
             (2, kind_text(s.kind)),
             (3, &*s.account_id),
-            (4, &*s.from),
-            (5, &*s.to),
+            (4, &*s.name),
+            (5, &*s.from),
+            (6, &*s.to),
         ] {
             line.push_str(&terminal(text));
             pad(&mut line, widths[i] - lens[i] + 2);
         }
         write_after(&mut line, &s.after);
-        pad(&mut line, widths[6] - lens[6] + 2);
+        pad(&mut line, widths[7] - lens[7] + 2);
         write_note(&mut line, plan, s);
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -249,7 +250,7 @@ fn pad_cell(line: &mut String, text: &str, width: usize, last: bool) {
 }
 
 /// The printed width of each cell of a step's row, as [`write_steps`] writes them.
-fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
+fn step_widths(plan: &Plan, s: &Step) -> [usize; 9] {
     let after = if s.after.is_empty() {
         1
     } else {
@@ -267,6 +268,7 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 8] {
         digits(s.group.into()),
         kind_text(s.kind).len(),
         text_width(&terminal(&s.account_id)),
+        text_width(&terminal(&s.name)),
         text_width(&terminal(&s.from)),
         text_width(&terminal(&s.to)),
         after,
