@@ -206,8 +206,17 @@ struct View {
 impl View {
     fn message(&self, elapsed: Duration) -> String {
         let mut parts = Vec::new();
+        // Every step left is one being sent or read again: what is left is the wait for writes
+        // whose outcome is uncertain to be read once they can no longer land, not "0s".
+        let settling =
+            !self.retrying.is_empty() && self.throughput.unfinished() <= self.retrying.len();
         let rate = self.throughput.text(elapsed);
-        if !rate.is_empty() {
+        if settling {
+            parts.push(format!(
+                "settling {}: reading again, once they can no longer land, the writes whose outcome is uncertain",
+                self.retrying.len()
+            ));
+        } else if !rate.is_empty() {
             parts.push(rate);
         }
         if self.failed > 0 {
@@ -216,7 +225,7 @@ impl View {
         if self.skipped > 0 {
             parts.push(format!("skipped {}", self.skipped));
         }
-        if !self.retrying.is_empty() {
+        if !self.retrying.is_empty() && !settling {
             parts.push(format!("retrying {}", self.retrying.len()));
         }
         if !self.checking.is_empty() {
@@ -232,5 +241,34 @@ impl View {
             parts.push("stopping".into());
         }
         parts.join(" · ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_a_run_says_settling_not_zero_seconds_left() {
+        let mut view = View {
+            throughput: Throughput::new(50, 0),
+            ..View::default()
+        };
+        for _ in 0..47 {
+            view.throughput.finished();
+        }
+        view.retrying.extend([StepId(1), StepId(2)]);
+        let busy = view.message(Duration::from_secs(30));
+        assert!(
+            busy.contains("left") && busy.contains("retrying 2"),
+            "{busy}"
+        );
+        view.retrying.insert(StepId(3));
+        let settling = view.message(Duration::from_secs(30));
+        assert!(settling.starts_with("settling 3: "), "{settling}");
+        assert!(
+            !settling.contains("left") && !settling.contains("retrying"),
+            "{settling}"
+        );
     }
 }

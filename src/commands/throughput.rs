@@ -30,6 +30,11 @@ impl Throughput {
         self.this_run += 1;
     }
 
+    /// Steps not finished yet, by any run.
+    pub(super) fn unfinished(&self) -> usize {
+        self.total.saturating_sub(self.before + self.this_run)
+    }
+
     /// Steps per second this run has finished, `elapsed` into it; `None` while too early to say.
     pub(super) fn rate(&self, elapsed: Duration) -> Option<f64> {
         if elapsed < WARM_UP || self.this_run == 0 {
