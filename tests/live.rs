@@ -211,6 +211,21 @@ fn apply_then_rollback_then_apply_ends_where_it_started() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The review says what it is of.
+    assert!(
+        text(&out.stdout).starts_with("mailshift rollback plan from "),
+        "{}",
+        text(&out.stdout)
+    );
+    let md = mailshift(
+        dir.path(),
+        &["review", "rollback.json", "--format", "markdown"],
+    );
+    assert!(
+        text(&md.stdout).starts_with("## mailshift rollback plan\n"),
+        "{}",
+        text(&md.stdout)
+    );
     let rollback = read_plan(&dir.path().join("rollback.json"));
     // The same conflict handling: swaps and cycles go back through temporary addresses, and
     // the freed holders take their old addresses back after their new owners leave them.

@@ -170,6 +170,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
             rewrite_domains: vec![],
             verified_domains: None,
             checked_live: None,
+            rollback: false,
         },
         summary: c.summary,
         steps: c.steps,

@@ -200,6 +200,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
                 .as_ref()
                 .map(|v| v.iter().cloned().collect()),
             checked_live,
+            rollback: false,
         },
         summary: computed.summary,
         steps: computed.steps,

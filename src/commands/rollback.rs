@@ -58,6 +58,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
             rewrite_domains: Vec::new(),
             verified_domains: None,
             checked_live: None,
+            rollback: true,
         },
         summary: computed.summary,
         steps: computed.steps,

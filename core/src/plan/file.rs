@@ -14,8 +14,9 @@ pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
 /// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
 /// `no_account` list, version 4 the `non_ascii_local_part` block reason, version 5 the
-/// `unverified` and `left_behind` lists, the `not_claimed` block reason and the `closed` status,
-/// so a plan without them stays readable by mailshift versions that know only the lower one.
+/// `unverified` and `left_behind` lists, the `not_claimed` block reason, the `closed` status and
+/// `inputs.rollback`, so a plan without them stays readable by mailshift versions that know only
+/// the lower one.
 pub const FORMAT_VERSION: u32 = 5;
 
 /// The lowest format version that can hold `plan`.
@@ -25,7 +26,8 @@ pub fn version_needed(plan: &Plan) -> u32 {
         .blocked
         .iter()
         .any(|b| b.reason == super::BlockReason::NonAsciiLocalPart {});
-    let claims = !plan.unverified.is_empty()
+    let claims = plan.inputs.rollback
+        || !plan.unverified.is_empty()
         || !plan.left_behind.is_empty()
         || plan
             .blocked
@@ -336,6 +338,7 @@ mod tests {
                 rewrite_domains: vec!["old.example=new.example".into()],
                 verified_domains: None,
                 checked_live: None,
+                rollback: false,
             },
             summary: Summary::of(1, &steps, &blocked, &[]),
             steps,

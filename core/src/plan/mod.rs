@@ -78,6 +78,10 @@ pub struct Inputs {
     /// accounts' permissions were read then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_live: Option<LiveCheck>,
+    /// A rollback plan (`mailshift rollback`): its wishes are the old addresses of an applied
+    /// plan, which `targets` names. Absent (false) in every other plan.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback: bool,
 }
 
 /// What pre-flight read when the plan was made.
@@ -387,6 +391,7 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
             rewrite_domains: vec![],
             verified_domains: None,
             checked_live: None,
+            rollback: false,
         },
         summary: Summary::of(steps.len(), &steps, &[], &[]),
         steps,

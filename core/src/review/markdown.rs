@@ -14,7 +14,7 @@ const ROWS_LISTED: usize = 50;
 
 /// `sha256`: the plan's content hash, which the ticket gives first: what the approver approves.
 pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## mailshift plan\n")?;
+    writeln!(out, "## {}\n", super::title(plan))?;
     writeln!(
         out,
         "Plan content sha256: `{sha256}` (`mailshift apply PLAN --expect-sha256 {sha256}` applies exactly this plan)\n"
@@ -60,7 +60,7 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
     } else {
         writeln!(
             out,
-            "\nThe {} steps are not listed here: attach the CSV review (`mailshift plan ... --format csv > steps.csv`), one row per step in execution order, with a `decision` column.",
+            "\nThe {} steps are not listed here: attach the CSV review (`mailshift review PLAN --format csv > steps.csv`), one row per step in execution order, with a `decision` column.",
             plan.steps.len()
         )?;
     }

@@ -16,6 +16,16 @@ pub mod table;
 
 use crate::plan::{Origin, Plan, Step, StepId, StepKind};
 
+/// What the review is of: "mailshift plan", or "mailshift rollback plan" for one that puts an
+/// applied plan's accounts back.
+pub fn title(plan: &Plan) -> &'static str {
+    if plan.inputs.rollback {
+        "mailshift rollback plan"
+    } else {
+        "mailshift plan"
+    }
+}
+
 /// The targets file as the plan names it, for `file:line` references.
 pub fn targets_path(plan: &Plan) -> &str {
     plan.inputs

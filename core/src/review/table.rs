@@ -9,7 +9,12 @@ use std::io::{self, Write};
 
 /// `sha256`: the plan's content hash, which the review gives on its second line.
 pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "mailshift plan from {}", terminal(&sources(plan)))?;
+    writeln!(
+        out,
+        "{} from {}",
+        super::title(plan),
+        terminal(&sources(plan))
+    )?;
     writeln!(
         out,
         "  {:<20} {sha256} (mailshift apply --expect-sha256 checks it)",
