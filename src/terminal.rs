@@ -143,34 +143,49 @@ impl<W: Write> Inert<W> {
     }
 }
 
-impl<W: Write> Write for Inert<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tail.extend_from_slice(buf);
-        let mut start = 0;
-        while start < self.tail.len() {
-            match std::str::from_utf8(&self.tail[start..]) {
+impl<W: Write> Inert<W> {
+    /// Writes the text of `bytes` escaped; returns how many bytes at its end are a character
+    /// cut short, to wait for.
+    fn pass(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut rest = bytes;
+        loop {
+            match std::str::from_utf8(rest) {
                 Ok(text) => {
-                    let shown = mailshift_core::inert::lines(text);
-                    self.inner.write_all(shown.as_bytes())?;
-                    start = self.tail.len();
+                    self.inner
+                        .write_all(mailshift_core::inert::lines(text).as_bytes())?;
+                    return Ok(0);
                 }
                 Err(e) => {
-                    let valid = start + e.valid_up_to();
-                    let text = std::str::from_utf8(&self.tail[start..valid]).unwrap_or_default();
-                    let shown = mailshift_core::inert::lines(text);
-                    self.inner.write_all(shown.as_bytes())?;
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    let text = std::str::from_utf8(valid).unwrap_or_default();
+                    self.inner
+                        .write_all(mailshift_core::inert::lines(text).as_bytes())?;
                     // A character cut short: its last bytes come with the next write.
                     let Some(n) = e.error_len() else {
-                        start = valid;
-                        break;
+                        return Ok(after.len());
                     };
                     // Not UTF-8: shown as the replacement character, never raw.
                     self.inner.write_all("\u{fffd}".as_bytes())?;
-                    start = valid + n;
+                    rest = &after[n..];
                 }
             }
         }
-        self.tail.drain(..start);
+    }
+}
+
+impl<W: Write> Write for Inert<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Text goes through as it comes; only a character cut short between two writes is
+        // kept, and joined to the next write.
+        let mut held = std::mem::take(&mut self.tail);
+        let bytes = if held.is_empty() {
+            buf
+        } else {
+            held.extend_from_slice(buf);
+            &held
+        };
+        let cut = self.pass(bytes)?;
+        self.tail = bytes[bytes.len() - cut..].to_vec();
         Ok(buf.len())
     }
 

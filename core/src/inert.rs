@@ -130,7 +130,7 @@ pub fn markdown(text: &str) -> String {
         let emphasis = c == '_' && !(word(before) && word(after));
         // The `:` of `http://`, and the dot of `www.`, are what GitHub makes autolinks of.
         let autolink = (c == ':' && after == Some('/'))
-            || (c == '.' && i >= 3 && shown[..i].to_ascii_lowercase().ends_with("www"));
+            || (c == '.' && i >= 3 && shown.as_bytes()[i - 3..i].eq_ignore_ascii_case(b"www"));
         before = Some(c);
         if marks(c) || opens_block || emphasis || autolink {
             out.push('\\');

@@ -351,7 +351,15 @@ pub(super) fn print_review(
     sha256: &str,
     format: crate::cli::Format,
 ) -> Result<(), Error> {
-    let render = |out: &mut dyn std::io::Write| review::render(plan, format, sha256, out);
+    print_as(format, |out| review::render(plan, format, sha256, out))
+}
+
+/// Prints what `render` writes in `format`: JSON and CSV as their own formats escape them, text
+/// through the terminal's escape.
+fn print_as(
+    format: crate::cli::Format,
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     Ok(match format {
         crate::cli::Format::Json | crate::cli::Format::Csv => crate::terminal::print_data(render),
         crate::cli::Format::Table | crate::cli::Format::Markdown => crate::terminal::print(render),
@@ -364,15 +372,11 @@ fn print_review_as_hashed(
     format: crate::cli::Format,
     hash: std::sync::mpsc::Receiver<String>,
 ) -> Result<(), Error> {
-    let render = |out: &mut dyn std::io::Write| {
+    print_as(format, |out| {
         let mut out = super::hash_first::HashFirst::new(out, hash);
         review::render(plan, format, super::hash_first::PLACEHOLDER, &mut out)?;
         std::io::Write::flush(&mut out)
-    };
-    Ok(match format {
-        crate::cli::Format::Json | crate::cli::Format::Csv => crate::terminal::print_data(render),
-        crate::cli::Format::Table | crate::cli::Format::Markdown => crate::terminal::print(render),
-    }?)
+    })
 }
 
 /// A worker's result; a worker that panicked carries its panic on to this thread.

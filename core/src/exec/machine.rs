@@ -9,14 +9,13 @@
 use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
 use super::retry::{
-    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write, may_be_lag,
-    quiet_left, settle_due, too_long, under_way_until,
+    Decision, RetryPolicy, Settled, Tries, after_check, after_settle, after_write,
+    may_be_waited_out, quiet_left, settle_due, too_long, under_way_until,
 };
 use super::schedule::{Scheduler, Skip};
 use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, Write};
 use crate::journal::{Record, StepState};
 use crate::model::email_key;
-use crate::plan::access::SCIM;
 use crate::plan::{Step, StepId, StepKind};
 use hashbrown::HashMap;
 use rand::rngs::StdRng;
@@ -733,7 +732,7 @@ impl Machine {
                     *group = (*group).max(quiet);
                 }
                 if let Write::Rejected { status, key, .. } = &w
-                    && (may_be_lag(*status, key.as_deref()) || key.as_deref() == Some(SCIM))
+                    && may_be_waited_out(*status, key.as_deref())
                 {
                     t.taken += 1;
                 }

@@ -140,6 +140,13 @@ pub fn may_be_lag(status: u16, key: Option<&str>) -> bool {
     key == Some(TAKEN) || matches!(status, 400 | 409)
 }
 
+/// Whether a refused set-email counts towards `Tries::taken`: lagging uniqueness
+/// ([`may_be_lag`]) or the SCIM lock an unlink may leave behind, the two refusals `explain`
+/// may wait out.
+pub fn may_be_waited_out(status: u16, key: Option<&str>) -> bool {
+    may_be_lag(status, key) || key == Some(SCIM)
+}
+
 impl Refusal {
     fn fail(&self) -> Decision {
         Decision::Fail {

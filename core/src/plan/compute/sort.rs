@@ -64,20 +64,17 @@ pub(super) fn sort(
         };
         // A row always wins over a rule for the same address: the rule's wish is the one
         // blocked, naming the row, and the row's goes ahead unless another row wants it too.
-        let by_row = |other: &&ClaimIx| matches!(claims[other.ix()].origin, Origin::Line(_));
-        let rivals: Vec<&ClaimIx> = claimants
+        let others = claimants
             .into_iter()
             .flatten()
-            .filter(|&&other| other.ix() != ci)
-            .filter(|other| !matches!(c.origin, Origin::Line(_)) || by_row(other))
-            .collect();
-        let rule_loses = matches!(c.origin, Origin::Rule(_))
-            && (strangers.is_some() || rivals.iter().any(by_row));
-        let rivals: Vec<&ClaimIx> = if rule_loses {
-            rivals.into_iter().filter(by_row).collect()
-        } else {
-            rivals
-        };
+            .filter(|&&other| other.ix() != ci);
+        let (rows, rules): (Vec<&ClaimIx>, Vec<&ClaimIx>) =
+            others.partition(|other| matches!(claims[other.ix()].origin, Origin::Line(_)));
+        let by_row = matches!(c.origin, Origin::Line(_));
+        // A row meets only rows; a rule loses to any row (or person with no account yet), and
+        // meets other rules only when no row wants the address.
+        let rule_loses = !by_row && (strangers.is_some() || !rows.is_empty());
+        let rivals = if by_row || rule_loses { rows } else { rules };
         if !rivals.is_empty() || strangers.is_some() {
             let others = rivals
                 .into_iter()
