@@ -329,7 +329,7 @@ fn apply_refuses_an_edited_plan_and_a_newer_one_before_sending_anything() {
         ),
         (
             original.replacen("\"format_version\":1", "\"format_version\":9", 1),
-            "plan.json: plan format version 9 is newer than this mailshift understands (up to 5); use mailshift 0.1.0 or later",
+            "plan.json: plan format version 9 is newer than this mailshift understands (up to 6); use mailshift 0.1.0 or later",
         ),
     ];
     for (edited, expected) in cases {

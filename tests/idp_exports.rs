@@ -172,3 +172,84 @@ fn a_rewrite_rule_that_matches_no_account_is_refused() {
     );
     assert!(!dir.path().join("plan.json").exists());
 }
+
+/// The IdP's list and a hand-made list of fixes, planned together: each file is read with its
+/// own layout, each row keeps its file and line, and rows of the two that disagree are caught
+/// as within one file.
+#[test]
+fn several_target_lists_plan_as_one_and_keep_their_lines() {
+    let dir = dir_with(
+        "google.tsv",
+        "First Name [Required]\tLast Name [Required]\tEmail Address [Required]\tPassword [Required]\tPassword Hash Function [UPLOAD ONLY]\tOrg Unit Path [Required]\tNew Primary Email [UPLOAD ONLY]\tRecovery Email\tEmployee ID\n\
+         Ann\tLee\tann.lee@companya.example\t****\t\t/\tann.lee@companyb.example\t\t\n\
+         Carla\tDiaz\tcdiaz@companya.example\t****\t\t/\tcarla.diaz@companyb.example\t\t\n\
+         Tom\tBaker\ttbaker@companya.example\t****\t\t/\ttom.baker@companyb.example\t\t\n",
+    );
+    std::fs::write(
+        dir.path().join("fixes.csv"),
+        "current_email,target_email\n\
+         mgarcia@companya.example,maria.garcia@companyb.example\n\
+         tbaker@companya.example,t.baker@companyb.example\n",
+    )
+    .unwrap();
+    let out = plan(dir.path(), "google.tsv", &["--targets", "fixes.csv"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("mailshift: google.tsv: read as a Google Workspace"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mailshift: fixes.csv: read as a target list (comma-separated)"),
+        "{stderr}"
+    );
+    let made = read_plan(&dir.path().join("plan.json"));
+    let mut moved = renames(&made);
+    moved.sort();
+    assert_eq!(
+        moved,
+        [
+            ("ann.lee@companya.example", "ann.lee@companyb.example"),
+            ("cdiaz@companya.example", "carla.diaz@companyb.example"),
+            ("mgarcia@companya.example", "maria.garcia@companyb.example"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let maria = made
+        .steps
+        .iter()
+        .find(|s| &*s.to == "maria.garcia@companyb.example")
+        .unwrap();
+    assert_eq!(
+        maria.origin,
+        Some(mailshift::plan::Origin::Line { file: 1, line: 2 })
+    );
+    let paths: Vec<&str> = made.inputs.all_targets().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["google.tsv", "fixes.csv"]);
+    // Tom's two rows, one in each file, want different addresses: both are blocked.
+    assert_eq!(made.blocked.len(), 2, "{:?}", made.blocked);
+    assert_eq!(
+        made.blocked[0].reason,
+        mailshift::plan::BlockReason::ConflictingRows {
+            lines: vec![4, 3],
+            files: vec![0, 1]
+        }
+    );
+    let review = text(&out.stdout);
+    assert!(review.contains("fixes.csv:2"), "{review}");
+    assert!(
+        review.contains("line 4, line 3 of the 2nd --targets give this account different targets"),
+        "{review}"
+    );
+    let file = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    assert!(file.starts_with("{\"format\":\"mailshift-plan\",\"format_version\":6,"));
+
+    // The same file twice would read its rows twice.
+    let twice = plan(dir.path(), "fixes.csv", &["--targets", "./fixes.csv"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(
+        text(&twice.stderr).contains("--targets ./fixes.csv: given twice"),
+        "{}",
+        text(&twice.stderr)
+    );
+}

@@ -96,7 +96,7 @@ fn fixture_plan_is_written_private_and_reaches_every_target() {
     // The row for a new hire with no Atlassian account is listed, not blocked.
     assert_eq!(
         (s.no_account, plan.no_account[0].origin.clone()),
-        (1, mailshift::plan::Origin::Line(15))
+        (1, mailshift::plan::Origin::line(15))
     );
     let reasons: Vec<&str> = plan.blocked.iter().map(|b| b.reason.code()).collect();
     assert_eq!(

@@ -119,6 +119,7 @@ fn build(s: &Scenario) -> Built {
             }
             let known = w.account < s.holding.len();
             TargetRow {
+                file: 0,
                 line: line as u64 + 2,
                 account_id: (!w.by_email || !known).then(|| id(w.account)),
                 current_email: (w.by_email && known).then(|| s.pool[s.holding[w.account]].clone()),
@@ -167,6 +168,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
             },
             accounts_layout: mailshift::input::Layout::ExportUsers,
             targets: None,
+            more_targets: vec![],
             rewrite_domains: vec![],
             verified_domains: None,
             checked_live: None,
@@ -373,16 +375,16 @@ proptest! {
         prop_assert!(plan.blocked.iter().all(|x| !x.reason.is_no_account()));
         let mut covered: HashSet<u64> = HashSet::new();
         for x in &plan.no_account {
-            if let Origin::Line(l) = x.origin { covered.insert(l); }
+            if let Origin::Line { line: l, .. } = x.origin { covered.insert(l); }
         }
         for s in &plan.steps {
-            if let Some(Origin::Line(l)) = s.origin { covered.insert(l); }
+            if let Some(Origin::Line { line: l, .. }) = s.origin { covered.insert(l); }
         }
         for x in &plan.blocked {
-            if let Origin::Line(l) = x.origin { covered.insert(l); }
+            if let Origin::Line { line: l, .. } = x.origin { covered.insert(l); }
         }
         for u in &plan.unchanged {
-            if let Origin::Line(l) = u.origin { covered.insert(l); }
+            if let Origin::Line { line: l, .. } = u.origin { covered.insert(l); }
         }
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         for (row, w) in b.rows.iter().zip(&s.wishes) {
@@ -456,7 +458,7 @@ proptest! {
             .chain(plan.unchanged.iter().map(|x| x.origin.clone()))
             .chain(plan.idp.iter().map(|x| x.origin.clone()));
         for o in origins {
-            if let Origin::Line(l) = o { covered.insert(l); }
+            if let Origin::Line { line: l, .. } = o { covered.insert(l); }
         }
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         for (row, w) in b.rows.iter().zip(&s.wishes) {

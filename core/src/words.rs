@@ -13,6 +13,26 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `n` as an ordinal: "1st", "2nd", "3rd", "4th", "11th", "22nd".
+///
+/// ```
+/// use mailshift_core::words::ordinal;
+///
+/// assert_eq!(ordinal(2), "2nd");
+/// assert_eq!(ordinal(12), "12th");
+/// assert_eq!(ordinal(23), "23rd");
+/// ```
+pub fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// A wait as people read it: `45.0s`, `1m 30s`, `1h 0m`, or "more than a year".
 ///
 /// ```

@@ -122,9 +122,11 @@ pub struct PlanArgs {
     pub accounts_from_api: bool,
 
     /// Target list: an Okta, Entra ID, Google Workspace, JumpCloud or OneLogin user export, or a
-    /// CSV with account_id or current_email, and target_email (comma, semicolon or tab).
+    /// CSV with account_id or current_email, and target_email (comma, semicolon or tab). Give it
+    /// once per file (the IdP's list and a list of fixes, say): each is read with its own layout,
+    /// and rows of different files that disagree are caught as within one.
     #[arg(long, value_name = "FILE")]
-    pub targets: Option<PathBuf>,
+    pub targets: Vec<PathBuf>,
 
     /// Which header of --targets gives which role, where mailshift reads the header otherwise
     /// or cannot read it: roles id, current and target, e.g. current=login,target=email.

@@ -27,9 +27,9 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "FILE")]
     pub accounts: PathBuf,
 
-    /// Target list from the identity provider (as for `plan`).
+    /// Target list from the identity provider (as for `plan`; once per file).
     #[arg(long, value_name = "FILE")]
-    pub targets: Option<PathBuf>,
+    pub targets: Vec<PathBuf>,
 
     /// Move every account on OLD to NEW with the same user part (as for `plan`).
     #[arg(long = "rewrite-domain", value_name = "OLD=NEW")]

@@ -10,13 +10,17 @@ use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
 use crate::hash::sha256_hex;
 use crate::input::{
-    AccountsFile, DomainRule, InputError, Layout, TargetsFile, parse_accounts, parse_targets,
+    AccountsFile, DomainRule, InputError, Layout, TargetRow, TargetsFile, parse_accounts,
+    parse_targets,
 };
 use crate::org::Org;
-use crate::plan::{self, Access, InputFile, Inputs, LiveCheck, Plan, Request, why_unmatched};
+use crate::plan::{
+    self, Access, Blocked, InputFile, Inputs, LiveCheck, Origin, Plan, Request, why_unmatched,
+};
 use crate::review;
 use crate::terminal::note;
 use crate::words::counted;
+use std::path::PathBuf;
 use std::thread;
 
 pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
@@ -109,8 +113,20 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
 
 /// Reads the inputs (and the live org, given one) and computes the plan; writes nothing.
 pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
-    let (accounts, targets, targets_sha) = read_files(config)?;
-    let rows = targets.as_ref().map_or(&[][..], |t| &t.rows[..]);
+    let (accounts, targets) = read_files(config)?;
+    // Several files are planned as one list, each row keeping its file and line.
+    let merged: Vec<TargetRow>;
+    let rows = match &targets[..] {
+        [] => &[][..],
+        [only] => &only.file.rows[..],
+        several => {
+            merged = several
+                .iter()
+                .flat_map(|t| t.file.rows.iter().cloned())
+                .collect();
+            &merged[..]
+        }
+    };
     let (source, live) = match &config.live {
         None => (offline_source(config, accounts)?, None),
         Some(live) => {
@@ -157,27 +173,35 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
             session.reader.reads()
         );
     }
-    if let (Some(file), Some(path)) = (&targets, &config.targets) {
-        note!("mailshift: {}: {}", path.display(), file.describe());
-        if computed.no_account.len() * 2 > file.rows.len() {
-            let why = why_unmatched(file, &computed.no_account, &org_domains(&source.org))
+    for (k, t) in targets.iter().enumerate() {
+        note!("mailshift: {}: {}", t.path.display(), t.file.describe());
+        let of_file =
+            |b: &&Blocked| matches!(b.origin, Origin::Line { file, .. } if file as usize == k);
+        let unmatched = computed.no_account.iter().filter(of_file).count();
+        let total = t.file.rows.len();
+        if unmatched * 2 > total {
+            let no_account: Vec<Blocked> = computed
+                .no_account
+                .iter()
+                .filter(of_file)
+                .cloned()
+                .collect();
+            let why = why_unmatched(&t.file, &no_account, &org_domains(&source.org))
                 .unwrap_or_else(|| {
                     "Are the accounts export and the target list from the same org?".to_owned()
                 });
             // A list of which no row finds an account plans nothing: that is not a plan.
-            if computed.no_account.len() == file.rows.len() {
+            if unmatched == total {
                 return Err(InputError::NothingMatched {
-                    path: path.clone(),
-                    rows: file.rows.len(),
+                    path: t.path.clone(),
+                    rows: total,
                     why,
                 }
                 .into());
             }
             note!(
-                "mailshift: {} of {} rows match no account. {}",
-                computed.no_account.len(),
-                file.rows.len(),
-                why
+                "mailshift: {}: {unmatched} of {total} rows match no account. {why}",
+                t.path.display(),
             );
         }
     }
@@ -186,10 +210,12 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         inputs: Inputs {
             accounts: source.input.clone(),
             accounts_layout: source.layout,
-            targets: config.targets.as_ref().map(|p| InputFile {
-                path: p.display().to_string(),
-                sha256: targets_sha.clone().unwrap_or_default(),
-            }),
+            targets: targets.first().map(TargetsInput::input_file),
+            more_targets: targets
+                .iter()
+                .skip(1)
+                .map(TargetsInput::input_file)
+                .collect(),
             rewrite_domains: config
                 .rules
                 .iter()
@@ -266,19 +292,30 @@ fn idle_rules(source: &Source, rules: &[DomainRule]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The accounts export (when given) and the targets, each read, hashed and parsed on its own
-/// thread while a third hashes the export.
-#[allow(clippy::type_complexity)]
+/// One `--targets` file as read: its path as given, what it holds, and its SHA-256.
+struct TargetsInput {
+    path: PathBuf,
+    file: TargetsFile,
+    sha256: String,
+}
+
+impl TargetsInput {
+    fn input_file(&self) -> InputFile {
+        InputFile {
+            path: self.path.display().to_string(),
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+/// The accounts export as read, with its SHA-256.
+type AccountsInput = (AccountsFile, String);
+
+/// The accounts export (when given) and the targets files, each read, hashed and parsed: the
+/// targets on one thread, in the order given, the export on another while a third hashes it.
 fn read_files(
     config: &PlanConfig,
-) -> Result<
-    (
-        Option<(AccountsFile, String)>,
-        Option<TargetsFile>,
-        Option<String>,
-    ),
-    Error,
-> {
+) -> Result<(Option<AccountsInput>, Vec<TargetsInput>), Error> {
     let accounts_src = config
         .accounts
         .as_deref()
@@ -286,21 +323,32 @@ fn read_files(
         .transpose()?;
     let (accounts, targets) = thread::scope(|s| {
         let targets = s.spawn(|| {
-            let Some(path) = config.targets.as_deref() else {
-                return Ok(None);
-            };
-            let src = crate::input::read(path)?;
-            let sha = sha256_hex(&src.bytes);
-            let mut file = parse_targets(&src.path, &src.bytes, &config.columns)?;
-            if let Some(domain) = &config.login_domain {
-                let made = file.with_login_domain(domain);
-                note!(
-                    "mailshift: {}: {} read as LOGIN@{domain} (--login-domain)",
-                    path.display(),
-                    counted(made as u64, "login", "logins")
-                );
+            let mut read = Vec::with_capacity(config.targets.len());
+            for (k, path) in config.targets.iter().enumerate() {
+                let src = crate::input::read(path)?;
+                let sha256 = sha256_hex(&src.bytes);
+                let mut file = parse_targets(&src.path, &src.bytes, &config.columns)?;
+                if k > 0 {
+                    let k = u32::try_from(k).map_err(|_| InputError::TooManyTargetFiles)?;
+                    for row in &mut file.rows {
+                        row.file = k;
+                    }
+                }
+                if let Some(domain) = &config.login_domain {
+                    let made = file.with_login_domain(domain);
+                    note!(
+                        "mailshift: {}: {} read as LOGIN@{domain} (--login-domain)",
+                        path.display(),
+                        counted(made as u64, "login", "logins")
+                    );
+                }
+                read.push(TargetsInput {
+                    path: path.clone(),
+                    file,
+                    sha256,
+                });
             }
-            Ok::<_, InputError>(Some((file, sha)))
+            Ok::<_, InputError>(read)
         });
         let accounts = accounts_src.as_ref().map(|src| {
             let sha = s.spawn(|| sha256_hex(&src.bytes));
@@ -308,9 +356,7 @@ fn read_files(
         });
         (accounts.transpose(), joined(targets))
     });
-    let accounts = accounts?;
-    let (targets, targets_sha) = targets?.unzip();
-    Ok((accounts, targets, targets_sha))
+    Ok((accounts?, targets?))
 }
 
 /// The org as the export gives it, with no API to ask.

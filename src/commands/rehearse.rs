@@ -159,7 +159,7 @@ fn rehearse(
     terminal::line("\n== plan (against the simulated org, pre-flight included)")?;
     let mut line = args_of(&["plan", "--accounts"]);
     line.push(config.accounts.clone().into());
-    if let Some(targets) = &config.targets {
+    for targets in &config.targets {
         line.extend([OsString::from("--targets"), targets.clone().into()]);
     }
     for rule in &config.rules {

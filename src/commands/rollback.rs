@@ -55,6 +55,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
                 path: applied_path.display().to_string(),
                 sha256: sha,
             }),
+            more_targets: Vec::new(),
             rewrite_domains: Vec::new(),
             verified_domains: None,
             checked_live: None,

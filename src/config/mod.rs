@@ -152,6 +152,9 @@ pub enum ConfigError {
     /// A rehearsal's own command line for one of its phases did not parse: a bug in mailshift.
     #[error("the rehearsal's own command line is wrong (a bug in mailshift): {detail}")]
     RehearsalCommand { detail: String },
+    /// The same file given twice as `--targets`: its rows would be read twice.
+    #[error("--targets {}: given twice; give each file once", path.display())]
+    TargetsTwice { path: PathBuf },
     /// `--out` names an input file, which writing the plan would destroy.
     #[error("--out {}: that is one of the input files; choose another path for the plan", path.display())]
     OutIsInput { path: PathBuf },
@@ -161,8 +164,9 @@ pub enum ConfigError {
 pub struct PlanConfig {
     /// `None`: read the org's users listing (`--accounts-from-api`).
     pub accounts: Option<PathBuf>,
-    pub targets: Option<PathBuf>,
-    /// `--columns`: which header gives which role in the targets file.
+    /// The `--targets` files, in the order given (`Origin::Line`'s `file` counts them).
+    pub targets: Vec<PathBuf>,
+    /// `--columns`: which header gives which role in the targets files.
     pub columns: ColumnMap,
     /// `--login-domain`: the targets file's current column holds logins; the address is
     /// LOGIN@DOMAIN.
@@ -199,14 +203,15 @@ impl PlanConfig {
     /// `env` looks up an environment variable; passed in so that tests need not set any.
     pub fn from_arguments(args: PlanArgs, sources: Sources) -> Result<PlanConfig, ConfigError> {
         let env = sources.var;
-        let rules = wishes(
-            args.targets.as_ref(),
-            &args.rewrite_domains,
-            &args.rule_statuses,
-        )?;
+        let rules = wishes(&args.targets, &args.rewrite_domains, &args.rule_statuses)?;
+        for (i, a) in args.targets.iter().enumerate() {
+            if args.targets[..i].iter().any(|b| same_file(a, b)) {
+                return Err(ConfigError::TargetsTwice { path: a.clone() });
+            }
+        }
         let columns = match &args.columns {
             None => ColumnMap::default(),
-            Some(_) if args.targets.is_none() => {
+            Some(_) if args.targets.is_empty() => {
                 return Err(ConfigError::ColumnsWithoutTargets);
             }
             Some(text) => ColumnMap::parse(text).map_err(|reason| ConfigError::BadColumns {
@@ -216,7 +221,7 @@ impl PlanConfig {
         };
         let login_domain = match &args.login_domain {
             None => None,
-            Some(_) if args.targets.is_none() => {
+            Some(_) if args.targets.is_empty() => {
                 return Err(ConfigError::LoginDomainWithoutTargets);
             }
             Some(value) => {
@@ -297,11 +302,11 @@ impl PlanConfig {
 
 /// The `--rewrite-domain` rules, checked; with no target list either, there is nothing to plan.
 fn wishes(
-    targets: Option<&PathBuf>,
+    targets: &[PathBuf],
     rewrites: &[String],
     statuses: &[String],
 ) -> Result<Vec<DomainRule>, ConfigError> {
-    if targets.is_none() && rewrites.is_empty() {
+    if targets.is_empty() && rewrites.is_empty() {
         return Err(ConfigError::NothingToPlan);
     }
     if !statuses.is_empty() && rewrites.is_empty() {

@@ -22,7 +22,7 @@ const PRODUCTION: Defaults = Defaults {
 #[derive(Debug, Clone)]
 pub struct RehearseConfig {
     pub accounts: PathBuf,
-    pub targets: Option<PathBuf>,
+    pub targets: Vec<PathBuf>,
     pub rules: Vec<DomainRule>,
     pub allow_scim_unlink: bool,
     pub allow_non_ascii_local_part: bool,
@@ -38,7 +38,7 @@ pub struct RehearseConfig {
 
 impl RehearseConfig {
     pub fn from_arguments(args: RehearseArgs) -> Result<RehearseConfig, ConfigError> {
-        let rules = wishes(args.targets.as_ref(), &args.rewrite_domains, &[])?;
+        let rules = wishes(&args.targets, &args.rewrite_domains, &[])?;
         let sim = SimBehaviour::from_arguments(&args.behaviour, PRODUCTION)?;
         check_rate("--apply-rate", args.apply_rate)?;
         if args.concurrency == 0 {

@@ -537,7 +537,7 @@ mod tests {
         use crate::plan::{BlockReason, Blocked, IdpMove, Origin, Unchanged};
         let mut p = crate::plan::plan_of(plan());
         p.blocked.push(Blocked {
-            origin: Origin::Line(4),
+            origin: Origin::line(4),
             account_id: Some("me".into()),
             name: String::new(),
             current: Some("me@old".into()),
@@ -546,7 +546,7 @@ mod tests {
         });
         p.idp.push(IdpMove {
             order: 2,
-            origin: Origin::Line(5),
+            origin: Origin::line(5),
             account_id: "pat".into(),
             name: String::new(),
             current: "pat@old".into(),
@@ -556,11 +556,12 @@ mod tests {
             after_idp: vec![],
         });
         p.unchanged.push(Unchanged {
-            origin: Origin::Line(6),
+            origin: Origin::line(6),
             account_id: "done".into(),
             current: "done@new".into(),
             target: "done@new".into(),
             case_only: false,
+            row_current: None,
         });
         let selection = Selection {
             only: Some(list(

@@ -87,6 +87,9 @@ pub enum InputError {
         input: String,
         domains: String,
     },
+    /// More `--targets` files than a plan can number.
+    #[error("more --targets files than a plan can number (4,294,967,295)")]
+    TooManyTargetFiles,
     /// No row of the target list matches an account, so there is nothing to plan from it;
     /// `why` is the likely cause, when the rows' shape tells.
     #[error("{}: none of its {rows} rows matches an account, so it plans nothing. {why}", path.display())]

@@ -223,6 +223,8 @@ impl TargetsFile {
 /// One row of the target list, trimmed; empty cells are `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetRow {
+    /// Which `--targets` file the row is from, counted from 0 (`Origin::Line`'s `file`).
+    pub file: u32,
     pub line: u64,
     pub account_id: Option<String>,
     pub current_email: Option<String>,
@@ -344,6 +346,7 @@ pub fn parse_targets(
             return Ok(None);
         }
         Ok(Some(TargetRow {
+            file: 0,
             line: row.line,
             account_id,
             current_email,
@@ -399,6 +402,7 @@ mod tests {
         assert_eq!(
             rows,
             vec![TargetRow {
+                file: 0,
                 line: 2,
                 account_id: None,
                 current_email: Some("ann@old.example".into()),

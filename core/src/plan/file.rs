@@ -15,9 +15,10 @@ pub const FORMAT: &str = "mailshift-plan";
 /// version that can hold it: version 2 added `unlink` steps and the `idp` list, version 3 the
 /// `no_account` list, version 4 the `non_ascii_local_part` block reason, version 5 the
 /// `unverified` and `left_behind` lists, the `not_claimed` block reason, the `closed` status and
-/// `inputs.rollback`, so a plan without them stays readable by mailshift versions that know only
-/// the lower one.
-pub const FORMAT_VERSION: u32 = 5;
+/// `inputs.rollback`, version 6 `inputs.more_targets` (with the `file` of an origin and of
+/// `conflicting_rows`) and the `row_current` of an unchanged wish, so a plan without them stays
+/// readable by mailshift versions that know only the lower one.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The lowest format version that can hold `plan`.
 pub fn version_needed(plan: &Plan) -> u32 {
@@ -37,7 +38,10 @@ pub fn version_needed(plan: &Plan) -> u32 {
             .steps
             .iter()
             .any(|s| s.status == crate::model::Status::Closed);
-    if claims {
+    let found_by_target = plan.unchanged.iter().any(|u| u.row_current.is_some());
+    if found_by_target || !plan.inputs.more_targets.is_empty() {
+        6
+    } else if claims {
         5
     } else if non_ascii {
         4
@@ -315,7 +319,7 @@ mod tests {
             from: "ann@old.example".into(),
             to: "ann@new.example".into(),
             after: crate::plan::After::default(),
-            origin: Some(Origin::Line(2)),
+            origin: Some(Origin::line(2)),
         }];
         let blocked = vec![Blocked {
             origin: Origin::Rule("old.example=new.example".into()),
@@ -335,6 +339,7 @@ mod tests {
                 },
                 accounts_layout: Layout::ExportUsers,
                 targets: None,
+                more_targets: vec![],
                 rewrite_domains: vec!["old.example=new.example".into()],
                 verified_domains: None,
                 checked_live: None,
@@ -427,7 +432,7 @@ mod tests {
         let mut plan = sample();
         assert!(version_needed(&plan) < 4);
         plan.blocked.push(super::super::Blocked {
-            origin: super::super::Origin::Line(9),
+            origin: super::super::Origin::line(9),
             account_id: None,
             name: String::new(),
             current: None,
@@ -462,15 +467,37 @@ mod tests {
     }
 
     #[test]
+    fn a_second_targets_file_needs_version_6_and_round_trips() {
+        let mut plan = sample();
+        let first = encode(&plan);
+        plan.inputs.more_targets = vec![InputFile {
+            path: "fixes.csv".into(),
+            sha256: "11".into(),
+        }];
+        plan.steps[0].origin = Some(super::super::Origin::Line { file: 1, line: 3 });
+        assert_eq!(version_needed(&plan), 6);
+        let bytes = encode(&plan);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("\"format_version\":6,"), "{text}");
+        assert!(
+            text.contains("\"origin\":{\"line\":3,\"file\":1}"),
+            "{text}"
+        );
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+        // A line of the first file keeps the bytes it had before several files were allowed.
+        assert!(!String::from_utf8(first).unwrap().contains("\"file\""));
+    }
+
+    #[test]
     fn a_newer_format_is_refused_by_name() {
         let bytes = String::from_utf8(encode(&sample()))
             .unwrap()
-            .replace("\"format_version\":1", "\"format_version\":7");
+            .replace("\"format_version\":1", "\"format_version\":9");
         let err = decode(Path::new("p.json"), bytes.as_bytes()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
-                "p.json: plan format version 7 is newer than this mailshift understands (up to 5); use mailshift {} or later",
+                "p.json: plan format version 9 is newer than this mailshift understands (up to 6); use mailshift {} or later",
                 env!("CARGO_PKG_VERSION")
             )
         );

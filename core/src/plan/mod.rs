@@ -72,6 +72,10 @@ pub struct Inputs {
     pub accounts: InputFile,
     pub accounts_layout: Layout,
     pub targets: Option<InputFile>,
+    /// The second and later `--targets` files, in the order given: `Origin::Line`'s `file` 1,
+    /// 2, ... Absent when one file or none was given (format version 6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_targets: Vec<InputFile>,
     pub rewrite_domains: Vec<String>,
     pub verified_domains: Option<Vec<String>>,
     /// Set when the plan was made against the live org (`plan --org-id`): its domains and its
@@ -82,6 +86,21 @@ pub struct Inputs {
     /// plan, which `targets` names. Absent (false) in every other plan.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rollback: bool,
+}
+
+impl Inputs {
+    /// The targets file an `Origin::Line` names.
+    pub fn targets_file(&self, file: u32) -> Option<&InputFile> {
+        match file {
+            0 => self.targets.as_ref(),
+            k => self.more_targets.get(k as usize - 1),
+        }
+    }
+
+    /// Every targets file, in the order given.
+    pub fn all_targets(&self) -> impl Iterator<Item = &InputFile> {
+        self.targets.iter().chain(&self.more_targets)
+    }
 }
 
 /// What pre-flight read when the plan was made.
@@ -176,13 +195,91 @@ impl Step {
     }
 }
 
-/// Where a wish came from: a line of the targets file or a `--rewrite-domain` rule.
+/// Where a wish came from: a line of a targets file or a `--rewrite-domain` rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "OriginFields", into = "OriginFields")]
 pub enum Origin {
-    Line(u64),
+    /// `file` counts the `--targets` files from 0, in the order given (`Inputs::targets_file`).
+    Line { file: u32, line: u64 },
     /// Shared: a rebrand rule can be the origin of a million steps.
     Rule(Arc<str>),
+}
+
+impl Origin {
+    /// A line of the first (or only) targets file.
+    pub const fn line(line: u64) -> Origin {
+        Origin::Line { file: 0, line }
+    }
+
+    /// Where the wish came from, where the file's name is not at hand (a block reason's
+    /// sentence): `line 3`, `line 3 of the 2nd --targets` or the rule.
+    pub fn short(&self) -> String {
+        match self {
+            Origin::Line { file: 0, line } => format!("line {line}"),
+            Origin::Line { file, line } => {
+                format!(
+                    "line {line} of the {} --targets",
+                    crate::words::ordinal(*file + 1)
+                )
+            }
+            Origin::Rule(rule) => format!("--rewrite-domain {rule}"),
+        }
+    }
+}
+
+/// An origin as the plan file spells it: `{"line": N}` for the first targets file (as before
+/// several were allowed, so such plans keep their bytes), `{"line": N, "file": K}` for a later
+/// one (format version 6), `{"rule": "old=new"}` for a rule.
+#[derive(Serialize, Deserialize)]
+struct OriginFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rule: Option<Arc<str>>,
+}
+
+impl From<Origin> for OriginFields {
+    fn from(origin: Origin) -> Self {
+        match origin {
+            Origin::Line { file, line } => OriginFields {
+                line: Some(line),
+                file: (file > 0).then_some(file),
+                rule: None,
+            },
+            Origin::Rule(rule) => OriginFields {
+                line: None,
+                file: None,
+                rule: Some(rule),
+            },
+        }
+    }
+}
+
+impl TryFrom<OriginFields> for Origin {
+    type Error = &'static str;
+
+    fn try_from(o: OriginFields) -> Result<Self, Self::Error> {
+        match o {
+            OriginFields {
+                line: Some(line),
+                file,
+                rule: None,
+            } => Ok(Origin::Line {
+                file: file.unwrap_or(0),
+                line,
+            }),
+            OriginFields {
+                line: None,
+                file: None,
+                rule: Some(rule),
+            } => Ok(Origin::Rule(rule)),
+            _ => Err(
+                "an origin is either {\"line\": N} (with \"file\": K) or {\"rule\": \"old=new\"}",
+            ),
+        }
+    }
 }
 
 /// A wish the plan does not carry out, and why.
@@ -212,7 +309,13 @@ pub enum BlockReason {
         by_email: Option<String>,
     },
     /// Several rows give one account different targets.
-    ConflictingRows { lines: Vec<u64> },
+    ConflictingRows {
+        lines: Vec<u64>,
+        /// The targets file of each line (`Origin::Line`'s `file`), when any is not the first;
+        /// empty otherwise (format version 6).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<u32>,
+    },
     /// The target is not an address the API accepts.
     InvalidAddress { problem: String },
     /// The target's domain is not among `--verified-domains`.
@@ -284,9 +387,17 @@ impl BlockReason {
                     .map_or("unknown".to_owned(), |e| format!("the account at {e}")),
                 by_email.as_deref().unwrap_or("no account"),
             ),
-            BlockReason::ConflictingRows { lines: ls } => {
+            BlockReason::ConflictingRows { lines: ls, files } if files.is_empty() => {
                 format!("lines {} give this account different targets", lines(ls))
             }
+            BlockReason::ConflictingRows { lines: ls, files } => format!(
+                "{} give this account different targets",
+                ls.iter()
+                    .zip(files)
+                    .map(|(&line, &file)| Origin::Line { file, line }.short())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             BlockReason::InvalidAddress { problem } => format!("invalid target: {problem}"),
             BlockReason::NonAsciiLocalPart {} => "the user part of the target is not ASCII, which the org's mail system is unlikely to have made; check the row, or plan with --allow-non-ascii-local-part if such mailboxes exist".into(),
             BlockReason::UnverifiedDomain { domain } => {
@@ -357,6 +468,11 @@ pub struct Unchanged {
     /// The target differs from the current address in letter case only; Atlassian treats the
     /// two as one address, so nothing is written.
     pub case_only: bool,
+    /// The row's current address, when no account has it and the account was found holding
+    /// the row's target instead: changed before the export was taken, most likely, but only
+    /// the reviewer can tell it is the same person. Absent otherwise (format versions 1 to 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_current: Option<String>,
 }
 
 /// A rename step for unit tests of what reads plans.
@@ -388,6 +504,7 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
             },
             accounts_layout: Layout::ExportUsers,
             targets: None,
+            more_targets: vec![],
             rewrite_domains: vec![],
             verified_domains: None,
             checked_live: None,

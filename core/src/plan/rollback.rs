@@ -27,6 +27,7 @@ pub fn rollback_rows(plan: &Plan, states: &[StepState]) -> Vec<TargetRow> {
         .map(|i| {
             let s = &plan.steps[i];
             TargetRow {
+                file: 0,
                 line: u64::from(s.id.0),
                 account_id: Some(s.account_id.to_string()),
                 current_email: None,

@@ -47,9 +47,13 @@ pub(super) fn write_step(out: &mut Vec<u8>, step: &Step) {
     }
     match &step.origin {
         None => {}
-        Some(Origin::Line(line)) => {
+        Some(Origin::Line { file, line }) => {
             out.extend_from_slice(b",\"origin\":{\"line\":");
             out.extend_from_slice(number.format(*line).as_bytes());
+            if *file > 0 {
+                out.extend_from_slice(b",\"file\":");
+                out.extend_from_slice(number.format(*file).as_bytes());
+            }
             out.push(b'}');
         }
         Some(Origin::Rule(rule)) => {
@@ -163,7 +167,10 @@ mod tests {
             name: "".into(),
             product_access: true,
             after: [1u32, 22].into_iter().map(StepId).collect(),
-            origin: Some(Origin::Line(u64::MAX)),
+            origin: Some(Origin::Line {
+                file: u32::MAX,
+                line: u64::MAX,
+            }),
             id: StepId(u32::MAX),
             group: 0,
             ..step()
@@ -193,7 +200,7 @@ mod tests {
         let statuses = proptest::sample::select(STATUSES.to_vec());
         let origins = prop_oneof![
             Just(None),
-            any::<u64>().prop_map(|l| Some(Origin::Line(l))),
+            (any::<u32>(), any::<u64>()).prop_map(|(file, line)| Some(Origin::Line { file, line })),
             text().prop_map(|r| Some(Origin::Rule(r))),
         ];
         (

@@ -92,7 +92,7 @@ mod tests {
         file.rows
             .iter()
             .map(|r| Blocked {
-                origin: Origin::Line(r.line),
+                origin: Origin::line(r.line),
                 account_id: None,
                 name: String::new(),
                 current: r.current_email.clone(),

@@ -117,6 +117,22 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             .collect(),
     );
     add(
+        "Found by the new address",
+        "no account has these rows' current address, and one already holds the new address: most likely changed before the export, so nothing is written; check each holder is the person the row means",
+        plan.unchanged
+            .iter()
+            .filter_map(|u| {
+                let stale = u.row_current.as_deref()?;
+                Some(format!(
+                    "{}: {} is at {}; the row's current address {stale} is no account's",
+                    origin_text(plan, &u.origin),
+                    u.account_id,
+                    u.target
+                ))
+            })
+            .collect(),
+    );
+    add(
         "Look-alike addresses",
         "these targets may be read as another address by a person, a mailbox or the IdP: check each with its owner, or plan it without --allow-non-ascii-local-part",
         plan.steps

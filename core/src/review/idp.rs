@@ -62,7 +62,7 @@ mod tests {
         plan.idp = vec![
             IdpMove {
                 order: 1,
-                origin: Origin::Line(3),
+                origin: Origin::line(3),
                 account_id: "p2".into(),
                 name: "Pat".into(),
                 current: "two@x.example".into(),
@@ -73,7 +73,7 @@ mod tests {
             },
             IdpMove {
                 order: 2,
-                origin: Origin::Line(2),
+                origin: Origin::line(2),
                 account_id: "p1".into(),
                 name: String::new(),
                 current: "one@x.example".into(),

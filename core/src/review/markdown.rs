@@ -25,7 +25,7 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
         cell(&plan.inputs.accounts.path),
         plan.inputs.accounts.sha256
     )?;
-    if let Some(t) = &plan.inputs.targets {
+    for t in plan.inputs.all_targets() {
         writeln!(out, "Targets: {} (sha256 `{}`)", cell(&t.path), t.sha256)?;
     }
     for r in &plan.inputs.rewrite_domains {
@@ -108,16 +108,17 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "\n### Unchanged, already at their target\n")?;
         writeln!(
             out,
-            "| where | account | current | target |\n|---|---|---|---|"
+            "| where | account | current | target | note |\n|---|---|---|---|---|"
         )?;
         for u in plan.unchanged.iter().take(ROWS_LISTED) {
             writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 cell(&origin_text(plan, &u.origin)),
                 cell(&u.account_id),
                 cell(&u.current),
                 cell(&u.target),
+                cell(&super::unchanged_note(u)),
             )?;
         }
         more(out, plan.unchanged.len())?;

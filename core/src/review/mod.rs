@@ -26,18 +26,28 @@ pub fn title(plan: &Plan) -> &'static str {
     }
 }
 
-/// The targets file as the plan names it, for `file:line` references.
-pub fn targets_path(plan: &Plan) -> &str {
+/// A targets file (`Origin::Line`'s `file`) as the plan names it, for `file:line` references.
+pub fn targets_path(plan: &Plan, file: u32) -> &str {
     plan.inputs
-        .targets
-        .as_ref()
+        .targets_file(file)
         .map_or("targets", |f| f.path.as_str())
+}
+
+/// What the review says beside a wish already met.
+pub fn unchanged_note(u: &crate::plan::Unchanged) -> String {
+    match (&u.row_current, u.case_only) {
+        (Some(stale), _) => format!(
+            "found by the new address: no account has the row's {stale}; check it is the same person"
+        ),
+        (None, true) => "differs in letter case only".to_owned(),
+        (None, false) => String::new(),
+    }
 }
 
 /// Where a wish came from, as a reviewer looks it up: `targets.csv:12` or the rule.
 pub fn origin_text(plan: &Plan, origin: &Origin) -> String {
     match origin {
-        Origin::Line(line) => format!("{}:{line}", targets_path(plan)),
+        Origin::Line { file, line } => format!("{}:{line}", targets_path(plan, *file)),
         Origin::Rule(rule) => format!("--rewrite-domain {rule}"),
     }
 }
@@ -276,7 +286,7 @@ mod tests {
         // Use case A: the IdP owns the account that wants it.
         plan.idp.push(IdpMove {
             order: 1,
-            origin: Origin::Line(2),
+            origin: Origin::line(2),
             account_id: "pat".into(),
             name: String::new(),
             current: "pat@old.example".into(),

@@ -88,12 +88,12 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
             cell(&u.target),
             String::new(),
             cell(&origin_text(plan, &u.origin)),
-            if u.case_only {
-                "differs in letter case only".into()
+            cell(&super::unchanged_note(u)),
+            if u.row_current.is_some() {
+                "found by the new address".into()
             } else {
                 String::new()
             },
-            String::new(),
         ])?;
     }
     w.flush()

@@ -33,11 +33,7 @@ pub fn render(plan: &Plan, sha256: &str, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "\nUnchanged, already at their target")?;
         let header = ["WHERE", "ACCOUNT", "CURRENT", "TARGET", "NOTE"];
         let rows = plan.unchanged.iter().map(|u| {
-            let note = if u.case_only {
-                "differs in letter case only"
-            } else {
-                ""
-            };
+            let note = super::unchanged_note(u);
             [
                 origin_text(plan, &u.origin).into(),
                 u.account_id.as_str().into(),
@@ -143,7 +139,7 @@ const NO_ACCOUNT_SHOWN: usize = 10;
 
 fn sources(plan: &Plan) -> String {
     let mut parts = vec![plan.inputs.accounts.path.clone()];
-    if let Some(t) = &plan.inputs.targets {
+    for t in plan.inputs.all_targets() {
         parts.push(t.path.clone());
     }
     for r in &plan.inputs.rewrite_domains {
@@ -262,8 +258,8 @@ fn step_widths(plan: &Plan, s: &Step) -> [usize; 9] {
         s.after.iter().map(|&a| digits(a.0.into())).sum::<usize>() + s.after.len() - 1
     };
     let note = match (s.kind, &s.origin) {
-        (StepKind::Rename, Some(Origin::Line(l))) => {
-            text_width(targets_path(plan)) + 1 + digits(*l)
+        (StepKind::Rename, Some(Origin::Line { file, line })) => {
+            text_width(targets_path(plan, *file)) + 1 + digits(*line)
         }
         (StepKind::Rename, Some(Origin::Rule(r))) => "--rewrite-domain ".len() + text_width(r),
         _ => text_width(&step_note(plan, s)),
@@ -295,8 +291,8 @@ fn write_after(line: &mut String, after: &[StepId]) {
 
 fn write_note(line: &mut String, plan: &Plan, s: &Step) {
     match (s.kind, &s.origin) {
-        (StepKind::Rename, Some(Origin::Line(l))) => {
-            line.push_str(targets_path(plan));
+        (StepKind::Rename, Some(Origin::Line { file, line: l })) => {
+            line.push_str(targets_path(plan, *file));
             line.push(':');
             line.push_str(itoa::Buffer::new().format(*l));
         }

@@ -16,6 +16,9 @@ pub(super) struct Claim<'a> {
     pub account: AccountIx,
     pub target: &'a Email,
     pub origin: Origin,
+    /// The row's current address, when no account has it and the account was found holding
+    /// the target instead (`already_there`).
+    pub stale_current: Option<&'a str>,
 }
 
 /// Who wants each address.
@@ -37,7 +40,7 @@ pub(super) struct Wants<'a> {
 pub(super) fn unmatched_wants(blocked: &[Blocked]) -> HashMap<String, Vec<String>> {
     let mut wants: HashMap<String, Vec<String>> = HashMap::new();
     for b in blocked {
-        if let Origin::Line(line) = &b.origin
+        if let Origin::Line { .. } = &b.origin
             && !b.target.trim().is_empty()
         {
             let why = match b.reason {
@@ -47,7 +50,7 @@ pub(super) fn unmatched_wants(blocked: &[Blocked]) -> HashMap<String, Vec<String
             wants
                 .entry(crate::model::email_key(&b.target))
                 .or_default()
-                .push(format!("line {line} ({why})"));
+                .push(format!("{} ({why})", b.origin.short()));
         }
     }
     wants
@@ -59,14 +62,22 @@ pub(super) fn from_rows<'a>(
     blocked: &mut Vec<Blocked>,
 ) -> (Vec<Claim<'a>>, Vec<bool>) {
     let org = req.org;
+    let mut found: Vec<Result<AccountIx, BlockReason>> = resolve_all(org, req.rows)
+        .into_iter()
+        .zip(req.rows)
+        .map(|(quick, row)| quick.map_or_else(|| resolve(org, row), Ok))
+        .collect();
     let mut named = vec![false; org.len()];
+    for a in found.iter().flatten() {
+        named[a.ix()] = true;
+    }
+    let by_target = already_there(org, req.rows, &mut found, &mut named);
     let mut matched: Vec<(&TargetRow, AccountIx)> = Vec::with_capacity(req.rows.len());
     let mut first_row: Vec<Option<MatchIx>> = vec![None; org.len()];
-    let mut conflicting: HashMap<AccountIx, Vec<u64>> = HashMap::new();
-    for (row, &found) in req.rows.iter().zip(&resolve_all(org, req.rows)) {
-        match found.map_or_else(|| resolve(org, row), Ok) {
+    let mut conflicting: HashMap<AccountIx, Vec<(u32, u64)>> = HashMap::new();
+    for (row, found) in req.rows.iter().zip(found) {
+        match found {
             Ok(a) => {
-                named[a.ix()] = true;
                 match first_row[a.ix()] {
                     None => first_row[a.ix()] = Some(MatchIx::new(matched.len())),
                     Some(first) if matched[first.ix()].0.target.text() != row.target.text() => {
@@ -77,7 +88,7 @@ pub(super) fn from_rows<'a>(
                 matched.push((row, a));
             }
             Err(reason) => blocked.push(Blocked {
-                origin: Origin::Line(row.line),
+                origin: row_origin(row),
                 account_id: row.account_id.clone(),
                 name: String::new(),
                 current: row.current_email.clone(),
@@ -88,24 +99,73 @@ pub(super) fn from_rows<'a>(
     }
     for &(row, a) in &matched {
         if let Some(lines) = conflicting.get_mut(&a) {
-            lines.push(row.line);
+            lines.push((row.file, row.line));
         }
     }
 
     let mut claims = Vec::with_capacity(matched.len());
     for (i, &(row, a)) in matched.iter().enumerate() {
         let holder = account(org, a);
-        let origin = Origin::Line(row.line);
-        if let Some(lines) = conflicting.get(&a) {
+        let origin = row_origin(row);
+        if let Some(rows) = conflicting.get(&a) {
+            let one_file = rows.iter().all(|&(file, _)| file == 0);
             let reason = BlockReason::ConflictingRows {
-                lines: lines.clone(),
+                lines: rows.iter().map(|&(_, line)| line).collect(),
+                files: if one_file {
+                    Vec::new()
+                } else {
+                    rows.iter().map(|&(file, _)| file).collect()
+                },
             };
             blocked.push(block_row(origin, holder, row.target.text(), reason));
         } else if first_row[a.ix()] == Some(MatchIx::new(i)) {
-            claims.extend(claim(a, holder, &row.target, origin, blocked));
+            let mut made = claim(a, holder, &row.target, origin, blocked);
+            if let Some(c) = made.as_mut()
+                && by_target.contains(&(row.file, row.line))
+            {
+                c.stale_current = row.current_email.as_deref();
+            }
+            claims.extend(made);
         } // else: the same row again, word for word; the first one stands for both.
     }
     (claims, named)
+}
+
+fn row_origin(row: &TargetRow) -> Origin {
+    Origin::Line {
+        file: row.file,
+        line: row.line,
+    }
+}
+
+/// Rows whose current address no account has, while an account no other row names already
+/// holds their target: the change was made before the export (by hand, by an earlier run), so
+/// the row is met, not a person without an account. Only a row without an account ID is read
+/// so (an ID says who is meant), and each holder is taken by one row at most; the review names
+/// the holder beside the row's stale address, so a different person holding the address is seen.
+/// Returns the lines so matched.
+fn already_there(
+    org: &Org,
+    rows: &[TargetRow],
+    found: &mut [Result<AccountIx, BlockReason>],
+    named: &mut [bool],
+) -> hashbrown::HashSet<(u32, u64)> {
+    let mut lines = hashbrown::HashSet::new();
+    for (row, found) in rows.iter().zip(found.iter_mut()) {
+        let (Err(BlockReason::UnknownAccount {}), None, Some(_), Target::Valid(target)) =
+            (&*found, &row.account_id, &row.current_email, &row.target)
+        else {
+            continue;
+        };
+        if let Some(a) = org.holder_of_key(target.key()).map(AccountIx::of)
+            && !named[a.ix()]
+        {
+            named[a.ix()] = true;
+            *found = Ok(a);
+            lines.insert((row.file, row.line));
+        }
+    }
+    lines
 }
 
 /// The address each rule gives the accounts no row names, with the rule that gives it.
@@ -206,6 +266,7 @@ fn claim<'a>(
             account: a,
             target: email,
             origin,
+            stale_current: None,
         }),
         Target::Invalid { text, problem } => {
             let reason = BlockReason::InvalidAddress {

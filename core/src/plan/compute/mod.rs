@@ -143,8 +143,8 @@ fn finish(
     idp: Vec<IdpMove>,
 ) -> Computed {
     blocked.sort_by_key(|b| match &b.origin {
-        Origin::Line(line) => (0, *line),
-        Origin::Rule(_) => (1, 0),
+        Origin::Line { file, line } => (0, *file, *line),
+        Origin::Rule(_) => (1, 0, 0),
     });
     let (no_account, blocked): (Vec<Blocked>, Vec<Blocked>) =
         blocked.into_iter().partition(|b| b.reason.is_no_account());

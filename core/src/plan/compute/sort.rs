@@ -69,8 +69,8 @@ pub(super) fn sort(
             .flatten()
             .filter(|&&other| other.ix() != ci);
         let (rows, rules): (Vec<&ClaimIx>, Vec<&ClaimIx>) =
-            others.partition(|other| matches!(claims[other.ix()].origin, Origin::Line(_)));
-        let by_row = matches!(c.origin, Origin::Line(_));
+            others.partition(|other| matches!(claims[other.ix()].origin, Origin::Line { .. }));
+        let by_row = matches!(c.origin, Origin::Line { .. });
         // A row meets only rows; a rule loses to any row (or person with no account yet), and
         // meets other rules only when no row wants the address.
         let rule_loses = !by_row && (strangers.is_some() || !rows.is_empty());
@@ -82,8 +82,8 @@ pub(super) fn sort(
                     let rival = &claims[other.ix()];
                     let who = id(account(org, rival.account)).to_owned();
                     match (&rival.origin, rule_loses) {
-                        (Origin::Line(line), true) => {
-                            format!("{who} (line {line}: a row wins over a rule)")
+                        (row @ Origin::Line { .. }, true) => {
+                            format!("{who} ({}: a row wins over a rule)", row.short())
                         }
                         _ => who,
                     }
@@ -98,6 +98,7 @@ pub(super) fn sort(
                 current: holder.email.text().to_owned(),
                 target: c.target.text().to_owned(),
                 case_only: c.target.text() != holder.email.text(),
+                row_current: c.stale_current.map(str::to_owned),
             });
         } else if !req.access.allow_non_ascii_local && !c.target.local().is_ascii() {
             blocked.push(block(c, holder, BlockReason::NonAsciiLocalPart {}));

@@ -11,6 +11,7 @@ fn rows(rows: &[(&str, &str)]) -> Vec<TargetRow> {
     rows.iter()
         .enumerate()
         .map(|(i, (id, target))| TargetRow {
+            file: 0,
             line: i as u64 + 2,
             account_id: Some((*id).to_owned()),
             current_email: None,
@@ -255,7 +256,7 @@ fn simple_rename_is_one_step() {
         lines(&c),
         ["1 Rename a ann@old.example->Ann@new.example []"]
     );
-    assert_eq!(c.steps[0].origin, Some(Origin::Line(2)));
+    assert_eq!(c.steps[0].origin, Some(Origin::line(2)));
 }
 
 #[test]
@@ -424,30 +425,35 @@ fn rows_that_cannot_be_matched_are_blocked_or_listed_with_their_line() {
     let o = org(&[("a", "a@x.example"), ("b", "b@x.example")]);
     let r = vec![
         TargetRow {
+            file: 0,
             line: 2,
             account_id: Some("zz".into()),
             current_email: None,
             target: Target::parse("q@x.example"),
         },
         TargetRow {
+            file: 0,
             line: 3,
             account_id: None,
             current_email: None,
             target: Target::parse("q@x.example"),
         },
         TargetRow {
+            file: 0,
             line: 4,
             account_id: Some("a".into()),
             current_email: Some("b@x.example".into()),
             target: Target::parse("q@x.example"),
         },
         TargetRow {
+            file: 0,
             line: 5,
             account_id: None,
             current_email: Some("B@X.example".into()),
             target: Target::parse("not an address"),
         },
         TargetRow {
+            file: 0,
             line: 6,
             account_id: None,
             current_email: Some("nobody@x.example".into()),
@@ -463,17 +469,17 @@ fn rows_that_cannot_be_matched_are_blocked_or_listed_with_their_line() {
     assert_eq!(
         codes(&c.blocked),
         [
-            (Origin::Line(3), "no_account_named"),
-            (Origin::Line(4), "ambiguous_account"),
-            (Origin::Line(5), "invalid_address"),
+            (Origin::line(3), "no_account_named"),
+            (Origin::line(4), "ambiguous_account"),
+            (Origin::line(5), "invalid_address"),
         ]
     );
     // Rows naming nobody in the org are their own list, not blocked wishes.
     assert_eq!(
         codes(&c.no_account),
         [
-            (Origin::Line(2), "unknown_account"),
-            (Origin::Line(6), "unknown_account"),
+            (Origin::line(2), "unknown_account"),
+            (Origin::line(6), "unknown_account"),
         ]
     );
     assert_eq!((c.summary.blocked, c.summary.no_account), (3, 2));
@@ -500,7 +506,10 @@ fn conflicting_rows_block_the_account_but_repeats_merge() {
     assert_eq!(c.blocked.len(), 2);
     assert_eq!(
         c.blocked[0].reason,
-        BlockReason::ConflictingRows { lines: vec![2, 3] }
+        BlockReason::ConflictingRows {
+            lines: vec![2, 3],
+            files: vec![]
+        }
     );
 }
 
@@ -641,12 +650,14 @@ fn an_address_a_row_with_no_account_wants_is_not_given_to_another_account() {
     let o = org(&[("a", "a@x.example")]);
     let r = vec![
         TargetRow {
+            file: 0,
             line: 2,
             account_id: Some("a".into()),
             current_email: None,
             target: Target::parse("b.new@x.example"),
         },
         TargetRow {
+            file: 0,
             line: 3,
             account_id: None,
             current_email: Some("b@old.example".into()),
@@ -661,7 +672,7 @@ fn an_address_a_row_with_no_account_wants_is_not_given_to_another_account() {
             .map(|b| (b.origin.clone(), b.reason.clone()))
             .collect::<Vec<_>>(),
         [(
-            Origin::Line(2),
+            Origin::line(2),
             BlockReason::DuplicateTarget {
                 others: vec!["line 3 (no Atlassian account yet)".into()]
             }
@@ -718,5 +729,44 @@ fn a_target_whose_user_part_is_not_ascii_is_blocked_unless_allowed() {
     assert_eq!(
         moved,
         [("a", "t.strasseë@x.example"), ("b", "\u{212A}im@x.example")]
+    );
+}
+
+#[test]
+fn a_row_whose_account_already_has_its_target_is_met_not_without_account() {
+    // Line 2: the export was taken after ann moved; line 3: bob's row, but another row moves
+    // the holder of bob's target, so it is someone else; line 4: an ID that matches nobody
+    // says who is meant, and it is not the holder.
+    let o = org(&[
+        ("a", "ann@new.example"),
+        ("c", "bob@new.example"),
+        ("d", "dee@new.example"),
+    ]);
+    let row = |line, id: Option<&str>, current: &str, target: &str| TargetRow {
+        file: 0,
+        line,
+        account_id: id.map(str::to_owned),
+        current_email: Some(current.to_owned()),
+        target: Target::parse(target),
+    };
+    let r = vec![
+        row(2, None, "ann@old.example", "Ann@new.example"),
+        row(3, None, "bob@old.example", "bob@new.example"),
+        row(4, Some("zz"), "dee@old.example", "dee@new.example"),
+        row(5, Some("c"), "bob@new.example", "carl@new.example"),
+    ];
+    let c = plan(&o, &r);
+    assert_eq!(c.unchanged.len(), 1, "{:?}", c.unchanged);
+    let met = &c.unchanged[0];
+    assert_eq!(
+        (met.origin.clone(), met.account_id.as_str()),
+        (Origin::line(2), "a")
+    );
+    assert_eq!(met.row_current.as_deref(), Some("ann@old.example"));
+    let unmatched: Vec<Origin> = c.no_account.iter().map(|b| b.origin.clone()).collect();
+    assert_eq!(unmatched, [Origin::line(3), Origin::line(4)]);
+    assert_eq!(
+        lines(&c),
+        ["1 Rename c bob@new.example->carl@new.example []"]
     );
 }
