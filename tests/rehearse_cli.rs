@@ -11,8 +11,10 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-fn rehearse(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailshift"))
+/// `mailshift rehearse` of the fixtures in `dir`, with no simulated latency.
+fn fixtures_rehearsal(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailshift"));
+    command
         .current_dir(dir)
         .arg("rehearse")
         .arg("--accounts")
@@ -22,17 +24,17 @@ fn rehearse(dir: &Path, extra: &[&str]) -> Output {
         .args([
             "--verified-domains",
             "companya.example,companyb.example",
-            "--rate",
-            "200",
-            "--apply-rate",
-            "200",
             "--latency-ms",
             "0",
             "--jitter-ms",
             "0",
-            "--backoff-ms",
-            "20",
-        ])
+        ]);
+    command
+}
+
+fn rehearse(dir: &Path, extra: &[&str]) -> Output {
+    fixtures_rehearsal(dir)
+        .args(["--rate", "200", "--apply-rate", "200", "--backoff-ms", "20"])
         .args(extra)
         .output()
         .unwrap()
@@ -155,4 +157,74 @@ fn a_second_rehearsal_in_the_same_place_starts_over() {
     assert!(stdout.contains("16 of 16 done"), "{stdout}");
     // Every step sent once: nothing was taken as done from the first rehearsal's journal.
     assert!(stdout.contains("this run sent 16 writes"), "{stdout}");
+}
+
+/// Starts a rehearsal of the fixtures, presses Ctrl-C once stdout shows `heading` (and a little
+/// more), and returns what it said.
+fn interrupted_at(heading: &str, extra: &[&str]) -> (Output, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = fixtures_rehearsal(dir.path())
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, heard) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Ok(line) = heard.recv_timeout(deadline - std::time::Instant::now()) {
+        if line.starts_with(heading) {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sends SIGINT to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    (out, reader.join().unwrap())
+}
+
+#[test]
+fn ctrl_c_while_planning_says_where_the_rehearsal_stopped() {
+    // One request a second: planning the fixtures takes about 20 s.
+    let (out, said) = interrupted_at("== plan", &["--rate", "1", "--burst", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}{stderr}");
+    assert!(!said.contains("== apply"), "{said}");
+    assert!(
+        stderr.contains("rehearsal stopped at Ctrl-C while planning against the simulated org: nothing outside this machine was touched"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_applying_is_apply_s_own_clean_stop() {
+    let (out, said) = interrupted_at(
+        "== apply",
+        &["--rate", "200", "--burst", "200", "--apply-rate", "1"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}{stderr}");
+    assert!(stderr.contains("Stopping: no new steps"), "{stderr}");
+    // The rehearsal ends there: no verify of a half-run apply, no verdict.
+    assert!(!said.contains("== verify"), "{said}");
+    assert!(
+        stderr.contains(
+            "rehearsal stopped at Ctrl-C while applying: nothing outside this machine was touched"
+        ),
+        "{stderr}"
+    );
 }

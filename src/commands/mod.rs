@@ -12,6 +12,7 @@ mod preflight;
 mod progress;
 mod reading;
 pub mod rehearse;
+mod rehearse_stop;
 pub mod review;
 pub mod rollback;
 pub mod simulate;

@@ -313,9 +313,7 @@ type AccountsInput = (AccountsFile, String);
 
 /// The accounts export (when given) and the targets files, each read, hashed and parsed: the
 /// targets on one thread, in the order given, the export on another while a third hashes it.
-fn read_files(
-    config: &PlanConfig,
-) -> Result<(Option<AccountsInput>, Vec<TargetsInput>), Error> {
+fn read_files(config: &PlanConfig) -> Result<(Option<AccountsInput>, Vec<TargetsInput>), Error> {
     let accounts_src = config
         .accounts
         .as_deref()

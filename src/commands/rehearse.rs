@@ -3,6 +3,7 @@
 //! while the simulator limits and spoils requests, verifies, and says what the real run will
 //! take. The simulator runs on its own runtime, so `plan`, `apply` and `verify` run unchanged.
 
+use super::rehearse_stop::{self, Phase};
 use super::{apply, plan, simulate, verify};
 use crate::cli::{Cli, Command};
 use crate::config::{ApplyConfig, ConfigError, PlanConfig, RehearseConfig, Sources, VerifyConfig};
@@ -11,7 +12,7 @@ use crate::journal;
 use crate::review;
 use crate::review::outcome::Counts;
 use crate::sim::server::{self, Counters, Server};
-use crate::terminal;
+use crate::terminal::{self, say};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -44,6 +45,7 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
     let server = runtime
         .block_on(server::start(sim_config))
         .map_err(Error::Simulator)?;
+    let phases = rehearse_stop::watch(&runtime, config.dir.clone());
     terminal::line(&introduction(config, seed))?;
     terminal::line(&expected_duration(
         accounts,
@@ -64,7 +66,7 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         ..Sources::process()
     };
     let started = Instant::now();
-    let rehearsal = rehearse(config, sources, &paths, &server);
+    let rehearsal = rehearse(config, sources, &paths, &server, &phases);
     let took = started.elapsed();
     let counters = server.counters();
     let world = runtime.block_on(server.stop()).map_err(Error::Simulator)?;
@@ -72,12 +74,19 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
         path: paths.after.clone(),
         source,
     })?;
-    let phases = rehearsal?;
+    let done = rehearsal?;
+    if done.applied == Outcome::Interrupted {
+        say!(
+            "mailshift: rehearsal stopped at Ctrl-C while applying: nothing outside this machine was touched; {} shows how far it got.",
+            paths.report.display()
+        );
+        return Ok(Outcome::Interrupted);
+    }
     terminal::line(&format!(
         "\n{}",
-        conclusion(config, &paths, &phases, &counters, took)
+        conclusion(config, &paths, &done, &counters, took)
     ))?;
-    Ok(phases.outcome())
+    Ok(done.outcome())
 }
 
 /// Where the rehearsal's files go.
@@ -153,6 +162,7 @@ fn rehearse(
     sources: Sources,
     paths: &Paths,
     server: &Server,
+    phase: &rehearse_stop::Phases,
 ) -> Result<Phases, Error> {
     let rate = config.apply_rate.to_string();
     let concurrency = config.concurrency.to_string();
@@ -212,7 +222,9 @@ fn rehearse(
         config.sim.read_delay,
     );
     let started = Instant::now();
+    phase.set(Phase::Applying);
     let applied = apply::run(&apply_config)?;
+    phase.set(Phase::Verifying);
     let apply_time = started.elapsed();
     let apply_requests = server.counters().requests.saturating_sub(before_apply);
     let counts = journal::read(&apply_config.journal)
@@ -227,29 +239,12 @@ fn rehearse(
         .map(|states| Counts::of(&states))
         .unwrap_or_default();
 
-    terminal::line("\n== verify")?;
-    // The simulator shows a change late by exactly --read-delay-ms.
-    let delay = config.sim.read_delay.max(Duration::from_millis(200));
-    let mut line = args_of(&["verify"]);
-    line.push(paths.plan.clone().into());
-    line.extend([
-        OsString::from("--journal"),
-        apply_config.journal.clone().into(),
-    ]);
-    // A rehearsal applies the whole plan, so the whole plan is checked.
-    line.extend(args_of(&[
-        "--all",
-        "--rate",
-        &rate,
-        "--rechecks",
-        "3",
-        "--recheck-delay",
-        &delay.as_secs_f64().to_string(),
-    ]));
-    let Command::Verify(args) = command(line)? else {
-        return Err(not_its_own("verify"));
+    // Stopped at Ctrl-C: the admin asked the rehearsal to end, not to be judged half-run.
+    let verified = if applied == Outcome::Interrupted {
+        Outcome::Interrupted
+    } else {
+        verify(config, sources, paths, &apply_config.journal, &rate)?
     };
-    let verified = verify::run(&VerifyConfig::from_arguments(args, sources)?)?;
     Ok(Phases {
         blocked: made.blocked.len(),
         idp_changes: made.idp.len(),
@@ -261,6 +256,37 @@ fn rehearse(
         verified,
         apply_requests,
     })
+}
+
+/// The verify phase: the whole plan checked, against the journal, with rechecks for reads
+/// that lag by the simulator's `--read-delay-ms`.
+fn verify(
+    config: &RehearseConfig,
+    sources: Sources,
+    paths: &Paths,
+    journal: &Path,
+    rate: &str,
+) -> Result<Outcome, Error> {
+    terminal::line("\n== verify")?;
+    // The simulator shows a change late by exactly --read-delay-ms.
+    let delay = config.sim.read_delay.max(Duration::from_millis(200));
+    let mut line = args_of(&["verify"]);
+    line.push(paths.plan.clone().into());
+    line.extend([OsString::from("--journal"), journal.to_owned().into()]);
+    // A rehearsal applies the whole plan, so the whole plan is checked.
+    line.extend(args_of(&[
+        "--all",
+        "--rate",
+        rate,
+        "--rechecks",
+        "3",
+        "--recheck-delay",
+        &delay.as_secs_f64().to_string(),
+    ]));
+    let Command::Verify(args) = command(line)? else {
+        return Err(not_its_own("verify"));
+    };
+    verify::run(&VerifyConfig::from_arguments(args, sources)?)
 }
 
 /// The plan's summary, what is blocked and what the IdP must do.
