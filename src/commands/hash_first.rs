@@ -1,8 +1,9 @@
 //! The review printed while the plan file is written. Every review names the plan's content
 //! hash first, and the hash is known only once the file is written; so the review is rendered
 //! with a placeholder, held back until the hash comes, then let through with the hash in place.
-//! What is held is what the renderer made while the file was being written (the file is written
-//! in less time than a large review is printed), not the whole review.
+//! What is held is the head (where the placeholder stands) and what the renderer made while the
+//! file was being written (the file is written in less time than a large review is printed),
+//! not the whole review.
 
 use std::io::{self, Write};
 use std::sync::mpsc::Receiver;
@@ -60,9 +61,15 @@ fn not_written() -> io::Error {
 
 impl Write for HashFirst<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.release(false)?;
         match &mut self.held {
-            Some(held) => held.extend_from_slice(buf),
+            // The head is held whole before anything goes out: the hash may come before the
+            // renderer's first write, and the placeholder in that write must still be patched.
+            Some(held) => {
+                held.extend_from_slice(buf);
+                if held.len() >= HEAD {
+                    self.release(false)?;
+                }
+            }
             None => self.inner.write_all(buf)?,
         }
         Ok(buf.len())
@@ -83,18 +90,41 @@ mod tests {
     fn the_review_waits_for_the_hash_and_gets_it_in_place() {
         let (tx, rx) = std::sync::mpsc::channel();
         let mut out = Vec::new();
+        let filler = ".".repeat(HEAD);
         {
             let mut w = HashFirst::new(&mut out, rx);
             writeln!(w, "sha {PLACEHOLDER}").unwrap();
+            writeln!(w, "{filler}").unwrap();
             tx.send("ab".repeat(32)).unwrap();
             writeln!(w, "rest {PLACEHOLDER}").unwrap();
             w.flush().unwrap();
         }
-        // The head is patched; what comes after the hash is known goes through as rendered.
+        // The head is patched; what comes after it goes through as rendered.
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            format!("sha {}\nrest {PLACEHOLDER}\n", "ab".repeat(32))
+            format!("sha {}\n{filler}\nrest {PLACEHOLDER}\n", "ab".repeat(32))
         );
+    }
+
+    #[test]
+    fn a_hash_that_comes_before_the_first_write_is_put_in_place() {
+        // A large review renders its first bytes after the plan file is written and hashed.
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send("cd".repeat(32)).unwrap();
+        let mut out = Vec::new();
+        {
+            let mut w = HashFirst::new(&mut out, rx);
+            writeln!(w, "sha {PLACEHOLDER}").unwrap();
+            w.write_all(&vec![b'.'; 2 * HEAD]).unwrap();
+            w.flush().unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(&format!("sha {}\n", "cd".repeat(32))),
+            "{}",
+            &text[..80]
+        );
+        assert_eq!(text.len(), "sha \n".len() + 64 + 2 * HEAD);
     }
 
     #[test]
