@@ -16,8 +16,15 @@
 //!    with their 429 shares; and each second's answered requests and 429s, from the server's
 //!    counters sampled every 50 ms.
 //!
+//! 5. Pre-flight's cost: the first run of a 5,000-step plan made from files (so `apply` checks
+//!    who may be written before its first write), against 100 req/s, on an org whose API serves
+//!    the v2 directory search and on one that has only the v1 listing, in turn: requests before
+//!    the first write (from the server's counters, sampled every 50 ms), requests over the whole
+//!    run per planned write, and the time to the first write, with what it would be for 50,000
+//!    accounts at 10 req/s.
+//!
 //! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123";
-//! "4" adds the tight bucket).
+//! "4" adds the tight bucket, "5" pre-flight's cost).
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -350,6 +357,39 @@ fn tight(runs: usize) {
     );
 }
 
+fn preflight_cost(runs: usize) {
+    let (dir, steps) = org(5_000);
+    println!("pre-flight: {steps} planned writes, first run of a plan made from files, 100 req/s");
+    for i in 0..runs {
+        for (label, refuse_v2) in [("v1 listing", true), ("v2 search", false)] {
+            let setup = || SimSetup {
+                rate: Some((100.0, 100)),
+                faults: FaultConfig {
+                    refuse_v2,
+                    ..FaultConfig::default()
+                },
+                ..both_verified()
+            };
+            let r = apply(&dir, setup, &["--rate", "100", "--concurrency", "16"]);
+            let first_write = r
+                .series
+                .iter()
+                .find(|(_, c)| c.write_requests > 0)
+                .map(|(t, c)| (*t, c.requests - c.write_requests));
+            let (t, before) = first_write.unwrap_or((r.wall, r.total.requests));
+            // Requests before the first write grow with the org; at 10 req/s, 50,000 accounts.
+            let at_scale = before as f64 * (50_000.0 / steps as f64) / 10.0;
+            println!(
+                "  run {i} {label}: {before} requests before the first write ({t:.1} s; 50,000 accounts at 10 req/s: {}); {} requests in all = {:.3} per planned write; {:.1} s",
+                mailshift::words::span(Duration::from_secs_f64(at_scale)),
+                r.total.requests,
+                r.total.requests as f64 / steps as f64,
+                r.wall,
+            );
+        }
+    }
+}
+
 fn main() {
     let runs: usize = std::env::var("MAILSHIFT_BENCH_RUNS")
         .ok()
@@ -368,5 +408,8 @@ fn main() {
     }
     if parts.contains('4') {
         tight(runs);
+    }
+    if parts.contains('5') {
+        preflight_cost(runs);
     }
 }

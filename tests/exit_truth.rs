@@ -357,9 +357,19 @@ fn permission_reads_from_another_api_are_not_trusted() {
 #[test]
 fn an_account_changed_after_the_first_look_is_not_overwritten() {
     let (dir, before) = org(Shapes::renames(150));
-    let sim = serve(dir.path(), both_verified());
+    // An org whose API has no v2 search: its listing settles nothing, and the permission reads
+    // at 40/s leave about 4 s between the listing and the first write.
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: mailshift::sim::faults::FaultConfig {
+                refuse_v2: true,
+                ..Default::default()
+            },
+            ..both_verified()
+        },
+    );
     let url = sim.url();
-    // Permission reads at 40/s: about 4 s between the listing and the first write.
     let child = command(dir.path(), &apply_args(&url, &["--rate", "40"]))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -44,40 +44,134 @@ fn a_plan_from_the_api_reads_every_page_and_equals_the_plan_from_the_export() {
     };
     let (accounts, targets) = generated_org(shapes);
     let from_file = read_plan(&plan_in(dir.path(), &accounts, &targets));
-    let sim = serve(dir.path(), SimSetup::default());
-    let url = sim.url();
-    let (code, _, said) = live_plan(
-        dir.path(),
-        &url,
-        &["--accounts-from-api", "--targets", "targets.csv"],
-    );
-    assert_eq!(code, Some(0), "{said}");
     let accounts_in_org = accounts.lines().count() - 1;
     assert!(accounts_in_org > 300, "several pages of 100");
-    assert!(
-        said.contains(&format!("read {accounts_in_org} accounts of org org-1")),
-        "{said}"
-    );
-    let from_api = read_plan(&dir.path().join("plan.json"));
-    assert_eq!(from_api.steps, from_file.steps);
-    assert!(
-        from_api
-            .inputs
-            .accounts
-            .path
-            .ends_with("/admin/v1/orgs/org-1/users")
-    );
-    // Reads: the listing's pages, the domains, and one permission read per written account.
-    let written: std::collections::BTreeSet<_> = from_api
-        .steps
-        .iter()
-        .map(|s| s.account_id.clone())
-        .collect();
-    let reads = accounts_in_org.div_ceil(100) + 1 + written.len();
-    assert!(
-        said.contains(&format!("Pre-flight: {reads} requests to the API in all.")),
-        "{said}"
-    );
+    let pages = accounts_in_org.div_ceil(100);
+    let mut planned = Vec::new();
+    // The v2 directory search, then an org whose API has none (404): the v1 listing instead.
+    for refuse_v2 in [false, true] {
+        let sim = serve(
+            dir.path(),
+            SimSetup {
+                faults: FaultConfig {
+                    refuse_v2,
+                    ..FaultConfig::default()
+                },
+                ..SimSetup::default()
+            },
+        );
+        let url = sim.url();
+        let (code, _, said) = live_plan(
+            dir.path(),
+            &url,
+            &["--accounts-from-api", "--targets", "targets.csv"],
+        );
+        assert_eq!(code, Some(0), "{said}");
+        assert!(
+            said.contains(&format!("read {accounts_in_org} accounts of org org-1")),
+            "{said}"
+        );
+        let from_api = read_plan(&dir.path().join("plan.json"));
+        assert_eq!(from_api.steps, from_file.steps);
+        assert!(
+            from_api
+                .inputs
+                .accounts
+                .path
+                .ends_with("/admin/v1/orgs/org-1/users")
+        );
+        let written: std::collections::BTreeSet<_> = from_api
+            .steps
+            .iter()
+            .map(|s| s.account_id.clone())
+            .collect();
+        // v2: the search's pages, the domains, and one permission read that checks the key;
+        // the listing settles every account. v1: the refused search, the listing's pages, the
+        // domains, and one permission read per written account, with the fallback said once.
+        let reads = if refuse_v2 {
+            1 + pages + 1 + written.len()
+        } else {
+            pages + 1 + 1
+        };
+        assert!(
+            said.contains(&format!("Pre-flight: {reads} requests to the API in all.")),
+            "{said}"
+        );
+        assert_eq!(
+            said.matches("read through the v1 listing: the v2 directory search answered 404")
+                .count(),
+            usize::from(refuse_v2),
+            "{said}"
+        );
+        let (code, _, said) = live_plan(
+            dir.path(),
+            &url,
+            &["--accounts", "accounts.csv", "--targets", "targets.csv"],
+        );
+        assert_eq!(code, Some(0), "{said}");
+        planned.push(std::fs::read(dir.path().join("plan.json")).unwrap());
+    }
+    // The export's plan checked against either listing: the same bytes, the same hash.
+    assert!(planned[0] == planned[1], "v2 and v1 plans differ");
+}
+
+/// Accounts the listing cannot settle as writable are read one by one, so that the plan holds
+/// the API's own answer whichever listing the org's API serves: an IdP-owned mover, a
+/// SCIM-linked holder, an unverified and an unmanaged account give the same plan, byte for
+/// byte, from the v2 search as from the v1 listing, for a fraction of the reads.
+#[test]
+fn the_v2_search_and_the_v1_listing_give_the_same_plan_for_fewer_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accounts, targets) = generated_org(Shapes {
+        renames: 250,
+        frees: 5,
+        chains: 0,
+        swaps: 2,
+        cycles: 0,
+    });
+    plan_in(dir.path(), &accounts, &targets);
+    let mut planned = Vec::new();
+    let mut requests = Vec::new();
+    for refuse_v2 in [false, true] {
+        let sim = serve(
+            dir.path(),
+            SimSetup {
+                scim: vec!["acc-r3".into(), "acc-r7".into(), "acc-h1".into()],
+                faults: FaultConfig {
+                    refuse_v2,
+                    unverified: ["acc-r5".to_owned()].into(),
+                    unmanaged: ["acc-r9".to_owned()].into(),
+                    ..FaultConfig::default()
+                },
+                ..SimSetup::default()
+            },
+        );
+        let url = sim.url();
+        let (code, _, said) = live_plan(
+            dir.path(),
+            &url,
+            &["--accounts", "accounts.csv", "--targets", "targets.csv"],
+        );
+        assert_eq!(code, Some(2), "{said}");
+        let plan = read_plan(&dir.path().join("plan.json"));
+        let idp: Vec<&str> = plan.idp.iter().map(|m| m.account_id.as_str()).collect();
+        assert_eq!(idp, ["acc-r3", "acc-r7"], "{said}");
+        let refused: Vec<&str> = plan
+            .blocked
+            .iter()
+            .filter(|b| b.reason.code() == "not_permitted")
+            .filter_map(|b| b.account_id.as_deref())
+            .collect();
+        assert_eq!(refused, ["acc-r5", "acc-r9"], "{said}");
+        planned.push(std::fs::read(dir.path().join("plan.json")).unwrap());
+        requests.push(sim.server.counters().requests);
+    }
+    assert!(planned[0] == planned[1], "v2 and v1 plans differ");
+    // v2: 3 pages, the domains, and the 5 accounts it cannot settle (2 IdP-owned movers, the
+    // SCIM-linked holder, the unverified and the unmanaged account); v1: the refused search,
+    // 3 pages, the domains and every written account.
+    assert_eq!(requests[0], 3 + 1 + 5, "{requests:?}");
+    assert!(requests[1] > 250, "{requests:?}");
 }
 
 #[test]
@@ -529,19 +623,22 @@ fn a_key_created_with_scopes_is_named_by_plan_and_by_apply_before_any_write() {
     assert!(sim.server.write_log().is_empty());
 }
 
-/// A plan made from files reads every account's permission before its first write. Ctrl-C
-/// there says what was done and changes nothing, and the next try reads only the rest.
+/// On an org without the v2 search, a plan made from files reads every account's permission
+/// before its first write. Ctrl-C there says what was done and changes nothing, and the next
+/// try reads only the rest.
 #[test]
 fn ctrl_c_during_the_permission_reads_keeps_them_and_the_next_try_reads_only_the_rest() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let (accounts, targets) = generated_org(Shapes::renames(40));
     plan_in(dir.path(), &accounts, &targets);
+    // An org whose API has no v2 search: its listing settles nothing, so every account is read.
     let sim = serve(
         dir.path(),
         SimSetup {
             faults: FaultConfig {
                 latency: std::time::Duration::from_millis(150),
+                refuse_v2: true,
                 ..FaultConfig::default()
             },
             ..both_verified()

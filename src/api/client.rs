@@ -130,6 +130,26 @@ impl Client {
         })
     }
 
+    /// `POST` of a JSON body that reads (a search), to a URL the caller built from `base()`.
+    /// The error is why no answer came.
+    pub async fn post_read(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<Answer, Unanswered> {
+        let sent = self
+            .http
+            .post(url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .json(body)
+            .send()
+            .await;
+        answer(sent).await.map_err(|lost| Unanswered {
+            never_sent: lost.never_sent,
+            detail: lost.detail,
+        })
+    }
+
     /// `PUT /users/{account_id}/manage/email`.
     pub async fn set_email(&self, account_id: &str, email: &str) -> (Write, RateInfo) {
         let url = format!(

@@ -88,6 +88,11 @@ pub struct SimBehaviourArgs {
     #[arg(long)]
     pub links_404_when_none: bool,
 
+    /// The v2 directory search answers 404 (an org on the original user management), so
+    /// clients read the v1 listing instead.
+    #[arg(long = "refuse-v2")]
+    pub refuse_v2: bool,
+
     /// onlyDeleteUserInDB answers 404 for an account without a SCIM record.
     #[arg(long)]
     pub unlink_404_when_none: bool,

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::exec::select::Choice;
 use crate::journal::permission_cache::{self, CacheWriter};
 use crate::model::{domain_key, email_key};
-use crate::plan::access::{SCIM, idp_attribute};
+use crate::plan::access::{SCIM, SYNCED, idp_attribute};
 use crate::plan::{Plan, StepKind};
 use crate::terminal::note;
 use hashbrown::HashSet;
@@ -120,6 +120,12 @@ pub(super) fn check(
         .filter(|s| !unlinked.contains(&*s.account_id) && seen.insert(&*s.account_id))
         .map(|s| s.account_id.to_string())
         .collect();
+    // The org's listing (the drift check's, read now rather than beside the reads) settles
+    // most accounts without a read of their own; the drift check takes the same listing.
+    session.settle_listing(org_id)?;
+    let all = ids.len();
+    let (settled, ids) = preflight::from_listing(session, &ids, preflight::Trust::All);
+    preflight::say_settled(all, ids.len());
     // Reads an earlier try made for this plan are not made again.
     let cache_path = permission_cache::path_for(&config.plan);
     let owner = permission_cache::Owner {
@@ -159,10 +165,12 @@ pub(super) fn check(
     };
     // The org's listing (pages of the Organizations API) may be read beside these.
     let before = session.reader.user_reads();
-    let found = preflight::permissions(session, &ids, config.concurrency, &known, cache.as_mut())?;
+    let mut found =
+        preflight::permissions(session, &ids, config.concurrency, &known, cache.as_mut())?;
+    found.merge(settled);
     note!(
         "Checked who may be written: {} with {}.",
-        crate::words::counted(ids.len() as u64, "account", "accounts"),
+        crate::words::counted(all as u64, "account", "accounts"),
         crate::words::counted(session.reader.user_reads() - before, "read", "reads")
     );
     if !found.refused.is_empty() {
@@ -183,7 +191,10 @@ pub(super) fn check(
     let mut denied: Vec<(&String, &String)> = found.denied.iter().collect();
     denied.sort();
     for (id, key) in denied.iter().take(SHOWN) {
-        let what = if key.as_str() == SCIM || key.starts_with("externalDirectory") {
+        let what = if key.as_str() == SCIM
+            || key.as_str() == SYNCED
+            || key.starts_with("externalDirectory")
+        {
             format!(
                 "the identity provider owns its email ({key}): change {} there, or plan again with --org-id so that it goes on the IdP checklist",
                 idp_attribute(key)

@@ -182,16 +182,20 @@ pub(super) fn denied(
         .map(|s| s.account_id.to_string())
         .collect();
     let before = session.reader.reads();
+    let (settled, to_read) = preflight::from_listing(session, &ids, preflight::Trust::Writable);
+    preflight::say_settled(ids.len(), to_read.len());
     note!(
         "Pre-flight: checking who may be written: {} to read at most {}/s, about {}; Ctrl-C stops without writing anything.",
-        crate::words::counted(ids.len() as u64, "account", "accounts"),
+        crate::words::counted(to_read.len() as u64, "account", "accounts"),
         live.rate,
         crate::words::span(
-            std::time::Duration::try_from_secs_f64(ids.len() as f64 / live.rate)
+            std::time::Duration::try_from_secs_f64(to_read.len() as f64 / live.rate)
                 .unwrap_or(std::time::Duration::MAX)
         )
     );
-    let found = preflight::permissions(session, &ids, live.concurrency, &HashMap::new(), None)?;
+    let mut found =
+        preflight::permissions(session, &to_read, live.concurrency, &HashMap::new(), None)?;
+    found.merge(settled);
     let mut by_reason: HashMap<String, usize> = HashMap::new();
     for key in found.denied.values() {
         *by_reason.entry(key.clone()).or_default() += 1;

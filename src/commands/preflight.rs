@@ -13,6 +13,8 @@ use futures_util::stream::{self, StreamExt};
 use hashbrown::HashMap;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailshift_core::exec::retry::{FIRST_READS, key_refused};
+use mailshift_core::live::settle::Settled;
+use mailshift_core::plan::access::SYNCED;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
@@ -41,6 +43,71 @@ pub(super) struct Permissions {
     /// Accounts the API refuses on their own (a 403 about the account: its email unverified,
     /// not managed by this org, or a key nobody documented), with the answer in words.
     pub refused: std::collections::BTreeMap<String, String>,
+}
+
+/// How far pre-flight trusts the listing's word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trust {
+    /// Only "writable" is taken from the listing; every other account is read, so that the
+    /// plan holds the API's own answer (its reason key, or its 403 in words) whichever listing
+    /// the org's API serves: a plan is the same from the v2 search as from the v1 listing.
+    Writable,
+    /// Also IdP-synced (denied, `SYNCED`) and refused accounts: `apply`'s first run, which
+    /// refuses a run with denied accounts and lets a refused account's steps fail on their own.
+    All,
+}
+
+/// What the session's last listing (the v2 directory search) settles of `ids`, and the
+/// accounts it leaves to a permission read.
+pub(super) fn from_listing(
+    session: &Session,
+    ids: &[String],
+    trust: Trust,
+) -> (Permissions, Vec<String>) {
+    let mut settled = Permissions::default();
+    let mut unsettled = Vec::new();
+    for id in ids {
+        match (session.settled(id), trust) {
+            (Settled::Writable, _) => {}
+            (Settled::IdpOwned, Trust::All) => {
+                settled.denied.insert(id.clone(), SYNCED.to_owned());
+            }
+            (Settled::Refused(why), Trust::All) => {
+                settled.refused.insert(id.clone(), why);
+            }
+            _ => unsettled.push(id.clone()),
+        }
+    }
+    // The user management API may refuse a key the Organizations API took (a key created with
+    // scopes, AX-631): one read says so before any write, where none would leave it to the
+    // first writes.
+    if unsettled.is_empty()
+        && let Some(first) = ids.first()
+    {
+        unsettled.push(first.clone());
+    }
+    (settled, unsettled)
+}
+
+impl Permissions {
+    /// Adds what another source found (the listing, then the reads).
+    pub(super) fn merge(&mut self, other: Permissions) {
+        self.denied.extend(other.denied);
+        self.missing.extend(other.missing);
+        self.refused.extend(other.refused);
+    }
+}
+
+/// Says how many accounts the listing settled, and why the rest are read.
+pub(super) fn say_settled(total: usize, to_read: usize) {
+    if to_read < total {
+        crate::terminal::note!(
+            "Pre-flight: the org's directory listing settled who may be written for {} of {}; {} read one by one (those it does not settle, and at least one, which checks the key).",
+            total - to_read,
+            total,
+            crate::words::counted(to_read as u64, "account is", "accounts are"),
+        );
+    }
 }
 
 /// Reads the `email.set` privilege of each account, `concurrency` at a time; accounts in

@@ -6,8 +6,9 @@
 use crate::api::{Client, ClientConfig};
 use crate::error::Error;
 use crate::exec::retry::RetryPolicy;
-use crate::live::page::LiveAccount;
+use crate::live::page::{Directory, LiveAccount};
 use crate::live::reader::{LiveError, Reader};
+use crate::live::settle::{Settled, settle};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::cell::RefCell;
 use std::io::IsTerminal;
@@ -27,6 +28,12 @@ pub(super) struct Session {
     /// The users listing of an org, started early (`start_listing`): it runs whenever the
     /// runtime does, so beside the reads that come before it is wanted.
     early: RefCell<Option<(String, JoinHandle<Listed>)>>,
+    /// The v1 fallback has been said (once per command).
+    said_v1: std::cell::Cell<bool>,
+    /// A listing read ahead for pre-flight (`settle_listing`), for the next `listed` to take.
+    kept: RefCell<Option<(String, Vec<LiveAccount>, u64)>>,
+    /// What the last v2 listing said of each account, by ID, for pre-flight (`directory`).
+    directory: RefCell<hashbrown::HashMap<String, Directory>>,
 }
 
 impl Session {
@@ -45,6 +52,9 @@ impl Session {
             runtime,
             local: tokio::task::LocalSet::new(),
             early: RefCell::new(None),
+            said_v1: std::cell::Cell::new(false),
+            kept: RefCell::new(None),
+            directory: RefCell::new(hashbrown::HashMap::new()),
         })
     }
 
@@ -76,6 +86,11 @@ impl Session {
     /// Every managed account of the org and the pages read for them: the listing started early
     /// for this org if there is one, else one read now.
     pub(super) fn listed(&self, org_id: &str) -> Listed {
+        if let Some((org, accounts, pages)) = self.kept.take()
+            && org == org_id
+        {
+            return Ok((accounts, pages));
+        }
         let bar = spinner();
         bar.set_message("reading the org's users");
         let early = match self.early.take() {
@@ -102,7 +117,37 @@ impl Session {
             .map(|accounts| (accounts, pages))
         };
         bar.finish_and_clear();
+        if let Ok((accounts, _)) = &listed {
+            *self.directory.borrow_mut() = accounts
+                .iter()
+                .filter_map(|a| Some((a.account_id.clone(), a.directory.clone()?)))
+                .collect();
+        }
+        if let Some(why) = self.reader.v2_refused()
+            && !self.said_v1.replace(true)
+        {
+            crate::terminal::note!(
+                "The org's users were read through the v1 listing: the v2 directory search answered {}.",
+                mailshift_core::inert::terminal(&why)
+            );
+        }
         listed
+    }
+}
+
+impl Session {
+    /// Reads the org's users now (or takes the listing started early) so that pre-flight can
+    /// settle accounts from it (`settled`); the next `listed` takes this same listing.
+    pub(super) fn settle_listing(&self, org_id: &str) -> Result<(), LiveError> {
+        let (accounts, pages) = self.listed(org_id)?;
+        self.kept
+            .replace(Some((org_id.to_owned(), accounts, pages)));
+        Ok(())
+    }
+
+    /// What the last listing settles of writing this account (`Unsettled` after a v1 listing).
+    pub(super) fn settled(&self, account_id: &str) -> Settled {
+        settle(self.directory.borrow().get(account_id))
     }
 }
 

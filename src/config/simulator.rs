@@ -183,6 +183,7 @@ impl SimBehaviour {
                 spring_403: args.spring_403,
                 taken_unknown_key: args.taken_unknown_key,
                 links_404_when_none: args.links_404_when_none,
+                refuse_v2: args.refuse_v2,
                 unlink_404_when_none: args.unlink_404_when_none,
                 scim_lock: Duration::from_millis(args.scim_lock_ms),
                 ..FaultConfig::default()

@@ -14,11 +14,17 @@ type ParsePage<T> = dyn Fn(&[u8]) -> Result<Page<T>, String>;
 
 impl Reader {
     /// Every managed account of the org, page after page; `on_page` hears the running count.
+    /// By the v2 directory search, or the v1 listing where the API has no v2 (`v2_refused`).
     pub async fn list_users(
         &self,
         org_id: &str,
         on_page: &mut dyn FnMut(usize),
     ) -> Result<Vec<LiveAccount>, LiveError> {
+        if self.v2_refused().is_none()
+            && let Some(accounts) = self.search_users(org_id, &[], on_page).await?
+        {
+            return Ok(accounts);
+        }
         let parse = |body: &[u8]| parse_users_page(body).map(|p| (p.accounts, p.next, p.total));
         let key = |a: &LiveAccount| a.account_id.clone();
         self.pages(org_id, "users", "the org's users", &parse, &key, on_page)
@@ -70,14 +76,8 @@ impl Reader {
             };
             let empty = page.is_empty();
             let keys: Vec<String> = page.iter().map(key).collect();
-            progress
-                .page(keys.iter().map(String::as_str), total)
-                .map_err(|detail| LiveError::BadAnswer {
-                    what: what(),
-                    detail,
-                })?;
-            items.extend(page);
-            on_page(items.len());
+            let keys = keys.iter().map(String::as_str);
+            take_page(&mut progress, &mut items, page, keys, total, &what, on_page)?;
             match next {
                 // A next link on an empty page would loop for ever.
                 Some(next) if !empty => {
@@ -101,4 +101,26 @@ impl Reader {
         }
         Ok(items)
     }
+}
+
+/// Adds one page to what a listing has read, unless it shows the listing going nowhere
+/// (`Progress`); `on_page` hears the running count.
+pub(super) fn take_page<'a, T>(
+    progress: &mut Progress,
+    items: &mut Vec<T>,
+    page: Vec<T>,
+    keys: impl Iterator<Item = &'a str>,
+    total: Option<u64>,
+    what: &dyn Fn() -> String,
+    on_page: &mut dyn FnMut(usize),
+) -> Result<(), LiveError> {
+    progress
+        .page(keys, total)
+        .map_err(|detail| LiveError::BadAnswer {
+            what: what(),
+            detail,
+        })?;
+    items.extend(page);
+    on_page(items.len());
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Reads the live org — listings (`listing`), permissions and profiles — in the key's one pace
+//! Reads the live org — listings (`listing`, `search`), permissions and profiles — in the key's one pace
 //! (`exec::pace`: the `--rate` ceiling and what the server's answers teach). When a read is
 //! asked again, given up or ends the command is `exec::retry::after_get`'s to say; this is the
 //! only part of `live` that touches the network.
@@ -43,6 +43,9 @@ pub struct Reader {
     /// otherwise lose every slot to whichever of the herd the runtime wakes first.
     pub(super) queue: tokio::sync::Mutex<()>,
     pub(super) start: Instant,
+    /// Why the v2 directory search is not used (its first answer), once refused: the v1
+    /// listing is read instead, and v2 is not asked again.
+    pub(super) v2_refused: Mutex<Option<String>>,
 }
 
 impl Reader {
@@ -57,6 +60,7 @@ impl Reader {
             pace: Mutex::new(Pacer::new(rate)),
             queue: tokio::sync::Mutex::new(()),
             start: Instant::now(),
+            v2_refused: Mutex::new(None),
         }
     }
 
@@ -77,6 +81,27 @@ impl Reader {
         what: &dyn Fn() -> String,
         parse: &dyn Fn(&[u8]) -> Result<T, String>,
     ) -> Result<Answer<T>, LiveError> {
+        self.fetch(url, None, what, parse).await
+    }
+
+    /// A read sent as a POST of `body` (a search), under the same rule as a GET.
+    pub(super) async fn post_read<T>(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        what: &dyn Fn() -> String,
+        parse: &dyn Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Answer<T>, LiveError> {
+        self.fetch(url, Some(body), what, parse).await
+    }
+
+    async fn fetch<T>(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        what: &dyn Fn() -> String,
+        parse: &dyn Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Answer<T>, LiveError> {
         let one_account = url
             .strip_prefix(self.client.base())
             .is_some_and(|path| path.starts_with("/users/"));
@@ -88,7 +113,10 @@ impl Reader {
                 self.user_reads.fetch_add(1, Ordering::Relaxed);
             }
             let sent_at = self.start.elapsed();
-            let got = self.client.get(url).await;
+            let got = match body {
+                None => self.client.get(url).await,
+                Some(body) => self.client.post_read(url, body).await,
+            };
             let answered = got.is_ok();
             let nothing_answers = !self.answered.fetch_or(answered, Ordering::Relaxed);
             let (body, after) = match &got {

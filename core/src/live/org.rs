@@ -137,6 +137,7 @@ mod tests {
             name: format!("User {id}"),
             email: email.map(str::to_owned),
             status: status.into(),
+            directory: None,
         }
     }
 

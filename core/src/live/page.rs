@@ -12,6 +12,23 @@ pub struct LiveAccount {
     pub email: Option<String>,
     /// `active`, `inactive` or `closed`.
     pub status: String,
+    /// What only the directory search (v2) tells; `None` from the v1 listing.
+    pub directory: Option<Directory>,
+}
+
+/// An account as the v2 directory search shows it, beyond what v1 gives: enough to settle
+/// most of pre-flight without a permission read per account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Directory {
+    /// `emailVerified`: the API changes no unverified account (403 `forbidden.targetUnverified`).
+    pub email_verified: Option<bool>,
+    /// `claimStatus`: `managed` when this org manages the account.
+    pub claim_status: Option<String>,
+    /// `managementSource`: `synced` when an identity provider provisions the account (its email
+    /// is the IdP's to change), `invited`, or absent.
+    pub management_source: Option<String>,
+    /// `status`: `active`, `suspended`, `not_invited`, `deactivated` or `for_deletion`.
+    pub lifecycle: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +82,7 @@ pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, String> {
                 name: u.name,
                 email: u.email.filter(|e| !e.trim().is_empty()),
                 status: u.account_status,
+                directory: None,
             })
             .collect(),
         next: raw.links.next.filter(|n| !n.is_empty()),

@@ -30,6 +30,11 @@ pub const UNCLAIMED: &str = "this org has not claimed the account (the export's 
 pub const SCIM: &str = "externalDirectory.scim";
 /// The reason key of an account synced from Google Workspace.
 pub const GOOGLE: &str = "externalDirectory.google";
+/// Not an `email.set` reason key: the v2 directory search's word (`managementSource`
+/// `synced`) that an identity provider provisions the account, SCIM or Google alike. `apply`
+/// refuses a run that writes such an account without a permission read; a plan reads it, so
+/// that its IdP list names the API's own key.
+pub const SYNCED: &str = "managementSource.synced";
 
 /// How far mailshift may write one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,6 +60,9 @@ pub struct FaultConfig {
     pub taken_unknown_key: bool,
     /// `get-scim-links` answers 404, not `[]`, for an account with no link left.
     pub links_404_when_none: bool,
+    /// The v2 directory search answers 404, as for an org on the original user management:
+    /// clients read the v1 listing instead.
+    pub refuse_v2: bool,
     /// `onlyDeleteUserInDB` answers 404 for an account without a SCIM record.
     pub unlink_404_when_none: bool,
     /// After an unlink, the account's email stays locked (set-email answers 403

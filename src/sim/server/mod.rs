@@ -8,6 +8,7 @@
 // not matter at a simulator's request rates.
 #![allow(clippy::result_large_err)]
 
+mod directory;
 mod orgs;
 mod scim;
 mod users;
@@ -23,7 +24,7 @@ use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
@@ -265,6 +266,10 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
         .route("/users/{account_id}/manage", get(users::manage))
         .route("/admin/v1/orgs/{org_id}/users", get(orgs::org_users))
         .route("/admin/v1/orgs/{org_id}/domains", get(orgs::org_domains))
+        .route(
+            "/admin/v2/orgs/{org_id}/directories/{directory}/users/search",
+            post(directory::search_users),
+        )
         .route(
             "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/onlyDeleteUserInDB",
             delete(scim::scim_delete),

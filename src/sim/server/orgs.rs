@@ -19,12 +19,12 @@ pub(super) fn org_not_found() -> Response {
 }
 
 /// Cursors are opaque to clients; the check part makes a tampered one fail as Atlassian's do.
-fn cursor_for(org_id: &str, start: usize) -> String {
+pub(super) fn cursor_for(org_id: &str, start: usize) -> String {
     let check = crate::hash::sha256_hex(format!("{org_id}/{start}").as_bytes());
     format!("{start:x}.{}", &check[..12])
 }
 
-fn start_of(org_id: &str, cursor: &str) -> Option<usize> {
+pub(super) fn start_of(org_id: &str, cursor: &str) -> Option<usize> {
     let (hex, _) = cursor.split_once('.')?;
     let start = usize::from_str_radix(hex, 16).ok()?;
     (cursor_for(org_id, start) == cursor).then_some(start)

@@ -192,7 +192,7 @@ fn set_email_error(shared: &Shared, e: SetEmailError) -> Response {
     }
 }
 
-fn account_status(status: Status) -> &'static str {
+pub(super) fn account_status(status: Status) -> &'static str {
     match status {
         Status::Deactivated => "inactive",
         Status::Closed => "closed",
