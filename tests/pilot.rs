@@ -429,3 +429,43 @@ fn every_bad_line_of_a_pilot_list_is_named_at_once_with_its_reason() {
     }
     assert!(sim.server.write_log().is_empty());
 }
+
+/// After a 5-account pilot of a 1,200-account plan, `verify` checks those 5 with the cheapest
+/// reads: one search by address where the org's API has the v2 search, 5 profile reads where
+/// it has not; never the 12-page listing.
+#[test]
+fn verify_after_a_small_pilot_reads_the_pilot_not_the_org() {
+    let (dir, _, _) = setup(Shapes::renames(1200));
+    for refuse_v2 in [false, true] {
+        let sim = serve(
+            dir.path(),
+            SimSetup {
+                faults: mailshift::sim::faults::FaultConfig {
+                    refuse_v2,
+                    ..Default::default()
+                },
+                ..both_verified()
+            },
+        );
+        let url = sim.url();
+        let _ = std::fs::remove_file(dir.path().join("plan.json.journal"));
+        let out = mailshift(dir.path(), &fast(&url, &["--limit", "5"]));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let before = sim.server.counters().requests;
+        let (code, said) = verify(dir.path(), &url, &[]);
+        assert_eq!(code, Some(0), "{said}");
+        let sent = sim.server.counters().requests - before;
+        assert!(sent <= 10, "{sent} requests: {said}");
+        let how = if refuse_v2 {
+            "The v2 directory search answered 404 Not Found: reading the accounts' profiles instead.\n"
+        } else {
+            "5 accounts checked with 1 read (1 search by address with the v2 search"
+        };
+        assert!(said.contains(how), "{said}");
+        if refuse_v2 {
+            let profiles =
+                "5 accounts checked with 6 reads (reading profiles, fewer than the listing)";
+            assert!(said.contains(profiles), "{said}");
+        }
+    }
+}
