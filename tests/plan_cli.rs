@@ -468,10 +468,10 @@ fn the_people_list_names_everyone_whose_address_changes() {
     let mut lines = people.lines();
     assert_eq!(
         lines.next(),
-        Some("name,account_id,current_email,new_email,signed_out,what_changes,changed_at")
+        Some("name,account_id,current_email,new_email,signed_out,what_changes,changed_at,groups")
     );
     assert!(people.contains(
-        "Ann Lee,712020:5b10a284-4c20-4165-80ed-e21a00000001,ann.lee@companya.example,ann.lee@companyb.example,yes: every session ends at the change,moves to the new address,\n"
+        "Ann Lee,712020:5b10a284-4c20-4165-80ed-e21a00000001,ann.lee@companya.example,ann.lee@companyb.example,yes: every session ends at the change,moves to the new address,,\n"
     ), "{people}");
     // The cycle's member parked on a temporary address ends at its target, not the temporary.
     assert!(!people.contains("_MOVING@"), "{people}");

@@ -182,6 +182,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
         idp: c.idp,
         unverified: Vec::new(),
         left_behind: c.left_behind,
+        groups_before_unlink: Vec::new(),
     }
 }
 

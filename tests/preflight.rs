@@ -337,6 +337,70 @@ fn with_the_flag_a_scim_linked_holder_is_unlinked_freed_and_its_follow_up_listed
     assert_eq!(emails["acc-dup"], "ann_FREE@new.example");
 }
 
+/// The SCIM unlink loses the account's groups until the IdP provisions it again: the groups
+/// the v2 listing shows go into the plan, the IdP checklist and the people list; with only the
+/// v1 listing, they say the groups are not known.
+#[test]
+fn the_groups_of_an_unlinked_account_are_in_the_checklist_and_the_people_list() {
+    let dir = tempfile::tempdir().unwrap();
+    scim_holder_org(dir.path());
+    for refuse_v2 in [false, true] {
+        let sim = serve(
+            dir.path(),
+            SimSetup {
+                scim: vec!["acc-dup".into()],
+                faults: FaultConfig {
+                    refuse_v2,
+                    groups: [(
+                        "acc-dup".to_owned(),
+                        vec!["jira-users".to_owned(), "confluence-admins".to_owned()],
+                    )]
+                    .into(),
+                    ..FaultConfig::default()
+                },
+                ..SimSetup::default()
+            },
+        );
+        let (code, review, said) = live_plan(
+            dir.path(),
+            &sim.url(),
+            &[
+                "--accounts",
+                "accounts.csv",
+                "--targets",
+                "targets.csv",
+                "--allow-scim-unlink",
+                "--idp-checklist",
+                "idp.csv",
+                "--people",
+                "people.csv",
+            ],
+        );
+        assert_eq!(code, Some(0), "{said}");
+        let checklist = std::fs::read_to_string(dir.path().join("idp.csv")).unwrap();
+        let people = std::fs::read_to_string(dir.path().join("people.csv")).unwrap();
+        let groups = if refuse_v2 {
+            "its groups are not known (the org's API gave no v2 listing)"
+        } else {
+            "its groups when the plan was made, to check it gets back: jira-users, confluence-admins"
+        };
+        let row = checklist
+            .lines()
+            .find(|l| l.starts_with(",acc-dup,"))
+            .unwrap_or("");
+        assert!(
+            row.starts_with(",acc-dup,Ann (duplicate),ann@new.example,,after plan step 1 (the unlink) and the steps after it are applied,\"unassign and reassign the user to the Atlassian app, so that it is provisioned again\",")
+                && row.contains(groups),
+            "{checklist}"
+        );
+        let dup = people.lines().find(|l| l.contains("acc-dup")).unwrap_or("");
+        assert!(dup.contains(groups), "{people}");
+        assert!(review.contains(groups), "{review}");
+        let plan = read_plan(&dir.path().join("plan.json"));
+        assert_eq!(plan.groups_before_unlink.len(), usize::from(!refuse_v2));
+    }
+}
+
 #[test]
 fn an_account_the_idp_owns_gets_its_address_freed_and_goes_on_the_checklist() {
     let dir = tempfile::tempdir().unwrap();

@@ -75,6 +75,11 @@ pub struct SimBehaviourArgs {
     #[arg(long = "unmanaged-account", value_name = "ID")]
     pub unmanaged_accounts: Vec<String>,
 
+    /// Put an account in a group, which the v2 search shows when asked to expand groups
+    /// (repeatable).
+    #[arg(long = "group", value_name = "ACCOUNT=GROUP")]
+    pub groups: Vec<String>,
+
     /// Answer those 403s Spring-style ({"timestamp","path","status","error","message"}), with no key.
     #[arg(long)]
     pub spring_403: bool,

@@ -206,6 +206,10 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         }
     }
     let unverified = written_of(&computed.steps, &source.unverified);
+    let groups_before_unlink = live
+        .as_ref()
+        .map(|(_, session)| plan_live::groups_before_unlink(session, &computed.steps))
+        .unwrap_or_default();
     let plan = Plan {
         inputs: Inputs {
             accounts: source.input.clone(),
@@ -236,6 +240,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         idp: computed.idp,
         unverified,
         left_behind: computed.left_behind,
+        groups_before_unlink,
     };
     drop_in_background((source.org, targets));
     Ok(plan)

@@ -224,3 +224,21 @@ pub(super) fn denied(
     denied.extend(found.refused);
     Ok((denied, ids.len() as u64))
 }
+
+/// The groups the v2 listing showed for each account the steps unlink, in plan order. Where the
+/// listing gave none (the v1 listing), the review says the groups are not known.
+pub(super) fn groups_before_unlink(
+    session: &Session,
+    steps: &[Step],
+) -> Vec<crate::plan::AccountGroups> {
+    steps
+        .iter()
+        .filter(|s| s.kind == crate::plan::StepKind::Unlink)
+        .filter_map(|s| {
+            Some(crate::plan::AccountGroups {
+                account_id: s.account_id.to_string(),
+                groups: session.groups(&s.account_id)?,
+            })
+        })
+        .collect()
+}

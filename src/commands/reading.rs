@@ -145,6 +145,11 @@ impl Session {
         Ok(())
     }
 
+    /// The account's groups as the last listing showed them (`None` after a v1 listing).
+    pub(super) fn groups(&self, account_id: &str) -> Option<Vec<String>> {
+        self.directory.borrow().get(account_id)?.groups.clone()
+    }
+
     /// What the last listing settles of writing this account (`Unsettled` after a v1 listing).
     pub(super) fn settled(&self, account_id: &str) -> Settled {
         settle(self.directory.borrow().get(account_id))

@@ -70,6 +70,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         idp: computed.idp,
         unverified: Vec::new(),
         left_behind: Vec::new(),
+        groups_before_unlink: Vec::new(),
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, &content, config.format)?;

@@ -152,6 +152,9 @@ pub enum ConfigError {
     /// A rehearsal's own command line for one of its phases did not parse: a bug in mailshift.
     #[error("the rehearsal's own command line is wrong (a bug in mailshift): {detail}")]
     RehearsalCommand { detail: String },
+    /// `simulate --group` that is not ACCOUNT=GROUP.
+    #[error("--group {value:?}: expected ACCOUNT=GROUP, for example acc-1=jira-users")]
+    BadGroup { value: String },
     /// The same file given twice as `--targets`: its rows would be read twice.
     #[error("--targets {}: given twice; give each file once", path.display())]
     TargetsTwice { path: PathBuf },

@@ -180,6 +180,7 @@ impl SimBehaviour {
                 unverified: args.unverified_accounts.iter().cloned().collect(),
                 unverified_share: args.unverified_share,
                 unmanaged: args.unmanaged_accounts.iter().cloned().collect(),
+                groups: groups_of(&args.groups)?,
                 spring_403: args.spring_403,
                 taken_unknown_key: args.taken_unknown_key,
                 links_404_when_none: args.links_404_when_none,
@@ -194,4 +195,25 @@ impl SimBehaviour {
             key_lifetime: args.key_expires_after_secs.map(Duration::from_secs),
         })
     }
+}
+
+/// `--group ACCOUNT=GROUP`, each account's groups in the order given.
+fn groups_of(
+    pairs: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ConfigError> {
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for pair in pairs {
+        let (account, group) = pair
+            .split_once('=')
+            .filter(|(a, g)| !a.trim().is_empty() && !g.trim().is_empty())
+            .ok_or_else(|| ConfigError::BadGroup {
+                value: pair.clone(),
+            })?;
+        groups
+            .entry(account.trim().to_owned())
+            .or_default()
+            .push(group.trim().to_owned());
+    }
+    Ok(groups)
 }

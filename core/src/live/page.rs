@@ -29,6 +29,8 @@ pub struct Directory {
     pub management_source: Option<String>,
     /// `status`: `active`, `suspended`, `not_invited`, `deactivated` or `for_deletion`.
     pub lifecycle: Option<String>,
+    /// The account's groups by name (`expand: ["groups"]`); `None` when not given.
+    pub groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

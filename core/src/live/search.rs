@@ -15,7 +15,7 @@ pub const EMAILS_PER_SEARCH: usize = 100;
 
 /// The body that asks for one page: all accounts, or those holding `emails` (an exact filter).
 pub fn search_body(cursor: Option<&str>, emails: &[&str]) -> Value {
-    let mut body = json!({ "limit": PAGE_LIMIT });
+    let mut body = json!({ "limit": PAGE_LIMIT, "expand": ["groups"] });
     if let Some(cursor) = cursor {
         body["cursor"] = json!(cursor);
     }
@@ -45,6 +45,13 @@ struct RawUser {
     claim_status: Option<String>,
     management_source: Option<String>,
     status: Option<String>,
+    groups: Option<Vec<RawGroup>>,
+}
+
+#[derive(Deserialize)]
+struct RawGroup {
+    id: Option<String>,
+    name: Option<String>,
 }
 
 /// The page's accounts and the next page's token, or what is wrong with the page.
@@ -63,6 +70,9 @@ pub fn parse_search_page(body: &[u8]) -> Result<(Vec<LiveAccount>, Option<String
                 claim_status: u.claim_status,
                 management_source: u.management_source,
                 lifecycle: u.status,
+                groups: u
+                    .groups
+                    .map(|gs| gs.into_iter().filter_map(|g| g.name.or(g.id)).collect()),
             }),
         })
         .collect();
@@ -77,7 +87,8 @@ mod tests {
     fn a_search_page_gives_accounts_with_what_settles_pre_flight() {
         let body = br#"{"data":[
             {"accountId":"a1","email":"ann@x.example","emailVerified":true,"accountStatus":"active",
-             "status":"active","claimStatus":"managed","managementSource":"synced"},
+             "status":"active","claimStatus":"managed","managementSource":"synced",
+             "groups":[{"id":"g1","name":"jira-users"},{"id":"g2"}]},
             {"accountId":"a2","accountStatus":"inactive","status":"for_deletion","managementSource":null}
           ],"links":{"next":"b64token=="}}"#;
         let (accounts, next) = parse_search_page(body).unwrap();
@@ -86,6 +97,10 @@ mod tests {
         assert_eq!(
             (d.email_verified, d.management_source.as_deref()),
             (Some(true), Some("synced"))
+        );
+        assert_eq!(
+            d.groups.as_deref(),
+            Some(&["jira-users".to_owned(), "g2".to_owned()][..])
         );
         assert_eq!(accounts[1].email, None);
         let d = accounts[1].directory.as_ref().unwrap();
@@ -99,10 +114,13 @@ mod tests {
 
     #[test]
     fn the_body_carries_the_cursor_and_the_filter() {
-        assert_eq!(search_body(None, &[]), json!({"limit": 100}));
+        assert_eq!(
+            search_body(None, &[]),
+            json!({"limit": 100, "expand": ["groups"]})
+        );
         assert_eq!(
             search_body(Some("t"), &["a@x.example"]),
-            json!({"limit": 100, "cursor": "t", "emails": ["a@x.example"]})
+            json!({"limit": 100, "expand": ["groups"], "cursor": "t", "emails": ["a@x.example"]})
         );
     }
 }

@@ -57,6 +57,7 @@ mod tests {
             claim_status: Some(claim.into()),
             management_source: source.map(str::to_owned),
             lifecycle: Some(status.into()),
+            groups: None,
         }
     }
 

@@ -16,7 +16,7 @@ pub const FORMAT: &str = "mailshift-plan";
 /// `no_account` list, version 4 the `non_ascii_local_part` block reason, version 5 the
 /// `unverified` and `left_behind` lists, the `not_claimed` block reason, the `closed` status and
 /// `inputs.rollback`, version 6 `inputs.more_targets` (with the `file` of an origin and of
-/// `conflicting_rows`) and the `row_current` of an unchanged wish, so a plan without them stays
+/// `conflicting_rows`), the `row_current` of an unchanged wish and `groups_before_unlink`, so a plan without them stays
 /// readable by mailshift versions that know only the lower one.
 pub const FORMAT_VERSION: u32 = 6;
 
@@ -39,7 +39,10 @@ pub fn version_needed(plan: &Plan) -> u32 {
             .iter()
             .any(|s| s.status == crate::model::Status::Closed);
     let found_by_target = plan.unchanged.iter().any(|u| u.row_current.is_some());
-    if found_by_target || !plan.inputs.more_targets.is_empty() {
+    if found_by_target
+        || !plan.inputs.more_targets.is_empty()
+        || !plan.groups_before_unlink.is_empty()
+    {
         6
     } else if claims {
         5
@@ -143,6 +146,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     }
     if !plan.left_behind.is_empty() {
         body.list("left_behind", &plan.left_behind, derived)?;
+    }
+    if !plan.groups_before_unlink.is_empty() {
+        body.list("groups_before_unlink", &plan.groups_before_unlink, derived)?;
     }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
@@ -353,6 +359,7 @@ mod tests {
             idp: vec![],
             unverified: vec![],
             left_behind: vec![],
+            groups_before_unlink: vec![],
         }
     }
 
@@ -475,6 +482,10 @@ mod tests {
             sha256: "11".into(),
         }];
         plan.steps[0].origin = Some(super::super::Origin::Line { file: 1, line: 3 });
+        plan.groups_before_unlink = vec![super::super::AccountGroups {
+            account_id: "id-1".into(),
+            groups: vec!["jira-users".into()],
+        }];
         assert_eq!(version_needed(&plan), 6);
         let bytes = encode(&plan);
         let text = String::from_utf8(bytes.clone()).unwrap();

@@ -54,6 +54,19 @@ pub struct Plan {
     /// (format versions 1 to 4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_behind: Vec<LeftBehind>,
+    /// The groups of each account the plan unlinks from SCIM, in plan order, as the org's v2
+    /// listing showed them when the plan was made: the identity provider must provision the
+    /// account again afterwards, and these are the groups to check it gets back. Absent when
+    /// nothing is unlinked or the org's API has no v2 search (format versions 1 to 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups_before_unlink: Vec<AccountGroups>,
+}
+
+/// An account's groups by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountGroups {
+    pub account_id: String,
+    pub groups: Vec<String>,
 }
 
 /// An account left on a domain the plan moves away from, at the address the plan leaves it.
@@ -518,5 +531,6 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
         idp: vec![],
         unverified: vec![],
         left_behind: vec![],
+        groups_before_unlink: vec![],
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::inert::spreadsheet as cell;
 use crate::plan::access::idp_attribute;
-use crate::plan::{IdpMove, Plan, StepId};
+use crate::plan::{IdpMove, Plan, StepId, StepKind};
 use std::io::{self, Write};
 
 /// When one change may be made, in words: after which applied steps and earlier IdP changes.
@@ -36,6 +36,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         "new_email",
         "when",
         "change_in_idp",
+        "groups",
     ])?;
     for m in &plan.idp {
         csv.write_record([
@@ -46,6 +47,31 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             cell(&m.target),
             wait_text(m),
             idp_attribute(&m.source).to_owned(),
+            String::new(),
+        ])?;
+    }
+    // The accounts unlinked from SCIM: provisioned again afterwards, with their groups (losing
+    // them is what admins meet most after the unlink).
+    for s in plan.steps.iter().filter(|s| s.kind == StepKind::Unlink) {
+        let what = match super::repushed_by(plan, s) {
+            Some(m) => format!(
+                "the duplicate of IdP change {}: re-push that change; do not reassign this user",
+                m.order
+            ),
+            None => "unassign and reassign the user to the Atlassian app, so that it is provisioned again".to_owned(),
+        };
+        csv.write_record([
+            String::new(),
+            cell(&s.account_id),
+            cell(&s.name),
+            cell(&s.from),
+            String::new(),
+            format!(
+                "after plan step {} (the unlink) and the steps after it are applied",
+                s.id
+            ),
+            what,
+            cell(&super::groups_text(plan, &s.account_id)),
         ])?;
     }
     csv.flush()

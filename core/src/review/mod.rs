@@ -189,13 +189,13 @@ pub fn follow_ups(plan: &Plan) -> Vec<String> {
             // held its address. Reassigning the duplicate would push the conflicting address
             // again; the IdP's update of the right account is what is re-pushed.
             Some(m) => format!(
-                "{} ({}) is unlinked from SCIM by step {} as the duplicate of {}, whose email the IdP owns: once the plan is applied, re-push that user's email update in the IdP (IdP change {}); do not unassign and reassign the duplicate, which would push the conflicting address again",
-                s.account_id, s.from, s.id, m.account_id, m.order
+                "{} ({}) is unlinked from SCIM by step {} as the duplicate of {}, whose email the IdP owns: once the plan is applied, re-push that user's email update in the IdP (IdP change {}); do not unassign and reassign the duplicate, which would push the conflicting address again; {}",
+                s.account_id, s.from, s.id, m.account_id, m.order, groups_text(plan, &s.account_id)
             ),
             // Use case B: the plan itself moves the right account onto the address.
             None => format!(
-                "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups",
-                s.account_id, s.from, s.id
+                "{} ({}) is unlinked from SCIM by step {}: once the plan is applied, unassign and reassign the user to the Atlassian app in the IdP, so that it is provisioned again with its groups; {}",
+                s.account_id, s.from, s.id, groups_text(plan, &s.account_id)
             ),
         });
     }
@@ -212,6 +212,23 @@ pub fn follow_ups(plan: &Plan) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The groups an unlinked account had when the plan was made, in words, for what to check once
+/// the identity provider provisions it again.
+pub fn groups_text(plan: &Plan, account_id: &str) -> String {
+    match plan
+        .groups_before_unlink
+        .iter()
+        .find(|g| g.account_id == account_id)
+    {
+        Some(g) if g.groups.is_empty() => "it was in no group when the plan was made".to_owned(),
+        Some(g) => format!(
+            "its groups when the plan was made, to check it gets back: {}",
+            g.groups.join(", ")
+        ),
+        None => "its groups are not known (the org's API gave no v2 listing): note them in admin.atlassian.com before applying".to_owned(),
+    }
 }
 
 /// The IdP change that takes the address an unlink frees, if the IdP owns the account that

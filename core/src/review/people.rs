@@ -57,6 +57,7 @@ pub fn render(
         "signed_out",
         "what_changes",
         "changed_at",
+        "groups",
     ])?;
     for p in &people {
         let what = match (p.freed, p.unlinked) {
@@ -79,6 +80,11 @@ pub fn render(
             },
             what.to_owned(),
             changed_at.get(&p.last_step).cloned().unwrap_or_default(),
+            if p.unlinked {
+                cell(&super::groups_text(plan, p.account_id))
+            } else {
+                String::new()
+            },
         ])?;
     }
     csv.flush()
@@ -117,10 +123,10 @@ mod tests {
         render(&plan, &done, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "name,account_id,current_email,new_email,signed_out,what_changes,changed_at\n\
-             ,b,b@x,a@x,yes: every session ends at the change,moves to the new address,2026-12-01T10:00:00Z\n\
-             ,a,a@x,b@x,yes: every session ends at the change,moves to the new address,\n\
-             '=Cee,c,c@x,c_FREE@x,yes: every session ends at the change,gives up this address to another account (did not ask to move),\n"
+            "name,account_id,current_email,new_email,signed_out,what_changes,changed_at,groups\n\
+             ,b,b@x,a@x,yes: every session ends at the change,moves to the new address,2026-12-01T10:00:00Z,\n\
+             ,a,a@x,b@x,yes: every session ends at the change,moves to the new address,,\n\
+             '=Cee,c,c@x,c_FREE@x,yes: every session ends at the change,gives up this address to another account (did not ask to move),,\n"
         );
     }
 }

@@ -52,6 +52,9 @@ pub struct FaultConfig {
     pub unverified_share: f64,
     /// Accounts answered 403 `forbidden` (this org does not manage them).
     pub unmanaged: BTreeSet<String>,
+    /// Not a fault: each account's groups, which the v2 search gives when asked to expand
+    /// them (`--group ACCOUNT=GROUP`).
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
     /// Those 403s come Spring-style (`{"timestamp","path","status","error","message"}`), with
     /// no key at all, as some organization endpoints answer.
     pub spring_403: bool,

@@ -16,6 +16,7 @@ pub(super) struct SearchBody {
     cursor: Option<String>,
     emails: Option<Vec<String>>,
     search_term: Option<String>,
+    expand: Option<Vec<String>>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -70,6 +71,10 @@ pub(super) async fn search_users(
                 None => return bad_request("The cursor is not valid."),
             },
         };
+        let expand_groups = query
+            .expand
+            .as_ref()
+            .is_some_and(|e| e.iter().any(|x| x == "groups"));
         let wanted: Option<BTreeSet<String>> = query
             .emails
             .as_ref()
@@ -96,7 +101,7 @@ pub(super) async fn search_users(
             .iter()
             .map(|a| {
                 let refusal = shared.faults().account_refusal(&a.account_id);
-                json!({
+                let mut account = json!({
                     "accountId": a.account_id,
                     "name": a.name,
                     "email": shown.email_of(a),
@@ -105,7 +110,19 @@ pub(super) async fn search_users(
                     "status": lifecycle(a.status),
                     "claimStatus": if refusal == Some(AccountRefusal::Unmanaged) { "unmanaged" } else { "managed" },
                     "managementSource": if a.scim_linked { "synced" } else { "invited" },
-                })
+                });
+                if expand_groups {
+                    let groups: Vec<Value> = shared
+                        .faults()
+                        .groups
+                        .get(&a.account_id)
+                        .into_iter()
+                        .flatten()
+                        .map(|g| json!({"id": format!("grp-{g}"), "name": g}))
+                        .collect();
+                    account["groups"] = json!(groups);
+                }
+                account
             })
             .collect();
         let mut links = json!({});
