@@ -183,6 +183,7 @@ fn plan_with(b: &Built, access: &Access) -> Plan {
         unverified: Vec::new(),
         left_behind: c.left_behind,
         groups_before_unlink: Vec::new(),
+        scim_in_the_way: Vec::new(),
     }
 }
 

@@ -768,3 +768,62 @@ fn ctrl_c_during_the_permission_reads_keeps_them_and_the_next_try_reads_only_the
     );
     assert_eq!(sim.server.write_log().len(), 40);
 }
+
+/// The 409 pre-check: a user of a second IdP directory holds the address the IdP checklist will
+/// push to an IdP-owned account. `plan --org-id` finds its SCIM record and names it in the
+/// review with what to do, before anyone pushes and meets "Resource [USER] with email ...
+/// already exists".
+#[test]
+fn a_scim_record_in_the_way_of_an_idp_push_is_named_at_plan_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "accounts.csv",
+        "User id,User name,email,User status\n\
+         acc-pat,Pat,pat@old.example,Active\n\
+         acc-ann,Ann,ann@old.example,Active\n",
+    );
+    write(
+        dir.path(),
+        "targets.csv",
+        "account_id,target_email\nacc-pat,pat@new.example\nacc-ann,ann@new.example\n",
+    );
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            scim: vec!["acc-pat".into(), "acc-ann".into()],
+            faults: FaultConfig {
+                scim_records: vec!["Pat@New.example".into()],
+                ..FaultConfig::default()
+            },
+            verified: vec!["old.example".into(), "new.example".into()],
+            ..SimSetup::default()
+        },
+    );
+    let (code, review, said) = live_plan(
+        dir.path(),
+        &sim.url(),
+        &["--accounts", "accounts.csv", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(
+            "the 2 IdP changes' addresses looked up among the SCIM records: 1 in the way of a push"
+        ),
+        "{said}"
+    );
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(plan.idp.len(), 2);
+    assert_eq!(plan.scim_in_the_way.len(), 1, "{:?}", plan.scim_in_the_way);
+    let found = &plan.scim_in_the_way[0];
+    assert_eq!(found.email, "pat@new.example");
+    assert_eq!(found.account_id, None);
+    assert!(
+        review.contains("SCIM records in the way of an IdP push"),
+        "{review}"
+    );
+    assert!(
+        review.contains("holds pat@new.example with no Atlassian account, so the IdP's push would be refused 409"),
+        "{review}"
+    );
+}

@@ -80,6 +80,11 @@ pub struct SimBehaviourArgs {
     #[arg(long = "group", value_name = "ACCOUNT=GROUP")]
     pub groups: Vec<String>,
 
+    /// A SCIM record with this address and no Atlassian account (a user of a second IdP
+    /// directory), which get-scim-links-for-email finds (repeatable).
+    #[arg(long = "scim-record", value_name = "EMAIL")]
+    pub scim_records: Vec<String>,
+
     /// Answer those 403s Spring-style ({"timestamp","path","status","error","message"}), with no key.
     #[arg(long)]
     pub spring_403: bool,

@@ -210,6 +210,10 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         .as_ref()
         .map(|(_, session)| plan_live::groups_before_unlink(session, &computed.steps))
         .unwrap_or_default();
+    let scim_in_the_way = match &live {
+        Some((live, session)) => plan_live::scim_in_the_way(session, live, &computed)?,
+        None => Vec::new(),
+    };
     let plan = Plan {
         inputs: Inputs {
             accounts: source.input.clone(),
@@ -241,6 +245,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         unverified,
         left_behind: computed.left_behind,
         groups_before_unlink,
+        scim_in_the_way,
     };
     drop_in_background((source.org, targets));
     Ok(plan)

@@ -242,3 +242,65 @@ pub(super) fn groups_before_unlink(
         })
         .collect()
 }
+
+/// The 409 pre-check of the IdP checklist: for each address an IdP change pushes, the SCIM
+/// records that hold it other than the mover's own (and those of accounts the plan unlinks
+/// first). One request per IdP change; a lookup that fails is said, not taken as "none".
+pub(super) fn scim_in_the_way(
+    session: &Session,
+    live: &LiveConfig,
+    computed: &crate::plan::Computed,
+) -> Result<Vec<crate::plan::ScimInTheWay>, Error> {
+    if computed.idp.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unlinked: HashSet<&str> = computed
+        .steps
+        .iter()
+        .filter(|s| s.kind == crate::plan::StepKind::Unlink)
+        .map(|s| &*s.account_id)
+        .collect();
+    let mut found = Vec::new();
+    let mut unchecked = 0usize;
+    for m in &computed.idp {
+        let records = session.block_on(
+            session
+                .reader
+                .scim_records_for_email(&live.org_id, &m.target),
+        );
+        let records = match records {
+            Ok(records) => records,
+            Err(e @ (LiveError::Unauthorized { .. } | LiveError::CannotConnect { .. })) => {
+                return Err(e.into());
+            }
+            Err(e) => {
+                unchecked += 1;
+                if unchecked <= SHOWN {
+                    caution!("{e}; IdP change {} is not checked for a 409", m.order);
+                }
+                continue;
+            }
+        };
+        let in_the_way =
+            crate::live::scim_email::in_the_way(&m.account_id, &records, &|a| unlinked.contains(a));
+        found.extend(in_the_way.into_iter().map(|r| crate::plan::ScimInTheWay {
+            idp_order: m.order,
+            email: m.target.clone(),
+            scim_user_id: r.scim_user_id.clone(),
+            directory_id: r.directory_id.clone(),
+            account_id: r.account_id.clone(),
+        }));
+    }
+    more(unchecked);
+    note!(
+        "Pre-flight: the {} IdP changes' addresses looked up among the SCIM records: {} in the way of a push{}.",
+        computed.idp.len(),
+        found.len(),
+        if unchecked > 0 {
+            format!(", {unchecked} not checked")
+        } else {
+            String::new()
+        }
+    );
+    Ok(found)
+}

@@ -71,6 +71,7 @@ pub fn run(config: &RollbackConfig) -> Result<Outcome, Error> {
         unverified: Vec::new(),
         left_behind: Vec::new(),
         groups_before_unlink: Vec::new(),
+        scim_in_the_way: Vec::new(),
     };
     let content = plan::file::write(&config.out, &rollback)?;
     print_review(&rollback, &content, config.format)?;

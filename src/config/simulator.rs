@@ -181,6 +181,7 @@ impl SimBehaviour {
                 unverified_share: args.unverified_share,
                 unmanaged: args.unmanaged_accounts.iter().cloned().collect(),
                 groups: groups_of(&args.groups)?,
+                scim_records: args.scim_records.clone(),
                 spring_403: args.spring_403,
                 taken_unknown_key: args.taken_unknown_key,
                 links_404_when_none: args.links_404_when_none,

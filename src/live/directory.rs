@@ -7,6 +7,7 @@ use super::listing::take_page;
 use super::page::{LiveAccount, Progress};
 use super::reader::{Answer, Reader};
 use crate::api::path_segment;
+use mailshift_core::live::scim_email::{ScimRecord, parse_records};
 use mailshift_core::live::search::{parse_search_page, search_body};
 
 impl Reader {
@@ -72,6 +73,30 @@ impl Reader {
             }
         }
         Ok(Some(items))
+    }
+
+    /// The SCIM records that hold `email` (`POST .../get-scim-links-for-email`); none on 404,
+    /// as for `get-scim-links`, where nothing documents which of `[]` and 404 means none.
+    pub async fn scim_records_for_email(
+        &self,
+        org_id: &str,
+        email: &str,
+    ) -> Result<Vec<ScimRecord>, LiveError> {
+        let url = format!(
+            "{}/admin/user-provisioning/v1/org/{}/get-scim-links-for-email",
+            self.client.base(),
+            path_segment(org_id)
+        );
+        let what = || format!("looking up the SCIM records of {email}");
+        let body = serde_json::json!({ "email": email });
+        match self.post_read(&url, &body, &what, &parse_records).await? {
+            Answer::Value(records) => Ok(records),
+            Answer::NotFound => Ok(Vec::new()),
+            Answer::Refused { message, .. } => Err(LiveError::BadAnswer {
+                what: what(),
+                detail: message,
+            }),
+        }
     }
 
     /// Notes why the v2 search is not used, and that it is not tried again.

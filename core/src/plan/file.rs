@@ -42,6 +42,7 @@ pub fn version_needed(plan: &Plan) -> u32 {
     if found_by_target
         || !plan.inputs.more_targets.is_empty()
         || !plan.groups_before_unlink.is_empty()
+        || !plan.scim_in_the_way.is_empty()
     {
         6
     } else if claims {
@@ -149,6 +150,9 @@ pub fn write_to(plan: &Plan, out: &mut dyn Write) -> io::Result<String> {
     }
     if !plan.groups_before_unlink.is_empty() {
         body.list("groups_before_unlink", &plan.groups_before_unlink, derived)?;
+    }
+    if !plan.scim_in_the_way.is_empty() {
+        body.list("scim_in_the_way", &plan.scim_in_the_way, derived)?;
     }
     body.raw(b"}")?;
     let sha256 = hex(&body.hasher.finalize());
@@ -360,6 +364,7 @@ mod tests {
             unverified: vec![],
             left_behind: vec![],
             groups_before_unlink: vec![],
+            scim_in_the_way: vec![],
         }
     }
 
@@ -485,6 +490,13 @@ mod tests {
         plan.groups_before_unlink = vec![super::super::AccountGroups {
             account_id: "id-1".into(),
             groups: vec!["jira-users".into()],
+        }];
+        plan.scim_in_the_way = vec![super::super::ScimInTheWay {
+            idp_order: 1,
+            email: "a@x.example".into(),
+            scim_user_id: "s1".into(),
+            directory_id: "d2".into(),
+            account_id: None,
         }];
         assert_eq!(version_needed(&plan), 6);
         let bytes = encode(&plan);

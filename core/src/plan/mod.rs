@@ -12,7 +12,7 @@ mod unmatched;
 
 pub use crate::model::StepId;
 pub use access::Access;
-pub use compute::{Request, compute};
+pub use compute::{Computed, Request, compute};
 pub use summary::Summary;
 pub use unmatched::why_unmatched;
 
@@ -60,6 +60,39 @@ pub struct Plan {
     /// nothing is unlinked or the org's API has no v2 search (format versions 1 to 5).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups_before_unlink: Vec<AccountGroups>,
+    /// SCIM records that hold an address an IdP change pushes, other than the mover's own: the
+    /// push would be refused "Resource [USER] with email ... already exists" (409). Found by
+    /// `plan --org-id`; absent when there are none (format versions 1 to 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scim_in_the_way: Vec<ScimInTheWay>,
+}
+
+/// A SCIM record in the way of an IdP change (`IdpMove::order`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimInTheWay {
+    pub idp_order: u32,
+    pub email: String,
+    pub scim_user_id: String,
+    pub directory_id: String,
+    /// The account the record is linked to; absent for a record with no Atlassian account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+impl ScimInTheWay {
+    /// What to do about it, in words (the seed's use cases A and B).
+    pub fn what_to_do(&self) -> String {
+        match &self.account_id {
+            Some(holder) => format!(
+                "IdP change {}: the SCIM record {} (directory {}) of account {holder} holds {}, so the IdP's push would be refused 409 \"Resource [USER] with email ... already exists\". If {holder} is the same person from a second IdP (use case A): unlink it (plan again with --allow-scim-unlink), let the plan free it, then re-push; if it is someone else (use case B): change that user's email in its own IdP first",
+                self.idp_order, self.scim_user_id, self.directory_id, self.email
+            ),
+            None => format!(
+                "IdP change {}: the SCIM record {} (directory {}) holds {} with no Atlassian account, so the IdP's push would be refused 409 \"Resource [USER] with email ... already exists\": delete or rename that user in the IdP of directory {} before pushing",
+                self.idp_order, self.scim_user_id, self.directory_id, self.email, self.directory_id
+            ),
+        }
+    }
 }
 
 /// An account's groups by name.
@@ -532,5 +565,6 @@ pub fn plan_of(steps: Vec<Step>) -> Plan {
         unverified: vec![],
         left_behind: vec![],
         groups_before_unlink: vec![],
+        scim_in_the_way: vec![],
     }
 }

@@ -117,6 +117,14 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             .collect(),
     );
     add(
+        "SCIM records in the way of an IdP push",
+        "the identity provider's update of these accounts would be refused 409 until the record is dealt with, as each says",
+        plan.scim_in_the_way
+            .iter()
+            .map(crate::plan::ScimInTheWay::what_to_do)
+            .collect(),
+    );
+    add(
         "Found by the new address",
         "no account has these rows' current address, and one already holds the new address: most likely changed before the export, so nothing is written; check each holder is the person the row means",
         plan.unchanged

@@ -55,6 +55,10 @@ pub struct FaultConfig {
     /// Not a fault: each account's groups, which the v2 search gives when asked to expand
     /// them (`--group ACCOUNT=GROUP`).
     pub groups: std::collections::BTreeMap<String, Vec<String>>,
+    /// Not a fault: SCIM records with these addresses and no Atlassian account (an IdP user
+    /// provisioned from a second directory), found by `get-scim-links-for-email`
+    /// (`--scim-record EMAIL`).
+    pub scim_records: Vec<String>,
     /// Those 403s come Spring-style (`{"timestamp","path","status","error","message"}`), with
     /// no key at all, as some organization endpoints answer.
     pub spring_403: bool,

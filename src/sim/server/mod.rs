@@ -278,6 +278,10 @@ pub async fn start(config: SimConfig) -> std::io::Result<Server> {
             "/admin/user-provisioning/v1/org/{org_id}/user/{account_id}/get-scim-links",
             get(scim::scim_links),
         )
+        .route(
+            "/admin/user-provisioning/v1/org/{org_id}/get-scim-links-for-email",
+            post(scim::scim_links_for_email),
+        )
         .route("/__state", get(state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

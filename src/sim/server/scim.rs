@@ -68,3 +68,57 @@ pub(super) async fn scim_links(
     })
     .await
 }
+
+#[derive(Deserialize)]
+pub(super) struct EmailBody {
+    email: String,
+}
+
+/// `POST .../get-scim-links-for-email` `{"email"}`: the SCIM records with that address: a
+/// SCIM-linked account holding it, and the records `--scim-record` plants (an IdP user with
+/// no Atlassian account, whose push would meet "Resource [USER] with email ... already exists").
+pub(super) async fn scim_links_for_email(
+    State(shared): State<Arc<Shared>>,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let org = shared.org_id.clone();
+    read(&shared, &headers, Dialect::Organizations, |shown| {
+        if org_id != org {
+            return org_not_found();
+        }
+        let Ok(EmailBody { email }) = serde_json::from_slice::<EmailBody>(&body) else {
+            return org_error(
+                StatusCode::BAD_REQUEST,
+                "ADMIN-400-1",
+                "Bad Request",
+                "The body must be {\"email\": ...}.",
+            );
+        };
+        let key = crate::model::email_key(&email);
+        let mut links: Vec<Value> = shown
+            .world()
+            .accounts()
+            .iter()
+            .filter(|a| a.scim_linked && crate::model::email_key(shown.email_of(a)) == key)
+            .map(|a| {
+                json!({"scimUserId": format!("scim-{}", a.account_id), "directoryId": "sim-directory",
+                       "orgId": org, "atlassianAccountId": a.account_id})
+            })
+            .collect();
+        links.extend(
+            shared
+                .faults()
+                .scim_records
+                .iter()
+                .filter(|r| crate::model::email_key(r) == key)
+                .map(|r| {
+                    json!({"scimUserId": format!("scim-orphan-{}", crate::model::email_key(r)),
+                           "directoryId": "sim-directory-2", "orgId": org, "atlassianAccountId": null})
+                }),
+        );
+        um(StatusCode::OK, json!({"scimLinks": links}))
+    })
+    .await
+}
