@@ -20,6 +20,14 @@ pub enum Error {
     /// The simulator could not start, serve or stop.
     #[error("simulator: {0}")]
     Simulator(#[source] std::io::Error),
+    /// A simulator seed file (`--scim-linked-file`, `--google-synced-file`) cannot be used;
+    /// `line` 0 when the file cannot be read at all.
+    #[error("{}{}: {detail}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
+    SeedFile {
+        path: std::path::PathBuf,
+        line: usize,
+        detail: String,
+    },
     /// The simulator's final state could not be written.
     #[error("{}: cannot write the accounts dump: {source}", path.display())]
     Dump {

@@ -228,3 +228,65 @@ fn ctrl_c_while_applying_is_apply_s_own_clean_stop() {
         "{stderr}"
     );
 }
+
+/// Seeding at scale takes files: `--scim-linked-file` and `--google-synced-file` (Scenario 4),
+/// one ID or address a line. A Google-synced mover goes on the IdP checklist with Google's
+/// attribute; a line that names no account is refused with its file and line.
+#[test]
+fn scim_and_google_synced_accounts_are_seeded_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scim.txt"),
+        "# provisioned by Entra\nann.lee@companya.example\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("google.txt"),
+        "\n712020:5b10a284-4c20-4165-80ed-e21a00000004\n",
+    )
+    .unwrap();
+    let out = rehearse(
+        dir.path(),
+        &[
+            "--scim-linked-file",
+            "scim.txt",
+            "--google-synced-file",
+            "google.txt",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(
+        matches!(out.status.code(), Some(0 | 2 | 3)),
+        "{stdout}{stderr}"
+    );
+    let checklist =
+        std::fs::read_to_string(dir.path().join("rehearsal/idp-checklist.csv")).unwrap();
+    let row = |id: &str| {
+        checklist
+            .lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_else(|| panic!("{id} not in {checklist}"))
+            .to_owned()
+    };
+    assert!(
+        row("e21a00000004").contains("the user's primary email in Google Workspace"),
+        "{checklist}"
+    );
+    assert!(
+        row("e21a00000001").contains("emails[type eq"),
+        "{checklist}"
+    );
+
+    std::fs::write(
+        dir.path().join("google.txt"),
+        "# typo\nnobody@companya.example\n",
+    )
+    .unwrap();
+    let out = rehearse(dir.path(), &["--google-synced-file", "google.txt"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("google.txt:2: nobody@companya.example is no account ID or address of the accounts export"),
+        "{stderr}"
+    );
+}

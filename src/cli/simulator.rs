@@ -57,6 +57,20 @@ pub struct SimBehaviourArgs {
     #[arg(long = "scim-linked", value_name = "ID|EMAIL")]
     pub scim_linked: Vec<String>,
 
+    /// A file of accounts linked by SCIM, one ID or address a line (blank lines and `#` comments
+    /// skipped), for seeding thousands. Repeatable.
+    #[arg(long = "scim-linked-file", value_name = "FILE")]
+    pub scim_linked_files: Vec<std::path::PathBuf>,
+
+    /// An account (ID or address) synced from Google Workspace, whose email only Google can
+    /// change (`externalDirectory.google`). Repeatable.
+    #[arg(long = "google-synced", value_name = "ID|EMAIL")]
+    pub google_synced: Vec<String>,
+
+    /// A file of accounts synced from Google Workspace, as for --scim-linked-file. Repeatable.
+    #[arg(long = "google-synced-file", value_name = "FILE")]
+    pub google_synced_files: Vec<std::path::PathBuf>,
+
     /// An address held by an account the org cannot see or free. Repeatable.
     #[arg(long = "external-holder", value_name = "EMAIL")]
     pub external_holders: Vec<String>,

@@ -108,16 +108,65 @@ pub(super) fn seeded_world(
 ) -> Result<(World, SimBehaviour), Error> {
     let source = crate::input::read(accounts)?;
     let parsed = parse_accounts(&source.path, &source.bytes)?;
+    let org = &parsed.org;
+    let mut scim = behaviour.scim_linked.clone();
+    for path in &behaviour.scim_linked_files {
+        scim.extend(seed_file(path, org)?);
+    }
+    let mut google: Vec<String> = behaviour.google_synced.clone();
+    for path in &behaviour.google_synced_files {
+        google.extend(seed_file(path, org)?);
+    }
     let world = World::from_org(
-        &parsed.org,
+        org,
         &behaviour.verified_domains,
-        &behaviour.scim_linked,
+        &scim,
         &behaviour.external_holders,
     );
     let mut behaviour = behaviour.clone();
+    // Google-synced accounts by ID, whichever way they were named.
+    for named in &google {
+        let found = org.by_id(named).or_else(|| org.holder(named));
+        if let Some(id) = found.and_then(|i| org.account(i).id.as_deref()) {
+            behaviour.faults.google_synced.insert(id.to_owned());
+        }
+    }
     behaviour.faults.unverified.extend(parsed.unverified);
     behaviour.faults.unmanaged.extend(parsed.unclaimed);
     Ok((world, behaviour))
+}
+
+/// A seed file's accounts (one ID or address a line; blank lines and `#` comments skipped), each
+/// checked to name an account of the export, as IDs and address keys.
+fn seed_file(path: &Path, org: &crate::org::Org) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::SeedFile {
+        path: path.to_owned(),
+        line: 0,
+        detail: source.to_string(),
+    })?;
+    let mut named = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let value = line.trim();
+        if value.is_empty() || value.starts_with('#') {
+            continue;
+        }
+        let found = org.by_id(value).or_else(|| org.holder(value));
+        let Some(account) = found.map(|i| org.account(i)) else {
+            return Err(Error::SeedFile {
+                path: path.to_owned(),
+                line: n + 1,
+                detail: format!(
+                    "{} is no account ID or address of the accounts export",
+                    mailshift_core::inert::terminal(value)
+                ),
+            });
+        };
+        named.push(account.email.key().to_owned());
+        if let Some(id) = &account.id {
+            named.push(id.to_string());
+        }
+    }
+    Ok(named)
 }
 
 /// The final accounts in the "Export users" layout, so that a rehearsal's result can be fed back

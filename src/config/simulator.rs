@@ -26,6 +26,11 @@ pub struct SimBehaviour {
     /// Domain keys; empty means every domain the export uses.
     pub verified_domains: BTreeSet<String>,
     pub scim_linked: BTreeSet<String>,
+    /// `--scim-linked-file`: read when the world is seeded.
+    pub scim_linked_files: Vec<std::path::PathBuf>,
+    /// `--google-synced`, as given (IDs or addresses), and `--google-synced-file`.
+    pub google_synced: Vec<String>,
+    pub google_synced_files: Vec<std::path::PathBuf>,
     pub external_holders: Vec<String>,
     pub taken_status: u16,
     pub rate: Option<(f64, u32)>,
@@ -154,6 +159,9 @@ impl SimBehaviour {
                 .map(|s| crate::model::email_key(s))
                 .chain(args.scim_linked.iter().map(|s| s.trim().to_owned()))
                 .collect(),
+            scim_linked_files: args.scim_linked_files.clone(),
+            google_synced: args.google_synced.clone(),
+            google_synced_files: args.google_synced_files.clone(),
             external_holders: args.external_holders.clone(),
             taken_status: args.taken_status,
             rate,

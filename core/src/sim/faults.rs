@@ -59,6 +59,10 @@ pub struct FaultConfig {
     /// provisioned from a second directory), found by `get-scim-links-for-email`
     /// (`--scim-record EMAIL`).
     pub scim_records: Vec<String>,
+    /// Not a fault: accounts (IDs) synced from Google Workspace: `email.set` denied
+    /// `externalDirectory.google`, set-email refused so, `managementSource` `synced`, and no
+    /// SCIM record (`--google-synced`, Scenario 4 of the seed).
+    pub google_synced: BTreeSet<String>,
     /// Those 403s come Spring-style (`{"timestamp","path","status","error","message"}`), with
     /// no key at all, as some organization endpoints answer.
     pub spring_403: bool,

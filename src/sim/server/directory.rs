@@ -109,7 +109,7 @@ pub(super) async fn search_users(
                     "accountStatus": super::users::account_status(a.status),
                     "status": lifecycle(a.status),
                     "claimStatus": if refusal == Some(AccountRefusal::Unmanaged) { "unmanaged" } else { "managed" },
-                    "managementSource": if a.scim_linked { "synced" } else { "invited" },
+                    "managementSource": if a.scim_linked || shared.faults().google_synced.contains(&a.account_id) { "synced" } else { "invited" },
                 });
                 if expand_groups {
                     let groups: Vec<Value> = shared

@@ -50,6 +50,12 @@ pub(super) async fn set_email(
     if let Some(response) = refused(&shared, &account_id) {
         return admitted.headers(response);
     }
+    if shared.faults().google_synced.contains(&account_id) {
+        return admitted.headers(um(
+            StatusCode::FORBIDDEN,
+            json!({"key": "forbidden.action", "context": {"allowed": false, "reason": {"key": "externalDirectory.google"}}}),
+        ));
+    }
     if lock(&shared.inner)
         .sim
         .scim_locked(&shared.rules, shared.now(), &account_id)
@@ -237,8 +243,11 @@ pub(super) async fn manage(
         match (shown.world().account(&id), refused(&shared, &id)) {
             (Some(_), Some(refusal)) => refusal,
             (Some(a), None) => {
+                let google = shared.faults().google_synced.contains(&a.account_id);
                 let email_set = if a.scim_linked {
                     json!({"allowed": false, "reason": {"key": "externalDirectory.scim"}})
+                } else if google {
+                    json!({"allowed": false, "reason": {"key": "externalDirectory.google"}})
                 } else {
                     json!({"allowed": true})
                 };
@@ -247,7 +256,7 @@ pub(super) async fn manage(
                     json!({
                         "email.set": email_set,
                         "profile.read": {"allowed": true},
-                        "profile.write": {"allowed": !a.scim_linked},
+                        "profile.write": {"allowed": !a.scim_linked && !google},
                         "lifecycle.enablement": {"allowed": true},
                     }),
                 )
