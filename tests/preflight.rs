@@ -28,6 +28,15 @@ fn live_plan(dir: &Path, url: &str, extra: &[&str]) -> (Option<i32>, String, Str
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
+/// The requests `plan` said it made searching wanted addresses no listed account holds.
+fn searches_by_address(said: &str) -> usize {
+    said.split("searched by address (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(name), body).unwrap();
 }
@@ -85,13 +94,16 @@ fn a_plan_from_the_api_reads_every_page_and_equals_the_plan_from_the_export() {
             .iter()
             .map(|s| s.account_id.clone())
             .collect();
-        // v2: the search's pages, the domains, and one permission read that checks the key;
+        // v2: the search's pages, the wanted addresses no listed account holds searched by
+        // address (100 a request), the domains, and one permission read that checks the key;
         // the listing settles every account. v1: the refused search, the listing's pages, the
         // domains, and one permission read per written account, with the fallback said once.
         let reads = if refuse_v2 {
             1 + pages + 1 + written.len()
         } else {
-            pages + 1 + 1
+            let searches = searches_by_address(&said);
+            assert!(searches >= 3, "{said}");
+            pages + searches + 1 + 1
         };
         assert!(
             said.contains(&format!("Pre-flight: {reads} requests to the API in all.")),
@@ -132,6 +144,7 @@ fn the_v2_search_and_the_v1_listing_give_the_same_plan_for_fewer_reads() {
     plan_in(dir.path(), &accounts, &targets);
     let mut planned = Vec::new();
     let mut requests = Vec::new();
+    let mut searches = Vec::new();
     for refuse_v2 in [false, true] {
         let sim = serve(
             dir.path(),
@@ -165,12 +178,19 @@ fn the_v2_search_and_the_v1_listing_give_the_same_plan_for_fewer_reads() {
         assert_eq!(refused, ["acc-r5", "acc-r9"], "{said}");
         planned.push(std::fs::read(dir.path().join("plan.json")).unwrap());
         requests.push(sim.server.counters().requests);
+        searches.push(searches_by_address(&said));
     }
     assert!(planned[0] == planned[1], "v2 and v1 plans differ");
-    // v2: 3 pages, the domains, and the 5 accounts it cannot settle (2 IdP-owned movers, the
-    // SCIM-linked holder, the unverified and the unmanaged account); v1: the refused search,
-    // 3 pages, the domains and every written account.
-    assert_eq!(requests[0], 3 + 1 + 5, "{requests:?}");
+    // v2: 3 pages, the unheld wanted addresses searched (100 a request), the domains, the 5
+    // accounts it cannot settle (2 IdP-owned movers, the SCIM-linked holder, the unverified
+    // and the unmanaged account), and the 409 pre-check of the 2 IdP changes; v1: the refused
+    // search, 3 pages, the domains, every written account and the 2 pre-checks.
+    assert_eq!(searches[1], 0, "no v2 search, no search by address");
+    assert_eq!(
+        requests[0],
+        3 + searches[0] as u64 + 1 + 5 + 2,
+        "{requests:?}"
+    );
     assert!(requests[1] > 250, "{requests:?}");
 }
 
@@ -826,4 +846,66 @@ fn a_scim_record_in_the_way_of_an_idp_push_is_named_at_plan_time() {
         review.contains("holds pat@new.example with no Atlassian account, so the IdP's push would be refused 409"),
         "{review}"
     );
+}
+
+/// A holder the export does not show, and the org's listing leaves out too (a member of
+/// another directory), is found at plan time by searching the wanted addresses no listed
+/// account holds: the wish for its address is blocked with the API's reason for the holder,
+/// not discovered by a failed write.
+#[test]
+fn a_holder_outside_the_export_is_found_at_plan_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "accounts.csv",
+        "User id,User name,email,User status
+         acc-ann,Ann,ann@old.example,Active
+         acc-kim,Kim (other directory),ann@new.example,Active
+",
+    );
+    write(
+        dir.path(),
+        "export.csv",
+        "User id,User name,email,User status
+acc-ann,Ann,ann@old.example,Active
+",
+    );
+    write(
+        dir.path(),
+        "targets.csv",
+        "account_id,target_email
+acc-ann,ann@new.example
+",
+    );
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: FaultConfig {
+                unmanaged: ["acc-kim".to_owned()].into(),
+                unlisted: ["acc-kim".to_owned()].into(),
+                ..FaultConfig::default()
+            },
+            verified: vec!["old.example".into(), "new.example".into()],
+            ..SimSetup::default()
+        },
+    );
+    let (code, review, said) = live_plan(
+        dir.path(),
+        &sim.url(),
+        &["--accounts", "export.csv", "--targets", "targets.csv"],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("1 wanted addresses no listed account holds, searched by address (1 request): 1 held by accounts the listing does not show"),
+        "{said}"
+    );
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert!(plan.steps.is_empty(), "{:?}", plan.steps);
+    assert_eq!(plan.blocked.len(), 1);
+    assert_eq!(plan.blocked[0].reason.code(), "holder_stays");
+    assert!(
+        review.contains("ann@new.example is held by acc-kim"),
+        "{review}"
+    );
+    assert!(sim.server.write_log().is_empty());
 }

@@ -99,6 +99,11 @@ pub struct SimBehaviourArgs {
     #[arg(long = "scim-record", value_name = "EMAIL")]
     pub scim_records: Vec<String>,
 
+    /// An account the users listings leave out (a member of another directory, say), which
+    /// only the v2 search's emails filter finds (repeatable).
+    #[arg(long = "unlisted", value_name = "ID")]
+    pub unlisted: Vec<String>,
+
     /// Answer those 403s Spring-style ({"timestamp","path","status","error","message"}), with no key.
     #[arg(long)]
     pub spring_403: bool,

@@ -130,7 +130,14 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     let (source, live) = match &config.live {
         None => (offline_source(config, accounts)?, None),
         Some(live) => {
-            let (source, session) = plan_live::source(config, live, accounts)?;
+            let wanted: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| match &r.target {
+                    mailshift_core::input::Target::Valid(e) => Some(e.text()),
+                    mailshift_core::input::Target::Invalid { .. } => None,
+                })
+                .collect();
+            let (source, session) = plan_live::source(config, live, accounts, &wanted)?;
             (source, Some((live, session)))
         }
     };

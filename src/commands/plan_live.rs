@@ -23,10 +23,12 @@ pub(super) fn source(
     config: &PlanConfig,
     live: &LiveConfig,
     accounts: Option<(AccountsFile, String)>,
+    wanted: &[&str],
 ) -> Result<(Source, Session), Error> {
     let session = Session::new(&live.client, live.rate, RetryPolicy::default())?;
     let org_id = live.org_id.as_str();
     let mut listed = session.list_users(org_id)?;
+    listed.extend(unlisted_holders(&session, org_id, &listed, wanted)?);
     let hidden: Vec<String> = listed
         .iter()
         .filter(|a| a.email.is_none())
@@ -103,6 +105,58 @@ pub(super) fn source(
         unverified,
     };
     Ok((source, session))
+}
+
+/// Holders of wanted addresses the listing does not show (a member of another directory, an
+/// account a listing leaves out), found by the v2 search's `emails` filter, 100 addresses a
+/// request: known at plan time, not by a failed write. Nothing where the org has no v2 search.
+fn unlisted_holders(
+    session: &Session,
+    org_id: &str,
+    listed: &[crate::live::page::LiveAccount],
+    wanted: &[&str],
+) -> Result<Vec<crate::live::page::LiveAccount>, Error> {
+    if session.reader.v2_refused().is_some() {
+        return Ok(Vec::new());
+    }
+    let held: HashSet<String> = listed
+        .iter()
+        .filter_map(|a| a.email.as_deref().map(crate::model::email_key))
+        .collect();
+    let ids: HashSet<&str> = listed.iter().map(|a| a.account_id.as_str()).collect();
+    let mut seen = HashSet::new();
+    let unheld: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|t| {
+            let key = crate::model::email_key(t);
+            !held.contains(&key) && seen.insert(key)
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut searches = 0u64;
+    for chunk in unheld.chunks(crate::live::search::EMAILS_PER_SEARCH) {
+        searches += 1;
+        let Some(accounts) =
+            session.block_on(session.reader.search_users(org_id, chunk, &mut |_| {}))?
+        else {
+            break;
+        };
+        found.extend(
+            accounts
+                .into_iter()
+                .filter(|a| !ids.contains(a.account_id.as_str())),
+        );
+    }
+    if searches > 0 {
+        note!(
+            "Pre-flight: {} wanted addresses no listed account holds, searched by address ({}): {} held by accounts the listing does not show.",
+            unheld.len(),
+            crate::words::counted(searches, "request", "requests"),
+            found.len()
+        );
+    }
+    Ok(found)
 }
 
 fn list_or_none(domains: &BTreeSet<String>) -> String {

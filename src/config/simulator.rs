@@ -190,6 +190,7 @@ impl SimBehaviour {
                 unmanaged: args.unmanaged_accounts.iter().cloned().collect(),
                 groups: groups_of(&args.groups)?,
                 scim_records: args.scim_records.clone(),
+                unlisted: args.unlisted.iter().cloned().collect(),
                 spring_403: args.spring_403,
                 taken_unknown_key: args.taken_unknown_key,
                 links_404_when_none: args.links_404_when_none,

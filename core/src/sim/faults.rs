@@ -63,6 +63,9 @@ pub struct FaultConfig {
     /// `externalDirectory.google`, set-email refused so, `managementSource` `synced`, and no
     /// SCIM record (`--google-synced`, Scenario 4 of the seed).
     pub google_synced: BTreeSet<String>,
+    /// Accounts the org's users listings (v1, and v2 without an `emails` filter) leave out, as
+    /// a member of another directory may be; the `emails` filter finds them (`--unlisted ID`).
+    pub unlisted: BTreeSet<String>,
     /// Those 403s come Spring-style (`{"timestamp","path","status","error","message"}`), with
     /// no key at all, as some organization endpoints answer.
     pub spring_403: bool,

@@ -83,10 +83,9 @@ pub(super) async fn search_users(
         let matching: Vec<&SimAccount> = world
             .accounts()
             .iter()
-            .filter(|a| {
-                wanted
-                    .as_ref()
-                    .is_none_or(|w| w.contains(&crate::model::email_key(shown.email_of(a))))
+            .filter(|a| match &wanted {
+                Some(w) => w.contains(&crate::model::email_key(shown.email_of(a))),
+                None => !shared.faults().unlisted.contains(&a.account_id),
             })
             .collect();
         // `--endless-listing`: round and round, always with a next cursor.

@@ -77,6 +77,7 @@ pub(super) async fn org_users(
         };
         let data: Vec<Value> = page
             .iter()
+            .filter(|a| !shared.faults().unlisted.contains(&a.account_id))
             .map(|a| {
                 let mut v = account_json(a, shown.email_of(a));
                 v["access_billable"] = json!(true);
