@@ -430,11 +430,12 @@ fn every_bad_line_of_a_pilot_list_is_named_at_once_with_its_reason() {
     assert!(sim.server.write_log().is_empty());
 }
 
-/// After a 5-account pilot of a 1,200-account plan, `verify` checks those 5 with the cheapest
+/// A 5-account pilot of a 1,200-account plan reads those 5, not the org: its drift check and
+/// pre-flight search them by address, and `verify` after it checks them with the cheapest
 /// reads: one search by address where the org's API has the v2 search, 5 profile reads where
 /// it has not; never the 12-page listing.
 #[test]
-fn verify_after_a_small_pilot_reads_the_pilot_not_the_org() {
+fn a_small_pilot_and_its_verify_read_the_pilot_not_the_org() {
     let (dir, _, _) = setup(Shapes::renames(1200));
     for refuse_v2 in [false, true] {
         let sim = serve(
@@ -450,7 +451,21 @@ fn verify_after_a_small_pilot_reads_the_pilot_not_the_org() {
         let url = sim.url();
         let _ = std::fs::remove_file(dir.path().join("plan.json.journal"));
         let out = mailshift(dir.path(), &fast(&url, &["--limit", "5"]));
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        // The pilot's own checks are sized to it too: its 5 accounts searched by address (v2),
+        // or the 12-page listing where the org has none; the domains; one permission read.
+        let c = sim.server.counters();
+        let reads = c.requests - c.write_requests;
+        if refuse_v2 {
+            assert!(reads > 12, "{reads}: {said}");
+        } else {
+            assert!(
+                said.contains("Checked the org against the plan with 1 read:"),
+                "{said}"
+            );
+            assert_eq!(reads, 3, "{said}");
+        }
         let before = sim.server.counters().requests;
         let (code, said) = verify(dir.path(), &url, &[]);
         assert_eq!(code, Some(0), "{said}");

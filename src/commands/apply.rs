@@ -264,6 +264,7 @@ impl Checked {
                 "Reading the org again before the first write ({} since the first look).",
                 crate::words::span(listed.elapsed())
             );
+            first_look(&session, plan, choice, org_id, false)?;
             drifted.extend(drift::check(
                 config, plan, earlier, choice, &session, org_id,
             )?);
@@ -295,7 +296,7 @@ fn check_live(
     // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
     // are read one after another, and alone they would leave the key's budget idle.
     let listed = Instant::now();
-    session.start_listing(org_id);
+    first_look(&session, plan, choice, org_id, true)?;
     apply_checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
     let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
     Ok(Checked {
@@ -303,6 +304,36 @@ fn check_live(
         off_plan: Vec::new(),
         session: Some((session, listed)),
     })
+}
+
+/// How the drift check (and pre-flight) will see the org: for a run that touches fewer accounts
+/// than the listing has pages (a pilot), the v2 search by their expected addresses; else the
+/// whole listing, started now when `early` (it is read beside what comes before it).
+fn first_look(
+    session: &Session,
+    plan: &Plan,
+    choice: &Choice,
+    org_id: &str,
+    early: bool,
+) -> Result<(), Error> {
+    let mut seen = hashbrown::HashSet::new();
+    let expected: Vec<&str> = plan
+        .steps
+        .iter()
+        .zip(&choice.chosen)
+        .filter(|(s, chosen)| **chosen && seen.insert(&*s.account_id))
+        .map(|(s, _)| &*s.from)
+        .collect();
+    let pages = plan.summary.accounts.div_ceil(100).max(1);
+    let searches =
+        (expected.len() as u64).div_ceil(mailshift_core::live::search::EMAILS_PER_SEARCH as u64);
+    if searches < pages && session.sized_listing(org_id, &expected)? {
+        return Ok(());
+    }
+    if early {
+        session.start_listing(org_id);
+    }
+    Ok(())
 }
 
 /// Runs the chosen steps: the runtime, the Ctrl-C handler, the progress consumer and the

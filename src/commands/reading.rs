@@ -145,6 +145,30 @@ impl Session {
         Ok(())
     }
 
+    /// For a run that touches few accounts: the accounts holding `emails` (their expected
+    /// addresses), by the v2 search, 100 a request, kept as the listing the next `listed` takes,
+    /// where the whole listing would cost more pages. Accounts not found there are read one by
+    /// one by whoever compares (the drift check). `false`: the org has no v2 search; nothing
+    /// is kept, and the whole listing is read as before.
+    pub(super) fn sized_listing(&self, org_id: &str, emails: &[&str]) -> Result<bool, LiveError> {
+        let mut accounts = Vec::new();
+        let mut requests = 0u64;
+        for chunk in emails.chunks(mailshift_core::live::search::EMAILS_PER_SEARCH) {
+            requests += 1;
+            match self.block_on(self.reader.search_users(org_id, chunk, &mut |_| {}))? {
+                Some(found) => accounts.extend(found),
+                None => return Ok(false),
+            }
+        }
+        *self.directory.borrow_mut() = accounts
+            .iter()
+            .filter_map(|a| Some((a.account_id.clone(), a.directory.clone()?)))
+            .collect();
+        self.kept
+            .replace(Some((org_id.to_owned(), accounts, requests)));
+        Ok(true)
+    }
+
     /// The account's groups as the last listing showed them (`None` after a v1 listing).
     pub(super) fn groups(&self, account_id: &str) -> Option<Vec<String>> {
         self.directory.borrow().get(account_id)?.groups.clone()
