@@ -31,8 +31,14 @@ struct RawLink {
     atlassian_account_id: Option<String>,
 }
 
+/// The records, or what is wrong with the body. `scimLinks` may be left out (the spec has it
+/// optional: none), but a body that is not an object is not taken as "none".
 pub fn parse_records(body: &[u8]) -> Result<Vec<ScimRecord>, String> {
-    let raw: RawLinks = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err(format!("expected an object with scimLinks, got {value}"));
+    }
+    let raw: RawLinks = serde_json::from_value(value).map_err(|e| e.to_string())?;
     Ok(raw
         .scim_links
         .into_iter()
@@ -80,6 +86,8 @@ mod tests {
             ["s2", "s3"]
         );
         assert!(parse_records(br#"{"scimLinks":[]}"#).unwrap().is_empty());
+        assert!(parse_records(b"{}").unwrap().is_empty());
         assert!(parse_records(b"[]").is_err());
+        assert!(parse_records(br#"{"scimLinks":[{"directoryId":"d"}]}"#).is_err());
     }
 }
