@@ -324,10 +324,9 @@ fn first_look(
         .filter(|(s, chosen)| **chosen && seen.insert(&*s.account_id))
         .map(|(s, _)| &*s.from)
         .collect();
-    let pages = plan.summary.accounts.div_ceil(100).max(1);
-    let searches =
-        (expected.len() as u64).div_ceil(mailshift_core::live::search::EMAILS_PER_SEARCH as u64);
-    if searches < pages && session.sized_listing(org_id, &expected)? {
+    if super::reading::search_is_cheaper(expected.len(), plan.summary.accounts)
+        && session.sized_listing(org_id, &expected)?
+    {
         return Ok(());
     }
     if early {

@@ -133,29 +133,22 @@ fn unlisted_holders(
             !held.contains(&key) && seen.insert(key)
         })
         .collect();
-    let mut found = Vec::new();
-    let mut searches = 0u64;
-    for chunk in unheld.chunks(crate::live::search::EMAILS_PER_SEARCH) {
-        searches += 1;
-        let Some(accounts) =
-            session.block_on(session.reader.search_users(org_id, chunk, &mut |_| {}))?
-        else {
-            break;
-        };
-        found.extend(
-            accounts
-                .into_iter()
-                .filter(|a| !ids.contains(a.account_id.as_str())),
-        );
+    if unheld.is_empty() {
+        return Ok(Vec::new());
     }
-    if searches > 0 {
-        note!(
-            "Pre-flight: {} wanted addresses no listed account holds, searched by address ({}): {} held by accounts the listing does not show.",
-            unheld.len(),
-            crate::words::counted(searches, "request", "requests"),
-            found.len()
-        );
-    }
+    let Some((accounts, searches)) = session.search_by_address(org_id, &unheld)? else {
+        return Ok(Vec::new());
+    };
+    let found: Vec<_> = accounts
+        .into_iter()
+        .filter(|a| !ids.contains(a.account_id.as_str()))
+        .collect();
+    note!(
+        "Pre-flight: {} wanted addresses no listed account holds, searched by address ({}): {} held by accounts the listing does not show.",
+        unheld.len(),
+        crate::words::counted(searches, "request", "requests"),
+        found.len()
+    );
     Ok(found)
 }
 

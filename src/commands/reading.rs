@@ -10,6 +10,7 @@ use crate::live::page::{Directory, LiveAccount};
 use crate::live::reader::{LiveError, Reader};
 use crate::live::settle::{Settled, settle};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mailshift_core::live::search::EMAILS_PER_SEARCH;
 use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -151,15 +152,9 @@ impl Session {
     /// one by whoever compares (the drift check). `false`: the org has no v2 search; nothing
     /// is kept, and the whole listing is read as before.
     pub(super) fn sized_listing(&self, org_id: &str, emails: &[&str]) -> Result<bool, LiveError> {
-        let mut accounts = Vec::new();
-        let mut requests = 0u64;
-        for chunk in emails.chunks(mailshift_core::live::search::EMAILS_PER_SEARCH) {
-            requests += 1;
-            match self.block_on(self.reader.search_users(org_id, chunk, &mut |_| {}))? {
-                Some(found) => accounts.extend(found),
-                None => return Ok(false),
-            }
-        }
+        let Some((accounts, requests)) = self.search_by_address(org_id, emails)? else {
+            return Ok(false);
+        };
         *self.directory.borrow_mut() = accounts
             .iter()
             .filter_map(|a| Some((a.account_id.clone(), a.directory.clone()?)))
@@ -167,6 +162,25 @@ impl Session {
         self.kept
             .replace(Some((org_id.to_owned(), accounts, requests)));
         Ok(true)
+    }
+
+    /// The accounts holding `emails`, by the v2 search's `emails` filter, 100 addresses a
+    /// request, with the requests made; `None` where the org has no v2 search.
+    pub(super) fn search_by_address(
+        &self,
+        org_id: &str,
+        emails: &[&str],
+    ) -> Result<Option<(Vec<LiveAccount>, u64)>, LiveError> {
+        let mut accounts = Vec::new();
+        let mut requests = 0u64;
+        for chunk in emails.chunks(EMAILS_PER_SEARCH) {
+            requests += 1;
+            match self.block_on(self.reader.search_users(org_id, chunk, &mut |_| {}))? {
+                Some(found) => accounts.extend(found),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some((accounts, requests)))
     }
 
     /// The account's groups as the last listing showed them (`None` after a v1 listing).
@@ -178,6 +192,17 @@ impl Session {
     pub(super) fn settled(&self, account_id: &str) -> Settled {
         settle(self.directory.borrow().get(account_id))
     }
+}
+
+/// The pages of the listing of an org of `accounts` accounts, 100 a page.
+pub(super) fn listing_pages(accounts: u64) -> u64 {
+    accounts.div_ceil(100).max(1)
+}
+
+/// Whether searching `addresses` by address (100 a request) costs fewer requests than the
+/// listing of an org of `org_accounts` accounts.
+pub(super) fn search_is_cheaper(addresses: usize, org_accounts: u64) -> bool {
+    (addresses as u64).div_ceil(EMAILS_PER_SEARCH as u64) < listing_pages(org_accounts)
 }
 
 fn spinner() -> ProgressBar {

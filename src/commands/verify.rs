@@ -3,7 +3,7 @@
 //! their profiles); then re-reads only the accounts that differ, a bounded number of times, since
 //! the API may show a change late.
 
-use super::reading::{Session, listing};
+use super::reading::{Session, listing, listing_pages, search_is_cheaper};
 use crate::config::VerifyConfig;
 use crate::error::{Error, Outcome};
 use crate::exec::retry::RetryPolicy;
@@ -17,7 +17,6 @@ use crate::terminal;
 use crate::terminal::note;
 use hashbrown::HashMap;
 use mailshift_core::inert;
-use mailshift_core::live::search::EMAILS_PER_SEARCH;
 
 pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (plan, sha) = read_hashed(&config.plan)?;
@@ -92,11 +91,6 @@ enum Look {
     Profiles,
 }
 
-/// The pages of the listing of an org of `accounts` accounts, 100 a page.
-fn listing_pages(accounts: u64) -> u64 {
-    accounts.div_ceil(100).max(1)
-}
-
 /// The live address of each planned account, read whichever way costs fewer requests: the
 /// whole listing (a read per 100 accounts of the org), or, for fewer accounts than that, the v2
 /// search by their planned addresses (100 a read) with a profile read for each account not found
@@ -109,44 +103,34 @@ fn first_look(
     planned: &[Planned],
 ) -> Result<(HashMap<String, Option<String>>, Look), LiveError> {
     let pages = listing_pages(org_accounts);
-    let searches = (planned.len() as u64).div_ceil(EMAILS_PER_SEARCH as u64);
-    if searches >= pages {
+    let whole_listing = |session: &Session| -> Result<_, LiveError> {
         let (mut live, pages) = listing(session, org_id)?;
         read_hidden(session, planned, &mut live)?;
-        return Ok((live, Look::Listing(pages)));
+        Ok((live, Look::Listing(pages)))
+    };
+    if !search_is_cheaper(planned.len(), org_accounts) {
+        return whole_listing(session);
     }
-    let mut live: HashMap<String, Option<String>> = HashMap::new();
-    let mut look = Look::Search(0);
-    for chunk in planned.chunks(EMAILS_PER_SEARCH) {
-        let emails: Vec<&str> = chunk.iter().map(|p| p.address.as_str()).collect();
-        let found = session.block_on(session.reader.search_users(org_id, &emails, &mut |_| {}))?;
-        let Some(found) = found else {
-            look = Look::Profiles;
-            break;
-        };
-        if let Look::Search(n) = &mut look {
-            *n += 1;
+    let emails: Vec<&str> = planned.iter().map(|p| p.address.as_str()).collect();
+    let (mut live, look): (HashMap<String, Option<String>>, Look) = match session
+        .search_by_address(org_id, &emails)?
+    {
+        Some((found, requests)) => (
+            found.into_iter().map(|a| (a.account_id, a.email)).collect(),
+            Look::Search(requests),
+        ),
+        // (The listing says so itself when it is read in the search's place.)
+        None if planned.len() as u64 >= pages => return whole_listing(session),
+        None => {
+            if let Some(why) = session.reader.v2_refused() {
+                crate::terminal::note!(
+                    "The v2 directory search answered {}: reading the accounts' profiles instead.",
+                    mailshift_core::inert::terminal(&why)
+                );
+            }
+            (HashMap::new(), Look::Profiles)
         }
-        for a in found {
-            live.insert(a.account_id, a.email);
-        }
-    }
-    // (The listing says so itself when it is read in the search's place.)
-    if let (Look::Profiles, Some(why), true) = (
-        look,
-        session.reader.v2_refused(),
-        (planned.len() as u64) < pages,
-    ) {
-        crate::terminal::note!(
-            "The v2 directory search answered {}: reading the accounts' profiles instead.",
-            mailshift_core::inert::terminal(&why)
-        );
-    }
-    if matches!(look, Look::Profiles) && planned.len() as u64 >= pages {
-        let (mut live, pages) = listing(session, org_id)?;
-        read_hidden(session, planned, &mut live)?;
-        return Ok((live, Look::Listing(pages)));
-    }
+    };
     // Not found at its planned address (elsewhere, gone, or hidden): its profile says.
     let unread: Vec<usize> = (0..planned.len())
         .filter(|&i| !matches!(live.get(&planned[i].account_id), Some(Some(_))))
