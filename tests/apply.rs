@@ -413,3 +413,48 @@ fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes() {
     let plan = read_plan(&dir.path().join("plan.json"));
     assert_eq!(sim.emails(), planned(&plan, &before));
 }
+
+#[test]
+fn a_run_keeps_the_pace_it_learnt_and_the_next_run_starts_there() {
+    // 400 renames against 100 a second with a burst of 10, from a ceiling ten times that: the
+    // pilot learns the limit (from a low start, with a few 429s where it meets it) and keeps it
+    // beside the plan; the rest of the plan starts at it.
+    let (dir, before) = setup(Shapes {
+        renames: 400,
+        frees: 0,
+        chains: 0,
+        swaps: 0,
+        cycles: 0,
+    });
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            rate: Some((100.0, 10)),
+            ..both_verified()
+        },
+    );
+    let url = sim.url();
+    let run = |extra: &[&str]| {
+        let mut args = apply_args(&url, &["--rate", "1000", "--no-permission-check"]);
+        args.extend_from_slice(extra);
+        let out = mailshift(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        sim.server.snapshot().counters.rate_limited
+    };
+    let pace = dir.path().join("plan.json.pace");
+    assert!(!pace.exists());
+    let first = run(&["--limit", "200"]);
+    assert_eq!(mode(&pace), 0o600);
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&pace).unwrap()).unwrap();
+    let rate = kept["rate"].as_f64().unwrap();
+    assert!(rate > 50.0 && rate <= 105.0, "{kept}");
+    assert_eq!(kept["org"], "org-1", "{kept}");
+    assert!(!String::from_utf8_lossy(&std::fs::read(&pace).unwrap()).contains(KEY));
+    let second = run(&[]) - first;
+    assert!(
+        second < first.max(1),
+        "the second run started at the pace learnt: {second} 429s after {first}"
+    );
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(sim.emails(), planned(&plan, &before));
+}

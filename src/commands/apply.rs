@@ -11,7 +11,7 @@ use crate::exec::guard::Trip;
 use crate::exec::pace::Pacer;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
 use crate::exec::select::{Choice, choose, drop_groups};
-use crate::journal::{self, Record};
+use crate::journal::{self, Record, pace_file};
 use crate::live::drift::Drift;
 use crate::live::reader::LiveError;
 use crate::plan::file::read_hashed;
@@ -24,7 +24,7 @@ use crate::terminal::{self, note};
 use crate::words::counted;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
@@ -256,7 +256,11 @@ impl Checked {
             session,
         } = self;
         let Some((session, listed)) = session else {
-            return Ok((drifted, Pacer::new(config.rate), off_plan));
+            return Ok((
+                drifted,
+                Pacer::starting(config.rate, learnt_pace(config)),
+                off_plan,
+            ));
         };
         if choice.steps > 0 && (prompted || listed.elapsed() > STALE_LISTING) {
             let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
@@ -292,6 +296,9 @@ fn check_live(
     }
     let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
     let session = Session::new(&config.client, config.rate, config.policy)?;
+    if let Some(rate) = learnt_pace(config) {
+        session.reader.start_at(config.rate, rate);
+    }
     let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
     // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
     // are read one after another, and alone they would leave the key's budget idle.
@@ -345,6 +352,7 @@ fn execute_run(
     opened: journal::Opened,
     pace: Pacer,
 ) -> Result<(End, Stats), Error> {
+    let learnt_at = learnt_pace_at(config);
     let runs = opened.parsed.runs();
     // Settle re-reads an earlier run owed (stopped between a group's end and its re-read):
     // made before anything counts as done.
@@ -399,10 +407,10 @@ fn execute_run(
             org: config.org_id.clone(),
         };
         if left == 0 && owed.is_empty() {
-            return (End::Finished, Stats::default());
+            return (End::Finished, Stats::default(), None);
         }
         if let Err(e) = writer.append(&run).await {
-            return (End::Journal(e), Stats::default());
+            return (End::Journal(e), Stats::default(), None);
         }
         let settings = Settings {
             concurrency: config.concurrency,
@@ -411,7 +419,7 @@ fn execute_run(
             limits: config.limits,
             org_id: config.org_id.clone().unwrap_or_default(),
         };
-        let (end, stats, _) = execute(
+        let (end, stats, pace) = execute(
             plan_steps,
             states,
             &choice.chosen,
@@ -424,14 +432,42 @@ fn execute_run(
             interrupted,
         )
         .await;
-        (end, stats)
+        (end, stats, Some(pace))
     });
     let _ = consumer.join();
     drop(runtime);
     if let Ok(writer) = Arc::try_unwrap(writer) {
         writer.close();
     }
-    Ok(ended)
+    let (end, stats, pace) = ended;
+    if let (Some((path, org)), Some(rate)) = (learnt_at, pace.and_then(|p| p.learnt())) {
+        // Losing it costs only the next run's start; say so and go on.
+        if let Err(e) = pace_file::save(
+            &path,
+            &config.client.base_url,
+            &org,
+            rate,
+            SystemTime::now(),
+        ) {
+            crate::terminal::caution!(
+                "Could not keep the pace this run learnt in {}: {e}. The next run starts low.",
+                path.display()
+            );
+        }
+    }
+    Ok((end, stats))
+}
+
+/// Where the pace a run learns is kept, and for which org; `None` without an org.
+fn learnt_pace_at(config: &ApplyConfig) -> Option<(std::path::PathBuf, String)> {
+    let org = config.org_id.clone()?;
+    Some((pace_file::path_for(&config.plan), org))
+}
+
+/// The pace an earlier run against this API and org learnt, to start at.
+fn learnt_pace(config: &ApplyConfig) -> Option<f64> {
+    let (path, org) = learnt_pace_at(config)?;
+    pace_file::load(&path, &config.client.base_url, &org, SystemTime::now())
 }
 
 /// The exit, from how the run ended and what the journal now says.

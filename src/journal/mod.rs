@@ -1,7 +1,9 @@
 //! The journal: the format and replay are pure and live in `mailshift-core`; here is the file
-//! (locked, fsynced, append-only), the permission cache beside it, and the plan's lock.
+//! (locked, fsynced, append-only), the permission cache and the learnt pace beside it, and the
+//! plan's lock.
 
 mod file;
+pub mod pace_file;
 pub mod permission_cache;
 pub mod plan_lock;
 

@@ -12,6 +12,12 @@ impl Reader {
         self.pacer().clone().rebased(self.start.elapsed())
     }
 
+    /// Starts the key's pace at a rate an earlier run learnt, under `ceiling`, before the first
+    /// read.
+    pub fn start_at(&self, ceiling: f64, learnt: f64) {
+        *self.pacer() = Pacer::starting(ceiling, Some(learnt));
+    }
+
     fn pacer(&self) -> MutexGuard<'_, Pacer> {
         self.pace
             .lock()

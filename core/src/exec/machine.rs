@@ -863,6 +863,11 @@ impl Machine {
         self.commit(records, Then::Failed(id, message, skips));
     }
 
+    /// The key's pace: what it has learnt is worth keeping for the next run.
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
     /// Tells the terminal when the pace changed or a pause began.
     fn tell_pace(&mut self, now: Duration) {
         let rate = self.pacer.rate();
@@ -1123,7 +1128,7 @@ mod tests {
         settings: Settings,
         started: SystemTime,
     ) -> Machine {
-        let pacer = Pacer::new(settings.rate);
+        let pacer = Pacer::at_ceiling(settings.rate);
         Machine::new(steps.into(), states, &[], settings, pacer, started, 1)
     }
 

@@ -71,6 +71,15 @@ pub struct Pacer {
     /// The rate at the last cut: where the server last refused. Below it the creep stays at its
     /// slowest (the limit is known to be near); past it, it speeds up with the calm.
     touched: Option<f64>,
+    /// When the requests of the last `WINDOW` were sent: what went out, which concurrency or a
+    /// slow server may hold below the rate.
+    sent: VecDeque<Duration>,
+    /// Still finding the limit from a safe start: the rate doubles while answers come, until the
+    /// first 429s, the ceiling, or a budget's headers saying it is nearly spent.
+    starting: bool,
+    /// How long answers take, smoothed: the start doubles once per few of them, so that its
+    /// overshoot before the first 429 comes back is the same at any latency.
+    latency: Option<Duration>,
 }
 
 /// After a pause, one request goes alone.
@@ -118,6 +127,17 @@ pub fn heard_get(answer: Option<(&Got<'_>, RateInfo)>) -> Option<Signal> {
     })
 }
 
+/// Where a run with no limit learnt starts (the default `--rate`): safe for any budget worth
+/// the name, and below it the start costs well under a second.
+const START: f64 = 10.0;
+/// At the start, the rate doubles this often while answers come without a 429; where answers
+/// come within 40 ms (a loopback, a LAN), every `LATENCIES` of them instead.
+const DOUBLING: Duration = Duration::from_millis(250);
+const LATENCIES: f64 = 2.5;
+/// The shortest doubling.
+const QUICKEST: Duration = Duration::from_millis(5);
+/// How far back what went out is measured, for a cut at the start.
+const SENT_SPAN: Duration = Duration::from_millis(500);
 /// A cut takes the rate to this share of what the server accepted of late.
 const UNDER: f64 = 0.97;
 /// The deepest one cut goes, however little the server accepted (a pause lowers the measure).
@@ -157,11 +177,31 @@ const LONGEST: Duration = Duration::from_secs(30);
 impl Pacer {
     /// Starts at `ceiling` requests per second.
     pub fn new(ceiling: f64) -> Pacer {
+        Pacer::starting(ceiling, None)
+    }
+
+    /// Starts at `ceiling` and learns down from it: the pace before runs started low, kept for
+    /// the tests of how it learns once sending at a rate (a ceiling at or below `START` starts
+    /// there anyway).
+    #[cfg(test)]
+    pub(crate) fn at_ceiling(ceiling: f64) -> Pacer {
+        let mut p = Pacer::starting(ceiling, None);
+        p.rate = p.ceiling;
+        p.starting = false;
+        p
+    }
+
+    /// Starts below `ceiling`: at `safe`, a rate an earlier run against the same API and key
+    /// learnt (clamped to the ceiling), creeping from there; without one, at `START` (or the
+    /// ceiling, if lower), doubling every `DOUBLING` while answers come without a 429.
+    pub fn starting(ceiling: f64, safe: Option<f64>) -> Pacer {
         let ceiling = ceiling.max(0.01);
+        let safe = safe.filter(|r| r.is_finite() && *r > 0.0);
+        let rate = safe.map_or(START, |r| r.max(0.2)).min(ceiling);
         Pacer {
             ceiling,
             floor: ceiling.min(0.2),
-            rate: ceiling,
+            rate,
             next: Duration::ZERO,
             paused_until: Duration::ZERO,
             told_by: None,
@@ -171,13 +211,29 @@ impl Pacer {
             answered: VecDeque::new(),
             probe: Probe::Off,
             left: None,
-            known: None,
+            known: safe.map(|_| rate),
             recent: VecDeque::new(),
             calm_since: Duration::ZERO,
             heard: 0,
             steady_since: Duration::ZERO,
-            touched: None,
+            touched: safe.map(|_| rate),
+            sent: VecDeque::new(),
+            starting: safe.is_none() && rate < ceiling,
+            latency: None,
         }
+    }
+
+    /// The limit learnt so far, to start the next run against the same API and key at: the
+    /// rate once the start is over, never above what the last cut measured.
+    pub fn learnt(&self) -> Option<f64> {
+        if self.starting {
+            return None;
+        }
+        if self.touched.is_none() {
+            // The ceiling, taken without a burst of 429s: safe at this ceiling.
+            return (self.heard >= FEW).then_some(self.rate);
+        }
+        Some(self.known.map_or(self.rate, |k| self.rate.min(k)))
     }
 
     pub fn rate(&self) -> f64 {
@@ -195,6 +251,7 @@ impl Pacer {
         self.calm_since = back(self.calm_since);
         self.steady_since = back(self.steady_since);
         self.answered = self.answered.iter().map(|&t| back(t)).collect();
+        self.sent = self.sent.iter().map(|&t| back(t)).collect();
         self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
         if let Probe::Out(at) = self.probe {
             self.probe = Probe::Out(back(at));
@@ -220,6 +277,14 @@ impl Pacer {
             .max(self.next)
             .max(self.paused_until);
         self.next = at.saturating_add(Duration::from_secs_f64(1.0 / self.rate));
+        self.sent.push_back(at);
+        while self
+            .sent
+            .front()
+            .is_some_and(|&t| at.saturating_sub(t) > WINDOW)
+        {
+            self.sent.pop_front();
+        }
         if self.probe == Probe::Due {
             self.probe = Probe::Out(at);
         }
@@ -259,8 +324,12 @@ impl Pacer {
                 // Lone: fewer than `EVIDENCE` 429s in the window (too few to tell a share by), or
                 // a small share of many answers; but before the server has answered a few,
                 // nothing tells it from a spent budget.
-                let lone =
-                    self.heard >= FEW && !after_429 && (count < EVIDENCE || share <= ISOLATED);
+                let measured = now.saturating_sub(self.steady_since) >= WINDOW;
+                // At the start, a budget met answers 429 to the requests behind the first one
+                // (they go faster than it refills), so a 429 alone is not the start's end.
+                let lone = (self.heard >= FEW || self.starting)
+                    && !after_429
+                    && (count < EVIDENCE || share <= ISOLATED);
                 if lone && !probe_answer && self.strikes == 0 {
                     // One 429 among many answers (a budget just touched, or a limit no header
                     // predicted): a nudge, no pause, and a second off the calm; its own request
@@ -275,10 +344,23 @@ impl Pacer {
                 self.strikes += 1;
                 if !probe_answer {
                     let accepted = self.accepted(now);
-                    let before = self.rate;
+                    // Cut from what went out: concurrency or a slow server may have held it
+                    // below the rate, and a cut from a rate never reached cuts nothing.
+                    let went = self.sent_since(now, SENT_SPAN);
+                    let before = if went > 0.0 {
+                        self.rate.min(went)
+                    } else {
+                        self.rate
+                    };
                     self.touched = Some(before);
-                    let measured = now.saturating_sub(self.steady_since) >= WINDOW;
-                    if measured && accepted > 0.0 {
+                    if self.starting {
+                        // The first 429s of the start: the rate doubled since one the server
+                        // took. Half of what went out is below the limit; climb back quickly
+                        // towards three quarters of it, and learn the rest by measure.
+                        self.starting = false;
+                        self.rate = before * 0.5;
+                        self.known = Some(before * 0.75);
+                    } else if measured && accepted > 0.0 {
                         // A window of steady sending: what the server accepted is its limit.
                         // The cut goes to just under the higher of that and the last second's
                         // figure (a climb makes the window's lag); the climb back after a
@@ -323,6 +405,11 @@ impl Pacer {
             }
             Signal::Answered { remaining, limit } => {
                 self.note(now, false);
+                let took = now.saturating_sub(sent_at);
+                self.latency = Some(
+                    self.latency
+                        .map_or(took, |l| l.mul_f64(0.8) + took.mul_f64(0.2)),
+                );
                 if probe_answer || self.probe == Probe::Due && sent_at >= self.last_cut {
                     self.probe = Probe::Off;
                     self.steady_since = now;
@@ -349,7 +436,9 @@ impl Pacer {
                 let calm = now.saturating_sub(self.last_cut) >= CALM;
                 let roomy = self.left.is_none_or(|left| left >= LOW);
                 let since = now.saturating_sub(self.last_change);
-                if calm && roomy && since >= STEP {
+                if self.starting {
+                    self.start_climb(now, roomy);
+                } else if calm && roomy && since >= STEP {
                     let steps = (since.as_secs_f64() / STEP.as_secs_f64()).min(50.0);
                     // Far below the limit last learnt, or with none learnt yet: climb quickly;
                     // near it, creep, the faster the longer 429s stay away (the limit may be
@@ -371,6 +460,53 @@ impl Pacer {
                 }
             }
         }
+    }
+
+    /// The start's climb: double every `DOUBLING` (sooner where answers come sooner), never far
+    /// past what goes out (a rate that concurrency holds back is not one the server has seen),
+    /// until the ceiling; held while a budget's headers say it is nearly spent.
+    fn start_climb(&mut self, now: Duration, roomy: bool) {
+        if !roomy {
+            self.last_change = now;
+            return;
+        }
+        let went = self.sent_since(now, SENT_SPAN);
+        // Quicker only where answers come far quicker than over the internet (a loopback or a
+        // LAN): at the API's latencies, `DOUBLING` is what the shapes are held to.
+        let doubling = self
+            .latency
+            .map(|l| l.mul_f64(LATENCIES).max(QUICKEST))
+            .filter(|&d| d <= STEP)
+            .unwrap_or(DOUBLING);
+        let since = now.saturating_sub(self.last_change);
+        if since < doubling.min(STEP) {
+            return;
+        }
+        let factor = 2f64.powf((since.as_secs_f64() / doubling.as_secs_f64()).min(4.0));
+        let cap = (3.0 * went).max(START);
+        self.rate = (self.rate * factor)
+            .min(cap.max(self.rate))
+            .clamp(self.floor, self.ceiling);
+        self.last_change = now;
+        // At the ceiling, the learning takes over as from a ceiling start.
+        self.starting = self.rate < self.ceiling;
+    }
+
+    /// Requests per second sent over the last `span` (at most `WINDOW`), or since the first
+    /// of them when that is sooner; at least 0.1 s.
+    fn sent_since(&self, now: Duration, span: Duration) -> f64 {
+        let within = self
+            .sent
+            .iter()
+            .rev()
+            .take_while(|&&t| now.saturating_sub(t) <= span);
+        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
+        let span = now
+            .saturating_sub(first)
+            .min(span)
+            .max(Duration::from_millis(100))
+            .as_secs_f64();
+        count as f64 / span
     }
 
     /// Keeps the outcomes of the last `WINDOW`.
@@ -456,7 +592,7 @@ mod tests {
 
     #[test]
     fn slots_are_spaced_by_the_rate_and_never_closer_than_the_ceiling() {
-        let mut p = Pacer::new(10.0);
+        let mut p = Pacer::at_ceiling(10.0);
         assert_eq!(p.ready_at(Duration::ZERO), Duration::ZERO);
         p.book(Duration::ZERO);
         assert_eq!(p.ready_at(Duration::ZERO), 100 * MS);
@@ -472,7 +608,7 @@ mod tests {
 
     #[test]
     fn a_lone_429_nudges_and_a_burst_cuts_once_to_just_under_what_was_accepted() {
-        let mut p = Pacer::new(200.0);
+        let mut p = Pacer::at_ceiling(200.0);
         // The server accepted 100 a second for the last two seconds.
         for i in 0..200 {
             answered(&mut p, 10 * MS * i);
@@ -496,7 +632,7 @@ mod tests {
 
     #[test]
     fn the_pause_is_short_grows_while_429s_go_on_and_never_outlasts_the_servers_word() {
-        let mut p = Pacer::new(100.0);
+        let mut p = Pacer::at_ceiling(100.0);
         limited(&mut p, S, S - 100 * MS, Some(3 * S));
         // Two slots at the cut rate (85/s: nothing was accepted yet), not the 3 s said.
         let first = p.paused_until() - S;
@@ -530,14 +666,14 @@ mod tests {
             3 * S,
             "grown to the server's word"
         );
-        let mut q = Pacer::new(100.0);
+        let mut q = Pacer::at_ceiling(100.0);
         limited(&mut q, S, S, Some(MS));
         assert_eq!(q.paused_until(), S + MS, "a shorter wait said is kept");
     }
 
     #[test]
     fn after_a_pause_one_probe_goes_alone_until_it_is_answered() {
-        let mut p = Pacer::new(100.0);
+        let mut p = Pacer::at_ceiling(100.0);
         limited(&mut p, S, S - 100 * MS, None);
         let at = p.ready_at(S);
         assert!(at > S);
@@ -561,7 +697,7 @@ mod tests {
 
     #[test]
     fn the_rate_creeps_back_up_while_calm_unless_the_budget_is_nearly_spent() {
-        let mut p = Pacer::new(100.0);
+        let mut p = Pacer::at_ceiling(100.0);
         limited(&mut p, S, S - 100 * MS, None);
         let cut = p.rate();
         probe_answered(&mut p, S);
@@ -571,7 +707,7 @@ mod tests {
         // A minute of calm: 0.3% a second, up to the ceiling.
         assert!(p.rate() > cut * 1.15, "{} after {cut}", p.rate());
         assert!(p.rate() <= 100.0);
-        let mut q = Pacer::new(100.0);
+        let mut q = Pacer::at_ceiling(100.0);
         limited(&mut q, S, S - 100 * MS, None);
         let cut = q.rate();
         let at = q.ready_at(S);
@@ -616,7 +752,7 @@ mod tests {
 
     #[test]
     fn before_a_window_of_steady_sending_a_cut_takes_a_fifth_and_climbs_back_quickly() {
-        let mut p = Pacer::new(200.0);
+        let mut p = Pacer::at_ceiling(200.0);
         // The first answers of the run, then 429s: nothing measured the limit yet (what was
         // accepted in 0.2 s says little), so no cut to it.
         steady(&mut p, 100 * MS, 300 * MS);
@@ -644,7 +780,7 @@ mod tests {
 
     #[test]
     fn the_429s_a_cut_acted_on_do_not_count_towards_the_next() {
-        let mut p = Pacer::new(200.0);
+        let mut p = Pacer::at_ceiling(200.0);
         steady(&mut p, Duration::ZERO, 2 * S);
         // A storm: four 429s within 10 ms, over 2% of the answers.
         for k in 0..5 {
@@ -672,7 +808,7 @@ mod tests {
 
     #[test]
     fn a_429_right_after_a_429_is_a_spent_budget_not_a_lone_one() {
-        let mut p = Pacer::new(200.0);
+        let mut p = Pacer::at_ceiling(200.0);
         steady(&mut p, Duration::ZERO, 2 * S);
         let now = 2 * S;
         limited(&mut p, now, now - 100 * MS, None);
@@ -686,7 +822,7 @@ mod tests {
         assert!(p.paused_until() > now + MS, "a pause");
         assert!(p.rate() < 100.0, "cut to what was accepted: {}", p.rate());
         // The same two 429s with answers between them: both lone.
-        let mut q = Pacer::new(200.0);
+        let mut q = Pacer::at_ceiling(200.0);
         steady(&mut q, Duration::ZERO, 2 * S);
         limited(&mut q, now, now - 100 * MS, None);
         answered(&mut q, now + MS);
@@ -699,7 +835,7 @@ mod tests {
     fn fewer_than_five_429s_in_the_window_are_too_few_to_cut_for() {
         // 35 answers a second: four 429s spread over 2 s are 5.7% of the answers, but four
         // 429s no header predicted (or of a tiny bucket's bunched arrivals) come that way too.
-        let mut p = Pacer::new(100.0);
+        let mut p = Pacer::at_ceiling(100.0);
         let gap = Duration::from_micros(28_571);
         steady_every(&mut p, Duration::ZERO, 2 * S, gap);
         let mut t = 2 * S;
@@ -718,7 +854,7 @@ mod tests {
 
     #[test]
     fn below_the_rate_of_the_last_cut_the_creep_stays_slow() {
-        let mut p = Pacer::new(200.0);
+        let mut p = Pacer::at_ceiling(200.0);
         steady(&mut p, Duration::ZERO, 2 * S);
         for k in 0..2 {
             limited(&mut p, 2 * S + k * MS, 2 * S - 50 * MS + k * MS, None);
@@ -735,17 +871,109 @@ mod tests {
 
     #[test]
     fn an_absurd_wait_pauses_without_overflowing() {
-        let mut p = Pacer::new(10.0);
+        let mut p = Pacer::at_ceiling(10.0);
         limited(&mut p, 5 * S, 4 * S, Some(Duration::from_secs(u64::MAX)));
         assert!(p.paused_until() > 5 * S);
         p.book(Duration::MAX);
         assert_eq!(p.ready_at(Duration::MAX), Duration::MAX);
-        let mut q = Pacer::new(10.0);
+        let mut q = Pacer::at_ceiling(10.0);
         for _ in 0..64 {
             let at = q.ready_at(Duration::ZERO).min(Duration::from_secs(1 << 40));
             q.book(at);
             limited(&mut q, at, at, None);
         }
         assert!(q.paused_until() < Duration::from_secs(1 << 41));
+    }
+
+    /// Sends at the pace from `from` to `to`, each request answered 100 ms after it went.
+    fn send_answered(p: &mut Pacer, from: Duration, to: Duration) -> Duration {
+        let mut now = from;
+        let mut out: VecDeque<Duration> = VecDeque::new();
+        while now < to {
+            while out.front().is_some_and(|&at| at + 100 * MS <= now) {
+                let at = out.pop_front().unwrap_or(now);
+                p.observe(
+                    at + 100 * MS,
+                    at,
+                    Signal::Answered {
+                        remaining: None,
+                        limit: None,
+                    },
+                );
+            }
+            let at = p.ready_at(now);
+            if at <= now {
+                p.book(now);
+                out.push_back(now);
+            }
+            now = (now + MS).max(at.min(now + 10 * MS));
+        }
+        now
+    }
+
+    #[test]
+    fn with_nothing_learnt_a_run_starts_low_and_doubles_until_its_first_429s() {
+        let mut p = Pacer::new(1000.0);
+        assert_eq!(p.rate(), START, "not at the ceiling");
+        assert_eq!(p.learnt(), None);
+        // A second of answers: about four doublings.
+        let now = send_answered(&mut p, Duration::ZERO, S);
+        assert!(
+            p.rate() > START * 8.0 && p.rate() < START * 24.0,
+            "{}",
+            p.rate()
+        );
+        // Two 429s in a row: half of what went out, and the climb back aims at three quarters.
+        let went = p.sent_since(now, SENT_SPAN).min(p.rate());
+        limited(&mut p, now, now - 100 * MS, None);
+        assert!(p.rate() > went * 0.9, "a lone 429 at the start is a nudge");
+        limited(&mut p, now + MS, now - 99 * MS, None);
+        assert!(
+            (p.rate() - went * 0.5).abs() < went * 0.05,
+            "{} of {went}",
+            p.rate()
+        );
+        assert!(p.paused_until() > now, "and a pause");
+        assert!(p.learnt().is_some());
+        // A ceiling at or below the start is where it starts, as before.
+        assert_eq!(Pacer::new(5.0).rate(), 5.0);
+    }
+
+    #[test]
+    fn the_start_stops_doubling_when_the_budget_headers_run_low() {
+        let mut p = Pacer::new(1000.0);
+        let now = send_answered(&mut p, Duration::ZERO, 500 * MS);
+        let before = p.rate();
+        p.observe(
+            now,
+            now - 100 * MS,
+            Signal::Answered {
+                remaining: Some(1),
+                limit: Some(100),
+            },
+        );
+        assert!(p.rate() <= before, "{} after {before}", p.rate());
+        let held = p.rate();
+        send_answered(&mut p, now, now + 200 * MS);
+        assert!(
+            p.rate() <= held * 1.01,
+            "no doubling: {} after {held}",
+            p.rate()
+        );
+    }
+
+    #[test]
+    fn a_rate_learnt_before_is_where_the_next_run_starts_under_the_ceiling() {
+        let p = Pacer::starting(1000.0, Some(97.0));
+        assert_eq!(p.rate(), 97.0);
+        assert_eq!(p.learnt(), Some(97.0));
+        assert_eq!(Pacer::starting(50.0, Some(97.0)).rate(), 50.0);
+        // Nonsense on disk is no start.
+        assert_eq!(Pacer::starting(1000.0, Some(f64::NAN)).rate(), START);
+        assert_eq!(Pacer::starting(1000.0, Some(-3.0)).rate(), START);
+        // From there it creeps, it does not double: a second of answers moves it well under 1%.
+        let mut q = Pacer::starting(1000.0, Some(97.0));
+        send_answered(&mut q, Duration::ZERO, 2 * S);
+        assert!(q.rate() < 97.0 * 1.01, "{}", q.rate());
     }
 }

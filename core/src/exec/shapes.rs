@@ -64,6 +64,8 @@ pub(super) struct Shape {
     pub separate_reads: bool,
     /// The client's `--rate` as a multiple of the limit.
     pub ceiling: f64,
+    /// The rate an earlier run learnt, as a multiple of the limit: the pace starts there.
+    pub learnt: Option<f64>,
 }
 
 /// What a case measured after the first 10 s.
@@ -79,6 +81,8 @@ pub(super) struct Figures {
     pub peak: f64,
     /// Requests answered (not 429) per second ÷ the limit over the whole run, warm-up included.
     pub whole: f64,
+    /// Share of all requests answered 429 that the budget explains, warm-up included.
+    pub whole_limited: f64,
 }
 
 struct Budget {
@@ -234,7 +238,7 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
         &states,
         &[],
         settings,
-        Pacer::new(ceiling),
+        Pacer::starting(ceiling, shape.learnt.map(|l| l * limit_rate)),
         SystemTime::UNIX_EPOCH,
         seed,
     );
@@ -244,8 +248,11 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
     let mut queue: BinaryHeap<Reverse<(Duration, u64)>> = BinaryHeap::new();
     let mut slab: Vec<Option<Ev>> = Vec::new();
     let mut now = Duration::ZERO;
-    let (mut answered, mut limited, mut surprised, mut total) = (0u64, 0u64, 0u64, 0u64);
-    let mut served = 0u64;
+    let (mut limited, mut surprised, mut total) = (0u64, 0u64, 0u64);
+    let (mut arrived, mut refused) = (0u64, 0u64);
+    // When each request the budget took reached the server: the figures count those up to the
+    // last step done, not the settle re-reads that wait their `--settle` after it.
+    let mut served: Vec<Duration> = Vec::new();
     let mut sends: Vec<Duration> = Vec::new();
     let mut last_done = Duration::ZERO;
     let schedule = |queue: &mut BinaryHeap<_>, slab: &mut Vec<Option<Ev>>, at, ev| {
@@ -296,6 +303,7 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
                 }) => {
                     let late = now >= WARM_UP;
                     total += u64::from(late);
+                    arrived += 1;
                     let answer = if rng.random_bool(shape.surprise) {
                         surprised += u64::from(late);
                         limited_answer(kind, None, RateInfo::default())
@@ -308,27 +316,23 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
                         let verdict = budget.take(now);
                         let to = &steps[step.index()].to;
                         let unconfirmed = kind == Kind::Write && rng.random_bool(0.05);
-                        let mut a = answer(
-                            &shape,
-                            kind,
-                            verdict,
-                            now,
-                            late,
-                            &mut answered,
-                            &mut limited,
-                            to,
-                        );
+                        let mut a = answer(&shape, kind, verdict, now, late, &mut limited, to);
                         // One write in twenty is answered 200, not 204, so it is read back.
                         if let (true, Answer::Write(w @ Write::Applied { .. }, _)) =
                             (unconfirmed, &mut a)
                         {
                             *w = Write::Unconfirmed { status: 200 };
                         }
-                        served += u64::from(!matches!(
+                        let was_limited = matches!(
                             a,
                             Answer::Write(Write::RateLimited { .. }, _)
                                 | Answer::Read(Read::RateLimited { .. }, _)
-                        ));
+                        );
+                        if !was_limited {
+                            served.push(now);
+                        }
+                        refused += u64::from(was_limited);
+
                         a
                     };
                     let ev = Ev::Answer {
@@ -352,11 +356,19 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
     let span = last_done.saturating_sub(WARM_UP).as_secs_f64().max(1.0);
     let peak = peak_per_second(&sends);
     Figures {
-        throughput: answered as f64 / span / limit_rate,
+        throughput: served
+            .iter()
+            .filter(|&&t| t >= WARM_UP && t <= last_done)
+            .count() as f64
+            / span
+            / limit_rate,
         limited: limited as f64 / total.max(1) as f64,
         surprised: surprised as f64 / total.max(1) as f64,
         peak: peak / ceiling,
-        whole: served as f64 / last_done.as_secs_f64().max(1.0) / limit_rate,
+        whole: served.iter().filter(|&&t| t <= last_done).count() as f64
+            / last_done.as_secs_f64().max(1.0)
+            / limit_rate,
+        whole_limited: refused as f64 / arrived.max(1) as f64,
     }
 }
 
@@ -379,7 +391,6 @@ fn answer(
     verdict: Verdict,
     now: Duration,
     late: bool,
-    answered: &mut u64,
     limited: &mut u64,
     to: &str,
 ) -> Answer {
@@ -390,7 +401,6 @@ fn answer(
     };
     match verdict {
         Verdict::Allowed { remaining, .. } => {
-            *answered += u64::from(late);
             let info = if shape.headers == Headers::Every {
                 RateInfo {
                     remaining: Some(remaining),
@@ -479,6 +489,7 @@ pub(super) fn median_of_three(shape: Shape) -> Figures {
         surprised: median(|f| f.surprised),
         peak: runs.iter().map(|f| f.peak).fold(0.0, f64::max),
         whole: median(|f| f.whole),
+        whole_limited: median(|f| f.whole_limited),
     }
 }
 
@@ -517,6 +528,7 @@ mod tests {
         surprise: 0.0,
         separate_reads: false,
         ceiling: 2.0,
+        learnt: None,
     };
 
     /// The bar of a shape: (least throughput ÷ limit, most 429 share after warm-up). The
@@ -556,6 +568,17 @@ mod tests {
         }
     }
 
+    /// The bar over the whole run, warm-up included (throughput ÷ limit, most 429
+    /// share), for the shapes it covers: every bucket with a burst of 0.1× or more, from a
+    /// ceiling at or above the limit.
+    fn whole_bar(limit: Limit) -> Option<(f64, f64)> {
+        match limit {
+            Limit::Bucket { burst, rate } if burst / rate >= 0.1 => Some((0.95, 0.01)),
+            Limit::Debt { rate, burst } if f64::from(burst) / rate >= 0.1 => Some((0.95, 0.01)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn the_pace_holds_the_limit_on_every_shape() {
         let mut cases = Vec::new();
@@ -588,22 +611,36 @@ mod tests {
             ),
         ];
         for (name, limit) in limits {
-            for jitter in [false, true] {
-                for headers in [Headers::Every, Headers::On429, Headers::None] {
-                    for retry_after in [true, false] {
-                        let shape = Shape {
-                            limit,
-                            jitter,
-                            headers,
-                            retry_after,
-                            ..BASE
-                        };
-                        cases.push((name.to_owned(), shape));
+            // The whole-run bars hold from a ceiling of 2× and of 10× the limit alike.
+            let ceilings: &[f64] = if whole_bar(limit).is_some() {
+                &[2.0, 10.0]
+            } else {
+                &[2.0]
+            };
+            for &ceiling in ceilings {
+                for jitter in [false, true] {
+                    for headers in [Headers::Every, Headers::On429, Headers::None] {
+                        for retry_after in [true, false] {
+                            let shape = Shape {
+                                limit,
+                                jitter,
+                                headers,
+                                retry_after,
+                                ceiling,
+                                ..BASE
+                            };
+                            let name = if ceiling == 2.0 {
+                                name.to_owned()
+                            } else {
+                                format!("{name}, ceiling {ceiling}x")
+                            };
+                            cases.push((name, shape));
+                        }
                     }
                 }
             }
         }
-        for ceiling in [0.5, 1.0, 10.0] {
+        for ceiling in [0.5, 1.0] {
             cases.push((
                 format!("bucket burst 0.1x, ceiling {ceiling}x"),
                 Shape {
@@ -632,11 +669,34 @@ mod tests {
                 ..BASE
             },
         ));
+        for (name, limit) in [
+            ("bucket burst 0.1x", bucket(0.1)),
+            (
+                "simulator's bucket, burst 0.1x",
+                Limit::Debt {
+                    rate: 100.0,
+                    burst: 10,
+                },
+            ),
+        ] {
+            for ceiling in [2.0, 10.0] {
+                cases.push((
+                    format!("{name}, ceiling {ceiling}x, learnt 0.97x"),
+                    Shape {
+                        limit,
+                        jitter: true,
+                        ceiling,
+                        learnt: Some(0.97),
+                        ..BASE
+                    },
+                ));
+            }
+        }
         let mut failed = Vec::new();
         println!(
-            "| shape | latency | headers | Retry-After | throughput ÷ limit | bar | 429s | surprise 429s | peak ÷ ceiling | whole run | note |"
+            "| shape | latency | headers | Retry-After | throughput ÷ limit | bar | 429s | surprise 429s | peak ÷ ceiling | whole run | whole-run 429s | whole-run bar | note |"
         );
-        println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|");
+        println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         for (name, shape) in &cases {
             let f = median_of_three(*shape);
             let (least, most) = bar(shape);
@@ -644,10 +704,20 @@ mod tests {
             // Within any one second, at most two sends more than the ceiling: the slack a late
             // timer keeps (2 ms of slots) and the second's edge.
             let peak_bound = 1.0 + 2.0 / (shape.ceiling * shape.limit.per_second());
-            let ok = f.throughput >= floor && f.limited < ceiling && f.peak <= peak_bound;
+            let whole = whole_bar(shape.limit).filter(|_| shape.ceiling >= 1.0);
+            let whole_met =
+                whole.is_none_or(|(least, most)| f.whole >= least && f.whole_limited < most);
+            // Where the start's first 429s keep the whole run from its bar, the figure held
+            // instead (a start from the ceiling, as before, took 1.1–8.6%); a run that knows
+            // the limit must meet it.
+            let whole_ok = whole_met
+                || shape.learnt.is_none()
+                    && whole.is_some_and(|_| f.whole >= 0.92 && f.whole_limited < 0.02);
+            let ok =
+                f.throughput >= floor && f.limited < ceiling && f.peak <= peak_bound && whole_ok;
             let met = f.throughput >= least && f.limited < most;
             println!(
-                "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} | {:.3} | {} |",
+                "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} | {:.3} | {:.2}% | {} | {} |",
                 if shape.jitter { "±50%" } else { "fixed" },
                 shape.headers,
                 if shape.retry_after {
@@ -661,10 +731,16 @@ mod tests {
                 f.surprised * 100.0,
                 f.peak,
                 f.whole,
-                match (ok, met) {
-                    (false, _) => "FAIL",
-                    (true, false) => "held: bar not met",
-                    (true, true) => "",
+                f.whole_limited * 100.0,
+                whole.map_or_else(
+                    || "–".to_owned(),
+                    |(least, most)| format!("≥ {least:.2}, < {:.0}%", most * 100.0)
+                ),
+                match (ok, met, whole_met) {
+                    (false, _, _) => "FAIL",
+                    (true, false, _) => "held: bar not met",
+                    (true, true, false) => "held: whole-run bar not met",
+                    (true, true, true) => "",
                 }
             );
             if !ok {
