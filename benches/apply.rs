@@ -88,6 +88,8 @@ fn apply(dir: &Path, setup: impl Fn() -> SimSetup, extra: &[&str]) -> Run {
     // run before.
     let _ = std::fs::remove_file(dir.join("plan.json.journal"));
     let _ = std::fs::remove_file(dir.join("plan.json.permissions"));
+    // Nor a pace learnt by the run before: each starts as a plan's first run does.
+    let _ = std::fs::remove_file(dir.join("plan.json.pace"));
     let sim = serve(dir, setup());
     let url = sim.url();
     let (ended, end_seen) = std::sync::mpsc::channel::<()>();

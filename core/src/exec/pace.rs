@@ -1,7 +1,9 @@
 //! The pace of requests for one API key, learnt from the server: pure, with time passed in as
 //! the time since the run started. Every request of the key in a process goes through one
 //! `Pacer` (pre-flight's reads hand theirs to the run), so two pacers never fight over one
-//! budget. It starts at the ceiling (`--rate`), never sends faster, and
+//! budget. It never sends faster than the ceiling (`--rate`), and does not start there: it
+//! starts at a rate an earlier run learnt, or low (`START`), doubling while answers come until
+//! the first 429s halve what went out; then
 //! - on a lone 429 (fewer than five in 2 s, or under 2% of the answers, and not right after
 //!   another 429) nudges the rate down half a percent, with no pause;
 //! - on the first 429 of a burst cuts the rate once: to just under what the server accepted over
