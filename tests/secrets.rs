@@ -222,6 +222,7 @@ fn no_file_output_or_argv_holds_the_key_and_private_files_are_0600() {
             "plan.json",
             "plan.json.journal",
             "plan.json.journal.plan",
+            "plan.json.pace",
             "report.csv",
             "rollback.json"
         ]
