@@ -1,0 +1,407 @@
+//! The pace's learning: which rate to send at, from the answers. The start (low, doubling
+//! until the first 429s, or at a rate an earlier run learnt), the cut for a burst of 429s, the
+//! nudge for a lone one, the climb back and the creep, with their constants. It knows nothing
+//! of slots, pauses or probes (`slots`): it is told whether an answer was the probe's, and says
+//! when a 429 calls for a pause.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Where a run with no limit learnt starts (the default `--rate`): safe for any budget worth
+/// the name, and below it the start costs well under a second.
+pub(super) const START: f64 = 10.0;
+/// At the start, the rate doubles this often while answers come without a 429; where answers
+/// come within 40 ms (a loopback, a LAN), every `LATENCIES` of them instead.
+const DOUBLING: Duration = Duration::from_millis(250);
+const LATENCIES: f64 = 2.5;
+/// The shortest doubling.
+const QUICKEST: Duration = Duration::from_millis(5);
+/// How far back what went out is measured, for a cut and for the start's climb.
+pub(super) const SENT_SPAN: Duration = Duration::from_millis(500);
+/// A cut takes the rate to this share of what the server accepted of late.
+pub(super) const UNDER: f64 = 0.97;
+/// The deepest one cut goes, however little the server accepted (a pause lowers the measure).
+const DEEPEST: f64 = 0.1;
+/// The cut before a window of steady sending has measured the limit (what was accepted since
+/// the start or a pause says little: answers come a latency after their requests).
+const UNMEASURED: f64 = 0.8;
+/// How far back the accepted rate is measured.
+const WINDOW: Duration = Duration::from_secs(2);
+/// The recent part of the window, whose rate a climb does not leave behind.
+const RECENT: Duration = Duration::from_secs(1);
+/// Calm this long after a cut before the rate creeps up again.
+const CALM: Duration = Duration::from_secs(1);
+/// The creep: this factor every `STEP` of calm.
+const CREEP: f64 = 1.0003;
+/// The climb back towards the limit last learnt, every `STEP` of calm.
+const CLIMB: f64 = 1.02;
+/// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
+const ISOLATED: f64 = 0.02;
+/// 429s in the window below which their share says nothing: with 200 answers in the window,
+/// 429s no header predicted at 0.5% come four at once one window in fifty.
+const EVIDENCE: usize = 5;
+/// Answers (not 429) heard before which every 429 is taken as a budget spent.
+const FEW: u64 = 10;
+/// The calm a lone 429 takes away.
+const LONE_COST: Duration = Duration::from_secs(1);
+/// The cut for a lone 429.
+pub(super) const NUDGE: f64 = 0.995;
+const STEP: Duration = Duration::from_millis(100);
+/// With rate headers, no creep while less than this share of the budget is left.
+const LOW: f64 = 0.2;
+
+/// What a 429 calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Heard {
+    /// Nothing more: one of a burst already acted on, or a lone one (nudged).
+    Nothing,
+    /// A pause: the `strikes`-th burst in a row.
+    Pause { strikes: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Learning {
+    ceiling: f64,
+    floor: f64,
+    rate: f64,
+    /// 429s to requests sent before this instant belong to a burst already acted on.
+    last_cut: Duration,
+    last_change: Duration,
+    /// 429s in a row without a success, for the doubling pause.
+    strikes: u32,
+    /// When the requests of the last `WINDOW` were answered (not 429), for the rate the server
+    /// accepts.
+    answered: VecDeque<Duration>,
+    /// The last `X-RateLimit-Remaining` ÷ `X-RateLimit-Limit`, if answers carry them.
+    left: Option<f64>,
+    /// What the server accepted when the rate was last cut: the best guess of its limit, which
+    /// the rate climbs back to quickly after a deeper cut.
+    known: Option<f64>,
+    /// Recent answers, 429 or not, for the share of 429s.
+    recent: VecDeque<(Duration, bool)>,
+    /// Since when it has been calm: the creep speeds up the longer it is. A cut starts the calm
+    /// afresh; a lone 429 takes a second off it (429s no header predicted must not hold the
+    /// creep down for good).
+    calm_since: Duration,
+    /// Answers (not 429) heard so far.
+    heard: u64,
+    /// Since when requests have gone at the pace without a pause (the start, or a probe's
+    /// answer): the rate accepted over a window is a measure of the limit only once a whole
+    /// window has passed since.
+    steady_since: Duration,
+    /// The rate at the last cut: where the server last refused. Below it the creep stays at its
+    /// slowest (the limit is known to be near); past it, it speeds up with the calm.
+    touched: Option<f64>,
+    /// Still finding the limit from a safe start: the rate doubles while answers come, until the
+    /// first 429s, the ceiling, or a budget's headers saying it is nearly spent.
+    pub(super) starting: bool,
+    /// How long answers take, smoothed: the start doubles once per few of them, so that its
+    /// overshoot before the first 429 comes back is the same at any latency.
+    latency: Option<Duration>,
+}
+
+impl Learning {
+    /// See `Pacer::starting`.
+    pub(super) fn starting(ceiling: f64, safe: Option<f64>) -> Learning {
+        let ceiling = ceiling.max(0.01);
+        let safe = safe.filter(|r| r.is_finite() && *r > 0.0);
+        let rate = safe.map_or(START, |r| r.max(0.2)).min(ceiling);
+        Learning {
+            ceiling,
+            floor: ceiling.min(0.2),
+            rate,
+            last_cut: Duration::ZERO,
+            last_change: Duration::ZERO,
+            strikes: 0,
+            answered: VecDeque::new(),
+            left: None,
+            known: safe.map(|_| rate),
+            recent: VecDeque::new(),
+            calm_since: Duration::ZERO,
+            heard: 0,
+            steady_since: Duration::ZERO,
+            touched: safe.map(|_| rate),
+            starting: safe.is_none() && rate < ceiling,
+            latency: None,
+        }
+    }
+
+    /// At the ceiling from the start (the tests of how it learns once sending at a rate).
+    #[cfg(test)]
+    pub(super) fn at_ceiling(ceiling: f64) -> Learning {
+        let mut r = Learning::starting(ceiling, None);
+        r.rate = r.ceiling;
+        r.starting = false;
+        r
+    }
+
+    pub(super) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// When the last burst was acted on: answers to requests sent since open the pace again.
+    pub(super) fn last_cut(&self) -> Duration {
+        self.last_cut
+    }
+
+    /// See `Pacer::learnt`.
+    pub(super) fn learnt(&self) -> Option<f64> {
+        if self.starting {
+            return None;
+        }
+        if self.touched.is_none() {
+            // The ceiling, taken without a burst of 429s: safe at this ceiling.
+            return (self.heard >= FEW).then_some(self.rate);
+        }
+        Some(self.known.map_or(self.rate, |k| self.rate.min(k)))
+    }
+
+    pub(super) fn rebased(mut self, by: Duration) -> Learning {
+        let back = |t: Duration| t.saturating_sub(by);
+        self.last_cut = back(self.last_cut);
+        self.last_change = back(self.last_change);
+        self.calm_since = back(self.calm_since);
+        self.steady_since = back(self.steady_since);
+        self.answered = self.answered.iter().map(|&t| back(t)).collect();
+        self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
+        self
+    }
+
+    /// A 429 to a request sent at `sent_at`, received at `now`; `went` is what went out over
+    /// `SENT_SPAN`.
+    pub(super) fn limited(
+        &mut self,
+        now: Duration,
+        sent_at: Duration,
+        probe_answer: bool,
+        went: f64,
+    ) -> Heard {
+        // The 429s of one burst (requests sent before the first of them was answered) count
+        // once: one cut, one step of the pause, one in the share of 429s. A probe's 429 is a
+        // new step.
+        if sent_at < self.last_cut && !probe_answer {
+            return Heard::Nothing;
+        }
+        // A 429 right after another, with no answer between, is a budget spent: a budget that
+        // refuses once refuses the requests behind (a debt bucket refuses every one until it
+        // has waited), where a 429 no header predicted comes alone.
+        let after_429 = self.recent.back().is_some_and(|&(_, l)| l);
+        self.note(now, true);
+        let (share, count) = self.limited_share();
+        let measured = now.saturating_sub(self.steady_since) >= WINDOW;
+        // Lone: fewer than `EVIDENCE` 429s in the window (too few to tell a share by), or a
+        // small share of many answers; but before the server has answered a few, nothing tells
+        // it from a spent budget. At the start, a budget met answers 429 to the requests behind
+        // the first one (they go faster than it refills), so a 429 alone is not the start's end.
+        let lone = (self.heard >= FEW || self.starting)
+            && !after_429
+            && (count < EVIDENCE || share <= ISOLATED);
+        if lone && !probe_answer && self.strikes == 0 {
+            // One 429 among many answers (a budget just touched, or a limit no header
+            // predicted): a nudge, no pause, and a second off the calm; its own request goes
+            // again in turn.
+            self.rate = (self.rate * NUDGE).max(self.floor);
+            self.calm_since = self.calm_since.saturating_add(LONE_COST).min(now);
+            return Heard::Nothing;
+        }
+        self.calm_since = now;
+        // The 429s acted on are not counted again towards the next cut.
+        self.recent.clear();
+        self.strikes += 1;
+        if !probe_answer {
+            self.cut(now, measured, went);
+        }
+        self.last_cut = now;
+        Heard::Pause {
+            strikes: self.strikes,
+        }
+    }
+
+    /// The cut for a burst of 429s.
+    fn cut(&mut self, now: Duration, measured: bool, went: f64) {
+        let accepted = self.accepted(now);
+        // Cut from what went out: concurrency or a slow server may have held it below the
+        // rate, and a cut from a rate never reached cuts nothing.
+        let before = if went > 0.0 {
+            self.rate.min(went)
+        } else {
+            self.rate
+        };
+        self.touched = Some(before);
+        if self.starting {
+            // The first 429s of the start: the rate doubled since one the server took. Half of
+            // what went out is below the limit; climb back quickly towards three quarters of
+            // it, and learn the rest by measure.
+            self.starting = false;
+            self.rate = before * 0.5;
+            self.known = Some(before * 0.75);
+        } else if measured && accepted > 0.0 {
+            // A window of steady sending: what the server accepted is its limit. The cut goes
+            // to just under the higher of that and the last second's figure (a climb makes the
+            // window's lag); the climb back after a deeper cut, only to the window's (a
+            // second's figure may hold a burst).
+            let limit = accepted.max(self.accepted_since(now, RECENT));
+            self.known = Some(accepted);
+            self.rate = (limit * UNDER).clamp(before * DEEPEST, before * UNDER);
+        } else {
+            // Too soon after the start or a pause to have measured anything: cut by a fifth,
+            // and climb back quickly halfway to where this began, until a measure says where
+            // the limit is.
+            self.rate = before * UNMEASURED;
+            let between = f64::midpoint(self.rate, before);
+            self.known = Some(self.known.map_or(between, |k| k.min(between)));
+        }
+        self.rate = self.rate.max(self.floor);
+        self.last_change = now;
+    }
+
+    /// An answer (not 429) to a request sent at `sent_at`, received at `now`; `opened`: it
+    /// ended a pause (the probe's answer).
+    pub(super) fn answered(
+        &mut self,
+        now: Duration,
+        sent_at: Duration,
+        opened: bool,
+        budget: (Option<u32>, Option<u32>),
+        went: f64,
+    ) {
+        self.note(now, false);
+        let took = now.saturating_sub(sent_at);
+        self.latency = Some(
+            self.latency
+                .map_or(took, |l| l.mul_f64(0.8) + took.mul_f64(0.2)),
+        );
+        if opened {
+            self.steady_since = now;
+            // The climb counts from here: time spent paused is not time at the pace.
+            self.last_change = now;
+            // What was accepted before the pause measures the pause, not the limit.
+            self.answered.clear();
+        }
+        if sent_at >= self.last_cut {
+            self.strikes = 0;
+        }
+        self.answered.push_back(now);
+        self.heard = self.heard.saturating_add(1);
+        // Accepted beyond the limit learnt at the last cut: the limit is higher (until a cut
+        // has measured one, the climb is quick anyway).
+        let accepted = self.accepted(now);
+        if now.saturating_sub(self.steady_since) >= WINDOW && self.answered.len() >= 10 {
+            self.known = self.known.map(|k| k.max(accepted));
+        }
+        self.left = match budget {
+            (Some(r), Some(l)) if l > 0 => Some(f64::from(r) / f64::from(l)),
+            _ => self.left,
+        };
+        let roomy = self.left.is_none_or(|left| left >= LOW);
+        if self.starting {
+            self.start_climb(now, roomy, went);
+        } else {
+            self.climb(now, roomy);
+        }
+    }
+
+    /// While 429s stay away: back quickly towards the limit last learnt, then creep.
+    fn climb(&mut self, now: Duration, roomy: bool) {
+        let calm = now.saturating_sub(self.last_cut) >= CALM;
+        let since = now.saturating_sub(self.last_change);
+        if !(calm && roomy && since >= STEP) {
+            return;
+        }
+        let steps = (since.as_secs_f64() / STEP.as_secs_f64()).min(50.0);
+        // Far below the limit last learnt, or with none learnt yet: climb quickly; near it,
+        // creep, the faster the longer 429s stay away (the limit may be higher than learnt).
+        let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
+        let calm_for = now.saturating_sub(self.calm_since).as_secs_f64();
+        let creep = if self.touched.is_some_and(|t| self.rate < t) {
+            CREEP
+        } else {
+            1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
+        };
+        let factor = if below { CLIMB } else { creep };
+        let mut rate = self.rate * factor.powf(steps);
+        if let (true, Some(k)) = (below, self.known) {
+            rate = rate.min(k * UNDER);
+        }
+        self.rate = rate.clamp(self.floor, self.ceiling);
+        self.last_change = now;
+    }
+
+    /// The start's climb: double every `DOUBLING` (sooner where answers come sooner), never far
+    /// past what goes out (a rate that concurrency holds back is not one the server has seen),
+    /// until the ceiling; held while a budget's headers say it is nearly spent.
+    fn start_climb(&mut self, now: Duration, roomy: bool, went: f64) {
+        if !roomy {
+            self.last_change = now;
+            return;
+        }
+        // Quicker only where answers come far quicker than over the internet (a loopback or a
+        // LAN): at the API's latencies, `DOUBLING` is what the shapes are held to.
+        let doubling = self
+            .latency
+            .map(|l| l.mul_f64(LATENCIES).max(QUICKEST))
+            .filter(|&d| d <= STEP)
+            .unwrap_or(DOUBLING);
+        let since = now.saturating_sub(self.last_change);
+        if since < doubling.min(STEP) {
+            return;
+        }
+        let factor = 2f64.powf((since.as_secs_f64() / doubling.as_secs_f64()).min(4.0));
+        let cap = (3.0 * went).max(START);
+        self.rate = (self.rate * factor)
+            .min(cap.max(self.rate))
+            .clamp(self.floor, self.ceiling);
+        self.last_change = now;
+        // At the ceiling, the learning takes over as from a ceiling start.
+        self.starting = self.rate < self.ceiling;
+    }
+
+    /// Keeps the outcomes of the last `WINDOW`.
+    fn note(&mut self, now: Duration, limited: bool) {
+        self.recent.push_back((now, limited));
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(t, _)| now.saturating_sub(t) > WINDOW)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The share of the last `WINDOW`'s answers that were 429, and their count.
+    fn limited_share(&self) -> (f64, usize) {
+        let limited = self.recent.iter().filter(|(_, l)| *l).count();
+        (limited as f64 / self.recent.len().max(1) as f64, limited)
+    }
+
+    /// Requests per second answered (not 429) over the last `WINDOW`.
+    fn accepted(&mut self, now: Duration) -> f64 {
+        self.accepted_since(now, WINDOW)
+    }
+
+    /// Requests per second answered (not 429) over the last `span` (at most `WINDOW`).
+    fn accepted_since(&mut self, now: Duration, span: Duration) -> f64 {
+        while self
+            .answered
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) > WINDOW)
+        {
+            self.answered.pop_front();
+        }
+        // Over the whole span, or since the first answer when there has not been one yet
+        // (answers come a latency after their requests, so the time since the start would
+        // understate it); at least 0.1 s.
+        let within = self
+            .answered
+            .iter()
+            .rev()
+            .take_while(|&&t| now.saturating_sub(t) <= span);
+        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
+        let span = now
+            .saturating_sub(first)
+            .min(span)
+            .max(Duration::from_millis(100))
+            .as_secs_f64();
+        count as f64 / span
+    }
+}
