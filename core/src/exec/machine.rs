@@ -5,6 +5,17 @@
 //! step counts (`poll_commit`, `on_committed`), when to stop (`interrupt`, the safety stop, a
 //! refused key, a wait beyond `--max-wait`) and how the run ends (`end`). Only this changes a
 //! step's tries.
+//!
+//! The call order, which the driver (`exec::run`) and the shape harness (`exec::shapes`) keep:
+//!
+//! 1. `Machine::new`, then `owe_settles` for the settle re-reads a resume owes;
+//! 2. each turn, at one `now`: `poll_transmit(now)` until `None`, each request sent (its intent
+//!    journaled first; `on_not_sent` if that fails); `poll_commit(now)` until `None`, each made
+//!    durable; `poll_event()` until `None`, for the terminal; `is_over(now)` ends the loop;
+//! 3. wait until the earliest of `poll_timeout(now)`, an answer, a commit made durable and
+//!    Ctrl-C, then feed what came: `on_answer` (decided by what was asked, applied in one
+//!    place), `on_committed` or `on_commit_failed`, `interrupt`;
+//! 4. `poll_event()` for what is left, then `end()`.
 
 use super::guard::{Guard, Limits, Trip};
 use super::pace::{Holding, Pacer, Signal};
@@ -16,7 +27,7 @@ use super::schedule::{Scheduler, Skip};
 use crate::api::{DOCUMENTED_SUCCESS, RateInfo, Read, Write};
 use crate::journal::{Record, StepState};
 use crate::model::email_key;
-use crate::plan::{Step, StepId, StepKind};
+use crate::plan::{Groups, Step, StepId, StepKind};
 use hashbrown::HashMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -171,7 +182,7 @@ pub struct Machine {
     vacated: Vec<Option<StepId>>,
     /// For each step (by index), the SCIM unlink of its account it waits for, if any.
     unlinked: Vec<Option<StepId>>,
-    groups: HashMap<u32, (Vec<StepId>, Vec<StepId>)>,
+    groups: Groups,
     tries: HashMap<StepId, Tries>,
     settle_tries: HashMap<StepId, Tries>,
     done: Vec<bool>,
@@ -223,7 +234,7 @@ impl Machine {
         let mut m = Machine {
             vacated: vacated_by(&steps),
             unlinked: unlinked_by(&steps),
-            groups: groups(&steps),
+            groups: Groups::of_steps(&steps),
             guard: Guard::new(settings.limits),
             last_rate: settings.rate,
             steps,
@@ -308,8 +319,7 @@ impl Machine {
             let quiet = quiet_left(elapsed, &policy);
             let complete = self
                 .groups
-                .get(&o.group)
-                .map_or_else(|| vec![step], |g| g.0.clone())
+                .by_number(o.group)
                 .iter()
                 .all(|m| self.done.get(m.index()).copied().unwrap_or(false));
             if complete {
@@ -570,12 +580,12 @@ impl Machine {
                     self.tries.remove(&id);
                 }
                 // A group that had an uncertain write is read again once done, after the writes
-                // can have ended and a settle delay. A group of one step (not in `groups`) is
-                // complete with it.
+                // can have ended and a settle delay. A group of one step is complete with it.
                 let complete = self
                     .groups
-                    .get(&group)
-                    .is_none_or(|(members, _)| members.iter().all(|&m| self.done[m.index()]));
+                    .by_number(group)
+                    .iter()
+                    .all(|&m| self.done.get(m.index()).copied().unwrap_or(false));
                 if let Some(quiet) = complete.then(|| self.unsettled.remove(&group)).flatten() {
                     self.settle(group, id, quiet, now);
                 }
@@ -606,7 +616,10 @@ impl Machine {
     /// its last step.
     fn settle(&mut self, group: u32, step: StepId, quiet: Duration, now: Duration) {
         let due = settle_due(now, quiet, &self.settings.policy);
-        let last = self.groups.get(&group).map_or(vec![step], |g| g.1.clone());
+        let mut last = self.groups.last_of_accounts(group).to_vec();
+        if last.is_empty() {
+            last.push(step);
+        }
         self.settling.insert(group, last.len());
         for account_step in last {
             self.later.push(Reverse((due, account_step, Kind::Settle)));
@@ -637,7 +650,9 @@ impl Machine {
         self.fail_run(End::Journal(e));
     }
 
-    /// The answer to a request sent at `sent_at`, received at `now`.
+    /// The answer to a request sent at `sent_at`, received at `now`: decided by what was
+    /// asked (`settle_answer`, `write_answer`, `check_answer`, each returning a `Verdict`),
+    /// then applied in one place (`apply`).
     pub fn on_answer(
         &mut self,
         now: Duration,
@@ -647,116 +662,197 @@ impl Machine {
         answer: Answer,
     ) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let id = step;
-        let policy = self.settings.policy;
+        // One draw per answer, whatever it is, so that a run's retries are the same for a seed.
         let jitter = self.rng.random_range(0.7..1.3);
-        if kind == Kind::Settle {
-            let Answer::Read(read, info) = answer else {
-                return;
-            };
-            self.stats.reads += 1;
-            let mut t = self.settle_tries.remove(&id).unwrap_or_default();
-            let told = self.take_in(now, sent_at, info, heard_read(&read), &mut t);
-            if let Some((wait, told_by)) = told {
-                self.settle_tries.insert(id, t);
-                return self.fail_run(End::WaitTooLong { wait, told_by });
+        let verdict = match (kind, answer) {
+            (Kind::Settle, Answer::Read(read, info)) => {
+                self.settle_answer(now, step, sent_at, &read, info, jitter)
             }
-            if matches!(read, Read::Transient { .. }) {
-                t.failed_reads += 1;
-            }
-            let s = &self.steps[id.index()];
-            let earlier: Vec<&str> =
-                self.groups
-                    .get(&s.group)
-                    .map_or(vec![&*s.from], |(members, _)| {
-                        members
-                            .iter()
-                            .map(|&m| &self.steps[m.index()])
-                            .filter(|m| m.account_id == s.account_id)
-                            .map(|m| &*m.from)
-                            .collect()
-                    });
-            let settled = after_settle(&s.to, &earlier, &read, &t, &policy, jitter);
-            drop(earlier);
-            if matches!(settled, Settled::Again { .. }) && matches!(read, Read::Email(_)) {
-                t.stale_reads += 1;
-            }
+            (Kind::Settle, Answer::Write(..)) => return,
+            (_, Answer::Write(w, info)) => self.write_answer(now, step, sent_at, &w, info, jitter),
+            (_, Answer::Read(r, info)) => self.check_answer(now, step, sent_at, &r, info, jitter),
+        };
+        self.apply(now, step, kind, verdict);
+    }
+
+    /// A settle re-read's answer: is the group's account where the plan put it?
+    fn settle_answer(
+        &mut self,
+        now: Duration,
+        id: StepId,
+        sent_at: Duration,
+        read: &Read,
+        info: RateInfo,
+        jitter: f64,
+    ) -> Verdict {
+        let policy = self.settings.policy;
+        self.stats.reads += 1;
+        let mut t = self.settle_tries.remove(&id).unwrap_or_default();
+        let told = self.take_in(now, sent_at, info, heard_read(read), &mut t);
+        if let Some((wait, told_by)) = told {
             self.settle_tries.insert(id, t);
-            match settled {
-                Settled::Fine => self.settled_one(id, now),
-                Settled::Again { after } => {
-                    self.later
-                        .push(Reverse((now.saturating_add(after), id, Kind::Settle)));
-                }
-                Settled::Wrong { key, message } => {
-                    self.guard.record(true);
-                    let writes = self.tries.get(&id).map_or(0, |t| t.writes);
-                    self.fail_step(now, id, None, Some(key.into()), message, writes, Vec::new());
-                }
-                Settled::Stop { message } => self.fail_run(End::Refused(message)),
-            }
-            return;
+            return Verdict::TooLong {
+                wait,
+                told_by,
+                not_applied: false,
+            };
         }
+        if matches!(read, Read::Transient { .. }) {
+            t.failed_reads += 1;
+        }
+        let s = &self.steps[id.index()];
+        let earlier: Vec<&str> = self
+            .groups
+            .by_number(s.group)
+            .iter()
+            .map(|&m| &self.steps[m.index()])
+            .filter(|m| m.account_id == s.account_id)
+            .map(|m| &*m.from)
+            .collect();
+        let settled = after_settle(&s.to, &earlier, read, &t, &policy, jitter);
+        drop(earlier);
+        if matches!(settled, Settled::Again { .. }) && matches!(read, Read::Email(_)) {
+            t.stale_reads += 1;
+        }
+        self.settle_tries.insert(id, t);
+        Verdict::Settle(settled)
+    }
+
+    /// A write's answer: what it means for its step.
+    fn write_answer(
+        &mut self,
+        now: Duration,
+        id: StepId,
+        sent_at: Duration,
+        w: &Write,
+        info: RateInfo,
+        jitter: f64,
+    ) -> Verdict {
+        let policy = self.settings.policy;
         let fresh = self.fresh_tries(id);
         let mut t = self.tries.remove(&id).unwrap_or(fresh);
-        let limited = matches!(answer, Answer::Write(Write::RateLimited { .. }, _));
-        let decision = match answer {
-            Answer::Write(w, info) => {
-                self.stats.writes += 1;
-                if let Some((wait, told_by)) =
-                    self.take_in(now, sent_at, info, heard_write(&w), &mut t)
-                {
-                    // A 429 is certainly not applied; a 5xx that asks for the wait may have
-                    // been, and stays to check.
-                    if matches!(w, Write::RateLimited { .. }) {
-                        self.not_applied(id, now);
-                    }
-                    self.tries.insert(id, t);
-                    return self.fail_run(End::WaitTooLong { wait, told_by });
-                }
-                if matches!(
-                    w,
-                    Write::Transient {
-                        maybe_applied: true,
-                        ..
-                    }
-                ) {
-                    // It may still be under way at the server: nothing more on this account
-                    // until it cannot be, and its group is read again once done.
-                    let quiet = under_way_until(sent_at, &policy);
-                    t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
-                    let group = self
-                        .unsettled
-                        .entry(self.steps[id.index()].group)
-                        .or_insert(quiet);
-                    *group = (*group).max(quiet);
-                }
-                if let Write::Rejected { status, key, .. } = &w
-                    && may_be_waited_out(*status, key.as_deref())
-                {
-                    t.taken += 1;
-                }
-                // Each write starts afresh; a refusal is kept only while it is explained.
-                t.refused = None;
-                let explain = self.step(id).kind != StepKind::Unlink;
-                after_write(&w, &t, &policy, jitter, explain)
+        let limited = matches!(w, Write::RateLimited { .. });
+        self.stats.writes += 1;
+        if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_write(w), &mut t) {
+            self.tries.insert(id, t);
+            // A 429 is certainly not applied; a 5xx that asks for the wait may have been, and
+            // stays to check.
+            return Verdict::TooLong {
+                wait,
+                told_by,
+                not_applied: limited,
+            };
+        }
+        if matches!(
+            w,
+            Write::Transient {
+                maybe_applied: true,
+                ..
             }
-            Answer::Read(r, info) => {
-                self.stats.reads += 1;
-                if let Some((wait, told_by)) =
-                    self.take_in(now, sent_at, info, heard_read(&r), &mut t)
-                {
-                    self.tries.insert(id, t);
-                    return self.fail_run(End::WaitTooLong { wait, told_by });
+        ) {
+            // It may still be under way at the server: nothing more on this account until it
+            // cannot be, and its group is read again once done.
+            let quiet = under_way_until(sent_at, &policy);
+            t.under_way_until = Some(t.under_way_until.map_or(quiet, |q| q.max(quiet)));
+            let group = self
+                .unsettled
+                .entry(self.steps[id.index()].group)
+                .or_insert(quiet);
+            *group = (*group).max(quiet);
+        }
+        if let Write::Rejected { status, key, .. } = w
+            && may_be_waited_out(*status, key.as_deref())
+        {
+            t.taken += 1;
+        }
+        // Each write starts afresh; a refusal is kept only while it is explained.
+        t.refused = None;
+        let explain = self.step(id).kind != StepKind::Unlink;
+        let decision = after_write(w, &t, &policy, jitter, explain);
+        self.tries.insert(id, t);
+        Verdict::Step { decision, limited }
+    }
+
+    /// A check's answer (the account read after an uncertain write, or to explain a refusal).
+    fn check_answer(
+        &mut self,
+        now: Duration,
+        id: StepId,
+        sent_at: Duration,
+        r: &Read,
+        info: RateInfo,
+        jitter: f64,
+    ) -> Verdict {
+        let policy = self.settings.policy;
+        let fresh = self.fresh_tries(id);
+        let mut t = self.tries.remove(&id).unwrap_or(fresh);
+        self.stats.reads += 1;
+        if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_read(r), &mut t) {
+            self.tries.insert(id, t);
+            return Verdict::TooLong {
+                wait,
+                told_by,
+                not_applied: false,
+            };
+        }
+        if matches!(r, Read::Transient { .. }) {
+            t.failed_reads += 1;
+        }
+        let s = self.step(id);
+        let decision = after_check(&s.from, &s.to, r, &t, &policy, jitter);
+        self.tries.insert(id, t);
+        Verdict::Step {
+            decision,
+            limited: false,
+        }
+    }
+
+    /// Carries out what an answer decided: the one place a step's outcome, its retry or the
+    /// run's stop is acted on.
+    fn apply(&mut self, now: Duration, id: StepId, kind: Kind, verdict: Verdict) {
+        match verdict {
+            Verdict::TooLong {
+                wait,
+                told_by,
+                not_applied,
+            } => {
+                if not_applied {
+                    self.not_applied(id, now);
                 }
-                if matches!(r, Read::Transient { .. }) {
-                    t.failed_reads += 1;
-                }
-                let s = self.step(id);
-                after_check(&s.from, &s.to, &r, &t, &policy, jitter)
+                self.fail_run(End::WaitTooLong { wait, told_by });
             }
-        };
-        self.tell_pace(now);
+            Verdict::Settle(settled) => self.apply_settle(now, id, settled),
+            Verdict::Step { decision, limited } => {
+                self.tell_pace(now);
+                self.apply_step(now, id, kind, decision, limited);
+            }
+        }
+    }
+
+    fn apply_settle(&mut self, now: Duration, id: StepId, settled: Settled) {
+        match settled {
+            Settled::Fine => self.settled_one(id, now),
+            Settled::Again { after } => {
+                self.later
+                    .push(Reverse((now.saturating_add(after), id, Kind::Settle)));
+            }
+            Settled::Wrong { key, message } => {
+                self.guard.record(true);
+                let writes = self.tries.get(&id).map_or(0, |t| t.writes);
+                self.fail_step(now, id, None, Some(key.into()), message, writes, Vec::new());
+            }
+            Settled::Stop { message } => self.fail_run(End::Refused(message)),
+        }
+    }
+
+    fn apply_step(
+        &mut self,
+        now: Duration,
+        id: StepId,
+        kind: Kind,
+        decision: Decision,
+        limited: bool,
+    ) {
         let ended = match &decision {
             Decision::Done { .. } => self.guard.record(false),
             Decision::Fail { .. } => self.guard.record(true),
@@ -767,14 +863,16 @@ impl Machine {
             self.stop();
             self.events.push_back(Event::SafetyStop(trip));
         }
-        let writes = t.writes;
+        let (writes, under_way_until) = self
+            .tries
+            .get(&id)
+            .map_or((0, None), |t| (t.writes, t.under_way_until));
         match decision {
             Decision::Done { status } => {
                 if status.is_none() {
                     // Learnt by reading the account: no answer said the write landed.
-                    self.uncertain(id, t.under_way_until.unwrap_or(now));
+                    self.uncertain(id, under_way_until.unwrap_or(now));
                 }
-                self.tries.insert(id, t);
                 let record = Record::Done {
                     step: id,
                     status,
@@ -788,28 +886,24 @@ impl Machine {
                 key,
                 message,
             } => {
-                self.tries.insert(id, t);
                 let skips = self.scheduler.failed(id);
                 self.fail_step(now, id, status, key, message, writes, skips);
             }
-            Decision::Send { .. } if self.stopping => {
-                self.tries.insert(id, t);
-                self.not_applied(id, now);
-            }
+            Decision::Send { .. } if self.stopping => self.not_applied(id, now),
             Decision::Send { after } => {
-                let why = retry_reason(kind, limited, &t);
+                let why = self
+                    .tries
+                    .get(&id)
+                    .map_or_else(String::new, |t| retry_reason(kind, limited, t));
                 // No attempt of it can be under way (a 429, a refusal, a connection never
                 // made): the journal says so, and sending it again is no uncertainty.
-                let landed_nowhere = t.under_way_until.is_none();
-                self.tries.insert(id, t);
-                if landed_nowhere {
+                if under_way_until.is_none() {
                     self.not_applied(id, now);
                 }
                 self.events.push_back(Event::Retrying { step: id, why });
                 self.push(now.saturating_add(after), id, Kind::Write);
             }
             Decision::Check { after } => {
-                self.tries.insert(id, t);
                 if kind == Kind::Write {
                     self.events.push_back(Event::Retrying {
                         step: id,
@@ -826,12 +920,12 @@ impl Machine {
                         refusal.message
                     ),
                 });
-                t.refused = Some(refusal);
-                self.tries.insert(id, t);
+                if let Some(t) = self.tries.get_mut(&id) {
+                    t.refused = Some(refusal);
+                }
                 self.push(now, id, Kind::Check);
             }
             Decision::Stop { message } => {
-                self.tries.insert(id, t);
                 if kind == Kind::Write {
                     self.not_applied(id, now);
                 }
@@ -952,6 +1046,21 @@ impl Machine {
 }
 
 /// What an answer tells the pacer and the step's tally.
+/// What an answer decided, before it is carried out (`Machine::apply`).
+enum Verdict {
+    /// A settle re-read's outcome.
+    Settle(Settled),
+    /// A write's or a check's decision for its step; `limited`: the write was answered 429.
+    Step { decision: Decision, limited: bool },
+    /// The server asked to wait beyond `--max-wait`: the run stops (`not_applied`: the
+    /// write was certainly not applied, a 429).
+    TooLong {
+        wait: Duration,
+        told_by: Option<&'static str>,
+        not_applied: bool,
+    },
+}
+
 enum Heard {
     Answered,
     Limited {
@@ -1015,29 +1124,6 @@ fn retry_reason(kind: Kind, limited: bool, t: &Tries) -> String {
     }
 }
 
-/// Which steps form each group of more than one step, and the last step of each account in it
-/// (the one whose `to` the account ends the group with). A group of one step, most of a large
-/// plan, is left out: it is its own member and its own last step.
-fn groups(steps: &[Step]) -> HashMap<u32, (Vec<StepId>, Vec<StepId>)> {
-    let mut sizes: HashMap<u32, u32> = HashMap::new();
-    for s in steps {
-        *sizes.entry(s.group).or_default() += 1;
-    }
-    let mut groups: HashMap<u32, (Vec<StepId>, Vec<StepId>)> = HashMap::new();
-    for s in steps.iter().filter(|s| sizes[&s.group] > 1) {
-        groups.entry(s.group).or_default().0.push(s.id);
-    }
-    for (members, last) in groups.values_mut() {
-        let mut seen: HashMap<&str, StepId> = HashMap::new();
-        for &id in members.iter() {
-            seen.insert(&steps[id.index()].account_id, id);
-        }
-        last.extend(seen.into_values());
-        last.sort_unstable();
-    }
-    groups
-}
-
 /// For each step (by index), the step of the plan it needs that vacates its target: a free, a
 /// chain's link or a cycle's temporary whose `from` is this step's `to`.
 fn vacated_by(steps: &[Step]) -> Vec<Option<StepId>> {
@@ -1092,11 +1178,15 @@ mod tests {
             vacated_by(&steps),
             vec![None, Some(StepId(1)), Some(StepId(2)), None]
         );
-        let groups = groups(&steps);
+        let groups = Groups::of_steps(&steps);
         // The swap's accounts end on their last steps: a on 3, b on 2.
-        assert_eq!(groups[&1].0, [1, 2, 3]);
-        assert_eq!(groups[&1].1, [2, 3]);
-        assert!(!groups.contains_key(&2), "a group of one step is its own");
+        assert_eq!(groups.by_number(1), [StepId(1), StepId(2), StepId(3)]);
+        assert_eq!(groups.last_of_accounts(1), [StepId(2), StepId(3)]);
+        assert_eq!(
+            groups.last_of_accounts(2),
+            [StepId(4)],
+            "a group of one step is its own"
+        );
     }
 
     fn machine(n: u32, concurrency: usize) -> Machine {

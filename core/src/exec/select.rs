@@ -5,7 +5,7 @@
 
 use crate::journal::StepState;
 use crate::model::email_key;
-use crate::plan::{Plan, Step, StepId};
+use crate::plan::{Groups, Plan, Step, StepId};
 use hashbrown::HashMap;
 use std::path::PathBuf;
 
@@ -196,16 +196,10 @@ pub struct Choice {
 /// writes each step's group (steps joined by `after` or by their account share one), and
 /// decoding the plan checks that it does; this reads them, it does not work them out again.
 pub fn groups(steps: &[Step]) -> Vec<Vec<u32>> {
-    let mut index: HashMap<u32, usize> = HashMap::new();
-    let mut out: Vec<Vec<u32>> = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
-        let g = *index.entry(step.group).or_insert_with(|| {
-            out.push(Vec::new());
-            out.len() - 1
-        });
-        out[g].push(i as u32);
-    }
-    out
+    Groups::of_steps(steps)
+        .iter()
+        .map(|members| members.iter().map(|id| id.index() as u32).collect())
+        .collect()
 }
 
 /// Which steps this run takes. Groups with nothing left to do are passed over; `--only` keeps
@@ -216,13 +210,10 @@ pub fn choose(
     states: &[StepState],
     selection: &Selection,
 ) -> Result<Choice, SelectError> {
-    let groups = groups(steps);
-    let mut group_of = vec![0usize; steps.len()];
-    for (g, members) in groups.iter().enumerate() {
-        for &i in members {
-            group_of[i as usize] = g;
-        }
-    }
+    let groups = Groups::of_steps(steps);
+    let group_of: Vec<usize> = (0..steps.len())
+        .map(|i| groups.index_of(StepId::of_index(i)).unwrap_or(0))
+        .collect();
     let only = selection
         .only
         .as_ref()
@@ -250,7 +241,7 @@ pub fn choose(
             // Only what is left matters to the scheduler and to the counts.
             let members: Vec<u32> = members
                 .iter()
-                .copied()
+                .map(|id| id.index() as u32)
                 .filter(|&i| !state(i).is_final())
                 .collect();
             let unfinished = members.len();
@@ -298,18 +289,18 @@ pub fn choose(
 pub fn drop_groups(steps: &[Step], choice: &mut Choice, step_ids: &[StepId]) -> usize {
     let hit_ids: hashbrown::HashSet<StepId> = step_ids.iter().copied().collect();
     let mut dropped = 0;
-    for members in groups(steps) {
+    for members in Groups::of_steps(steps).iter() {
         let hit = members
             .iter()
-            .any(|&i| hit_ids.contains(&StepId::of_index(i as usize)) && choice.chosen[i as usize]);
+            .any(|&id| hit_ids.contains(&id) && choice.chosen[id.index()]);
         if !hit {
             continue;
         }
         dropped += 1;
         let mut unfinished = 0;
-        for &i in &members {
-            if choice.chosen[i as usize] {
-                choice.chosen[i as usize] = false;
+        for &id in members {
+            if choice.chosen[id.index()] {
+                choice.chosen[id.index()] = false;
                 unfinished += 1;
             }
         }

@@ -4,6 +4,7 @@
 pub mod access;
 mod compute;
 pub mod file;
+pub mod groups;
 mod placeholder;
 pub mod rollback;
 mod step_json;
@@ -13,6 +14,7 @@ mod unmatched;
 pub use crate::model::StepId;
 pub use access::Access;
 pub use compute::{Computed, Request, compute};
+pub use groups::Groups;
 pub use summary::Summary;
 pub use unmatched::why_unmatched;
 
