@@ -37,7 +37,7 @@ pub enum Error {
     },
     /// A pilot's `--only`/`--exclude` names an account the plan does not have.
     #[error(transparent)]
-    Select(#[from] crate::exec::select::SelectError),
+    Select(#[from] crate::plan::select::SelectError),
     /// The live org could not be read.
     #[error(transparent)]
     Live(#[from] crate::live::reader::LiveError),

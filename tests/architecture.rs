@@ -18,7 +18,11 @@ fn modules(root: &Path) -> BTreeMap<String, String> {
                 dirs.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("main.rs") {
+            // A module's tests in a file of their own may reach anywhere, as inline ones do.
+            if path.extension().is_none_or(|e| e != "rs")
+                || path.ends_with("main.rs")
+                || path.ends_with("tests.rs")
+            {
                 continue;
             }
             let rel: PathBuf = path.strip_prefix(root).unwrap().with_extension("");
@@ -259,4 +263,115 @@ fn the_core_names_no_runtime_network_terminal_or_file_system_api() {
         }
     }
     assert!(found.is_empty(), "{found:#?}");
+}
+
+/// The "may import" column of one of docs/architecture.md's room tables (the one after the
+/// line starting `heading`): each room → the rooms it may import (`None`: anything). A cell
+/// that says "each other" allows the row's own rooms; "nothing of ours", none; "everything" or
+/// "the areas whose errors it wraps", anything. A room named with a path (`plan::file`,
+/// `sim::limiter`) counts as its top-level room.
+fn may_import(doc: &str, heading: &str) -> BTreeMap<String, Option<BTreeSet<String>>> {
+    fn ticked(cell: &str) -> BTreeSet<String> {
+        // Only the names outside parentheses: `api` (`client`) names the room `api`.
+        let mut depth = 0;
+        let mut outside = String::new();
+        for c in cell.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => outside.push(c),
+                _ => {}
+            }
+        }
+        outside
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|name| name.split("::").next().unwrap_or(name).to_owned())
+            .collect()
+    }
+    let start = doc
+        .lines()
+        .position(|l| l.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/architecture.md has no line starting {heading:?}"));
+    let mut out = BTreeMap::new();
+    for line in doc
+        .lines()
+        .skip(start + 1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+    {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let (rooms, allowed) = (ticked(cells[0]), cells[cells.len() - 1]);
+        let allowed = if allowed.contains("each other") {
+            Some(rooms.clone())
+        } else if allowed.contains("nothing of ours") {
+            Some(BTreeSet::new())
+        } else if allowed.contains("everything") || allowed.contains("whose errors") {
+            None
+        } else {
+            Some(ticked(allowed))
+        };
+        for room in rooms {
+            out.insert(room, allowed.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_room_imports_only_what_the_architecture_says_it_may() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .unwrap();
+    let mut wrong = Vec::new();
+    for (crate_dir, heading) in [("core", "In `mailshift-core`"), (".", "In `mailshift` (")] {
+        let table = may_import(&doc, heading);
+        assert!(
+            table.len() > 5,
+            "{crate_dir}: the table was not read: {table:?}"
+        );
+        let edges = graph(&root(crate_dir));
+        for (from, tos) in rooms(&edges) {
+            let Some(allowed) = table.get(&from) else {
+                wrong.push(format!(
+                    "{crate_dir}/src: room `{from}` is not in the table"
+                ));
+                continue;
+            };
+            for to in tos {
+                // A shell room that only re-exports a core room counts as the core room, which
+                // every shell room may import.
+                let core_room = crate_dir == "." && !table.contains_key(&to);
+                if allowed.as_ref().is_some_and(|a| !a.contains(&to)) && !core_room {
+                    wrong.push(format!("{crate_dir}/src: `{from}` imports `{to}`"));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports docs/architecture.md does not allow:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_table_reader_takes_rooms_outside_parentheses_and_the_special_cells() {
+    let doc = "In `x`:\n\n| room | what | may import |\n|---|---|---|\n\
+               | `a`, `b` | x | each other |\n\
+               | `c` (`d`, `e`) | the loop (`f`) | `a`, `sim::limiter` (harness) |\n\
+               | `g` | x | nothing of ours |\n\
+               | `h` | x | everything |\n\nafter\n";
+    let t = may_import(doc, "In `x`");
+    let set = |v: &[&str]| Some(v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>());
+    assert_eq!(t["a"], set(&["a", "b"]));
+    assert_eq!(t["c"], set(&["a", "sim"]));
+    assert!(
+        !t.contains_key("d"),
+        "a submodule in parentheses is not a room"
+    );
+    assert_eq!(t["g"], set(&[]));
+    assert_eq!(t["h"], None);
 }

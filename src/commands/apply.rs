@@ -10,14 +10,14 @@ use crate::error::{Error, Outcome};
 use crate::exec::guard::Trip;
 use crate::exec::pace::Pacer;
 use crate::exec::run::{End, Event, Settings, Stats, execute, now_text};
-use crate::exec::select::{Choice, choose, drop_groups};
 use crate::journal::{self, Record, pace_file};
 use crate::live::drift::Drift;
 use crate::live::reader::LiveError;
 use crate::plan::file::read_hashed;
+use crate::plan::select::{Choice, choose, drop_groups};
 use crate::plan::{Plan, StepId};
 use crate::review::cause::{common_cause, failures_of_last_run};
-use crate::review::machine;
+use crate::review::json;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
 use crate::terminal::{self, note};
@@ -630,12 +630,12 @@ fn summarise(
     let secs = started.elapsed().as_secs_f64();
     if config.json {
         let rows = rows(plan, states, &ended_in(records, states.len()));
-        let summary = machine::Apply {
-            version: machine::VERSION,
+        let summary = json::Apply {
+            version: json::VERSION,
             plan: config.plan.display().to_string(),
             journal: config.journal.display().to_string(),
             ended,
-            sent: machine::Sent {
+            sent: json::Sent {
                 writes: stats.writes,
                 reads: stats.reads,
                 rate_limited: stats.rate_limited,
@@ -645,7 +645,7 @@ fn summarise(
             counts: Counts::of(states),
             steps: &rows,
         };
-        return Ok(terminal::print_data(|out| machine::write(&summary, out))?);
+        return Ok(terminal::print_data(|out| json::write(&summary, out))?);
     }
     terminal::print(|out| {
         writeln!(

@@ -5,10 +5,10 @@
 use super::reading::{Session, listing};
 use crate::config::ApplyConfig;
 use crate::error::Error;
-use crate::exec::select::{Choice, drop_groups};
 use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, behind_plan, drifted};
 use crate::live::reader::LiveError;
+use crate::plan::select::{Choice, drop_groups};
 use crate::plan::{Plan, StepId};
 use crate::terminal::note;
 use hashbrown::HashMap;

@@ -5,7 +5,7 @@ use crate::config::StatusConfig;
 use crate::error::{Error, Outcome};
 use crate::journal::{self, JournalError};
 use crate::plan::file::read_hashed;
-use crate::review::machine;
+use crate::review::json;
 use crate::review::outcome::{Counts, render_status, rows};
 use crate::review::runs::{ended_in, render_runs, run_tallies};
 use crate::terminal;
@@ -47,8 +47,8 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
     let plan_path = config.plan.display().to_string();
     if config.json {
         let rows = rows(&plan, &states, &ended_in(&records, states.len()));
-        let status = machine::Status {
-            version: machine::VERSION,
+        let status = json::Status {
+            version: json::VERSION,
             plan: plan_path,
             journal: config.journal.display().to_string(),
             journal_exists: exists,
@@ -57,7 +57,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
             counts: Counts::of(&states),
             steps: &rows,
         };
-        terminal::print_data(|out| machine::write(&status, out))?;
+        terminal::print_data(|out| json::write(&status, out))?;
         return Ok(Outcome::Clean);
     }
     terminal::print(|out| {

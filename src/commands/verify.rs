@@ -12,7 +12,7 @@ use crate::live::drift::Found;
 use crate::live::reader::LiveError;
 use crate::live::verify::{Planned, mismatches, planned_addresses, started_only};
 use crate::plan::file::read_hashed;
-use crate::review::machine;
+use crate::review::json;
 use crate::terminal;
 use crate::terminal::note;
 use hashbrown::HashMap;
@@ -219,7 +219,7 @@ fn report(
                     Found::Missing => (None, "missing"),
                     Found::Hidden => (None, "hidden"),
                 };
-                machine::Wrong {
+                json::Wrong {
                     account_id: &p.account_id,
                     name: &p.name,
                     expected: &p.address,
@@ -229,8 +229,8 @@ fn report(
                 }
             })
             .collect::<Vec<_>>();
-        let verify = machine::Verify {
-            version: machine::VERSION,
+        let verify = json::Verify {
+            version: json::VERSION,
             plan: config.plan.display().to_string(),
             checked: planned.len(),
             at_planned_address: planned.len() - wrong.len(),
@@ -239,7 +239,7 @@ fn report(
             listing_reads: pages,
             wrong,
         };
-        return Ok(terminal::print_data(|out| machine::write(&verify, out))?);
+        return Ok(terminal::print_data(|out| json::write(&verify, out))?);
     }
     terminal::print(|out| {
         writeln!(

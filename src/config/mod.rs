@@ -3,11 +3,11 @@
 use crate::api::{ApiKey, ClientConfig};
 use crate::cli::Format;
 use crate::cli::{ApiArgs, ApplyArgs, PlanArgs, RollbackArgs, StatusArgs, VerifyArgs};
-use crate::exec::guard::Limits;
-use crate::exec::retry::RetryPolicy;
-use crate::exec::select::{AccountList, Selection, parse_list};
-use crate::input::{ColumnMap, DomainRule};
 use crate::model::{domain_key, is_domain};
+use mailshift_core::exec::guard::Limits;
+use mailshift_core::exec::retry::RetryPolicy;
+use mailshift_core::input::{ColumnMap, DomainRule};
+use mailshift_core::plan::select::{AccountList, Selection, parse_list};
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};

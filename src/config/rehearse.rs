@@ -3,7 +3,7 @@
 use super::simulator::{Defaults, SimBehaviour};
 use super::{ConfigError, check_rate, wishes};
 use crate::cli::RehearseArgs;
-use crate::input::DomainRule;
+use mailshift_core::input::DomainRule;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 
 use super::{ConfigError, Sources, domain_keys, read_key_file};
 use crate::cli::{SimBehaviourArgs, SimulateArgs};
-use crate::sim::faults::FaultConfig;
+use mailshift_core::sim::faults::FaultConfig;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

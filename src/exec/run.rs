@@ -9,7 +9,7 @@ pub use super::machine::{End, Event, Settings, Stats};
 use super::pace::Pacer;
 use crate::api::Client;
 use crate::journal::{JournalError, JournalWriter, StepState};
-use crate::plan::{Step, StepId, StepKind};
+use mailshift_core::plan::{Step, StepId, StepKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};

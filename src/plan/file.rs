@@ -1,9 +1,9 @@
 //! The plan file on disk: read whole, and written atomically with mode 0600 because it holds
 //! names and addresses. The format (encode, decode, the version rules) is
-//! `mailshift_core::plan::file`.
+//! `mailshift_core::plan::format`.
 
 use mailshift_core::plan::Plan;
-pub use mailshift_core::plan::file::*;
+pub use mailshift_core::plan::format::*;
 use std::path::Path;
 
 /// What record of a run `path` holds, if any, in words.

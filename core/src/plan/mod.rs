@@ -3,10 +3,11 @@
 
 pub mod access;
 mod compute;
-pub mod file;
+pub mod format;
 pub mod groups;
 mod placeholder;
 pub mod rollback;
+pub mod select;
 mod step_json;
 mod summary;
 mod unmatched;

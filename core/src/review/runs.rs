@@ -87,8 +87,8 @@ pub fn render_runs(
         let scope = t.scope.as_deref().unwrap_or("whole plan");
         writeln!(out, "  {:>3}  {scope:<32} {}", t.run, ended.join(", "))?;
     }
-    let everything = crate::exec::select::Selection::default();
-    if let Ok(left) = crate::exec::select::choose(steps, states, &everything)
+    let everything = crate::plan::select::Selection::default();
+    if let Ok(left) = crate::plan::select::choose(steps, states, &everything)
         && left.steps > 0
     {
         writeln!(
