@@ -3,7 +3,7 @@
 //! account's email. Reads are paced by `--rate`, run `--concurrency` at once, and shown with a
 //! progress bar (hidden when standard error is not a terminal).
 
-use super::reading::Session;
+use super::Session;
 use crate::error::Error;
 use crate::journal::permission_cache::CacheWriter;
 use crate::live::manage::Permission;
@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 /// The domain keys the org has verified.
-pub(super) fn verified_domains(
+pub(in crate::commands) fn verified_domains(
     session: &Session,
     org_id: &str,
 ) -> Result<BTreeSet<String>, LiveError> {
@@ -35,7 +35,7 @@ pub(super) fn verified_domains(
 
 /// What `GET /users/{id}/manage` said of the accounts that are not allowed.
 #[derive(Debug, Default)]
-pub(super) struct Permissions {
+pub(in crate::commands) struct Permissions {
     /// Account ID → the API's reason key.
     pub denied: HashMap<String, String>,
     /// Accounts the API does not know (404).
@@ -47,7 +47,7 @@ pub(super) struct Permissions {
 
 /// How far pre-flight trusts the listing's word.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Trust {
+pub(in crate::commands) enum Trust {
     /// Only "writable" is taken from the listing; every other account is read, so that the
     /// plan holds the API's own answer (its reason key, or its 403 in words) whichever listing
     /// the org's API serves: a plan is the same from the v2 search as from the v1 listing.
@@ -59,7 +59,7 @@ pub(super) enum Trust {
 
 /// What the session's last listing (the v2 directory search) settles of `ids`, and the
 /// accounts it leaves to a permission read.
-pub(super) fn from_listing(
+pub(in crate::commands) fn from_listing(
     session: &Session,
     ids: &[String],
     trust: Trust,
@@ -91,7 +91,7 @@ pub(super) fn from_listing(
 
 impl Permissions {
     /// Adds what another source found (the listing, then the reads).
-    pub(super) fn merge(&mut self, other: Permissions) {
+    pub(in crate::commands) fn merge(&mut self, other: Permissions) {
         self.denied.extend(other.denied);
         self.missing.extend(other.missing);
         self.refused.extend(other.refused);
@@ -99,7 +99,7 @@ impl Permissions {
 }
 
 /// Says how many accounts the listing settled, and why the rest are read.
-pub(super) fn say_settled(total: usize, to_read: usize) {
+pub(in crate::commands) fn say_settled(total: usize, to_read: usize) {
     if to_read < total {
         crate::terminal::note!(
             "Pre-flight: the org's directory listing settled who may be written for {} of {}; {} read one by one (those it does not settle, and at least one, which checks the key).",
@@ -113,7 +113,7 @@ pub(super) fn say_settled(total: usize, to_read: usize) {
 /// Reads the `email.set` privilege of each account, `concurrency` at a time; accounts in
 /// `known` (read on an earlier try) are not read again, and each new read goes to `cache` as it
 /// comes. Ctrl-C ends the reads at once: nothing has been written, and the reads made are kept.
-pub(super) fn permissions(
+pub(in crate::commands) fn permissions(
     session: &Session,
     ids: &[String],
     concurrency: usize,
@@ -242,7 +242,7 @@ fn bar(len: u64) -> ProgressBar {
 /// The emails of accounts the listing hides, read from their profiles, `concurrency` at a time;
 /// `None` for an account that no longer exists. An account the API refuses on its own is left
 /// out (its email stays unknown) and named on standard error.
-pub(super) fn read_emails(
+pub(in crate::commands) fn read_emails(
     session: &Session,
     ids: &[String],
     concurrency: usize,
@@ -269,10 +269,10 @@ pub(super) fn read_emails(
 }
 
 /// Lines of a list printed before "... and N more".
-pub(super) const SHOWN: usize = 20;
+pub(in crate::commands) const SHOWN: usize = 20;
 
 /// Says how many of `n` lines were not printed.
-pub(super) fn more(n: usize) {
+pub(in crate::commands) fn more(n: usize) {
     if n > SHOWN {
         crate::terminal::say!("  ... and {} more", n - SHOWN);
     }

@@ -4,8 +4,10 @@
 //! rendered (`hash_first` holds it back until the file's content hash, which it names first,
 //! is known).
 
-use super::plan_live;
-use super::plan_source::Source;
+mod hash_first;
+mod live;
+mod source;
+
 use crate::config::PlanConfig;
 use crate::error::{Error, Outcome};
 use crate::hash::sha256_hex;
@@ -20,6 +22,7 @@ use crate::plan::{
 use crate::review;
 use crate::terminal::note;
 use crate::words::counted;
+use source::Source;
 use std::path::PathBuf;
 use std::thread;
 
@@ -137,7 +140,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
                     mailshift_core::input::Target::Invalid { .. } => None,
                 })
                 .collect();
-            let (source, session) = plan_live::source(config, live, accounts, &wanted)?;
+            let (source, session) = live::source(config, live, accounts, &wanted)?;
             (source, Some((live, session)))
         }
     };
@@ -146,7 +149,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
         operator: config
             .operator
             .as_deref()
-            .and_then(|o| plan_live::operator_id(&source.org, o)),
+            .and_then(|o| live::operator_id(&source.org, o)),
         allow_self: config.allow_self,
         allow_scim_unlink: config.allow_scim_unlink,
         allow_non_ascii_local: config.allow_non_ascii_local_part,
@@ -166,7 +169,7 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     let mut checked_live = None;
     if let Some((live, session)) = &live {
         // Only accounts the unchecked plan writes can be written once locks are known.
-        let (denied, read) = plan_live::denied(session, live, &computed.steps)?;
+        let (denied, read) = live::denied(session, live, &computed.steps)?;
         access.denied = denied;
         checked_live = Some(LiveCheck {
             org_id: live.org_id.clone(),
@@ -215,10 +218,10 @@ pub fn make(config: &PlanConfig) -> Result<Plan, Error> {
     let unverified = written_of(&computed.steps, &source.unverified);
     let groups_before_unlink = live
         .as_ref()
-        .map(|(_, session)| plan_live::groups_before_unlink(session, &computed.steps))
+        .map(|(_, session)| live::groups_before_unlink(session, &computed.steps))
         .unwrap_or_default();
     let scim_in_the_way = match &live {
-        Some((live, session)) => plan_live::scim_in_the_way(session, live, &computed)?,
+        Some((live, session)) => live::scim_in_the_way(session, live, &computed)?,
         None => Vec::new(),
     };
     let plan = Plan {
@@ -434,8 +437,8 @@ fn print_review_as_hashed(
     hash: std::sync::mpsc::Receiver<String>,
 ) -> Result<(), Error> {
     print_as(format, |out| {
-        let mut out = super::hash_first::HashFirst::new(out, hash);
-        review::render(plan, format, super::hash_first::PLACEHOLDER, &mut out)?;
+        let mut out = hash_first::HashFirst::new(out, hash);
+        review::render(plan, format, hash_first::PLACEHOLDER, &mut out)?;
         std::io::Write::flush(&mut out)
     })
 }

@@ -2,7 +2,7 @@
 //! not one per account) against each touched account's next precondition. Accounts the listing
 //! hides or shows drifted are read once more on their own, since a listing may lag behind.
 
-use super::reading::{Session, listing};
+use crate::commands::reading::{Session, listing};
 use crate::config::ApplyConfig;
 use crate::error::Error;
 use crate::journal::StepState;

@@ -3,8 +3,8 @@
 //! set the email of every account the run writes. Each finding is listed; any refuses the run
 //! before the journal exists.
 
-use super::preflight::{self, SHOWN, more};
-use super::reading::Session;
+use crate::commands::reading::Session;
+use crate::commands::reading::preflight::{self, SHOWN, more};
 use crate::config::ApplyConfig;
 use crate::error::Error;
 use crate::journal::permission_cache::{self, CacheWriter};
@@ -135,7 +135,7 @@ pub(super) fn check(
     };
     let cached = permission_cache::load(&cache_path, &owner, SystemTime::now());
     if cached.ours {
-        super::warn_if_loose(&cache_path);
+        crate::commands::warn_if_loose(&cache_path);
     }
     let known = cached.reads;
     let remembered = ids.iter().filter(|id| known.contains_key(*id)).count();

@@ -1,7 +1,10 @@
 //! The shell around `live::reader` for commands that read the org before or instead of writing:
 //! one runtime, one reader, a listing that may start early (beside other reads, in the same
 //! pace), and a spinner that says how far the listing has got (hidden when standard error is not
-//! a terminal).
+//! a terminal). What `apply`, `plan`, `verify` and `rollback` share before their first request:
+//! the session, and `preflight` (who may be written, from the listing or one read each).
+
+pub(super) mod preflight;
 
 use crate::api::{Client, ClientConfig};
 use crate::error::Error;

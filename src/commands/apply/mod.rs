@@ -3,7 +3,12 @@
 //! the Ctrl-C handler and the progress consumer, and prints the outcome from the journal.
 
 use super::reading::Session;
-use super::{apply_checks, drift, look_back, progress};
+mod checks;
+mod drift;
+mod look_back;
+mod progress;
+mod throughput;
+
 use crate::api::Client;
 use crate::config::ApplyConfig;
 use crate::error::{Error, Outcome};
@@ -304,7 +309,7 @@ fn check_live(
     // are read one after another, and alone they would leave the key's budget idle.
     let listed = Instant::now();
     first_look(&session, plan, choice, org_id, true)?;
-    apply_checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
+    checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
     let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
     Ok(Checked {
         drifted,

@@ -1,5 +1,5 @@
 //! The org to plan against, from the accounts export or the live org, and what the plan records of
-//! where it came from. Its own room so that `plan` and `plan_live`, which each build one, need not
+//! where it came from. Its own room so that `plan` and `plan::live`, which each build one, need not
 //! import each other's.
 
 use crate::input::Layout;

@@ -2,9 +2,9 @@
 //! checks) the export, the org's verified domains stand in for `--verified-domains`, and
 //! `GET /users/{id}/manage` tells which accounts the API may write.
 
-use super::plan_source::Source;
-use super::preflight::{self, SHOWN, more};
-use super::reading::Session;
+use super::source::Source;
+use crate::commands::reading::Session;
+use crate::commands::reading::preflight::{self, SHOWN, more};
 use crate::config::{LiveConfig, PlanConfig};
 use crate::error::Error;
 use crate::exec::retry::RetryPolicy;

@@ -3,7 +3,8 @@
 //! while the simulator limits and spoils requests, verifies, and says what the real run will
 //! take. The simulator runs on its own runtime, so `plan`, `apply` and `verify` run unchanged.
 
-use super::rehearse_stop::{self, Phase};
+mod stop;
+
 use super::{apply, plan, simulate, verify};
 use crate::cli::{Cli, Command};
 use crate::config::{ApplyConfig, ConfigError, PlanConfig, RehearseConfig, Sources, VerifyConfig};
@@ -16,6 +17,7 @@ use crate::terminal::{self, say};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use stop::Phase;
 
 /// The files a rehearsal leaves in its directory; an earlier rehearsal's are removed first, so
 /// that its journal is not taken for this one's.
@@ -45,7 +47,7 @@ pub fn run(config: &RehearseConfig) -> Result<Outcome, Error> {
     let server = runtime
         .block_on(server::start(sim_config))
         .map_err(Error::Simulator)?;
-    let phases = rehearse_stop::watch(&runtime, config.dir.clone());
+    let phases = stop::watch(&runtime, config.dir.clone());
     terminal::line(&introduction(config, seed))?;
     terminal::line(&expected_duration(
         accounts,
@@ -162,7 +164,7 @@ fn rehearse(
     sources: Sources,
     paths: &Paths,
     server: &Server,
-    phase: &rehearse_stop::Phases,
+    phase: &stop::Phases,
 ) -> Result<Phases, Error> {
     let rate = config.apply_rate.to_string();
     let concurrency = config.concurrency.to_string();

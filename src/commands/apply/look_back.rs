@@ -4,8 +4,8 @@
 //! elsewhere (the journal's runs went to another API, or the account was changed since) is
 //! named, and the run does not exit 0.
 
-use super::reading::{Session, listing};
-use super::verify::{read_hidden, reread};
+use crate::commands::reading::{Session, listing};
+use crate::commands::verify::{read_hidden, reread};
 use crate::config::ApplyConfig;
 use crate::error::Error;
 use crate::journal::StepState;
