@@ -6,6 +6,9 @@
 //! 1% form swaps and 3-cycles; 1% of the rows name accounts the export lacks (listed as having no account).
 //! Beside each median it prints the floor (see `floor_once`) and plan ÷ floor, for 20,000,
 //! 100,000 and 1,000,000 accounts.
+//! With MAILSHIFT_BENCH_ORG=mixed, the org has every hard case mixed in instead (`generate_mixed`:
+//! frees of active holders, chains, swaps, 3-cycles, blocked rows of every reason the files can
+//! give, mixed case, rows by ID and by address), in `target/bench-plan-mixed-N`.
 //! Environment: MAILSHIFT_BENCH_ACCOUNTS (sizes, comma-separated; default 20000,100000,1000000),
 //! MAILSHIFT_BENCH_RUNS (default 5), MAILSHIFT_BENCH_BASELINE (another build's `mailshift`, say
 //! an earlier revision's: each run then plans with it too, in turn with this build and the
@@ -103,20 +106,139 @@ fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
     tgt.flush()
 }
 
+/// Writes an org with every hard case mixed in, as a real rebrand has them: frees of active
+/// holders (accounts the target list does not move), chains of three, swaps and 3-cycles,
+/// blocked rows of every reason the files alone can give (no account, no account named, an ID
+/// and an address naming two accounts, two rows for one account, an address the API refuses,
+/// an unverified domain, a user part outside ASCII, two accounts wanting one address, a holder
+/// that stays), addresses in mixed case, and rows by account ID and by current address.
+fn generate_mixed(dir: &Path, n: usize) -> std::io::Result<()> {
+    let holders = n / 50; // 2% hold an address a mover wants and are not in the target list
+    let movers = n - holders;
+    // Every seventh address in mixed case, as exports have them.
+    let old = |i: usize| {
+        if i % 7 == 3 {
+            format!("User{i}@Old.Example")
+        } else {
+            format!("user{i}@old.example")
+        }
+    };
+    let mut acc = BufWriter::with_capacity(1 << 20, File::create(dir.join("accounts.csv"))?);
+    writeln!(
+        acc,
+        "User id,User name,email,User status,Added to org,Jira - acme,Last seen in Jira - acme"
+    )?;
+    for i in 0..n {
+        let email = if i < movers {
+            old(i)
+        } else {
+            format!("taken{}@new.example", i - movers)
+        };
+        let status = if i % 50 == 0 { "Inactive" } else { "Active" };
+        writeln!(
+            acc,
+            "{},User {i},{email},{status},12 Mar 2021,User,Never accessed",
+            account_id(i)
+        )?;
+    }
+    acc.flush()?;
+    let mut tgt = BufWriter::with_capacity(1 << 20, File::create(dir.join("targets.csv"))?);
+    writeln!(tgt, "account_id,current_email,target_email")?;
+    // Every fourth row names its account by its current address, the rest by ID.
+    let row = |tgt: &mut BufWriter<File>, i: usize, target: &str| {
+        if i % 4 == 1 {
+            writeln!(tgt, ",{},{target}", old(i))
+        } else {
+            writeln!(tgt, "{},,{target}", account_id(i))
+        }
+    };
+    let mut i = 0;
+    // Frees: movers wanting what an active holder has.
+    while i < holders {
+        row(&mut tgt, i, &format!("taken{i}@new.example"))?;
+        i += 1;
+    }
+    // Chains of three, 3% of the rows.
+    let end = i + n * 3 / 100 / 3 * 3;
+    while i < end {
+        row(&mut tgt, i, &old(i + 1))?;
+        row(&mut tgt, i + 1, &old(i + 2))?;
+        row(&mut tgt, i + 2, &format!("user{}@new.example", i + 2))?;
+        i += 3;
+    }
+    // A swap and a 3-cycle per five rows, 1%.
+    let end = i + n / 100 / 5 * 5;
+    while i < end {
+        row(&mut tgt, i, &old(i + 1))?;
+        row(&mut tgt, i + 1, &old(i))?;
+        row(&mut tgt, i + 2, &old(i + 3))?;
+        row(&mut tgt, i + 3, &old(i + 4))?;
+        row(&mut tgt, i + 4, &old(i + 2))?;
+        i += 5;
+    }
+    // Blocked rows: one of each reason per 1,000 accounts.
+    for _ in 0..(n / 1000).max(1) {
+        if i + 12 >= movers {
+            break;
+        }
+        writeln!(tgt, ",,nobody{i}@new.example")?; // no account named
+        writeln!(tgt, "{},{},user{i}@new.example", account_id(i), old(i + 1))?; // two accounts
+        row(&mut tgt, i + 2, &format!("user{}@new.example", i + 2))?; // two rows, one account
+        row(&mut tgt, i + 2, &format!("other{}@new.example", i + 2))?;
+        row(&mut tgt, i + 3, "not an address")?;
+        row(
+            &mut tgt,
+            i + 4,
+            &format!("user{}@unverified.example", i + 4),
+        )?;
+        row(&mut tgt, i + 5, &format!("us\u{e9}r{}@new.example", i + 5))?;
+        row(&mut tgt, i + 6, &format!("shared{i}@new.example"))?; // one address, two accounts
+        row(&mut tgt, i + 7, &format!("shared{i}@new.example"))?;
+        row(&mut tgt, i + 8, &old(i + 8))?; // stays where it is...
+        row(&mut tgt, i + 9, &old(i + 8))?; // ... so this one cannot have its address
+        writeln!(tgt, "{},,ghost{i}@new.example", account_id(n + i))?; // no such account
+        i += 10;
+    }
+    // Everyone else: a plain rebrand, every fifth target in mixed case.
+    while i < movers {
+        if i % 5 == 2 {
+            row(&mut tgt, i, &format!("User{i}@New.Example"))?;
+        } else {
+            row(&mut tgt, i, &format!("user{i}@new.example"))?;
+        }
+        i += 1;
+    }
+    tgt.flush()
+}
+
+/// Which org the bench plans: `rebrand` (the default) or `mixed` (MAILSHIFT_BENCH_ORG).
+fn mixed() -> bool {
+    std::env::var("MAILSHIFT_BENCH_ORG").is_ok_and(|v| v == "mixed")
+}
+
+/// What `plan` exits with on the org: 2 where rows are blocked.
+fn expected_code() -> i32 {
+    if mixed() { 2 } else { 0 }
+}
+
 /// Plans the org in `dir` once.
 fn run_once(bin: &str, dir: &Path) -> Measured {
+    let mut args = vec![
+        "plan",
+        "--accounts",
+        "accounts.csv",
+        "--targets",
+        "targets.csv",
+        "--out",
+        "plan.json",
+    ];
+    if mixed() {
+        args.extend(["--verified-domains", "old.example,new.example"]);
+    }
     measured(
         Command::new(bin)
             .current_dir(dir)
-            .args([
-                "plan",
-                "--accounts",
-                "accounts.csv",
-                "--targets",
-                "targets.csv",
-                "--out",
-                "plan.json",
-            ])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     )
@@ -183,11 +305,19 @@ const FLOOR_DIR: &str = "MAILSHIFT_BENCH_FLOOR_DIR";
 fn bench(n: usize, runs: usize) {
     let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
-        .join(format!("bench-plan-{n}"));
+        .join(if mixed() {
+            format!("bench-plan-mixed-{n}")
+        } else {
+            format!("bench-plan-{n}")
+        });
     std::fs::create_dir_all(&dir).expect("create bench dir");
     if !dir.join("targets.csv").exists() {
         let t = Instant::now();
-        generate(&dir, n).expect("generate the org");
+        if mixed() {
+            generate_mixed(&dir, n).expect("generate the org");
+        } else {
+            generate(&dir, n).expect("generate the org");
+        }
         eprintln!(
             "generated {n} accounts in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -204,14 +334,15 @@ fn bench(n: usize, runs: usize) {
     for _ in 0..runs {
         if let Some(base) = &baseline {
             let run = run_once(base, &dir);
-            assert_eq!(run.code, Some(0), "the baseline's plan exits 0");
+            assert_eq!(run.code, Some(expected_code()), "the baseline's plan");
             base_walls.push(run.wall);
             base_peak = base_peak.max(run.peak_mib);
         }
         let run = run_once(bin, &dir);
         // The 1% of rows naming accounts the export lacks are listed as having no account,
-        // not blocked; nothing else in the generated org is blocked.
-        assert_eq!(run.code, Some(0), "plan exits 0");
+        // not blocked; nothing else in the rebrand org is blocked. The mixed org blocks rows
+        // on purpose: exit 2.
+        assert_eq!(run.code, Some(expected_code()), "plan's exit code");
         walls.push(run.wall);
         peak = peak.max(run.peak_mib);
         floors.push(floor_in_child(&dir));
