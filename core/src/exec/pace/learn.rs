@@ -98,6 +98,9 @@ pub(super) struct Learning {
     /// How long answers take, smoothed: the start doubles once per few of them, so that its
     /// overshoot before the first 429 comes back is the same at any latency.
     latency: Option<Duration>,
+    /// What the server took over the last `WINDOW`, as of the last answer: a rate learnt is
+    /// never kept above it (a cut's rate or its guess of the limit may be above the limit).
+    took: Option<f64>,
 }
 
 impl Learning {
@@ -123,6 +126,7 @@ impl Learning {
             touched: safe.map(|_| rate),
             starting: safe.is_none() && rate < ceiling,
             latency: None,
+            took: safe.map(|_| rate),
         }
     }
 
@@ -149,11 +153,10 @@ impl Learning {
         if self.starting {
             return None;
         }
-        if self.touched.is_none() {
-            // The ceiling, taken without a burst of 429s: safe at this ceiling.
-            return (self.heard >= FEW).then_some(self.rate);
-        }
-        Some(self.known.map_or(self.rate, |k| self.rate.min(k)))
+        let took = self.took?;
+        // The rate, never above what the last cut measured nor above what the server took.
+        let rate = self.known.map_or(self.rate, |k| self.rate.min(k)).min(took);
+        (rate > 0.0).then_some(rate)
     }
 
     pub(super) fn rebased(mut self, by: Duration) -> Learning {
@@ -286,6 +289,9 @@ impl Learning {
         // Accepted beyond the limit learnt at the last cut: the limit is higher (until a cut
         // has measured one, the climb is quick anyway).
         let accepted = self.accepted(now);
+        if self.heard >= FEW {
+            self.took = Some(accepted);
+        }
         if now.saturating_sub(self.steady_since) >= WINDOW && self.answered.len() >= 10 {
             self.known = self.known.map(|k| k.max(accepted));
         }

@@ -116,7 +116,8 @@ impl Pacer {
     }
 
     /// The limit learnt so far, to start the next run against the same API and key at: the
-    /// rate once the start is over, never above what the last cut measured.
+    /// rate once the start is over, never above what the last cut measured nor above what the
+    /// server took over the last window; `None` during the start or before ten answers.
     pub fn learnt(&self) -> Option<f64> {
         self.learning.learnt()
     }
@@ -602,5 +603,19 @@ mod tests {
         let mut q = Pacer::starting(1000.0, Some(97.0));
         send_answered(&mut q, Duration::ZERO, 2 * S);
         assert!(q.rate() < 97.0 * 1.01, "{}", q.rate());
+    }
+
+    #[test]
+    fn a_rate_learnt_is_never_above_what_the_server_took() {
+        // Sending at the ceiling (1,000/s) with no 429, but only 100 a second answered (a slow
+        // server, or concurrency): the rate is no measure of the limit; what was taken is.
+        let mut p = Pacer::at_ceiling(1000.0);
+        steady(&mut p, Duration::ZERO, 3 * S);
+        let learnt = p.learnt().expect("something learnt after three seconds");
+        assert!(learnt > 90.0 && learnt <= 101.0, "{learnt}");
+        // Before ten answers, nothing.
+        let mut q = Pacer::at_ceiling(1000.0);
+        steady(&mut q, Duration::ZERO, 50 * MS);
+        assert_eq!(q.learnt(), None);
     }
 }
