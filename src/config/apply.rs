@@ -192,12 +192,11 @@ fn account_list(
 mod tests {
     use super::*;
     use crate::config::DEFAULT_API_URL;
+    use crate::config::table::{command, with_sources};
     use clap::Parser;
 
     fn apply(line: &str, env: &[(&str, &str)]) -> Result<ApplyConfig, ConfigError> {
-        let argv = std::iter::once("mailshift").chain(line.split_whitespace());
-        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
-        let crate::cli::Command::Apply(args) = cli.command else {
+        let crate::cli::Command::Apply(args) = command(line) else {
             panic!("not apply")
         };
         let env: Vec<(String, String)> = env
@@ -217,25 +216,12 @@ mod tests {
     /// `mailshift LINE` as `apply` would take it, with `files` as the only files there are and
     /// no environment.
     fn apply_with_files(line: &str, files: &[(&str, &[u8])]) -> Result<ApplyConfig, ConfigError> {
-        let argv = std::iter::once("mailshift").chain(line.split_whitespace());
-        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
-        let crate::cli::Command::Apply(args) = cli.command else {
+        let crate::cli::Command::Apply(args) = command(line) else {
             panic!("not apply")
         };
-        let read = |path: &Path| {
-            files
-                .iter()
-                .find(|(name, _)| Path::new(name) == path)
-                .map(|(_, bytes)| bytes.to_vec())
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        };
-        ApplyConfig::from_arguments(
-            args,
-            Sources {
-                var: &|_| None,
-                read: &read,
-            },
-        )
+        with_sources(&[], files, |sources| {
+            ApplyConfig::from_arguments(args, sources)
+        })
     }
 
     #[test]

@@ -729,20 +729,14 @@ impl Machine {
         jitter: f64,
     ) -> Verdict {
         let policy = self.settings.policy;
-        let fresh = self.fresh_tries(id);
-        let mut t = self.tries.remove(&id).unwrap_or(fresh);
         let limited = matches!(w, Write::RateLimited { .. });
         self.stats.writes += 1;
-        if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_write(w), &mut t) {
-            self.tries.insert(id, t);
-            // A 429 is certainly not applied; a 5xx that asks for the wait may have been, and
-            // stays to check.
-            return Verdict::TooLong {
-                wait,
-                told_by,
-                not_applied: limited,
-            };
-        }
+        // A 429 is certainly not applied; a 5xx that asks for the wait may have been, and stays
+        // to check.
+        let mut t = match self.take_step_answer(now, id, sent_at, info, heard_write(w), limited) {
+            Ok(t) => t,
+            Err(too_long) => return too_long,
+        };
         if matches!(
             w,
             Write::Transient {
@@ -773,6 +767,33 @@ impl Machine {
         Verdict::Step { decision, limited }
     }
 
+    /// Takes a step's tries out to be updated by its answer, with the answer taken in (`take_in`);
+    /// a wait beyond `--max-wait` puts them back and is the verdict (`not_applied`: the write
+    /// was certainly not applied).
+    fn take_step_answer(
+        &mut self,
+        now: Duration,
+        id: StepId,
+        sent_at: Duration,
+        info: RateInfo,
+        heard: Heard,
+        not_applied: bool,
+    ) -> Result<Tries, Verdict> {
+        let fresh = self.fresh_tries(id);
+        let mut t = self.tries.remove(&id).unwrap_or(fresh);
+        match self.take_in(now, sent_at, info, heard, &mut t) {
+            None => Ok(t),
+            Some((wait, told_by)) => {
+                self.tries.insert(id, t);
+                Err(Verdict::TooLong {
+                    wait,
+                    told_by,
+                    not_applied,
+                })
+            }
+        }
+    }
+
     /// A check's answer (the account read after an uncertain write, or to explain a refusal).
     fn check_answer(
         &mut self,
@@ -784,17 +805,11 @@ impl Machine {
         jitter: f64,
     ) -> Verdict {
         let policy = self.settings.policy;
-        let fresh = self.fresh_tries(id);
-        let mut t = self.tries.remove(&id).unwrap_or(fresh);
         self.stats.reads += 1;
-        if let Some((wait, told_by)) = self.take_in(now, sent_at, info, heard_read(r), &mut t) {
-            self.tries.insert(id, t);
-            return Verdict::TooLong {
-                wait,
-                told_by,
-                not_applied: false,
-            };
-        }
+        let mut t = match self.take_step_answer(now, id, sent_at, info, heard_read(r), false) {
+            Ok(t) => t,
+            Err(too_long) => return too_long,
+        };
         if matches!(r, Read::Transient { .. }) {
             t.failed_reads += 1;
         }

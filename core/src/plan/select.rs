@@ -192,16 +192,6 @@ pub struct Choice {
     pub settled_anyway: usize,
 }
 
-/// The steps of each dependency group, groups in plan order, steps in plan order. The planner
-/// writes each step's group (steps joined by `after` or by their account share one), and
-/// decoding the plan checks that it does; this reads them, it does not work them out again.
-pub fn groups(steps: &[Step]) -> Vec<Vec<u32>> {
-    Groups::of_steps(steps)
-        .iter()
-        .map(|members| members.iter().map(|id| id.index() as u32).collect())
-        .collect()
-}
-
 /// Which steps this run takes. Groups with nothing left to do are passed over; `--only` keeps
 /// the groups that touch a listed account, `--exclude` drops them, and `--limit` then takes
 /// groups in plan order while they fit (the first one always, whole).
@@ -374,6 +364,15 @@ fn named_groups(
 mod tests {
     use super::*;
     use crate::plan::step_of as step;
+
+    /// The plan's groups as step indices, groups in plan order, steps in plan order: how
+    /// `Groups` reads them, in the shape these tests compare.
+    fn groups(steps: &[Step]) -> Vec<Vec<u32>> {
+        Groups::of_steps(steps)
+            .iter()
+            .map(|members| members.iter().map(|id| id.index() as u32).collect())
+            .collect()
+    }
 
     /// Group A: a free (1) and the rename that takes the freed address (2). Group B: one
     /// rename (3). Group C: a swap through a temporary address (4, 5, 6). Group D: one rename (7).

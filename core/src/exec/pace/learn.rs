@@ -170,14 +170,14 @@ impl Learning {
         self
     }
 
-    /// A 429 to a request sent at `sent_at`, received at `now`; `went` is what went out over
-    /// `SENT_SPAN`.
+    /// A 429 to a request sent at `sent_at`, received at `now`; `went` measures what went
+    /// out over `SENT_SPAN`, where a cut needs it.
     pub(super) fn limited(
         &mut self,
         now: Duration,
         sent_at: Duration,
         probe_answer: bool,
-        went: f64,
+        went: impl FnOnce() -> f64,
     ) -> Heard {
         // The 429s of one burst (requests sent before the first of them was answered) count
         // once: one cut, one step of the pause, one in the share of 429s. A probe's 429 is a
@@ -212,7 +212,7 @@ impl Learning {
         self.recent.clear();
         self.strikes += 1;
         if !probe_answer {
-            self.cut(now, measured, went);
+            self.cut(now, measured, went());
         }
         self.last_cut = now;
         Heard::Pause {
@@ -266,7 +266,7 @@ impl Learning {
         sent_at: Duration,
         opened: bool,
         budget: (Option<u32>, Option<u32>),
-        went: f64,
+        went: impl FnOnce() -> f64,
     ) {
         self.note(now, false);
         let took = now.saturating_sub(sent_at);
@@ -336,7 +336,7 @@ impl Learning {
     /// The start's climb: double every `DOUBLING` (sooner where answers come sooner), never far
     /// past what goes out (a rate that concurrency holds back is not one the server has seen),
     /// until the ceiling; held while a budget's headers say it is nearly spent.
-    fn start_climb(&mut self, now: Duration, roomy: bool, went: f64) {
+    fn start_climb(&mut self, now: Duration, roomy: bool, went: impl FnOnce() -> f64) {
         if !roomy {
             self.last_change = now;
             return;
@@ -353,7 +353,7 @@ impl Learning {
             return;
         }
         let factor = 2f64.powf((since.as_secs_f64() / doubling.as_secs_f64()).min(4.0));
-        let cap = (3.0 * went).max(START);
+        let cap = (3.0 * went()).max(START);
         self.rate = (self.rate * factor)
             .min(cap.max(self.rate))
             .clamp(self.floor, self.ceiling);
@@ -394,20 +394,6 @@ impl Learning {
         {
             self.answered.pop_front();
         }
-        // Over the whole span, or since the first answer when there has not been one yet
-        // (answers come a latency after their requests, so the time since the start would
-        // understate it); at least 0.1 s.
-        let within = self
-            .answered
-            .iter()
-            .rev()
-            .take_while(|&&t| now.saturating_sub(t) <= span);
-        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
-        let span = now
-            .saturating_sub(first)
-            .min(span)
-            .max(Duration::from_millis(100))
-            .as_secs_f64();
-        count as f64 / span
+        super::per_second(&self.answered, now, span)
     }
 }

@@ -36,7 +36,26 @@ mod slots;
 use crate::api::{Got, RateInfo};
 use learn::{Heard, Learning, SENT_SPAN};
 use slots::Slots;
+use std::collections::VecDeque;
 use std::time::Duration;
+
+/// Events per second among `times` (oldest first) over the last `span`, or since the first of
+/// them when that is sooner (answers come a latency after their requests, so the time since a
+/// start would understate it); at least 0.1 s. What went out and what was answered are both
+/// measured this way.
+fn per_second(times: &VecDeque<Duration>, now: Duration, span: Duration) -> f64 {
+    let within = times
+        .iter()
+        .rev()
+        .take_while(|&&t| now.saturating_sub(t) <= span);
+    let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
+    let span = now
+        .saturating_sub(first)
+        .min(span)
+        .max(Duration::from_millis(100))
+        .as_secs_f64();
+    count as f64 / span
+}
 
 /// Why requests are being held back, for the progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,9 +176,12 @@ impl Pacer {
     /// Learns from the answer to a request sent at `sent_at`, received at `now`.
     pub fn observe(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         let probe_answer = self.slots.is_probe_answer(sent_at);
-        let went = self.slots.sent_since(now, SENT_SPAN);
+        // What went out is measured only where the learning needs it (a cut, the start's
+        // climb), not on every answer.
         match signal {
             Signal::Limited { wait, told_by } => {
+                let slots = &self.slots;
+                let went = || slots.sent_since(now, SENT_SPAN);
                 if let Heard::Pause { strikes } =
                     self.learning.limited(now, sent_at, probe_answer, went)
                 {
@@ -172,6 +194,8 @@ impl Pacer {
                 let opened = self
                     .slots
                     .answered(sent_at, probe_answer, self.learning.last_cut());
+                let slots = &self.slots;
+                let went = || slots.sent_since(now, SENT_SPAN);
                 self.learning
                     .answered(now, sent_at, opened, (remaining, limit), went);
             }
@@ -520,14 +544,7 @@ mod tests {
         while now < to {
             while out.front().is_some_and(|&at| at + 100 * MS <= now) {
                 let at = out.pop_front().unwrap_or(now);
-                p.observe(
-                    at + 100 * MS,
-                    at,
-                    Signal::Answered {
-                        remaining: None,
-                        limit: None,
-                    },
-                );
+                answered(p, at + 100 * MS);
             }
             let at = p.ready_at(now);
             if at <= now {

@@ -158,20 +158,8 @@ impl Slots {
         opens
     }
 
-    /// Requests per second sent over the last `span` (at most `KEPT`), or since the first of
-    /// them when that is sooner; at least 0.1 s.
+    /// Requests per second sent over the last `span` (at most `KEPT`).
     pub(super) fn sent_since(&self, now: Duration, span: Duration) -> f64 {
-        let within = self
-            .sent
-            .iter()
-            .rev()
-            .take_while(|&&t| now.saturating_sub(t) <= span);
-        let (count, first) = within.fold((0usize, now), |(n, _), &t| (n + 1, t));
-        let span = now
-            .saturating_sub(first)
-            .min(span)
-            .max(Duration::from_millis(100))
-            .as_secs_f64();
-        count as f64 / span
+        super::per_second(&self.sent, now, span)
     }
 }
