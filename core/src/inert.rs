@@ -36,12 +36,44 @@ fn escape_into(out: &mut String, c: char) {
     }
 }
 
-fn escaped(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| acts(c) && !keep(c)) {
-        return Cow::Borrowed(text);
+/// Where the first character that acts (and is not kept) starts. Nearly all text is printable
+/// ASCII, which cannot act: it is passed over 16 bytes at a time, in a check the compiler makes
+/// one vector compare, and only the other characters are decoded. A million-step review is
+/// 200 MB of text scanned twice, so a character-at-a-time scan was a fifth of `plan`'s time.
+fn first_acting(text: &str, keep: &impl Fn(char) -> bool) -> Option<usize> {
+    const CHUNK: usize = 16;
+    let printable = |b: u8| (0x20..0x7f).contains(&b);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + CHUNK)
+            && chunk.iter().fold(true, |all, &b| all & printable(b))
+        {
+            i += CHUNK;
+            continue;
+        }
+        if printable(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        // Every byte before `i` is ASCII or ends a character passed over whole: `i` starts one.
+        let c = text[i..].chars().next()?;
+        if acts(c) && !keep(c) {
+            return Some(i);
+        }
+        i += c.len_utf8();
     }
+    None
+}
+
+fn escaped(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let Some(first) = first_acting(text, &keep) else {
+        return Cow::Borrowed(text);
+    };
+    let (plain, rest) = text.split_at(first);
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
+    out.push_str(plain);
+    for c in rest.chars() {
         if acts(c) && !keep(c) {
             escape_into(&mut out, c);
         } else {
@@ -143,6 +175,7 @@ pub fn markdown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn every_acting_character_is_escaped_for_a_terminal() {
@@ -159,6 +192,37 @@ mod tests {
     #[test]
     fn lines_keep_their_breaks_and_nothing_else() {
         assert_eq!(lines("one\n\ttwo\u{1b}[8m\r"), "one\n\ttwo\\u{1b}[8m\\r");
+    }
+
+    /// The definition `escaped` must keep: every character tested on its own.
+    fn escaped_one_by_one(text: &str, keep: impl Fn(char) -> bool) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            if acts(c) && !keep(c) {
+                escape_into(&mut out, c);
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// The scan that passes over printable ASCII 16 bytes at a time finds every acting
+        /// character wherever it falls: at a chunk's edge, after a multi-byte character, last.
+        #[test]
+        fn the_fast_scan_escapes_what_the_definition_does(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "Z", " ", "~", "@", "\u{7f}", "\n", "\t", "\r", "\u{1b}", "\u{9b}",
+                    "é", "ß", "\u{202e}", "\u{200b}", "\u{fffd}", "中", "\u{e0041}", "😀",
+                ]),
+                0..80,
+            ).prop_map(|parts| parts.concat()),
+        ) {
+            prop_assert_eq!(terminal(&text), escaped_one_by_one(&text, |_| false));
+            prop_assert_eq!(lines(&text), escaped_one_by_one(&text, |c| matches!(c, '\n' | '\t')));
+        }
     }
 
     #[test]
