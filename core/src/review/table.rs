@@ -194,7 +194,8 @@ const STEP_HEADER: [&str; 9] = [
 ];
 
 /// The steps table, which can have a million rows: column widths are worked out from lengths and
-/// cells are written straight to the output, so no row allocates.
+/// cells are written straight to the output, so no row allocates. The second pass pads each cell
+/// by the width of what it pushed rather than sizing the row again.
 fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let mut widths = STEP_HEADER.map(str::len);
     for s in &plan.steps {
@@ -206,15 +207,20 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     for (i, h) in STEP_HEADER.iter().enumerate() {
         pad_cell(&mut line, h, widths[i], i + 1 == widths.len());
     }
-    writeln!(out, "{}", line.trim_end())?;
+    end_line(out, &mut line)?;
+    // Pads the cell that starts at `from` to its column's width, and the gap after it.
+    let pad_from = |line: &mut String, from: usize, width: usize| {
+        let used = text_width(&line[from..]);
+        pad(line, width.saturating_sub(used) + 2);
+    };
+    let mut number = itoa::Buffer::new();
     for s in &plan.steps {
         line.clear();
-        let lens = step_widths(plan, s);
-        let mut number = itoa::Buffer::new();
         line.push_str(number.format(s.id.0));
-        pad(&mut line, widths[0] - lens[0] + 2);
+        pad_from(&mut line, 0, widths[0]);
+        let from = line.len();
         line.push_str(number.format(s.group));
-        pad(&mut line, widths[1] - lens[1] + 2);
+        pad_from(&mut line, from, widths[1]);
         for (i, text) in [
             (2, kind_text(s.kind)),
             (3, &*s.account_id),
@@ -222,15 +228,24 @@ fn write_steps(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             (5, &*s.from),
             (6, &*s.to),
         ] {
+            let from = line.len();
             line.push_str(&terminal(text));
-            pad(&mut line, widths[i] - lens[i] + 2);
+            pad_from(&mut line, from, widths[i]);
         }
+        let from = line.len();
         write_after(&mut line, &s.after);
-        pad(&mut line, widths[7] - lens[7] + 2);
+        pad_from(&mut line, from, widths[7]);
         write_note(&mut line, plan, s);
-        writeln!(out, "{}", line.trim_end())?;
+        end_line(out, &mut line)?;
     }
     Ok(())
+}
+
+/// Writes `line` without its trailing spaces, and a line break.
+fn end_line(out: &mut dyn Write, line: &mut String) -> io::Result<()> {
+    line.truncate(line.trim_end().len());
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }
 
 /// Appends `n` spaces, a slice at a time rather than a character at a time.
