@@ -770,3 +770,56 @@ fn a_row_whose_account_already_has_its_target_is_met_not_without_account() {
         ["1 Rename c bob@new.example->carl@new.example []"]
     );
 }
+
+/// Who is left behind, with more domains than the short list searches: each of twelve old
+/// domains is left by one account and kept by another (one of them in other letter case), and
+/// an account moved onto an old domain counts too.
+#[test]
+fn who_is_left_behind_is_found_on_every_domain_of_a_many_domain_org() {
+    let mut accounts: Vec<(String, String)> = Vec::new();
+    let mut wishes: Vec<(String, String)> = Vec::new();
+    for d in 0..12 {
+        accounts.push((format!("m{d}"), format!("m{d}@old{d}.example")));
+        wishes.push((format!("m{d}"), format!("m{d}@new{d}.example")));
+        let kept = if d == 3 {
+            format!("k{d}@OLD{d}.Example")
+        } else {
+            format!("k{d}@old{d}.example")
+        };
+        accounts.push((format!("k{d}"), kept));
+    }
+    // Onto an old domain, spelt in other case, from one no rename leaves: left behind there.
+    accounts.push(("x".into(), "x@elsewhere.example".into()));
+    wishes.push(("x".into(), "x@OLD7.Example".into()));
+    let pairs: Vec<(&str, &str)> = accounts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let o = org(&pairs);
+    let wished: Vec<(&str, &str)> = wishes
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let c = plan(&o, &rows(&wished));
+    let left: Vec<(&str, &str)> = c
+        .left_behind
+        .iter()
+        .map(|l| (l.account_id.as_str(), l.email.as_str()))
+        .collect();
+    let mut expected: Vec<(String, String)> = (0..12)
+        .map(|d| {
+            let kept = if d == 3 {
+                format!("k{d}@OLD{d}.Example")
+            } else {
+                format!("k{d}@old{d}.example")
+            };
+            (format!("k{d}"), kept)
+        })
+        .collect();
+    expected.push(("x".into(), "x@OLD7.Example".into()));
+    let expected: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(left, expected);
+}
