@@ -332,7 +332,9 @@ impl TargetsInput {
 type AccountsInput = (AccountsFile, String);
 
 /// The accounts export (when given) and the targets files, each read, hashed and parsed: the
-/// targets on one thread, in the order given, the export on another while a third hashes it.
+/// export parsed on this thread, while another reads, hashes and parses the targets, in the
+/// order given, then hashes the export. Parsing the export is the longer job; hashing it on a
+/// third thread took a share of the two cores from it.
 fn read_files(config: &PlanConfig) -> Result<(Option<AccountsInput>, Vec<TargetsInput>), Error> {
     let accounts_src = config
         .accounts
@@ -341,40 +343,49 @@ fn read_files(config: &PlanConfig) -> Result<(Option<AccountsInput>, Vec<Targets
         .transpose()?;
     let (accounts, targets) = thread::scope(|s| {
         let targets = s.spawn(|| {
-            let mut read = Vec::with_capacity(config.targets.len());
-            for (k, path) in config.targets.iter().enumerate() {
-                let src = crate::input::read(path)?;
-                let sha256 = sha256_hex(&src.bytes);
-                let mut file = parse_targets(&src.path, &src.bytes, &config.columns)?;
-                if k > 0 {
-                    let k = u32::try_from(k).map_err(|_| InputError::TooManyTargetFiles)?;
-                    for row in &mut file.rows {
-                        row.file = k;
-                    }
-                }
-                if let Some(domain) = &config.login_domain {
-                    let made = file.with_login_domain(domain);
-                    note!(
-                        "mailshift: {}: {} read as LOGIN@{domain} (--login-domain)",
-                        path.display(),
-                        counted(made as u64, "login", "logins")
-                    );
-                }
-                read.push(TargetsInput {
-                    path: path.clone(),
-                    file,
-                    sha256,
-                });
-            }
-            Ok::<_, InputError>(read)
+            let targets = read_targets(config);
+            let sha256 = accounts_src.as_ref().map(|src| sha256_hex(&src.bytes));
+            (targets, sha256)
         });
-        let accounts = accounts_src.as_ref().map(|src| {
-            let sha = s.spawn(|| sha256_hex(&src.bytes));
-            parse_accounts(&src.path, &src.bytes).map(|parsed| (parsed, joined(sha)))
-        });
-        (accounts.transpose(), joined(targets))
+        let parsed = accounts_src
+            .as_ref()
+            .map(|src| parse_accounts(&src.path, &src.bytes))
+            .transpose();
+        let (targets, sha256) = joined(targets);
+        let accounts = parsed.map(|parsed| parsed.zip(sha256));
+        (accounts, targets)
     });
     Ok((accounts?, targets?))
+}
+
+/// The targets files, each read, hashed and parsed, in the order given.
+fn read_targets(config: &PlanConfig) -> Result<Vec<TargetsInput>, InputError> {
+    let mut read = Vec::with_capacity(config.targets.len());
+    for (k, path) in config.targets.iter().enumerate() {
+        let src = crate::input::read(path)?;
+        let sha256 = sha256_hex(&src.bytes);
+        let mut file = parse_targets(&src.path, &src.bytes, &config.columns)?;
+        if k > 0 {
+            let k = u32::try_from(k).map_err(|_| InputError::TooManyTargetFiles)?;
+            for row in &mut file.rows {
+                row.file = k;
+            }
+        }
+        if let Some(domain) = &config.login_domain {
+            let made = file.with_login_domain(domain);
+            note!(
+                "mailshift: {}: {} read as LOGIN@{domain} (--login-domain)",
+                path.display(),
+                counted(made as u64, "login", "logins")
+            );
+        }
+        read.push(TargetsInput {
+            path: path.clone(),
+            file,
+            sha256,
+        });
+    }
+    Ok(read)
 }
 
 /// The org as the export gives it, with no API to ask.
@@ -437,7 +448,10 @@ fn print_review_as_hashed(
     hash: std::sync::mpsc::Receiver<String>,
 ) -> Result<(), Error> {
     print_as(format, |out| {
-        let mut out = hash_first::HashFirst::new(out, hash);
+        // Buffered in front too: the review is written a line at a time, and each write to
+        // `HashFirst` while it holds the review asks whether the hash has come.
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 16, hash_first::HashFirst::new(out, hash));
         review::render(plan, format, hash_first::PLACEHOLDER, &mut out)?;
         std::io::Write::flush(&mut out)
     })
