@@ -21,7 +21,35 @@ const HEAD: usize = 4096;
 pub(super) struct HashFirst<'a> {
     inner: &'a mut dyn Write,
     hash: Receiver<String>,
-    held: Option<Vec<u8>>,
+    held: Option<Held>,
+}
+
+/// What is held: the head, then the rest in chunks. A large review holds a hundred megabytes
+/// while the file is written; one growing buffer copied all of it again at each doubling.
+#[derive(Default)]
+struct Held {
+    head: Vec<u8>,
+    rest: Vec<Vec<u8>>,
+}
+
+/// The size of each chunk of the rest.
+const CHUNK: usize = 1 << 20;
+
+impl Held {
+    fn push(&mut self, buf: &[u8]) {
+        if self.head.len() < HEAD {
+            self.head.extend_from_slice(buf);
+            return;
+        }
+        match self.rest.last_mut() {
+            Some(last) if last.capacity() - last.len() >= buf.len() => last.extend_from_slice(buf),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK.max(buf.len()));
+                chunk.extend_from_slice(buf);
+                self.rest.push(chunk);
+            }
+        }
+    }
 }
 
 impl<'a> HashFirst<'a> {
@@ -29,7 +57,7 @@ impl<'a> HashFirst<'a> {
         HashFirst {
             inner,
             hash,
-            held: Some(Vec::new()),
+            held: Some(Held::default()),
         }
     }
 
@@ -48,10 +76,14 @@ impl<'a> HashFirst<'a> {
             }
         };
         let held = self.held.take().unwrap_or_default();
-        let head = held.len().min(HEAD);
-        let patched = String::from_utf8_lossy(&held[..head]).replace(PLACEHOLDER, &hash);
+        let head = held.head.len().min(HEAD);
+        let patched = String::from_utf8_lossy(&held.head[..head]).replace(PLACEHOLDER, &hash);
         self.inner.write_all(patched.as_bytes())?;
-        self.inner.write_all(&held[head..])
+        self.inner.write_all(&held.head[head..])?;
+        for chunk in &held.rest {
+            self.inner.write_all(chunk)?;
+        }
+        Ok(())
     }
 }
 
@@ -65,8 +97,8 @@ impl Write for HashFirst<'_> {
             // The head is held whole before anything goes out: the hash may come before the
             // renderer's first write, and the placeholder in that write must still be patched.
             Some(held) => {
-                held.extend_from_slice(buf);
-                if held.len() >= HEAD {
+                held.push(buf);
+                if held.head.len() >= HEAD {
                     self.release(false)?;
                 }
             }
@@ -125,6 +157,35 @@ mod tests {
             &text[..80]
         );
         assert_eq!(text.len(), "sha \n".len() + 64 + 2 * HEAD);
+    }
+
+    #[test]
+    fn a_review_held_over_many_chunks_comes_out_whole_and_in_order() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut out = Vec::new();
+        let mut written = format!("sha {PLACEHOLDER}\n").into_bytes();
+        {
+            let mut w = HashFirst::new(&mut out, rx);
+            w.write_all(&written).unwrap();
+            // Three chunks' worth, in writes of every size up to one larger than a chunk.
+            let mut n = 0u32;
+            while written.len() < 3 * CHUNK {
+                let len = (n as usize * 7919) % (CHUNK + 10);
+                let piece: Vec<u8> = (0..len)
+                    .map(|i| b'a' + ((i as u32 + n) % 26) as u8)
+                    .collect();
+                w.write_all(&piece).unwrap();
+                written.extend_from_slice(&piece);
+                n += 1;
+            }
+            tx.send("ef".repeat(32)).unwrap();
+            w.flush().unwrap();
+        }
+        let expected =
+            String::from_utf8(written)
+                .unwrap()
+                .replacen(PLACEHOLDER, &"ef".repeat(32), 1);
+        assert!(out == expected.as_bytes(), "the review came out changed");
     }
 
     #[test]
