@@ -19,7 +19,7 @@ pub struct Groups {
     of: Vec<u32>,
     /// The plan's group number of each group, and back.
     numbers: Vec<u32>,
-    by_number: HashMap<u32, u32>,
+    by_number: Numbers,
     /// Of each group of more than one step, the last step of each account, in id order (a
     /// group of one step, most of a large plan, is its own).
     last: HashMap<u32, Vec<StepId>>,
@@ -27,15 +27,17 @@ pub struct Groups {
 
 impl Groups {
     pub fn of_steps(steps: &[Step]) -> Groups {
-        let mut by_number: HashMap<u32, u32> = HashMap::new();
+        let mut by_number = Numbers::for_steps(steps);
         let mut numbers: Vec<u32> = Vec::new();
         let mut sizes: Vec<u32> = Vec::new();
         let mut of: Vec<u32> = Vec::with_capacity(steps.len());
         for s in steps {
-            let g = *by_number.entry(s.group).or_insert_with(|| {
+            let g = by_number.get(s.group).unwrap_or_else(|| {
+                let g = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
                 numbers.push(s.group);
                 sizes.push(0);
-                u32::try_from(sizes.len() - 1).unwrap_or(u32::MAX)
+                by_number.insert(s.group, g);
+                g
             });
             sizes[g as usize] += 1;
             of.push(g);
@@ -105,18 +107,68 @@ impl Groups {
     /// The steps of the group the plan numbers `number`; none for a number it does not use.
     pub fn by_number(&self, number: u32) -> &[StepId] {
         self.by_number
-            .get(&number)
-            .map_or(&[], |&g| self.members(g as usize))
+            .get(number)
+            .map_or(&[], |g| self.members(g as usize))
     }
 
     /// The last step of each account in the group the plan numbers `number`, in id order.
     pub fn last_of_accounts(&self, number: u32) -> &[StepId] {
-        match self.by_number.get(&number) {
+        match self.by_number.get(number) {
             Some(g) => self
                 .last
-                .get(g)
-                .map_or_else(|| self.members(*g as usize), Vec::as_slice),
+                .get(&g)
+                .map_or_else(|| self.members(g as usize), Vec::as_slice),
             None => &[],
+        }
+    }
+}
+
+/// From the plan's group numbers to groups. The planner numbers groups 1, 2, 3, ... so a
+/// table indexed by number serves; a plan numbered otherwise (built by hand) gets a map. A
+/// million-step plan has a million groups: hashing each number was most of building the index.
+#[derive(Debug, Clone)]
+enum Numbers {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u32, u32>),
+}
+
+impl Default for Numbers {
+    fn default() -> Self {
+        Numbers::Dense(Vec::new())
+    }
+}
+
+impl Numbers {
+    /// No group number is above twice the steps (plus a little): a table; else a map.
+    fn for_steps(steps: &[Step]) -> Numbers {
+        let highest = steps.iter().map(|s| s.group as usize).max().unwrap_or(0);
+        if highest <= steps.len().saturating_mul(2).saturating_add(1024) {
+            Numbers::Dense(vec![u32::MAX; highest + 1])
+        } else {
+            Numbers::Sparse(HashMap::new())
+        }
+    }
+
+    fn get(&self, number: u32) -> Option<u32> {
+        match self {
+            Numbers::Dense(table) => table
+                .get(number as usize)
+                .copied()
+                .filter(|&g| g != u32::MAX),
+            Numbers::Sparse(map) => map.get(&number).copied(),
+        }
+    }
+
+    fn insert(&mut self, number: u32, g: u32) {
+        match self {
+            Numbers::Dense(table) => {
+                if let Some(slot) = table.get_mut(number as usize) {
+                    *slot = g;
+                }
+            }
+            Numbers::Sparse(map) => {
+                map.insert(number, g);
+            }
         }
     }
 }
@@ -155,5 +207,34 @@ mod tests {
         // A group of one step is its own last step.
         assert_eq!(ids(g.last_of_accounts(2)), [2]);
         assert!(Groups::of_steps(&[]).is_empty());
+    }
+
+    #[test]
+    fn numbers_far_apart_index_the_same_groups() {
+        // A plan built by hand may number its groups anyhow: the numbers go through a map.
+        let far = u32::MAX - 1;
+        let steps = vec![
+            in_group(far, step_of(1, "c", "c@new", "c_MOVING@new", &[])),
+            in_group(7, step_of(2, "e", "e@old", "e@new", &[])),
+            in_group(far, step_of(3, "d", "d@new", "c@new", &[1])),
+            in_group(far, step_of(4, "c", "c_MOVING@new", "d@new", &[3, 1])),
+        ];
+        let g = Groups::of_steps(&steps);
+        assert!(matches!(g.by_number, Numbers::Sparse(_)));
+        let ids = |s: &[StepId]| s.iter().map(|i| i.0).collect::<Vec<_>>();
+        assert_eq!(ids(g.by_number(far)), [1, 3, 4]);
+        assert_eq!(ids(g.by_number(7)), [2]);
+        assert_eq!(ids(g.last_of_accounts(far)), [3, 4]);
+        assert!(g.by_number(8).is_empty());
+        assert!(g.by_number(u32::MAX).is_empty());
+        // Numbered 1, 2, 3, ... as the planner does: a table, and a number past it is none.
+        let steps: Vec<Step> = (1..=3)
+            .map(|i| in_group(i, step_of(i, &format!("a{i}"), "x@old", "x@new", &[])))
+            .collect();
+        let g = Groups::of_steps(&steps);
+        assert!(matches!(g.by_number, Numbers::Dense(_)));
+        assert_eq!(ids(g.by_number(3)), [3]);
+        assert!(g.by_number(4).is_empty());
+        assert!(g.by_number(u32::MAX).is_empty());
     }
 }
