@@ -59,12 +59,19 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
             }
         }
     }
-    // Steps per group, for the groups that park an account on a temporary address; a group's
-    // steps stand together in plan order.
-    let mut group_size: HashMap<u32, usize> = HashMap::new();
-    for group in plan.steps.chunk_by(|a, b| a.group == b.group) {
-        if group.iter().any(|s| s.kind == StepKind::Temporary) {
-            group_size.insert(group[0].group, group.len());
+    // Steps per group, for the groups that park an account on a temporary address: the steps
+    // that carry its number, wherever they stand (as `plan::Groups` counts a group's members).
+    let mut group_size: HashMap<u32, usize> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Temporary)
+        .map(|s| (s.group, 0))
+        .collect();
+    if !group_size.is_empty() {
+        for s in &plan.steps {
+            if let Some(n) = group_size.get_mut(&s.group) {
+                *n += 1;
+            }
         }
     }
     // Names of blocked accounts from the steps, for plans written before blocked items had them.

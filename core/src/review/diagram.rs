@@ -2,7 +2,7 @@
 //! and cycles — so that a reviewer sees why a step waits for another and why a cycle needs a
 //! temporary address. Addresses are the boxes; each arrow is one step moving an account.
 
-use crate::plan::{Plan, Step, StepKind};
+use crate::plan::{Groups, Plan, Step, StepKind};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -19,12 +19,13 @@ pub(super) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let mut ids: HashMap<String, usize> = HashMap::new();
     for steps in groups.iter().take(MOST_GROUPS) {
         let group = steps[0].group;
+        let steps = &steps[..];
         writeln!(
             out,
             "  subgraph g{group} [\"group {group}: {}\"]",
             shape(steps)
         )?;
-        for s in *steps {
+        for &s in steps {
             if s.kind == StepKind::Unlink {
                 continue;
             }
@@ -64,16 +65,18 @@ pub(super) fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The plan's groups of two or more steps, in plan order (steps of a group are adjacent).
-fn groups(steps: &[Step]) -> Vec<&[Step]> {
-    steps
-        .chunk_by(|a, b| a.group == b.group)
-        .filter(|g| g.len() > 1)
+/// The plan's groups of two or more steps, in plan order, as the plan's one group index has
+/// them (the pilot's selection and the executor read the same).
+fn groups(steps: &[Step]) -> Vec<Vec<&Step>> {
+    Groups::of_steps(steps)
+        .iter()
+        .filter(|members| members.len() > 1)
+        .map(|members| members.iter().map(|id| &steps[id.index()]).collect())
         .collect()
 }
 
 /// What kind of dependency the group is, said in words.
-fn shape(steps: &[Step]) -> &'static str {
+fn shape(steps: &[&Step]) -> &'static str {
     if steps.iter().any(|s| s.kind == StepKind::Temporary) {
         "a swap or cycle: one account is parked on a temporary address"
     } else if steps.iter().any(|s| s.kind == StepKind::Free) {
