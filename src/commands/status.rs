@@ -95,6 +95,7 @@ pub fn run(config: &StatusConfig) -> Result<Outcome, Error> {
         render_runs(
             &run_tallies(&records),
             &plan.steps,
+            &crate::plan::Groups::of_steps(&plan.steps),
             &states,
             &plan_path,
             out,

@@ -9,7 +9,7 @@ pub use super::machine::{End, Event, Settings, Stats};
 use super::pace::Pacer;
 use crate::api::Client;
 use crate::journal::{JournalError, JournalWriter, StepState};
-use mailshift_core::plan::{Step, StepId, StepKind};
+use mailshift_core::plan::{Groups, Step, StepId, StepKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -35,6 +35,7 @@ struct Sent {
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
     steps: Arc<[Step]>,
+    groups: Arc<Groups>,
     states: &[StepState],
     chosen: &[bool],
     owed: &[crate::journal::Owed],
@@ -49,6 +50,7 @@ pub async fn execute(
     let clock = || start.elapsed();
     let mut machine = Machine::new(
         Arc::clone(&steps),
+        groups,
         states,
         chosen,
         settings.clone(),

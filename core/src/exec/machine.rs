@@ -182,7 +182,7 @@ pub struct Machine {
     vacated: Vec<Option<StepId>>,
     /// For each step (by index), the SCIM unlink of its account it waits for, if any.
     unlinked: Vec<Option<StepId>>,
-    groups: Groups,
+    groups: Arc<Groups>,
     tries: HashMap<StepId, Tries>,
     settle_tries: HashMap<StepId, Tries>,
     done: Vec<bool>,
@@ -213,11 +213,14 @@ pub struct Machine {
 
 impl Machine {
     /// The machine for the steps the journal says are left (`states`; `chosen` by index, empty
-    /// for all, is a pilot's selection). `wall_start` is the wall-clock time of `now = 0`, to
-    /// stamp records and to tell how old a dead run's intents are. `pacer` is the key's pace,
-    /// as the reads before the run left it.
+    /// for all, is a pilot's selection). `groups` is the steps' group index, built once from the
+    /// plan by whoever runs it (the pilot's selection reads the same one). `wall_start` is the
+    /// wall-clock time of `now = 0`, to stamp records and to tell how old a dead run's intents
+    /// are. `pacer` is the key's pace, as the reads before the run left it.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         steps: Arc<[Step]>,
+        groups: Arc<Groups>,
         states: &[StepState],
         chosen: &[bool],
         settings: Settings,
@@ -234,7 +237,7 @@ impl Machine {
         let mut m = Machine {
             vacated: vacated_by(&steps),
             unlinked: unlinked_by(&steps),
-            groups: Groups::of_steps(&steps),
+            groups,
             guard: Guard::new(settings.limits),
             last_rate: settings.rate,
             steps,
@@ -303,14 +306,9 @@ impl Machine {
         if owed.is_empty() {
             return;
         }
-        let wanted: hashbrown::HashSet<u32> = owed.iter().map(|o| o.group).collect();
-        let mut first: HashMap<u32, StepId> = HashMap::new();
-        for s in self.steps.iter().filter(|s| wanted.contains(&s.group)) {
-            first.entry(s.group).or_insert(s.id);
-        }
         let policy = self.settings.policy;
         for o in owed {
-            let Some(&step) = first.get(&o.group) else {
+            let Some(&step) = self.groups.by_number(o.group).first() else {
                 continue;
             };
             let elapsed = o.last_sent.map_or(Duration::ZERO, |at| {
@@ -1234,7 +1232,17 @@ mod tests {
         started: SystemTime,
     ) -> Machine {
         let pacer = Pacer::at_ceiling(settings.rate);
-        Machine::new(steps.into(), states, &[], settings, pacer, started, 1)
+        let groups = Arc::new(Groups::of_steps(&steps));
+        Machine::new(
+            steps.into(),
+            groups,
+            states,
+            &[],
+            settings,
+            pacer,
+            started,
+            1,
+        )
     }
 
     /// Why each step the machine has said it sends again goes again, in order.

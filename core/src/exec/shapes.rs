@@ -235,6 +235,7 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
     let states = vec![StepState::Pending; STEPS as usize];
     let mut m = Machine::new(
         Arc::clone(&steps),
+        Arc::new(crate::plan::Groups::of_steps(&steps)),
         &states,
         &[],
         settings,

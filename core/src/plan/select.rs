@@ -194,13 +194,14 @@ pub struct Choice {
 
 /// Which steps this run takes. Groups with nothing left to do are passed over; `--only` keeps
 /// the groups that touch a listed account, `--exclude` drops them, and `--limit` then takes
-/// groups in plan order while they fit (the first one always, whole).
+/// groups in plan order while they fit (the first one always, whole). `groups`: the steps'
+/// group index, built once from the plan by whoever runs it.
 pub fn choose(
     steps: &[Step],
+    groups: &Groups,
     states: &[StepState],
     selection: &Selection,
 ) -> Result<Choice, SelectError> {
-    let groups = Groups::of_steps(steps);
     let group_of: Vec<usize> = (0..steps.len())
         .map(|i| groups.index_of(StepId::of_index(i)).unwrap_or(0))
         .collect();
@@ -276,10 +277,10 @@ pub fn choose(
 
 /// Leaves out of the run the whole groups of these steps (accounts that drifted, say); returns
 /// how many groups were dropped.
-pub fn drop_groups(steps: &[Step], choice: &mut Choice, step_ids: &[StepId]) -> usize {
+pub fn drop_groups(groups: &Groups, choice: &mut Choice, step_ids: &[StepId]) -> usize {
     let hit_ids: hashbrown::HashSet<StepId> = step_ids.iter().copied().collect();
     let mut dropped = 0;
-    for members in Groups::of_steps(steps).iter() {
+    for members in groups.iter() {
         let hit = members
             .iter()
             .any(|&id| hit_ids.contains(&id) && choice.chosen[id.index()]);
@@ -432,7 +433,7 @@ mod tests {
     fn a_limit_takes_whole_groups_in_plan_order() {
         let steps = plan();
         // 1: the first group has two steps and is taken whole.
-        let c = choose(&steps, &[], &with_limit(1)).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &[], &with_limit(1)).unwrap();
         assert_eq!(chosen_ids(&c), vec![1, 2]);
         assert_eq!(c.first_group_over_limit, Some(2));
         assert_eq!(
@@ -440,10 +441,10 @@ mod tests {
             (2, 1, 5, 3)
         );
         // 3: groups A and B fit; the swap would overflow, and the rename after it waits its turn.
-        let c = choose(&steps, &[], &with_limit(4)).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &[], &with_limit(4)).unwrap();
         assert_eq!(chosen_ids(&c), vec![1, 2, 3]);
         assert_eq!(c.first_group_over_limit, None);
-        let c = choose(&steps, &[], &with_limit(100)).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &[], &with_limit(100)).unwrap();
         assert_eq!(chosen_ids(&c), (1..=7).collect::<Vec<_>>());
     }
 
@@ -463,7 +464,7 @@ mod tests {
             StepState::Pending,
             StepState::Pending,
         ];
-        let c = choose(&steps, &states, &with_limit(1)).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &states, &with_limit(1)).unwrap();
         assert_eq!(chosen_ids(&c), vec![3]);
         assert_eq!((c.steps, c.left_steps), (1, 4));
     }
@@ -476,7 +477,7 @@ mod tests {
             only: Some(list("# pilot\n\na\n  D@NEW  \n")),
             ..Selection::default()
         };
-        let c = choose(&steps, &[], &selection).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &[], &selection).unwrap();
         assert_eq!(chosen_ids(&c), vec![1, 2, 4, 5, 6]);
         assert_eq!((c.left_steps, c.left_groups), (2, 2));
     }
@@ -489,7 +490,7 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(
-            chosen_ids(&choose(&steps, &[], &selection).unwrap()),
+            chosen_ids(&choose(&steps, &Groups::of_steps(&steps), &[], &selection).unwrap()),
             vec![3, 7]
         );
         let selection = Selection {
@@ -498,7 +499,7 @@ mod tests {
             exclude: Some(list("holder\n")),
         };
         assert_eq!(
-            chosen_ids(&choose(&steps, &[], &selection).unwrap()),
+            chosen_ids(&choose(&steps, &Groups::of_steps(&steps), &[], &selection).unwrap()),
             vec![3]
         );
     }
@@ -510,7 +511,7 @@ mod tests {
             ..Selection::default()
         };
         assert_eq!(
-            choose(&plan(), &[], &selection),
+            choose(&plan(), &Groups::of_steps(&plan()), &[], &selection),
             Err(SelectError::NoMatch {
                 path: "pilot.txt".into(),
                 lines: vec![Unnamed {
@@ -564,7 +565,9 @@ nobody@old
             )),
             ..Selection::default()
         };
-        let err = choose(&p.steps, &[], &selection).unwrap_err().explained(&p);
+        let err = choose(&p.steps, &Groups::of_steps(&p.steps), &[], &selection)
+            .unwrap_err()
+            .explained(&p);
         let SelectError::NoMatch { lines, .. } = &err;
         let got: Vec<(u64, &str)> = lines.iter().map(|u| (u.line, u.why.as_str())).collect();
         assert_eq!(got.len(), 4, "{err}");
@@ -602,7 +605,7 @@ nobody@old
             exclude: Some(list("d\n")),
             ..Selection::default()
         };
-        let c = choose(&steps, &states, &selection).unwrap();
+        let c = choose(&steps, &Groups::of_steps(&steps), &states, &selection).unwrap();
         assert_eq!(chosen_ids(&c), vec![4, 5, 6]);
         assert_eq!(c.settled_anyway, 1);
     }
@@ -627,9 +630,18 @@ nobody@old
     #[test]
     fn dropping_a_drifted_step_drops_its_whole_group() {
         let steps = plan();
-        let mut c = choose(&steps, &[], &Selection::default()).unwrap();
+        let mut c = choose(
+            &steps,
+            &Groups::of_steps(&steps),
+            &[],
+            &Selection::default(),
+        )
+        .unwrap();
         // Step 5 (d takes c's address) drifted: the whole swap stays for later.
-        assert_eq!(drop_groups(&steps, &mut c, &[StepId(5)]), 1);
+        assert_eq!(
+            drop_groups(&Groups::of_steps(&steps), &mut c, &[StepId(5)]),
+            1
+        );
         assert_eq!(chosen_ids(&c), vec![1, 2, 3, 7]);
         assert_eq!(
             (c.steps, c.groups, c.left_steps, c.left_groups),

@@ -61,10 +61,12 @@ pub fn ended_in(records: &[Record], steps: usize) -> Vec<Option<u32>> {
 }
 
 /// The runs, one line each — unless there was just one run of the whole plan, which the counts
-/// already tell — then what a plain `apply` would still do (in whole groups).
+/// already tell — then what a plain `apply` would still do (in whole groups, as `groups`, the
+/// steps' group index, has them).
 pub fn render_runs(
     tallies: &[RunTally],
     steps: &[Step],
+    groups: &crate::plan::Groups,
     states: &[StepState],
     plan_path: &str,
     out: &mut dyn Write,
@@ -88,7 +90,7 @@ pub fn render_runs(
         writeln!(out, "  {:>3}  {scope:<32} {}", t.run, ended.join(", "))?;
     }
     let everything = crate::plan::select::Selection::default();
-    if let Ok(left) = crate::plan::select::choose(steps, states, &everything)
+    if let Ok(left) = crate::plan::select::choose(steps, groups, states, &everything)
         && left.steps > 0
     {
         writeln!(

@@ -9,15 +9,17 @@ use crate::journal::StepState;
 use crate::live::drift::{Drift, Live, behind_plan, drifted};
 use crate::live::reader::LiveError;
 use crate::plan::select::{Choice, drop_groups};
-use crate::plan::{Plan, StepId};
+use crate::plan::{Groups, Plan, StepId};
 use crate::terminal::note;
 use hashbrown::HashMap;
 
 /// Refuses the run when accounts drifted, or with `--skip-drifted` drops their groups from
 /// `choice`; returns the drifted accounts left out.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check(
     config: &ApplyConfig,
     plan: &Plan,
+    groups: &Groups,
     states: &[StepState],
     choice: &mut Choice,
     session: &Session,
@@ -88,7 +90,7 @@ pub(super) fn check(
         });
     }
     let steps: Vec<StepId> = drifts.iter().map(|d| d.step).collect();
-    let groups = drop_groups(&plan.steps, choice, &steps);
+    let groups = drop_groups(groups, choice, &steps);
     note!(
         "--skip-drifted: {groups} groups left out; the other {} steps go ahead.",
         choice.steps

@@ -20,7 +20,7 @@ use crate::live::drift::Drift;
 use crate::live::reader::LiveError;
 use crate::plan::file::read_hashed;
 use crate::plan::select::{Choice, choose, drop_groups};
-use crate::plan::{Plan, StepId};
+use crate::plan::{Groups, Plan, StepId};
 use crate::review::cause::{common_cause, failures_of_last_run};
 use crate::review::json;
 use crate::review::outcome::{Counts, render_status, rows, write_csv, write_json};
@@ -59,15 +59,24 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         None => None,
     };
     let earlier = Replayed::before_opening(config, &sha, steps)?;
-    let mut choice =
-        choose(&plan.steps, &earlier.states, &config.selection).map_err(|e| e.explained(&plan))?;
-    let checked = check_live(config, &plan, &earlier.states, &mut choice, &sha)?;
+    // The plan's group index, built once: the selection, a drift's dropped groups, the
+    // executor's settle re-reads and the closing summary all read this one.
+    let groups = Arc::new(Groups::of_steps(&plan.steps));
+    let mut choice = choose(&plan.steps, &groups, &earlier.states, &config.selection)
+        .map_err(|e| e.explained(&plan))?;
+    let checked = check_live(config, &plan, &groups, &earlier.states, &mut choice, &sha)?;
     let prompted = !config.yes && choice.steps > 0;
     if prompted {
         confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
     }
-    let (drifted, pace, off_plan) =
-        checked.last_look(config, &plan, &earlier.states, &mut choice, prompted)?;
+    let (drifted, pace, off_plan) = checked.last_look(
+        config,
+        &plan,
+        &groups,
+        &earlier.states,
+        &mut choice,
+        prompted,
+    )?;
     let opened = journal::open(&config.journal, &sha, steps, config.fsync, &now_text())?;
     super::warn_if_loose(&config.journal);
     // The journal alone is enough for an undo: a copy of its plan beside it.
@@ -97,10 +106,10 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             &opened.parsed.records,
             config.retry_failed,
         )?;
-        let mut choice =
-            choose(&plan.steps, &states, &config.selection).map_err(|e| e.explained(&plan))?;
+        let mut choice = choose(&plan.steps, &groups, &states, &config.selection)
+            .map_err(|e| e.explained(&plan))?;
         let drifted_steps: Vec<StepId> = drifted.iter().map(|d| d.step).collect();
-        drop_groups(&plan.steps, &mut choice, &drifted_steps);
+        drop_groups(&groups, &mut choice, &drifted_steps);
         (states, choice)
     };
     if !opened.created {
@@ -119,7 +128,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         announce_pilot(config, &choice);
     }
     let started = Instant::now();
-    let (end, stats) = execute_run(config, &plan, &states, &choice, opened, pace)?;
+    let (end, stats) = execute_run(config, &plan, &groups, &states, &choice, opened, pace)?;
     // The outcome as the journal tells it. If the journal cannot be read back (the trouble
     // that stopped the run, say), the run's own error is the one to report.
     let after = journal::read(&config.journal).and_then(|p| {
@@ -137,7 +146,16 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
             });
         }
     };
-    let summarised = summarise(config, &plan, &after, &records, &stats, started, end.name());
+    let summarised = summarise(
+        config,
+        &plan,
+        &groups,
+        &after,
+        &records,
+        &stats,
+        started,
+        end.name(),
+    );
     // After SIGHUP standard output may be gone; the journal has the outcome either way.
     if !matches!(end, End::Interrupted) {
         summarised?;
@@ -251,6 +269,7 @@ impl Checked {
         self,
         config: &ApplyConfig,
         plan: &Plan,
+        groups: &Groups,
         earlier: &[journal::StepState],
         choice: &mut Choice,
         prompted: bool,
@@ -275,7 +294,7 @@ impl Checked {
             );
             first_look(&session, plan, choice, org_id, false)?;
             drifted.extend(drift::check(
-                config, plan, earlier, choice, &session, org_id,
+                config, plan, groups, earlier, choice, &session, org_id,
             )?);
         }
         Ok((drifted, session.reader.pace(), off_plan))
@@ -288,6 +307,7 @@ impl Checked {
 fn check_live(
     config: &ApplyConfig,
     plan: &Plan,
+    groups: &Groups,
     earlier: &[journal::StepState],
     choice: &mut Choice,
     sha: &str,
@@ -310,7 +330,7 @@ fn check_live(
     let listed = Instant::now();
     first_look(&session, plan, choice, org_id, true)?;
     checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
-    let drifted = drift::check(config, plan, earlier, choice, &session, org_id)?;
+    let drifted = drift::check(config, plan, groups, earlier, choice, &session, org_id)?;
     Ok(Checked {
         drifted,
         off_plan: Vec::new(),
@@ -352,6 +372,7 @@ fn first_look(
 fn execute_run(
     config: &ApplyConfig,
     plan: &Plan,
+    groups: &Arc<Groups>,
     states: &[journal::StepState],
     choice: &Choice,
     opened: journal::Opened,
@@ -426,6 +447,7 @@ fn execute_run(
         };
         let (end, stats, pace) = execute(
             plan_steps,
+            Arc::clone(groups),
             states,
             &choice.chosen,
             &owed,
@@ -623,9 +645,11 @@ fn write_report(
 }
 
 /// The outcome as the journal now tells it, and what this run took.
+#[allow(clippy::too_many_arguments)]
 fn summarise(
     config: &ApplyConfig,
     plan: &Plan,
+    groups: &Groups,
     states: &[journal::StepState],
     records: &[Record],
     stats: &Stats,
@@ -664,7 +688,14 @@ fn summarise(
         )?;
         render_status(plan, states, out)?;
         let plan_path = config.plan.display().to_string();
-        render_runs(&run_tallies(records), &plan.steps, states, &plan_path, out)?;
+        render_runs(
+            &run_tallies(records),
+            &plan.steps,
+            groups,
+            states,
+            &plan_path,
+            out,
+        )?;
         if let Some(report) = &config.report {
             let not_started = states
                 .iter()
