@@ -12,7 +12,10 @@
 //! Environment: MAILSHIFT_BENCH_ACCOUNTS (sizes, comma-separated; default 20000,100000,1000000),
 //! MAILSHIFT_BENCH_RUNS (default 5), MAILSHIFT_BENCH_BASELINE (another build's `mailshift`, say
 //! an earlier revision's: each run then plans with it too, in turn with this build and the
-//! floor, so that "before" and "after" meet the same noise; its figures are printed beside).
+//! floor, so that "before" and "after" meet the same noise; its figures are printed beside),
+//! MAILSHIFT_BENCH_SCRIPT=1 (also plan with `benches/plan_dict.py`, a plain dict-based planner
+//! in Python, the yardstick of a tuned admin's script, MAILSHIFT_BENCH_SCRIPT_RUNS times,
+//! default 1; its counts are printed beside ours, so that it is seen doing the same work).
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -244,6 +247,35 @@ fn run_once(bin: &str, dir: &Path) -> Measured {
     )
 }
 
+/// Plans the org in `dir` once with the dict-based script; its wall time and peak memory, and
+/// the counts it prints.
+fn script_once(dir: &Path) -> (Measured, Vec<u8>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/plan_dict.py");
+    let counts = dir.join("script-counts.json");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        script.into(),
+        "accounts.csv".into(),
+        "targets.csv".into(),
+        "script-plan.json".into(),
+    ];
+    if mixed() {
+        args.extend([
+            "--verified-domains".into(),
+            "old.example,new.example".into(),
+        ]);
+    }
+    let run = measured(
+        Command::new("python3")
+            .current_dir(dir)
+            .args(args)
+            .stdout(File::create(&counts).expect("create the script's counts"))
+            .stderr(Stdio::inherit()),
+    );
+    assert_eq!(run.code, Some(expected_code()), "the script's exit code");
+    let _ = std::fs::remove_file(dir.join("script-plan.json"));
+    (run, std::fs::read(counts).unwrap_or_default())
+}
+
 /// The floor: what any planner of these files must at least do, on the same machine in the same
 /// run: read both CSV files with the `csv` crate into byte records, one file per core (as `plan`
 /// parses them side by side), then write a file of the plan's size and sync it (as `plan` writes
@@ -327,6 +359,13 @@ fn bench(n: usize, runs: usize) {
     let bin = env!("CARGO_BIN_EXE_mailshift");
     let baseline = std::env::var("MAILSHIFT_BENCH_BASELINE").ok();
 
+    let script = std::env::var("MAILSHIFT_BENCH_SCRIPT").is_ok_and(|v| v == "1");
+    let script_runs = if script {
+        env_usize("MAILSHIFT_BENCH_SCRIPT_RUNS", 1).max(1)
+    } else {
+        0
+    };
+    let (mut script_walls, mut script_peak, mut script_counts) = (Vec::new(), 0.0f64, Vec::new());
     let mut walls = Vec::new();
     let mut floors = Vec::new();
     let mut peak: f64 = 0.0;
@@ -346,6 +385,12 @@ fn bench(n: usize, runs: usize) {
         walls.push(run.wall);
         peak = peak.max(run.peak_mib);
         floors.push(floor_in_child(&dir));
+        if script_walls.len() < script_runs {
+            let (run, counts) = script_once(&dir);
+            script_walls.push(run.wall);
+            script_peak = script_peak.max(run.peak_mib);
+            script_counts = counts;
+        }
     }
     walls.sort_by(f64::total_cmp);
     let floor = measure::median(floors);
@@ -380,6 +425,16 @@ fn bench(n: usize, runs: usize) {
         median / floor
     );
     println!("  peak RSS: {peak:.0} MiB (target <= 1024 MiB)");
+    if !script_walls.is_empty() {
+        let script_median = measure::median(script_walls);
+        println!(
+            "  dict-based script (benches/plan_dict.py, {} run(s)): median {script_median:.3} s, peak RSS {script_peak:.0} MiB; script / plan = {:.1}; script / floor = {:.1}; its counts: {}",
+            script_runs,
+            script_median / median,
+            script_median / floor,
+            String::from_utf8_lossy(&script_counts).trim()
+        );
+    }
     if let Some(base) = &baseline {
         let base_median = measure::median(base_walls);
         println!(
