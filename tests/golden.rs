@@ -112,3 +112,43 @@ fn a_mixed_org_plan_and_reviews_are_held_byte_for_byte() {
         snapbox::file!["snapshots/golden/mixed.review.csv"].raw()
     );
 }
+
+/// The table review, which pads every cell to its column: names outside ASCII (whose width is
+/// not their length in bytes), a name with a character that acts on a terminal (shown escaped,
+/// and padded as shown), a long name that widens its column, and steps of every kind with their
+/// notes (a free, a swap's temporary address, a chain).
+#[test]
+fn the_table_review_is_held_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut accounts, mut targets) = generated_org(Shapes {
+        renames: 2,
+        frees: 1,
+        chains: 1,
+        swaps: 1,
+        cycles: 0,
+    });
+    accounts.push_str(
+        "acc-zoe,Zoë Lee,zoe@old.example,Active\n\
+         acc-li,李小龍,li@old.example,Active\n\
+         acc-esc,\"Evil\u{1b}[2J\tname\",esc@old.example,Active\n\
+         acc-long,A Name Much Longer Than Any Other In This Org,long@old.example,Inactive\n",
+    );
+    targets.push_str(
+        "acc-zoe,zoe@new.example\n\
+         acc-li,li@new.example\n\
+         acc-esc,esc@new.example\n\
+         acc-long,long@new.example\n",
+    );
+    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
+    let (_, _, _) = planned(
+        dir.path(),
+        &["--verified-domains", "old.example,new.example"],
+    );
+    let table = mailshift(dir.path(), &["review", "plan.json", "--format", "table"]);
+    assert_eq!(table.status.code(), Some(0), "{}", text(&table.stderr));
+    snapbox::assert_data_eq!(
+        text(&table.stdout),
+        snapbox::file!["snapshots/golden/names.review.txt"].raw()
+    );
+}
