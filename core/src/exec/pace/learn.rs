@@ -1,5 +1,6 @@
 //! The pace's learning: which rate to send at, from the answers. The start (low, doubling
-//! until the first 429s, or at a rate an earlier run learnt), the cut for a burst of 429s, the
+//! until the first 429s, or at a rate an earlier run learnt; where headers show the budget
+//! nearly spent before any cut, at what it refills), the cut for a burst of 429s, the
 //! nudge for a lone one, the climb back and the creep, with their constants. It knows nothing
 //! of slots, pauses or probes (`slots`): it is told whether an answer was the probe's, and says
 //! when a 429 calls for a pause.
@@ -49,6 +50,11 @@ pub(super) const NUDGE: f64 = 0.995;
 const STEP: Duration = Duration::from_millis(100);
 /// With rate headers, no creep while less than this share of the budget is left.
 const LOW: f64 = 0.2;
+/// The shortest fall of a budget's remaining that measures what it refills.
+const FALLING_SPAN: Duration = Duration::from_millis(300);
+/// The least share of what the server took, while the budget fell, that it must have refilled
+/// for the measure to be taken as a refill rate.
+const REFILLED: f64 = 0.25;
 
 /// What a 429 calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +107,10 @@ pub(super) struct Learning {
     /// What the server took over the last `WINDOW`, as of the last answer: a rate learnt is
     /// never kept above it (a cut's rate or its guess of the limit may be above the limit).
     took: Option<f64>,
+    /// Until the first cut, the budget's `X-RateLimit-Remaining` where its fall began (when
+    /// and how much) and where it is now: while it only falls, what the server took beyond its
+    /// fall is what it refills.
+    falling: Option<((Duration, u32), u32)>,
 }
 
 impl Learning {
@@ -127,6 +137,7 @@ impl Learning {
             starting: safe.is_none() && rate < ceiling,
             latency: None,
             took: safe.map(|_| rate),
+            falling: None,
         }
     }
 
@@ -300,6 +311,14 @@ impl Learning {
             _ => self.left,
         };
         let roomy = self.left.is_none_or(|left| left >= LOW);
+        // Until the first cut, a budget's headers may say where its limit is before a 429 does.
+        let finding = self.touched.is_none();
+        if let (true, Some(remaining), Some(_)) = (finding, budget.0, budget.1) {
+            self.fall(now, remaining);
+        }
+        if finding && !roomy && self.spend_at_refill(now) {
+            return;
+        }
         if self.starting {
             self.start_climb(now, roomy, went);
         } else {
@@ -360,6 +379,54 @@ impl Learning {
         self.last_change = now;
         // At the ceiling, the learning takes over as from a ceiling start.
         self.starting = self.rate < self.ceiling;
+    }
+
+    /// Notes a budget's remaining. The fall begins where it last stood at its top (a full
+    /// budget wastes what refills it); a rise (a refill outran the sending, or a window began)
+    /// begins it afresh.
+    fn fall(&mut self, now: Duration, remaining: u32) {
+        self.falling = match self.falling {
+            Some(((_, top), last)) if remaining < top && remaining <= last => {
+                self.falling.map(|(from, _)| (from, remaining))
+            }
+            _ => Some(((now, remaining), remaining)),
+        };
+    }
+
+    /// The start's end where headers show the budget nearly spent: the rate goes to just under
+    /// what the budget refills, measured as what the server took while it fell, less its fall,
+    /// so that the requests behind are not refused. False, and the start goes on, where that
+    /// measure is too short to trust or says the budget refills little of what it took (a
+    /// window that empties and starts afresh, which the 429s will teach).
+    fn spend_at_refill(&mut self, now: Duration) -> bool {
+        let Some(((from, first), last)) = self.falling else {
+            return false;
+        };
+        let span = now.saturating_sub(from);
+        if span < FALLING_SPAN {
+            return false;
+        }
+        let took = self
+            .answered
+            .iter()
+            .filter(|&&t| t > from && t <= now)
+            .count() as f64;
+        let refill = (took - f64::from(first.saturating_sub(last))) / span.as_secs_f64();
+        if refill < took / span.as_secs_f64() * REFILLED || refill * UNDER >= self.rate {
+            return false;
+        }
+        self.starting = false;
+        self.touched = Some(refill);
+        self.known = Some(refill);
+        self.rate = (refill * UNDER)
+            .clamp(self.floor, self.ceiling)
+            .min(self.rate);
+        self.calm_since = now;
+        self.last_change = now;
+        // The requests already on their way spend what is left and more: their 429s were
+        // foreseen here, not a limit found lower.
+        self.last_cut = now;
+        true
     }
 
     /// Keeps the outcomes of the last `WINDOW`.

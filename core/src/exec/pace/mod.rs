@@ -378,6 +378,71 @@ mod tests {
         assert_eq!(q.rate(), cut, "no creep while 1% of the budget is left");
     }
 
+    /// Requests at `per_second` to a budget of `size` that refills `refill` a second (or, with
+    /// `window`, starts afresh each second), each answered 100 ms later with the budget's
+    /// headers, until the pace leaves its start or the budget is spent. Returns when it stopped
+    /// and whether the budget was spent (a 429 would have come).
+    fn drain(
+        p: &mut Pacer,
+        per_second: f64,
+        size: f64,
+        refill: f64,
+        window: bool,
+    ) -> (Duration, bool) {
+        let gap = Duration::from_secs_f64(1.0 / per_second);
+        let (mut tokens, mut now) = (size, Duration::ZERO);
+        while now < 10 * S {
+            now += gap;
+            tokens = if window && now.subsec_nanos() < gap.subsec_nanos() {
+                size
+            } else {
+                (tokens + refill * gap.as_secs_f64()).min(size)
+            };
+            if tokens < 1.0 {
+                return (now, true);
+            }
+            tokens -= 1.0;
+            // Sent now, answered 100 ms later: what went out is what the start may climb to.
+            p.book(now);
+            p.observe(
+                now + 100 * MS,
+                now,
+                Signal::Answered {
+                    remaining: Some(tokens as u32),
+                    limit: Some(size as u32),
+                },
+            );
+            if p.learnt().is_some() {
+                return (now, false);
+            }
+        }
+        (now, false)
+    }
+
+    #[test]
+    fn a_budget_spent_faster_than_it_refills_sets_the_start_at_its_refill_before_a_429() {
+        // 150 a second against a budget of 100 refilled at 100 a second: its headers fall by
+        // 50 a second, and the pace leaves its start just under the refill, with 20 left.
+        let mut p = Pacer::starting(1000.0, None);
+        let (at, spent) = drain(&mut p, 150.0, 100.0, 100.0, false);
+        assert!(
+            !spent,
+            "the budget ran out at {at:?} before the start ended"
+        );
+        let rate = p.rate();
+        assert!((90.0..=100.0).contains(&rate), "{rate}");
+        // The requests already on their way meet the budget spent: a 429 to one of them is
+        // foreseen, not a limit found lower.
+        limited(&mut p, at + 50 * MS, at - 10 * MS, None);
+        assert_eq!(p.rate(), rate);
+        // A window that empties and starts afresh refills nothing while it falls: no measure,
+        // the start goes on and the 429s teach it.
+        let mut w = Pacer::starting(1000.0, None);
+        let (_, spent) = drain(&mut w, 150.0, 100.0, 0.0, true);
+        assert!(spent);
+        assert!(w.learnt().is_none(), "{:?}", w.learnt());
+    }
+
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
     fn steady(p: &mut Pacer, from: Duration, to: Duration) {
         let mut t = from;
