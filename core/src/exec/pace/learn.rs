@@ -383,11 +383,14 @@ impl Learning {
 
     /// Notes a budget's remaining. The fall begins where it last stood at its top (a full
     /// budget wastes what refills it); a rise (a refill outran the sending, or a window began)
-    /// begins it afresh.
+    /// begins it afresh, and so does a fall older than `WINDOW`, past which the answers it is
+    /// measured against are no longer kept.
     fn fall(&mut self, now: Duration, remaining: u32) {
         self.falling = match self.falling {
-            Some(((_, top), last)) if remaining < top && remaining <= last => {
-                self.falling.map(|(from, _)| (from, remaining))
+            Some((start @ (from, top), last))
+                if remaining < top && remaining <= last && now.saturating_sub(from) <= WINDOW =>
+            {
+                Some((start, remaining))
             }
             _ => Some(((now, remaining), remaining)),
         };
@@ -406,11 +409,7 @@ impl Learning {
         if span < FALLING_SPAN {
             return false;
         }
-        let took = self
-            .answered
-            .iter()
-            .filter(|&&t| t > from && t <= now)
-            .count() as f64;
+        let took = self.answered.iter().filter(|&&t| t > from).count() as f64;
         let refill = (took - f64::from(first.saturating_sub(last))) / span.as_secs_f64();
         if refill < took / span.as_secs_f64() * REFILLED || refill * UNDER >= self.rate {
             return false;

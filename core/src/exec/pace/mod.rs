@@ -412,7 +412,7 @@ mod tests {
                     limit: Some(size as u32),
                 },
             );
-            if p.learnt().is_some() {
+            if p.learning.last_cut() > Duration::ZERO {
                 return (now, false);
             }
         }
@@ -435,6 +435,15 @@ mod tests {
         // foreseen, not a limit found lower.
         limited(&mut p, at + 50 * MS, at - 10 * MS, None);
         assert_eq!(p.rate(), rate);
+        // A slow fall, 10 a second over 8 s: measured over the answers still kept (2 s), not
+        // over the whole fall against the answers of its last 2 s.
+        let mut slow = Pacer::starting(1000.0, None);
+        let (at, spent) = drain(&mut slow, 110.0, 100.0, 100.0, false);
+        assert!(
+            !spent,
+            "the budget ran out at {at:?} before the start ended"
+        );
+        assert!((90.0..=100.0).contains(&slow.rate()), "{}", slow.rate());
         // A window that empties and starts afresh refills nothing while it falls: no measure,
         // the start goes on and the 429s teach it.
         let mut w = Pacer::starting(1000.0, None);
