@@ -42,6 +42,32 @@ fn account_id(i: usize) -> String {
     )
 }
 
+/// Writes `n` accounts as admin.atlassian.com exports them into `dir`: account `i` has the
+/// address `email(i)` and `jira(i)` in its Jira column; every fiftieth is inactive.
+fn write_accounts(
+    dir: &Path,
+    n: usize,
+    email: impl Fn(usize) -> String,
+    jira: impl Fn(usize) -> &'static str,
+) -> std::io::Result<()> {
+    let mut acc = BufWriter::with_capacity(1 << 20, File::create(dir.join("accounts.csv"))?);
+    writeln!(
+        acc,
+        "User id,User name,email,User status,Added to org,Jira - acme,Last seen in Jira - acme"
+    )?;
+    for i in 0..n {
+        let status = if i % 50 == 0 { "Inactive" } else { "Active" };
+        writeln!(
+            acc,
+            "{},User {i},{},{status},12 Mar 2021,{},Never accessed",
+            account_id(i),
+            email(i),
+            jira(i)
+        )?;
+    }
+    acc.flush()
+}
+
 /// Writes the accounts export and the targets list into `dir`.
 fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
     let movers = n - n / 100; // the last 1% stay put and hold stale addresses
@@ -49,27 +75,19 @@ fn generate(dir: &Path, n: usize) -> std::io::Result<()> {
     let chain_rows = n * 3 / 100 / 3 * 3;
     let cycle_rows = n / 100 / 5 * 5; // groups of five: one swap and one 3-cycle
 
-    let mut acc = BufWriter::with_capacity(1 << 20, File::create(dir.join("accounts.csv"))?);
-    writeln!(
-        acc,
-        "User id,User name,email,User status,Added to org,Jira - acme,Last seen in Jira - acme"
+    write_accounts(
+        dir,
+        n,
+        |i| {
+            if i < movers {
+                format!("user{i}@old.example")
+            } else {
+                // A stale account holding the address mover (i - movers) wants.
+                format!("user{}@new.example", i - movers)
+            }
+        },
+        |i| if i % 3 == 0 { "User" } else { "" },
     )?;
-    for i in 0..n {
-        let email = if i < movers {
-            format!("user{i}@old.example")
-        } else {
-            // A stale account holding the address mover (i - movers) wants.
-            format!("user{}@new.example", i - movers)
-        };
-        let status = if i % 50 == 0 { "Inactive" } else { "Active" };
-        let jira = if i % 3 == 0 { "User" } else { "" };
-        writeln!(
-            acc,
-            "{},User {i},{email},{status},12 Mar 2021,{jira},Never accessed",
-            account_id(i)
-        )?;
-    }
-    acc.flush()?;
 
     let mut tgt = BufWriter::with_capacity(1 << 20, File::create(dir.join("targets.csv"))?);
     writeln!(tgt, "account_id,target_email")?;
@@ -126,25 +144,18 @@ fn generate_mixed(dir: &Path, n: usize) -> std::io::Result<()> {
             format!("user{i}@old.example")
         }
     };
-    let mut acc = BufWriter::with_capacity(1 << 20, File::create(dir.join("accounts.csv"))?);
-    writeln!(
-        acc,
-        "User id,User name,email,User status,Added to org,Jira - acme,Last seen in Jira - acme"
+    write_accounts(
+        dir,
+        n,
+        |i| {
+            if i < movers {
+                old(i)
+            } else {
+                format!("taken{}@new.example", i - movers)
+            }
+        },
+        |_| "User",
     )?;
-    for i in 0..n {
-        let email = if i < movers {
-            old(i)
-        } else {
-            format!("taken{}@new.example", i - movers)
-        };
-        let status = if i % 50 == 0 { "Inactive" } else { "Active" };
-        writeln!(
-            acc,
-            "{},User {i},{email},{status},12 Mar 2021,User,Never accessed",
-            account_id(i)
-        )?;
-    }
-    acc.flush()?;
     let mut tgt = BufWriter::with_capacity(1 << 20, File::create(dir.join("targets.csv"))?);
     writeln!(tgt, "account_id,current_email,target_email")?;
     // Every fourth row names its account by its current address, the rest by ID.

@@ -454,11 +454,7 @@ mod tests {
 
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
     fn steady(p: &mut Pacer, from: Duration, to: Duration) {
-        let mut t = from;
-        while t < to {
-            answered(p, t);
-            t += 10 * MS;
-        }
+        steady_every(p, from, to, 10 * MS);
     }
 
     /// Sends the probe after a pause and has it answered.
