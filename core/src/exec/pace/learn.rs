@@ -1,10 +1,12 @@
 //! The pace's learning: which rate to send at, from the answers. The start (low, doubling
 //! until the first 429s, or at a rate an earlier run learnt; where headers show the budget
-//! nearly spent before any cut, at what it refills), the cut for a burst of 429s, the
-//! nudge for a lone one, the climb back and the creep, with their constants. It knows nothing
+//! nearly spent before any cut, at what it refills; where none do, no higher than the first
+//! contact with it measured, `contact`), the cut for a burst of 429s, the nudge for a lone one,
+//! the climb back and the creep, with their constants. It knows nothing
 //! of slots, pauses or probes (`slots`): it is told whether an answer was the probe's, and says
 //! when a 429 calls for a pause.
 
+use super::contact::Contact;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -111,6 +113,9 @@ pub(super) struct Learning {
     /// and how much) and where it is now: while it only falls, what the server took beyond its
     /// fall is what it refills.
     falling: Option<((Duration, u32), u32)>,
+    /// Until the first cut's probe is answered, the first contact with the budget: where
+    /// headers have not measured it, what the server accepted between the 429s measures it.
+    contact: Option<Contact>,
 }
 
 impl Learning {
@@ -138,6 +143,7 @@ impl Learning {
             latency: None,
             took: safe.map(|_| rate),
             falling: None,
+            contact: None,
         }
     }
 
@@ -178,6 +184,7 @@ impl Learning {
         self.steady_since = back(self.steady_since);
         self.answered = self.answered.iter().map(|&t| back(t)).collect();
         self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
+        self.contact = self.contact.map(|c| c.rebased(by));
         self
     }
 
@@ -190,6 +197,12 @@ impl Learning {
         probe_answer: bool,
         went: impl FnOnce() -> f64,
     ) -> Heard {
+        // Before the first cut, every 429 is part of the first contact with the budget.
+        match &mut self.contact {
+            Some(contact) => contact.refused(now, sent_at),
+            None if self.touched.is_none() => self.contact = Some(Contact::begin(now)),
+            None => {}
+        }
         // The 429s of one burst (requests sent before the first of them was answered) count
         // once: one cut, one step of the pause, one in the share of 429s. A probe's 429 is a
         // new step.
@@ -224,6 +237,9 @@ impl Learning {
         self.strikes += 1;
         if !probe_answer {
             self.cut(now, measured, went());
+        }
+        if let Some(contact) = &mut self.contact {
+            contact.cut(now);
         }
         self.last_cut = now;
         Heard::Pause {
@@ -280,6 +296,12 @@ impl Learning {
         went: impl FnOnce() -> f64,
     ) {
         self.note(now, false);
+        if let Some(contact) = &mut self.contact {
+            contact.accepted();
+        }
+        if opened {
+            self.contact_measured();
+        }
         let took = now.saturating_sub(sent_at);
         self.latency = Some(
             self.latency
@@ -324,6 +346,21 @@ impl Learning {
         } else {
             self.climb(now, roomy);
         }
+    }
+
+    /// The first cut's probe is answered, and with it the requests sent before the cut: where
+    /// the contact measured the limit, neither the rate nor the limit learnt stay above it (a
+    /// burst that hid the limit made the start's doubling, or a window's measure, say more).
+    fn contact_measured(&mut self) {
+        if !self.contact.as_ref().is_some_and(Contact::is_cut) {
+            return;
+        }
+        let Some(limit) = self.contact.take().and_then(|c| c.limit()) else {
+            return;
+        };
+        self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
+        self.touched = self.touched.map(|t| t.min(limit));
+        self.rate = self.rate.min(limit * UNDER).max(self.floor);
     }
 
     /// While 429s stay away: back quickly towards the limit last learnt, then creep.
@@ -415,6 +452,8 @@ impl Learning {
             return false;
         }
         self.starting = false;
+        // The headers measured the budget: a contact begun before them measures nothing more.
+        self.contact = None;
         self.touched = Some(refill);
         self.known = Some(refill);
         self.rate = (refill * UNDER)

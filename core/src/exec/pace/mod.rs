@@ -12,6 +12,9 @@
 //!   pauses everyone briefly: the shortest wait that can help, growing while 429s go on, never
 //!   longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
 //!   minute-precision resets are often far longer than the budget needs);
+//! - once the first cut's probe is answered, goes no higher than what the server accepted
+//!   between the first and last 429 of that first contact (a burst can hide the limit from the
+//!   start's doubling and from a window's measure; a spent budget accepts what it refills);
 //! - after a pause sends one request alone, a probe, and opens up again only once it is
 //!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
 //! - while 429s stay away, climbs back quickly to just under the limit learnt (halfway to where
@@ -25,11 +28,12 @@
 //! Two halves, as `quinn` keeps pacing apart from congestion control: `slots` is the
 //! mechanism (when a request may go at a given rate: the slots, the pause, the probe) and
 //! `learn` the learning (which rate: the start, cut, nudge, climb and creep, with their
-//! constants). The `Pacer` is the one face every request books through, and the one place
+//! constants; `contact`, the first contact's measure, is its part). The `Pacer` is the one face every request books through, and the one place
 //! that passes what each half needs of the other. Its call order, for every request:
 //! `ready_at(now)` until the slot comes, `book(now)` as it goes, `observe(now, sent_at,
 //! signal)` when its answer (or none) comes back.
 
+mod contact;
 mod learn;
 mod slots;
 
@@ -450,6 +454,66 @@ mod tests {
         let (_, spent) = drain(&mut w, 150.0, 100.0, 0.0, true);
         assert!(spent);
         assert!(w.learnt().is_none(), "{:?}", w.learnt());
+    }
+
+    /// Requests as fast as the pace lets them until `until`, to a budget of `burst` that
+    /// refills `refill` a second and sends no rate headers, each answered 100 ms after it went.
+    /// Returns the 429s.
+    fn meet_hidden(p: &mut Pacer, burst: f64, refill: f64, until: Duration) -> u32 {
+        let (mut tokens, mut filled, mut now, mut refused) =
+            (burst, Duration::ZERO, Duration::ZERO, 0);
+        let mut out: VecDeque<(Duration, bool)> = VecDeque::new();
+        loop {
+            let send = p.ready_at(now);
+            let back = out
+                .front()
+                .map_or(Duration::MAX, |&(sent, _)| sent + 100 * MS);
+            now = send.min(back);
+            if now > until {
+                return refused;
+            }
+            if back <= send {
+                let Some((sent, ok)) = out.pop_front() else {
+                    return refused;
+                };
+                if ok {
+                    answered(p, now);
+                } else {
+                    refused += 1;
+                    limited(p, now, sent, None);
+                }
+                continue;
+            }
+            tokens = (tokens + refill * (now - filled).as_secs_f64()).min(burst);
+            filled = now;
+            let ok = tokens >= 1.0;
+            if ok {
+                tokens -= 1.0;
+            }
+            p.book(now);
+            out.push_back((now, ok));
+        }
+    }
+
+    #[test]
+    fn a_burst_that_hid_the_limit_is_measured_between_the_first_contacts_429s() {
+        // No rate headers, and a burst of a whole second's budget: the start climbs to its
+        // ceiling unrefused, and what the server took over its window (or half of what went
+        // out) is the burst's measure, not the limit's. Between its first and last 429, the
+        // budget accepted what it refilled, 100 a second. The contact lasts about a round trip
+        // (a tenth of a second), so one answer either side of it is 10%: the pace goes to 97%
+        // of 90–110 a second.
+        for ceiling in [200.0, 1000.0] {
+            let mut p = Pacer::starting(ceiling, None);
+            let first = meet_hidden(&mut p, 100.0, 100.0, 3 * S);
+            assert!(first > 0, "the burst was met");
+            let rate = p.rate();
+            assert!(
+                (87.0..=107.0).contains(&rate),
+                "{rate} from a ceiling of {ceiling}"
+            );
+            assert!(p.learnt().is_some_and(|l| l <= 110.0), "{:?}", p.learnt());
+        }
     }
 
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
