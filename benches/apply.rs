@@ -24,7 +24,10 @@
 //!    accounts at 10 req/s.
 //!
 //! Environment: MAILSHIFT_BENCH_RUNS (default 3), MAILSHIFT_BENCH_PARTS (default "123";
-//! "4" adds the tight bucket, "5" pre-flight's cost).
+//! "4" adds the tight bucket, "5" pre-flight's cost), MAILSHIFT_BENCH_RATE_HEADERS=429 (part 1's
+//! server sends its rate headers on 429s only, so that the pace learns the budget, whose burst
+//! hides it, from its 429s alone), MAILSHIFT_BENCH_FORGIVING=1 (part 1's bucket charges nothing
+//! for a refused request, as a plain token bucket).
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -202,12 +205,19 @@ fn interleaved(
 
 fn pacing(runs: usize) {
     let (dir, steps) = org(5_000);
+    let on_429_only = std::env::var("MAILSHIFT_BENCH_RATE_HEADERS").is_ok_and(|v| v == "429");
+    let forgiving = std::env::var("MAILSHIFT_BENCH_FORGIVING").is_ok_and(|v| v == "1");
+    if on_429_only || forgiving {
+        println!("pacing: rate headers on 429s only: {on_429_only}; forgiving bucket: {forgiving}");
+    }
     let setup = || SimSetup {
         rate: Some((100.0, 100)),
         faults: FaultConfig {
             latency: Duration::from_millis(100),
             // As `mailshift simulate` does by default: half the 429s carry Retry-After.
             retry_after_share: 0.5,
+            rate_headers_on_429_only: on_429_only,
+            forgiving_bucket: forgiving,
             ..FaultConfig::default()
         },
         ..SimSetup::default()

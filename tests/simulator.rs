@@ -386,6 +386,29 @@ async fn the_org_listing_pages_with_full_urls_and_refuses_tampered_cursors() {
 }
 
 #[tokio::test]
+async fn rate_headers_can_come_on_429s_alone() {
+    let sim = serve(Setup {
+        rate: Some((1.0, 2)),
+        faults: FaultConfig {
+            rate_headers_on_429_only: true,
+            ..FaultConfig::default()
+        },
+        ..Setup::default()
+    })
+    .await;
+    let profile = format!("{}/users/{ANN}/manage/profile", sim.url());
+    let ok = get(&profile).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok.headers().get("x-ratelimit-limit").is_none());
+    assert!(ok.headers().get("x-ratelimit-remaining").is_none());
+    get(&profile).await;
+    let limited = get(&profile).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["x-ratelimit-limit"], "2");
+    assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_with_the_headers_and_punishes_early_retries() {
     let faults = FaultConfig {
         retry_after_share: 1.0,

@@ -117,6 +117,15 @@ pub struct SimBehaviourArgs {
     #[arg(long)]
     pub links_404_when_none: bool,
 
+    /// A request refused while the bucket is empty costs nothing (no debt, no longer wait).
+    #[arg(long = "forgiving-bucket")]
+    pub forgiving_bucket: bool,
+
+    /// Send the rate headers (X-RateLimit-Limit, -Remaining) only on 429s, not on the answers
+    /// that pass.
+    #[arg(long = "rate-headers-on-429-only")]
+    pub rate_headers_on_429_only: bool,
+
     /// The v2 directory search answers 404 (an org on the original user management), so
     /// clients read the v1 listing instead.
     #[arg(long = "refuse-v2")]

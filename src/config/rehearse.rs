@@ -94,6 +94,17 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_limits_faults_are_off_unless_named() {
+        let c = rehearse("rehearse --accounts a.csv --targets t.csv").unwrap();
+        assert!(!c.sim.faults.forgiving_bucket && !c.sim.faults.rate_headers_on_429_only);
+        let c = rehearse(
+            "rehearse --accounts a.csv --targets t.csv --forgiving-bucket --rate-headers-on-429-only",
+        )
+        .unwrap();
+        assert!(c.sim.faults.forgiving_bucket && c.sim.faults.rate_headers_on_429_only);
+    }
+
+    #[test]
     fn a_rehearsal_knows_how_long_its_writes_can_be_under_way() {
         let c = rehearse("rehearse --accounts a.csv --targets t.csv").unwrap();
         assert_eq!(c.sim.longest_under_way(), Duration::from_millis(160));

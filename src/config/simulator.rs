@@ -195,6 +195,8 @@ impl SimBehaviour {
                 taken_unknown_key: args.taken_unknown_key,
                 links_404_when_none: args.links_404_when_none,
                 refuse_v2: args.refuse_v2,
+                rate_headers_on_429_only: args.rate_headers_on_429_only,
+                forgiving_bucket: args.forgiving_bucket,
                 unlink_404_when_none: args.unlink_404_when_none,
                 scim_lock: Duration::from_millis(args.scim_lock_ms),
                 ..FaultConfig::default()

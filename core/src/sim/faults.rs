@@ -77,6 +77,13 @@ pub struct FaultConfig {
     /// The v2 directory search answers 404, as for an org on the original user management:
     /// clients read the v1 listing instead.
     pub refuse_v2: bool,
+    /// A request refused while the rate limit's bucket is empty costs nothing: the plain token
+    /// bucket of many gateways, not the debt Atlassian describes for retrying early.
+    pub forgiving_bucket: bool,
+    /// The rate headers (`X-RateLimit-Limit`, `-Remaining`) come only on 429s, not on the
+    /// answers that pass (Atlassian documents the headers, not which answers carry them): the
+    /// pace then learns the budget from its 429s alone.
+    pub rate_headers_on_429_only: bool,
     /// `onlyDeleteUserInDB` answers 404 for an account without a SCIM record.
     pub unlink_404_when_none: bool,
     /// After an unlink, the account's email stays locked (set-email answers 403

@@ -36,6 +36,12 @@ impl Bucket {
     }
 
     pub fn take(&mut self, now: Duration) -> Verdict {
+        self.take_with(now, true)
+    }
+
+    /// `take`, where a refused request deepens the debt only if `deepen`: without, the plain
+    /// token bucket of many gateways, which refuses while empty and charges nothing for it.
+    pub fn take_with(&mut self, now: Duration, deepen: bool) -> Verdict {
         let elapsed = now.saturating_sub(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.at = now.max(self.at);
@@ -45,7 +51,9 @@ impl Bucket {
                 remaining: self.tokens.floor() as u32,
             }
         } else {
-            self.tokens = (self.tokens - 1.0).max(-self.burst);
+            if deepen {
+                self.tokens = (self.tokens - 1.0).max(-self.burst);
+            }
             Verdict::Limited {
                 wait: Duration::from_secs_f64((1.0 - self.tokens) / self.rate),
             }
@@ -71,6 +79,23 @@ mod tests {
         assert!(matches!(b.take(t), Verdict::Limited { .. }));
         // Half a second later at 2/s... but the refused request left a debt of one token.
         assert!(matches!(b.take(S / 2), Verdict::Limited { .. }));
+    }
+
+    #[test]
+    fn a_forgiving_bucket_charges_nothing_for_a_refusal() {
+        let mut b = Bucket::new(2.0, 1, Duration::ZERO);
+        assert!(matches!(
+            b.take_with(Duration::ZERO, false),
+            Verdict::Allowed { .. }
+        ));
+        for _ in 0..5 {
+            assert!(matches!(
+                b.take_with(Duration::ZERO, false),
+                Verdict::Limited { .. }
+            ));
+        }
+        // Half a second at 2/s refills the one token, however many were refused.
+        assert!(matches!(b.take_with(S / 2, false), Verdict::Allowed { .. }));
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl SimState {
         }
         let (limit, remaining) = match self.bucket.as_mut() {
             None => (u32::MAX, u32::MAX),
-            Some(b) => match b.take(now) {
+            Some(b) => match b.take_with(now, !rules.faults.forgiving_bucket) {
                 Verdict::Allowed { remaining } => (b.limit(), remaining),
                 Verdict::Limited { wait } => {
                     return Admission::Limited {

@@ -380,10 +380,15 @@ struct Admitted {
     fault: Fault,
     limit: u32,
     remaining: u32,
+    /// The answers that pass carry the rate headers (`FaultConfig::rate_headers_on_429_only`).
+    rate_headers: bool,
 }
 
 impl Admitted {
     fn headers(&self, mut response: Response) -> Response {
+        if !self.rate_headers {
+            return response;
+        }
         let h = response.headers_mut();
         h.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
         h.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
@@ -452,6 +457,7 @@ fn admit(
             fault,
             limit,
             remaining,
+            rate_headers: !shared.faults().rate_headers_on_429_only,
         }),
     }
 }
