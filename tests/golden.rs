@@ -40,6 +40,13 @@ fn planned(dir: &Path, extra: &[&str]) -> (Vec<u8>, String, String) {
     )
 }
 
+/// Writes a generated org (old.example to new.example) into `dir` and plans it as `planned`.
+fn planned_org(dir: &Path, accounts: &str, targets: &str) -> (Vec<u8>, String, String) {
+    std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
+    std::fs::write(dir.join("targets.csv"), targets).unwrap();
+    planned(dir, &["--verified-domains", "old.example,new.example"])
+}
+
 #[test]
 fn the_fixtures_plan_and_reviews_are_held_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,12 +100,7 @@ fn a_mixed_org_plan_and_reviews_are_held_byte_for_byte() {
          acc-nobody,nobody@new.example\n\
          acc-met,MET@new.example\n",
     );
-    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
-    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
-    let (plan, markdown, csv) = planned(
-        dir.path(),
-        &["--verified-domains", "old.example,new.example"],
-    );
+    let (plan, markdown, csv) = planned_org(dir.path(), &accounts, &targets);
     snapbox::assert_data_eq!(
         String::from_utf8(plan).unwrap(),
         snapbox::file!["snapshots/golden/mixed.plan.json"].raw()
@@ -139,12 +141,7 @@ fn the_table_review_is_held_byte_for_byte() {
          acc-esc,esc@new.example\n\
          acc-long,long@new.example\n",
     );
-    std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
-    std::fs::write(dir.path().join("targets.csv"), targets).unwrap();
-    let (_, _, _) = planned(
-        dir.path(),
-        &["--verified-domains", "old.example,new.example"],
-    );
+    planned_org(dir.path(), &accounts, &targets);
     let table = mailshift(dir.path(), &["review", "plan.json", "--format", "table"]);
     assert_eq!(table.status.code(), Some(0), "{}", text(&table.stderr));
     snapbox::assert_data_eq!(

@@ -28,8 +28,9 @@
 //! Two halves, as `quinn` keeps pacing apart from congestion control: `slots` is the
 //! mechanism (when a request may go at a given rate: the slots, the pause, the probe) and
 //! `learn` the learning (which rate: the start, cut, nudge, climb and creep, with their
-//! constants; `contact`, the first contact's measure, is its part). The `Pacer` is the one face every request books through, and the one place
-//! that passes what each half needs of the other. Its call order, for every request:
+//! constants; `contact`, the first contact's measure, is its part). The `Pacer` is the one face
+//! every request books through, and the one place that passes what each half needs of the
+//! other. Its call order, for every request:
 //! `ready_at(now)` until the slot comes, `book(now)` as it goes, `observe(now, sent_at,
 //! signal)` when its answer (or none) comes back.
 
