@@ -401,6 +401,41 @@ fn an_account_changed_after_the_first_look_is_not_overwritten() {
     assert_eq!(sim.emails(), expected);
 }
 
+/// A listing slow to read is read once when nothing comes between it and the first write: a
+/// second look would be as old by its own end, and the whole run waits for it.
+#[test]
+fn a_slow_listing_with_nothing_after_it_is_read_once() {
+    let (dir, before) = org(Shapes::renames(200));
+    // 20 pages of 10 accounts, 120 ms each: the listing alone takes longer than the moment
+    // after which a look is read again.
+    let pages = 20;
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            page_size: 10,
+            faults: mailshift::sim::faults::FaultConfig {
+                latency: Duration::from_millis(120),
+                ..Default::default()
+            },
+            ..both_verified()
+        },
+    );
+    let out = mailshift(
+        dir.path(),
+        &apply_args(&sim.url(), &["--rate", "2000", "--concurrency", "32"]),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let c = sim.server.counters();
+    let reads = c.requests - c.write_requests;
+    assert!(
+        reads < 2 * pages,
+        "{reads} reads for a listing of {pages} pages: {stderr}"
+    );
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(sim.emails(), planned(&plan, &before));
+}
+
 const SWAPS_AND_CYCLES: Shapes = Shapes {
     renames: 0,
     frees: 0,

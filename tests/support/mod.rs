@@ -193,6 +193,8 @@ pub(crate) struct SimSetup {
     pub seed: u64,
     /// The status of a "taken" answer: 400 as the simulator's default, or 409 as SCIM's.
     pub taken_status: u16,
+    /// Accounts per page of the users listing.
+    pub page_size: usize,
 }
 
 impl Default for SimSetup {
@@ -211,6 +213,7 @@ impl Default for SimSetup {
             },
             seed: 7,
             taken_status: 400,
+            page_size: 100,
         }
     }
 }
@@ -330,7 +333,7 @@ fn sim_config(world: World, setup: &SimSetup) -> SimConfig {
         rate: setup.rate,
         faults: setup.faults.clone(),
         seed: setup.seed,
-        page_size: 100,
+        page_size: setup.page_size,
         read_delay: setup.read_delay,
         key_lifetime: None,
         log_writes: true,

@@ -257,13 +257,14 @@ struct Checked {
     session: Option<(Session, Instant)>,
 }
 
-/// A listing older than this when the first write is due is read again.
+/// A listing that ended longer ago than this when the first write is due is read again.
 const STALE_LISTING: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Checked {
     /// The drift check again right before the first write, after the prompt, when the listing
-    /// it read is older than a moment: an account changed while permissions were read or the
-    /// prompt waited would otherwise be overwritten. Returns the drifted accounts, the pace the
+    /// it read ended longer ago than a moment: an account changed while permissions were read
+    /// or the prompt waited would otherwise be overwritten. A listing slow to read is not read
+    /// again for its own length: the second would be as old by its end. Returns the drifted accounts, the pace the
     /// executor goes on with, and the accounts off plan.
     fn last_look(
         self,
@@ -286,11 +287,12 @@ impl Checked {
                 off_plan,
             ));
         };
-        if choice.steps > 0 && (prompted || listed.elapsed() > STALE_LISTING) {
+        let since = session.listing_ended().unwrap_or(listed).elapsed();
+        if choice.steps > 0 && (prompted || since > STALE_LISTING) {
             let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
             note!(
-                "Reading the org again before the first write ({} since the first look).",
-                crate::words::span(listed.elapsed())
+                "Reading the org again before the first write ({} since the first look ended).",
+                crate::words::span(since)
             );
             first_look(&session, plan, choice, org_id, false)?;
             drifted.extend(drift::check(

@@ -17,11 +17,14 @@ use mailshift_core::live::search::EMAILS_PER_SEARCH;
 use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// The org's users and the pages read for them.
 type Listed = Result<(Vec<LiveAccount>, u64), LiveError>;
+
+/// A listing started early, which ends with when its last page came.
+type EarlyListing = JoinHandle<(Listed, Instant)>;
 
 /// A reader and the runtime it runs on.
 pub(super) struct Session {
@@ -31,7 +34,10 @@ pub(super) struct Session {
     local: tokio::task::LocalSet,
     /// The users listing of an org, started early (`start_listing`): it runs whenever the
     /// runtime does, so beside the reads that come before it is wanted.
-    early: RefCell<Option<(String, JoinHandle<Listed>)>>,
+    early: RefCell<Option<(String, EarlyListing)>>,
+    /// When the last listing (or search by address) had its last answer: how old what it
+    /// says is, at best, when the first write is due (`listing_ended`).
+    ended: std::cell::Cell<Option<Instant>>,
     /// The v1 fallback has been said (once per command).
     said_v1: std::cell::Cell<bool>,
     /// A listing read ahead for pre-flight (`settle_listing`), for the next `listed` to take.
@@ -56,6 +62,7 @@ impl Session {
             runtime,
             local: tokio::task::LocalSet::new(),
             early: RefCell::new(None),
+            ended: std::cell::Cell::new(None),
             said_v1: std::cell::Cell::new(false),
             kept: RefCell::new(None),
             directory: RefCell::new(hashbrown::HashMap::new()),
@@ -74,8 +81,8 @@ impl Session {
         let org = org_id.to_owned();
         let task = self.local.spawn_local(async move {
             let mut pages = 0u64;
-            let accounts = reader.list_users(&org, &mut |_| pages += 1).await?;
-            Ok((accounts, pages))
+            let listed = reader.list_users(&org, &mut |_| pages += 1).await;
+            (listed.map(|accounts| (accounts, pages)), Instant::now())
         });
         if let Some((_, earlier)) = self.early.replace(Some((org_id.to_owned(), task))) {
             earlier.abort();
@@ -105,22 +112,26 @@ impl Session {
             }
             None => None,
         };
-        let listed = if let Some(task) = early {
+        let (listed, ended) = if let Some(task) = early {
             self.block_on(task).unwrap_or_else(|e| {
-                Err(LiveError::BadAnswer {
+                let stopped = Err(LiveError::BadAnswer {
                     what: "reading the org's users".into(),
                     detail: format!("the listing stopped: {e}"),
-                })
+                });
+                (stopped, Instant::now())
             })
         } else {
             let mut pages = 0u64;
-            self.block_on(self.reader.list_users(org_id, &mut |n| {
-                pages += 1;
-                bar.set_message(format!("reading the org's users: {n}"));
-            }))
-            .map(|accounts| (accounts, pages))
+            let listed = self
+                .block_on(self.reader.list_users(org_id, &mut |n| {
+                    pages += 1;
+                    bar.set_message(format!("reading the org's users: {n}"));
+                }))
+                .map(|accounts| (accounts, pages));
+            (listed, Instant::now())
         };
         bar.finish_and_clear();
+        self.ended.set(Some(ended));
         if let Ok((accounts, _)) = &listed {
             *self.directory.borrow_mut() = accounts
                 .iter()
@@ -158,6 +169,7 @@ impl Session {
         let Some((accounts, requests)) = self.search_by_address(org_id, emails)? else {
             return Ok(false);
         };
+        self.ended.set(Some(Instant::now()));
         *self.directory.borrow_mut() = accounts
             .iter()
             .filter_map(|a| Some((a.account_id.clone(), a.directory.clone()?)))
@@ -184,6 +196,13 @@ impl Session {
             }
         }
         Ok(Some((accounts, requests)))
+    }
+
+    /// When the last listing, or search by address, had its last answer; `None` before one.
+    /// A look read again at once is as old by its end as this one was at its end: only the time
+    /// since, not the time the listing took, makes a second look worth its pages.
+    pub(super) fn listing_ended(&self) -> Option<Instant> {
+        self.ended.get()
     }
 
     /// The account's groups as the last listing showed them (`None` after a v1 listing).
