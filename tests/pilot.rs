@@ -484,3 +484,39 @@ fn a_small_pilot_and_its_verify_read_the_pilot_not_the_org() {
         }
     }
 }
+
+/// A pilot's searches by address stand alone (no cursor links them, unlike the listing's
+/// pages): after the first, they go at once, in the run's pace, not one latency after another.
+#[test]
+fn a_pilots_searches_by_address_go_at_once() {
+    let (dir, _, _) = setup(Shapes::renames(1200));
+    // Answers slower than the pace's start (10 a second) spaces requests: searches sent in
+    // turn overlap, searches sent one after another's answer cannot.
+    let sim = serve(
+        dir.path(),
+        SimSetup {
+            faults: mailshift::sim::faults::FaultConfig {
+                latency: std::time::Duration::from_millis(250),
+                ..Default::default()
+            },
+            ..both_verified()
+        },
+    );
+    // 300 accounts: 3 searches of 100 addresses, against 12 pages of the listing.
+    let out = mailshift(
+        dir.path(),
+        &fast(&sim.url(), &["--limit", "300", "--concurrency", "32"]),
+    );
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("Checked the org against the plan with 3 reads:"),
+        "{said}"
+    );
+    // Before the first write, only the searches and one permission read are sent.
+    let at_once = sim.server.counters().reads_at_once;
+    assert!(
+        at_once >= 2,
+        "{at_once} reads at most under way at once: {said}"
+    );
+}

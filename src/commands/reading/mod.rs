@@ -12,6 +12,7 @@ use crate::exec::retry::RetryPolicy;
 use crate::live::page::{Directory, LiveAccount};
 use crate::live::reader::{LiveError, Reader};
 use crate::live::settle::{Settled, settle};
+use futures_util::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mailshift_core::live::search::EMAILS_PER_SEARCH;
 use std::cell::RefCell;
@@ -42,6 +43,8 @@ pub(super) struct Session {
     said_v1: std::cell::Cell<bool>,
     /// A listing read ahead for pre-flight (`settle_listing`), for the next `listed` to take.
     kept: RefCell<Option<(String, Vec<LiveAccount>, u64)>>,
+    /// Searches by address under way at once: the client's connections (`--concurrency`).
+    in_flight: usize,
     /// What the last v2 listing said of each account, by ID, for pre-flight (`directory`).
     directory: RefCell<hashbrown::HashMap<String, Directory>>,
 }
@@ -52,12 +55,14 @@ impl Session {
         rate: f64,
         policy: RetryPolicy,
     ) -> Result<Session, Error> {
+        let in_flight = client.pool_size.max(1);
         let client = Client::new(client)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(Error::Runtime)?;
         Ok(Session {
+            in_flight,
             reader: Arc::new(Reader::new(client, rate, policy)),
             runtime,
             local: tokio::task::LocalSet::new(),
@@ -180,22 +185,38 @@ impl Session {
     }
 
     /// The accounts holding `emails`, by the v2 search's `emails` filter, 100 addresses a
-    /// request, with the requests made; `None` where the org has no v2 search.
+    /// request, with the requests made; `None` where the org has no v2 search. Unlike the
+    /// listing's pages, each search stands alone: after the first (which finds out whether the
+    /// org has the search at all), they go as many at once as the client's connections, in the
+    /// reader's one pace, so that their time is the pace's, not one latency each.
     pub(super) fn search_by_address(
         &self,
         org_id: &str,
         emails: &[&str],
     ) -> Result<Option<(Vec<LiveAccount>, u64)>, LiveError> {
-        let mut accounts = Vec::new();
-        let mut requests = 0u64;
-        for chunk in emails.chunks(EMAILS_PER_SEARCH) {
-            requests += 1;
-            match self.block_on(self.reader.search_users(org_id, chunk, &mut |_| {}))? {
-                Some(found) => accounts.extend(found),
-                None => return Ok(None),
+        let chunks: Vec<&[&str]> = emails.chunks(EMAILS_PER_SEARCH).collect();
+        let Some((first, rest)) = chunks.split_first() else {
+            return Ok(Some((Vec::new(), 0)));
+        };
+        let reader = &*self.reader;
+        let Some(mut accounts) = self.block_on(search(reader, org_id, first))? else {
+            return Ok(None);
+        };
+        let complete = self.block_on(async {
+            // In order, so that what is kept reads as the searches were asked; the first
+            // error or refusal ends them, and the searches still under way are dropped.
+            let mut found = stream::iter(rest)
+                .map(|chunk| search(reader, org_id, chunk))
+                .buffered(self.in_flight);
+            while let Some(answer) = found.next().await {
+                match answer? {
+                    Some(more) => accounts.extend(more),
+                    None => return Ok::<bool, LiveError>(false),
+                }
             }
-        }
-        Ok(Some((accounts, requests)))
+            Ok(true)
+        })?;
+        Ok(complete.then_some((accounts, chunks.len() as u64)))
     }
 
     /// When the last listing, or search by address, had its last answer; `None` before one.
@@ -214,6 +235,15 @@ impl Session {
     pub(super) fn settled(&self, account_id: &str) -> Settled {
         settle(self.directory.borrow().get(account_id))
     }
+}
+
+/// One search by address, as `Session::search_by_address` sends them.
+async fn search(
+    reader: &Reader,
+    org_id: &str,
+    emails: &[&str],
+) -> Result<Option<Vec<LiveAccount>>, LiveError> {
+    reader.search_users(org_id, emails, &mut |_| {}).await
 }
 
 /// The pages of the listing of an org of `accounts` accounts, 100 a page.

@@ -104,6 +104,9 @@ pub struct Counters {
     /// Of those, answered 429.
     #[serde(default)]
     pub writes_rate_limited: u64,
+    /// The most reads under way at once (arrived, not yet answered).
+    #[serde(default)]
+    pub reads_at_once: u64,
 }
 
 /// `GET /__state`.
@@ -127,6 +130,8 @@ struct Tally {
     garbled: AtomicU64,
     write_requests: AtomicU64,
     writes_rate_limited: AtomicU64,
+    reads_under_way: AtomicU64,
+    reads_at_once: AtomicU64,
 }
 
 impl Tally {
@@ -149,6 +154,7 @@ impl Tally {
             garbled: r(&self.garbled),
             write_requests: r(&self.write_requests),
             writes_rate_limited: r(&self.writes_rate_limited),
+            reads_at_once: r(&self.reads_at_once),
         }
     }
 }
@@ -568,6 +574,7 @@ async fn read(
     dialect: Dialect,
     answer: impl FnOnce(&Shown) -> Response,
 ) -> Response {
+    let _under_way = ReadUnderWay::begin(&shared.tally);
     arrive(shared).await;
     let admitted = match admit(shared, headers, dialect, false) {
         Ok(a) => a,
@@ -593,6 +600,23 @@ async fn read(
         now: shared.now(),
     });
     admitted.headers(response)
+}
+
+/// Counts a read under way until dropped (answered, or the client gone), keeping the most.
+struct ReadUnderWay<'a>(&'a Tally);
+
+impl ReadUnderWay<'_> {
+    fn begin(tally: &Tally) -> ReadUnderWay<'_> {
+        let now = tally.reads_under_way.fetch_add(1, Ordering::Relaxed) + 1;
+        tally.reads_at_once.fetch_max(now, Ordering::Relaxed);
+        ReadUnderWay(tally)
+    }
+}
+
+impl Drop for ReadUnderWay<'_> {
+    fn drop(&mut self) {
+        self.0.reads_under_way.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn state(State(shared): State<Arc<Shared>>) -> Response {
