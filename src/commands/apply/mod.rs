@@ -340,9 +340,10 @@ fn check_live(
     })
 }
 
-/// How the drift check (and pre-flight) will see the org: for a run that touches fewer accounts
-/// than the listing has pages (a pilot), the v2 search by their expected addresses; else the
-/// whole listing, started now when `early` (it is read beside what comes before it).
+/// How the drift check (and pre-flight) will see the org: where searching the run's accounts
+/// by their expected addresses costs no more requests than the listing's pages (a pilot, or a
+/// plan that moves the whole org), the v2 search, its requests at once; else the whole listing,
+/// started now when `early` (it is read beside what comes before it).
 fn first_look(
     session: &Session,
     plan: &Plan,
@@ -358,7 +359,7 @@ fn first_look(
         .filter(|(s, chosen)| **chosen && seen.insert(&*s.account_id))
         .map(|(s, _)| &*s.from)
         .collect();
-    if super::reading::search_is_cheaper(expected.len(), plan.summary.accounts)
+    if super::reading::search_costs_no_more(expected.len(), plan.summary.accounts)
         && session.sized_listing(org_id, &expected)?
     {
         return Ok(());

@@ -252,9 +252,24 @@ pub(super) fn listing_pages(accounts: u64) -> u64 {
 }
 
 /// Whether searching `addresses` by address (100 a request) costs fewer requests than the
-/// listing of an org of `org_accounts` accounts.
+/// listing of an org of `org_accounts` accounts. For addresses that may not be held (`verify`'s
+/// planned addresses, before the plan is applied), each one missed costs a read of its own, so
+/// a tie goes to the listing.
 pub(super) fn search_is_cheaper(addresses: usize, org_accounts: u64) -> bool {
-    (addresses as u64).div_ceil(EMAILS_PER_SEARCH as u64) < listing_pages(org_accounts)
+    searches(addresses) < listing_pages(org_accounts)
+}
+
+/// Whether searching `addresses` by address costs no more requests than the listing: for
+/// addresses the accounts hold now (`apply`'s drift check), where a search misses only what
+/// drifted. A tie goes to the search, whose requests go at once where the listing's pages go
+/// one after another (`search_by_address`).
+pub(super) fn search_costs_no_more(addresses: usize, org_accounts: u64) -> bool {
+    searches(addresses) <= listing_pages(org_accounts)
+}
+
+/// The searches by address `addresses` addresses take, 100 a request.
+fn searches(addresses: usize) -> u64 {
+    (addresses as u64).div_ceil(EMAILS_PER_SEARCH as u64)
 }
 
 fn spinner() -> ProgressBar {
