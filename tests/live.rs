@@ -72,6 +72,31 @@ fn verify_reads_the_listing_by_pages_and_names_every_account_not_yet_moved() {
     assert!(said.contains(&format!("with {pages} reads")), "{said}");
 }
 
+/// `verify` of a plan nothing has applied, on an org larger than the plan: the search by planned
+/// addresses (cheaper than the listing) finds none of them, and a profile read for each would
+/// cost a request per account; past the listing's pages it reads the listing instead.
+#[test]
+fn verify_reads_the_listing_when_the_search_finds_too_few_to_read_the_rest_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut accounts, targets) = generated_org(Shapes::renames(1000));
+    for i in 0..150 {
+        accounts.push_str(&format!("acc-b{i},User b{i},b{i}@old.example,Active\n"));
+    }
+    plan_in(dir.path(), &accounts, &targets);
+    let sim = serve(dir.path(), SimSetup::default());
+    let (code, said) = verify(dir.path(), &sim.url(), &["--rechecks", "0"]);
+    assert_eq!(code, Some(3), "{said}");
+    // 1,000 planned addresses: 10 searches; the org's 1,150 accounts: 12 pages.
+    let reads = sim.server.counters().requests;
+    assert!(reads <= 10 + 12 + 1, "{reads} reads: {said}");
+    assert!(
+        said.contains(
+            "1000 accounts checked with 22 reads (10 searches by address with the v2 search, then 12 for the listing: most were not at their planned address)"
+        ),
+        "{said}"
+    );
+}
+
 #[test]
 fn verify_after_ambiguous_writes_waits_out_an_api_that_shows_changes_late() {
     let (dir, before) = setup(Shapes {

@@ -39,7 +39,7 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, Error> {
     let (mut live, look) = first_look(&session, org_id, plan.summary.accounts, &planned)?;
     // What a whole listing costs: its pages if read, else as many as the plan's org would have.
     let pages = match look {
-        Look::Listing(pages) => pages,
+        Look::Listing(pages) | Look::SearchThenListing(_, pages) => pages,
         _ => listing_pages(plan.summary.accounts),
     };
     let mut wrong = mismatches(&planned, &live);
@@ -86,6 +86,9 @@ enum Look {
     /// The v2 search by the planned addresses (this many requests), then a profile read for
     /// each account not found at its address.
     Search(u64),
+    /// The v2 search (this many requests), then, since it found too few for a profile read
+    /// each of the rest to cost less, the whole listing (this many pages).
+    SearchThenListing(u64, u64),
     /// A profile read per account: the org's API has no v2 search, and the accounts are fewer
     /// than the listing's pages.
     Profiles,
@@ -94,8 +97,9 @@ enum Look {
 /// The live address of each planned account, read whichever way costs fewer requests: the
 /// whole listing (a read per 100 accounts of the org), or, for fewer accounts than that, the v2
 /// search by their planned addresses (100 a read) with a profile read for each account not found
-/// at its address; profile reads alone where the org has no v2 search. After a 5-account pilot
-/// of a 50,000-account plan that is 1 request, not 500.
+/// at its address (the listing after all, where more are not found than it has pages);
+/// profile reads alone where the org has no v2 search. After a 5-account pilot of a
+/// 50,000-account plan that is 1 request, not 500.
 fn first_look(
     session: &Session,
     org_id: &str,
@@ -106,10 +110,11 @@ fn first_look(
     let whole_listing = |session: &Session| -> Result<_, LiveError> {
         let (mut live, pages) = listing(session, org_id)?;
         read_hidden(session, planned, &mut live)?;
-        Ok((live, Look::Listing(pages)))
+        Ok((live, pages))
     };
     if !search_is_cheaper(planned.len(), org_accounts) {
-        return whole_listing(session);
+        let (live, pages) = whole_listing(session)?;
+        return Ok((live, Look::Listing(pages)));
     }
     let emails: Vec<&str> = planned.iter().map(|p| p.address.as_str()).collect();
     let (mut live, look): (HashMap<String, Option<String>>, Look) = match session
@@ -120,7 +125,10 @@ fn first_look(
             Look::Search(requests),
         ),
         // (The listing says so itself when it is read in the search's place.)
-        None if planned.len() as u64 >= pages => return whole_listing(session),
+        None if planned.len() as u64 >= pages => {
+            let (live, pages) = whole_listing(session)?;
+            return Ok((live, Look::Listing(pages)));
+        }
         None => {
             if let Some(why) = session.reader.v2_refused() {
                 crate::terminal::note!(
@@ -131,10 +139,17 @@ fn first_look(
             (HashMap::new(), Look::Profiles)
         }
     };
-    // Not found at its planned address (elsewhere, gone, or hidden): its profile says.
+    // Not found at its planned address (elsewhere, gone, or hidden): its profile says, unless
+    // there are more of those than the listing has pages (a plan not applied yet).
     let unread: Vec<usize> = (0..planned.len())
         .filter(|&i| !matches!(live.get(&planned[i].account_id), Some(Some(_))))
         .collect();
+    if let Look::Search(searches) = look
+        && unread.len() as u64 > pages
+    {
+        let (live, pages) = whole_listing(session)?;
+        return Ok((live, Look::SearchThenListing(searches, pages)));
+    }
     reread(session, planned, &unread, &mut live)?;
     Ok((live, look))
 }
@@ -203,6 +218,13 @@ fn report(
             ),
         ),
         Look::Profiles => (0, "reading profiles, fewer than the listing".to_owned()),
+        Look::SearchThenListing(n, pages) => (
+            pages,
+            format!(
+                "{} by address with the v2 search, then {pages} for the listing: most were not at their planned address",
+                crate::words::counted(n, "search", "searches")
+            ),
+        ),
     };
     let journal = |p: &Planned| {
         states
