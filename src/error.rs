@@ -28,6 +28,14 @@ pub enum Error {
         line: usize,
         detail: String,
     },
+    /// A simulator flag (`--scim-linked`, `--google-synced`) names no account of the export.
+    #[error("{flag} {value}: no account ID or address of the accounts export {}", accounts.display())]
+    SeedAccount {
+        flag: &'static str,
+        /// As given, escaped for the terminal.
+        value: String,
+        accounts: std::path::PathBuf,
+    },
     /// The simulator's final state could not be written.
     #[error("{}: cannot write the accounts dump: {source}", path.display())]
     Dump {

@@ -290,3 +290,19 @@ fn scim_and_google_synced_accounts_are_seeded_from_files() {
         "{stderr}"
     );
 }
+
+/// `--scim-linked` and `--google-synced` name accounts as their files do: a value that names no
+/// account of the export is refused, not left out of the rehearsal without a word.
+#[test]
+fn a_seed_flag_that_names_no_account_is_refused() {
+    for flag in ["--scim-linked", "--google-synced"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = rehearse(dir.path(), &[flag, "nobody@companya.example"]);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {stderr}");
+        let said = format!(
+            "{flag} nobody@companya.example: no account ID or address of the accounts export"
+        );
+        assert!(stderr.contains(&said), "{stderr}");
+    }
+}

@@ -109,6 +109,22 @@ pub(super) fn seeded_world(
     let source = crate::input::read(accounts)?;
     let parsed = parse_accounts(&source.path, &source.bytes)?;
     let org = &parsed.org;
+    // As a seed file's lines are: a value that names no account would seed nothing, unsaid.
+    let named = (behaviour.scim_linked.iter().map(|v| ("--scim-linked", v))).chain(
+        behaviour
+            .google_synced
+            .iter()
+            .map(|v| ("--google-synced", v)),
+    );
+    for (flag, value) in named {
+        if org.by_id(value).or_else(|| org.holder(value)).is_none() {
+            return Err(Error::SeedAccount {
+                flag,
+                value: mailshift_core::inert::terminal(value).into_owned(),
+                accounts: accounts.to_owned(),
+            });
+        }
+    }
     let mut scim = behaviour.scim_linked.clone();
     for path in &behaviour.scim_linked_files {
         scim.extend(seed_file(path, org)?);
