@@ -252,9 +252,9 @@ struct Checked {
     drifted: Vec<Drift>,
     /// Accounts the journal calls done that the API shows elsewhere (`look_back`).
     off_plan: Vec<look_back::OffPlan>,
-    /// The reader (and its pace) of the checks, and when their listing was started; `None`
+    /// The reader (and its pace) of the checks, which knows when their look ended; `None`
     /// when there is nothing to send.
-    session: Option<(Session, Instant)>,
+    session: Option<Session>,
 }
 
 /// A listing that ended longer ago than this when the first write is due is read again.
@@ -264,8 +264,8 @@ impl Checked {
     /// The drift check again right before the first write, after the prompt, when the listing
     /// it read ended longer ago than a moment: an account changed while permissions were read
     /// or the prompt waited would otherwise be overwritten. A listing slow to read is not read
-    /// again for its own length: the second would be as old by its end. Returns the drifted accounts, the pace the
-    /// executor goes on with, and the accounts off plan.
+    /// again for its own length: the second would be as old by its end. Returns the drifted
+    /// accounts, the pace the executor goes on with, and the accounts off plan.
     fn last_look(
         self,
         config: &ApplyConfig,
@@ -280,19 +280,20 @@ impl Checked {
             off_plan,
             session,
         } = self;
-        let Some((session, listed)) = session else {
+        let Some(session) = session else {
             return Ok((
                 drifted,
                 Pacer::starting(config.rate, learnt_pace(config)),
                 off_plan,
             ));
         };
-        let since = session.listing_ended().unwrap_or(listed).elapsed();
-        if choice.steps > 0 && (prompted || since > STALE_LISTING) {
+        // The drift check has read the org by now; a session that never looked, looks.
+        let since = session.listing_ended().map(|ended| ended.elapsed());
+        if choice.steps > 0 && (prompted || since.is_none_or(|since| since > STALE_LISTING)) {
             let org_id = config.org_id.as_deref().ok_or(LiveError::NoOrgId)?;
             note!(
                 "Reading the org again before the first write ({} since the first look ended).",
-                crate::words::span(since)
+                crate::words::span(since.unwrap_or_default())
             );
             first_look(&session, plan, choice, org_id, false)?;
             drifted.extend(drift::check(
@@ -329,14 +330,13 @@ fn check_live(
     let first_run = earlier.iter().all(|s| *s == journal::StepState::Pending);
     // The drift check's listing goes beside pre-flight's reads, in the same pace: its pages
     // are read one after another, and alone they would leave the key's budget idle.
-    let listed = Instant::now();
     first_look(&session, plan, choice, org_id, true)?;
     checks::check(config, plan, choice, first_run, &session, org_id, sha)?;
     let drifted = drift::check(config, plan, groups, earlier, choice, &session, org_id)?;
     Ok(Checked {
         drifted,
         off_plan: Vec::new(),
-        session: Some((session, listed)),
+        session: Some(session),
     })
 }
 
