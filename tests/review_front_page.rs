@@ -117,3 +117,30 @@ fn the_markdown_ticket_stays_under_20_kb_and_leads_with_the_decisions() {
         4898 + 34 + 30 + 15 + 12
     );
 }
+
+/// A terminal cannot show a million lines: the table lists the first steps in execution order
+/// and counts the rest, which the CSV review and the plan file list in full.
+#[test]
+fn the_table_lists_the_first_thousand_steps_and_counts_the_rest() {
+    let dir = org();
+    let table = review(dir.path(), "table");
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| *l == "Steps, in execution order")
+        .unwrap()
+        + 1;
+    assert!(lines[header].starts_with("STEP "), "{}", lines[header]);
+    let rows: Vec<&str> = lines[header + 1..]
+        .iter()
+        .take_while(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .copied()
+        .collect();
+    assert_eq!(rows.len(), 1000);
+    assert!(rows[0].starts_with("1 "), "{}", rows[0]);
+    assert!(rows[999].starts_with("1000 "), "{}", rows[999]);
+    assert_eq!(
+        lines[header + 1 + 1000],
+        "  ... and 3989 more steps (all of them in --format csv or json, and in the plan file)"
+    );
+}
