@@ -482,7 +482,7 @@ pub struct RollbackArgs {
 /// How `plan` shows the plan it made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned columns for a terminal.
+    /// Aligned columns for a terminal: the decisions first, then the first 1,000 steps.
     Table,
     /// A change ticket in Markdown: the decisions first, a few KB whatever the org size.
     Markdown,
