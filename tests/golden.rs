@@ -116,7 +116,8 @@ fn a_mixed_org_plan_and_reviews_are_held_byte_for_byte() {
 }
 
 /// The table review, which pads every cell to its column: names outside ASCII (whose width is
-/// not their length in bytes), a name with a character that acts on a terminal (shown escaped,
+/// not their length in bytes; a CJK name takes two columns a character, as a terminal shows
+/// it), a name with a character that acts on a terminal (shown escaped,
 /// and padded as shown), a long name that widens its column, and steps of every kind with their
 /// notes (a free, a swap's temporary address, a chain).
 #[test]

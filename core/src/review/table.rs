@@ -332,17 +332,33 @@ fn write_note(line: &mut String, plan: &Plan, s: &Step) {
     }
 }
 
-/// The printed width of a cell: its characters, as a terminal counts them in the common case.
-/// Nearly every cell is ASCII, whose width is its length, checked a word at a time rather
-/// than counted a character at a time.
+/// The printed width of a cell: the columns a terminal gives it (two for a CJK character, none
+/// for a combining mark, as Unicode's East Asian Width says). Nearly every cell is ASCII, whose
+/// width is its length, checked a word at a time rather than counted a character at a time.
 fn text_width(text: &str) -> usize {
     if text.is_ascii() {
         text.len()
     } else {
-        text.chars().count()
+        unicode_width::UnicodeWidthStr::width(text)
     }
 }
 
 fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_width;
+
+    /// A cell is padded by the columns a terminal gives it: two for a CJK character, none for
+    /// a combining mark, one for other letters.
+    #[test]
+    fn a_cell_is_as_wide_as_the_columns_a_terminal_gives_it() {
+        assert_eq!(text_width("Ann Lee"), 7);
+        assert_eq!(text_width("Zoë Lee"), 7);
+        assert_eq!(text_width("李小龍"), 6);
+        assert_eq!(text_width("Zoe\u{308} Lee"), 7);
+        assert_eq!(text_width("ｋｉｍ"), 6);
+    }
 }
