@@ -128,38 +128,45 @@ pub fn compute(req: &Request) -> Computed {
         &mut names,
         &mut blocked,
     );
-    let left_behind = left::left_behind(org, &out.steps, &out.accounts);
-    let mut computed = finish(org, out.steps, blocked, sorted.unchanged, idp);
-    computed.left_behind = left_behind;
-    computed
+    // Both only read the steps: who is left behind is found on a second core while the blocked
+    // items are sorted and everything is counted (0.05 s and 0.015 s at a million steps).
+    let (left_behind, (blocked, no_account, summary)) = std::thread::scope(|s| {
+        let left = s.spawn(|| left::left_behind(org, &out.steps, &out.accounts));
+        let finished = finish(org, &out.steps, blocked, &sorted.unchanged, &idp);
+        let left = left
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (left, finished)
+    });
+    Computed {
+        steps: out.steps,
+        blocked,
+        no_account,
+        unchanged: sorted.unchanged,
+        idp,
+        left_behind,
+        summary,
+    }
 }
 
 /// Blocked items in row order (rules after rows), rows with no account apart, and the summary.
 fn finish(
     org: &Org,
-    steps: Vec<Step>,
+    steps: &[Step],
     mut blocked: Vec<Blocked>,
-    unchanged: Vec<Unchanged>,
-    idp: Vec<IdpMove>,
-) -> Computed {
+    unchanged: &[Unchanged],
+    idp: &[IdpMove],
+) -> (Vec<Blocked>, Vec<Blocked>, Summary) {
     blocked.sort_by_key(|b| match &b.origin {
         Origin::Line { file, line } => (0, *file, *line),
         Origin::Rule(_) => (1, 0, 0),
     });
     let (no_account, blocked): (Vec<Blocked>, Vec<Blocked>) =
         blocked.into_iter().partition(|b| b.reason.is_no_account());
-    let mut summary = Summary::of(org.len(), &steps, &blocked, &unchanged);
+    let mut summary = Summary::of(org.len(), steps, &blocked, unchanged);
     summary.idp_changes = idp.len() as u64;
     summary.no_account = no_account.len() as u64;
-    Computed {
-        steps,
-        blocked,
-        no_account,
-        unchanged,
-        idp,
-        left_behind: Vec::new(),
-        summary,
-    }
+    (blocked, no_account, summary)
 }
 
 fn account(org: &Org, a: AccountIx) -> &Account {
