@@ -46,7 +46,7 @@ struct WriteBehind {
 }
 
 impl WriteBehind {
-    /// Unwritten bytes past which the disk is asked to start on them.
+    /// Bytes written since the disk was last asked, past which it is asked to start on them.
     const EVERY: u64 = 8 << 20;
 
     fn new(file: tempfile::NamedTempFile) -> WriteBehind {

@@ -195,9 +195,9 @@ const STEP_HEADER: [&str; 9] = [
 
 /// Steps the table lists at most, the first in execution order. A terminal cannot show a
 /// million lines: such a table was 210 MB, minutes of scrolling that push the front page out of
-/// reach, and a fifth of the time `plan` took. The CSV review, JSON and the plan file list them
-/// all, as the line after the table says.
-pub const STEPS_SHOWN: usize = 1000;
+/// reach, and about a tenth of the time `plan` took. The CSV review, JSON and the plan file list
+/// them all, as the line after the table says.
+const STEPS_SHOWN: usize = 1000;
 
 /// The steps table: column widths are worked out from lengths and cells are written straight to
 /// the output, so no row allocates. The second pass pads each cell by the width of what it
