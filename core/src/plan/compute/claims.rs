@@ -8,7 +8,9 @@ use crate::input::{DomainRule, Target, TargetRow};
 use crate::model::{Account, Email};
 use crate::org::Org;
 use crate::plan::{BlockReason, Blocked, Origin};
-use hashbrown::HashMap;
+use hashbrown::hash_table::Entry;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// One account's wish for one address, after its row was matched and its target parsed.
@@ -23,8 +25,11 @@ pub(super) struct Claim<'a> {
 
 /// Who wants each address.
 pub(super) struct Wants<'a> {
-    /// Each wanted address with its first claim.
-    pub by_target: HashMap<&'a str, ClaimIx>,
+    /// Each wanted address's first claim, found by the claim's target key: positions only, so
+    /// a million claims cost a few megabytes here, where a map of keys to claims took 24, and
+    /// filling it was the slower of the two jobs `wanted_and_held` runs side by side.
+    first: HashTable<ClaimIx>,
+    hasher: DefaultHashBuilder,
     /// The addresses more than one claim wants, with all of them (an address wanted twice is
     /// wanted by nobody).
     pub duplicated: HashMap<&'a str, Vec<ClaimIx>>,
@@ -33,6 +38,16 @@ pub(super) struct Wants<'a> {
     /// yet still wants the address, and an account given it would be signed into by that
     /// person (`unmatched_wants`).
     pub unmatched: HashMap<String, Vec<String>>,
+}
+
+impl Wants<'_> {
+    /// Whether one of `claims` (those the wants were found from) wants the address `key`.
+    pub(super) fn any(&self, claims: &[Claim], key: &str) -> bool {
+        let hash = self.hasher.hash_one(key);
+        self.first
+            .find(hash, |c| claims[c.ix()].target.key() == key)
+            .is_some()
+    }
 }
 
 /// The targets of the rows blocked before they could claim, by address key, each named by its
@@ -234,20 +249,29 @@ pub(super) fn wanted_and_held<'a>(
 }
 
 fn who_wants<'a>(claims: &[Claim<'a>]) -> Wants<'a> {
-    let mut by_target: HashMap<&str, ClaimIx> = HashMap::with_capacity(claims.len());
+    let hasher = DefaultHashBuilder::default();
+    let mut first: HashTable<ClaimIx> = HashTable::with_capacity(claims.len());
     let mut duplicated: HashMap<&str, Vec<ClaimIx>> = HashMap::new();
+    let key_of = |c: &ClaimIx| claims[c.ix()].target.key();
     for (ci, c) in claims.iter().enumerate() {
-        if let Some(&first) = by_target.get(c.target.key()) {
-            duplicated
-                .entry(c.target.key())
-                .or_insert_with(|| vec![first])
-                .push(ClaimIx::new(ci));
-        } else {
-            by_target.insert(c.target.key(), ClaimIx::new(ci));
+        let key = c.target.key();
+        match first.entry(
+            hasher.hash_one(key),
+            |other| key_of(other) == key,
+            |other| hasher.hash_one(key_of(other)),
+        ) {
+            Entry::Occupied(earlier) => duplicated
+                .entry(key)
+                .or_insert_with(|| vec![*earlier.get()])
+                .push(ClaimIx::new(ci)),
+            Entry::Vacant(none) => {
+                none.insert(ClaimIx::new(ci));
+            }
         }
     }
     Wants {
-        by_target,
+        first,
+        hasher,
         duplicated,
         unmatched: HashMap::new(),
     }
@@ -278,23 +302,9 @@ fn claim<'a>(
     }
 }
 
-/// The account each row means, if the quick lookup finds one. The lookups only read the org, so
-/// the two halves of a large list are looked up at once, one per core.
+/// The account each row means, if the quick lookup finds one.
 fn resolve_all(org: &Org, rows: &[TargetRow]) -> Vec<Option<AccountIx>> {
-    let one = |row: &TargetRow| resolve(org, row).ok();
-    if rows.len() < 10_000 {
-        return rows.iter().map(one).collect();
-    }
-    let (first, second) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|s| {
-        let tail = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-        let mut found: Vec<Option<AccountIx>> = first.iter().map(one).collect();
-        found.extend(
-            tail.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        found
-    })
+    super::in_halves(rows, |_, row| resolve(org, row).ok())
 }
 
 /// Finds the account a row means, by ID, by current address, or by both when they agree.

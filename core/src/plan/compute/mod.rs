@@ -115,7 +115,7 @@ pub fn compute(req: &Request) -> Computed {
     let holders = holders::settle(req, &claims, held_by, &mut sorted, &mut blocked);
 
     let unmatched_targets: HashSet<String> = blocked.iter().map(|b| email_key(&b.target)).collect();
-    let wanted = |key: &str| wants.by_target.contains_key(key) || unmatched_targets.contains(key);
+    let wanted = |key: &str| wants.any(&claims, key) || unmatched_targets.contains(key);
     let mut names = Placeholders::new(org, &wanted);
     let mut out = StepWriter::new(org, claims.len());
     walk::paths_and_cycles(&claims, &sorted, &holders, &mut out, &mut names);
@@ -167,6 +167,33 @@ fn finish(
     summary.idp_changes = idp.len() as u64;
     summary.no_account = no_account.len() as u64;
     (blocked, no_account, summary)
+}
+
+/// `f` of each item, in order. The phases whose work per item only reads (looking rows up,
+/// deciding claims) do a large list's two halves at once, one per core.
+fn in_halves<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    if items.len() < 10_000 {
+        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
+    }
+    let half = items.len() / 2;
+    let (first, second) = items.split_at(half);
+    let f = &f;
+    std::thread::scope(|s| {
+        let tail = s.spawn(move || {
+            second
+                .iter()
+                .enumerate()
+                .map(|(i, t)| f(half + i, t))
+                .collect::<Vec<_>>()
+        });
+        let mut all: Vec<R> = Vec::with_capacity(items.len());
+        all.extend(first.iter().enumerate().map(|(i, t)| f(i, t)));
+        all.extend(
+            tail.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        all
+    })
 }
 
 fn account(org: &Org, a: AccountIx) -> &Account {

@@ -823,3 +823,63 @@ fn who_is_left_behind_is_found_on_every_domain_of_a_many_domain_org() {
         .collect();
     assert_eq!(left, expected);
 }
+
+#[test]
+fn a_large_list_s_halves_give_the_order_and_indices_of_one_pass() {
+    let items: Vec<u32> = (0..25_001).collect();
+    let doubled = in_halves(&items, |i, &t| (i, t * 2));
+    let one_pass: Vec<(usize, u32)> = items.iter().enumerate().map(|(i, &t)| (i, t * 2)).collect();
+    assert_eq!(doubled, one_pass);
+}
+
+#[test]
+fn claims_decided_in_halves_meet_their_rivals_across_the_halves() {
+    // Over 10,000 claims, so each half is decided on its own core.
+    let n = 12_000;
+    let accounts: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("a{i}"), format!("a{i}@old.example")))
+        .collect();
+    let refs: Vec<(&str, &str)> = accounts
+        .iter()
+        .map(|(id, email)| (id.as_str(), email.as_str()))
+        .collect();
+    let org = org(&refs);
+    let wishes: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let target = match i {
+                100 | 11_000 => "both@new.example".to_owned(),
+                11_500 => "a11500@old.example".to_owned(),
+                _ => format!("a{i}@new.example"),
+            };
+            (format!("a{i}"), target)
+        })
+        .collect();
+    let wish_refs: Vec<(&str, &str)> = wishes
+        .iter()
+        .map(|(id, target)| (id.as_str(), target.as_str()))
+        .collect();
+    let p = plan(&org, &rows(&wish_refs));
+    let blocked: Vec<(Option<&str>, &BlockReason)> = p
+        .blocked
+        .iter()
+        .map(|b| (b.account_id.as_deref(), &b.reason))
+        .collect();
+    let rival = |id: &str| BlockReason::DuplicateTarget {
+        others: vec![id.to_owned()],
+    };
+    assert_eq!(
+        blocked,
+        [
+            (Some("a100"), &rival("a11000")),
+            (Some("a11000"), &rival("a100"))
+        ]
+    );
+    let unchanged: Vec<&str> = p.unchanged.iter().map(|u| u.account_id.as_str()).collect();
+    assert_eq!(unchanged, ["a11500"]);
+    assert_eq!(p.steps.len(), n - 3);
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.to == format!("{}@new.example", s.account_id).into())
+    );
+}
