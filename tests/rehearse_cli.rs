@@ -162,6 +162,15 @@ fn a_second_rehearsal_in_the_same_place_starts_over() {
 /// Starts a rehearsal of the fixtures, presses Ctrl-C once stdout shows `heading` (and a little
 /// more), and returns what it said.
 fn interrupted_at(heading: &str, extra: &[&str]) -> (Output, String) {
+    interrupted_after(heading, std::time::Duration::from_millis(1500), extra)
+}
+
+/// `interrupted_at`, pressing Ctrl-C `after` the heading.
+fn interrupted_after(
+    heading: &str,
+    after: std::time::Duration,
+    extra: &[&str],
+) -> (Output, String) {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
@@ -188,7 +197,7 @@ fn interrupted_at(heading: &str, extra: &[&str]) -> (Output, String) {
             break;
         }
     }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(after);
     // SAFETY: sends SIGINT to our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -227,6 +236,23 @@ fn ctrl_c_while_applying_is_apply_s_own_clean_stop() {
         ),
         "{stderr}"
     );
+}
+
+/// Ctrl-C the moment the apply heading shows: whatever part of `apply` is under way (its drift
+/// check, or the run before it listens for Ctrl-C itself) ends before its first write, and the
+/// rehearsal goes no further.
+#[test]
+fn ctrl_c_the_moment_apply_begins_stops_it() {
+    let (out, said) = interrupted_after(
+        "== apply",
+        std::time::Duration::ZERO,
+        &["--rate", "200", "--burst", "200", "--apply-rate", "1"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}{stderr}");
+    assert!(!said.contains("== verify"), "{said}");
+    assert!(!said.contains("this run sent 16 writes"), "{said}");
+    assert!(!stderr.contains("while planning"), "{stderr}");
 }
 
 /// Seeding at scale takes files: `--scim-linked-file` and `--google-synced-file` (Scenario 4),

@@ -37,6 +37,10 @@ pub struct ApplyConfig {
     /// Where the plan's machine-wide lock lives (`journal::plan_lock`); `None` for a rehearsal,
     /// whose simulator no other run can reach.
     pub lock_dir: Option<PathBuf>,
+    /// Ctrl-C presses, counted, where the caller owns Ctrl-C (a rehearsal, whose handler hears
+    /// it from the start): the run stops at a press made before it began to listen, which the
+    /// system hands to no one then. `None`: the run hears Ctrl-C itself.
+    pub stops: Option<tokio::sync::watch::Receiver<u32>>,
 }
 
 impl ApplyConfig {
@@ -135,15 +139,21 @@ impl ApplyConfig {
             permission_check: !args.no_permission_check,
             json: args.json,
             lock_dir: Some(crate::journal::plan_lock::lock_dir(env)?),
+            stops: None,
         })
     }
 }
 
 impl ApplyConfig {
     /// The config as a rehearsal runs it: the simulator says how long its writes can be under
-    /// way (`quiet`) and how far its reads lag (`read_lag`), and no other run can reach its
-    /// simulator, so no plan lock.
-    pub fn in_rehearsal(self, quiet: Duration, read_lag: Duration) -> ApplyConfig {
+    /// way (`quiet`) and how far its reads lag (`read_lag`), no other run can reach its
+    /// simulator, so no plan lock, and the rehearsal hands on Ctrl-C (`stops`).
+    pub fn in_rehearsal(
+        self,
+        quiet: Duration,
+        read_lag: Duration,
+        stops: tokio::sync::watch::Receiver<u32>,
+    ) -> ApplyConfig {
         ApplyConfig {
             policy: RetryPolicy {
                 quiet,
@@ -151,6 +161,7 @@ impl ApplyConfig {
                 ..self.policy
             },
             lock_dir: None,
+            stops: Some(stops),
             ..self
         }
     }

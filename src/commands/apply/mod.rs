@@ -406,12 +406,15 @@ fn execute_run(
     let plan_steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
     let consumer = progress::start(received, Arc::clone(&plan_steps), config.json);
     let left = choice.steps;
+    let forwarded = config.stops.clone();
     let ended = runtime.block_on(async {
         let (interrupt, interrupted) = watch::channel(false);
         tokio::spawn(async move {
             // SIGTERM (systemd, `timeout`) and SIGHUP (a closed ssh session) stop the run as
             // Ctrl-C does: nothing new is sent, what is under way is waited for and journaled.
-            let Ok(mut stops) = Stops::new() else { return };
+            let Ok(mut stops) = Stops::new(forwarded) else {
+                return;
+            };
             if let Some(first) = stops.next().await {
                 let _ = interrupt.send(true);
                 let _ = writeln!(
@@ -779,8 +782,10 @@ fn confirm(
     }
 }
 
-/// The signals that stop a run: Ctrl-C, and on Unix SIGTERM and SIGHUP.
+/// The signals that stop a run: Ctrl-C (heard here, or handed on by the caller that owns it,
+/// `ApplyConfig::stops`), and on Unix SIGTERM and SIGHUP.
 struct Stops {
+    presses: Option<watch::Receiver<u32>>,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -788,17 +793,18 @@ struct Stops {
 }
 
 impl Stops {
-    fn new() -> io::Result<Stops> {
+    fn new(presses: Option<watch::Receiver<u32>>) -> io::Result<Stops> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
             Ok(Stops {
+                presses,
                 term: signal(SignalKind::terminate())?,
                 hup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
-        Ok(Stops {})
+        Ok(Stops { presses })
     }
 
     /// The name of the next stop signal; `None` if none can arrive any more.
@@ -806,14 +812,52 @@ impl Stops {
         #[cfg(unix)]
         {
             tokio::select! {
-                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+                r = ctrl_c(&mut self.presses) => r,
                 Some(()) = self.term.recv() => Some("SIGTERM"),
                 Some(()) = self.hup.recv() => Some("SIGHUP"),
             }
         }
         #[cfg(not(unix))]
         {
-            tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+            ctrl_c(&mut self.presses).await
         }
+    }
+}
+
+/// The next Ctrl-C: a press handed on and not yet taken (one made before the run listened
+/// counts; presses made at once count as one), or else the next the system delivers.
+async fn ctrl_c(presses: &mut Option<watch::Receiver<u32>>) -> Option<&'static str> {
+    match presses {
+        Some(presses) => presses.changed().await.ok().map(|()| "Ctrl-C"),
+        None => tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rehearsal's Ctrl-C handed on before the run listened is the run's first stop: the
+    /// system gives a press made while nobody listens to no one, so the run cannot wait for it.
+    #[test]
+    fn a_press_handed_on_before_the_run_listens_stops_it() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let presses = watch::Sender::new(0u32);
+            let heard = presses.subscribe();
+            presses.send_modify(|n| *n += 1);
+            let mut stops = Stops::new(Some(heard)).unwrap();
+            let first = tokio::time::timeout(std::time::Duration::from_secs(5), stops.next());
+            assert_eq!(first.await, Ok(Some("Ctrl-C")));
+            // Taken once: the next stop is the next press.
+            let again = tokio::time::timeout(std::time::Duration::from_millis(50), stops.next());
+            assert!(again.await.is_err(), "one press, one stop");
+            presses.send_modify(|n| *n += 1);
+            let second = tokio::time::timeout(std::time::Duration::from_secs(5), stops.next());
+            assert_eq!(second.await, Ok(Some("Ctrl-C")));
+        });
     }
 }

@@ -197,6 +197,10 @@ fn rehearse(
     print_brief(&made)?;
     let before_apply = server.counters().requests;
 
+    // From here a Ctrl-C is `apply`'s, handed on to it however early (`stop`), counted from
+    // before the heading, which is what a person (or a test) presses Ctrl-C after.
+    let presses = phase.presses();
+    phase.set(Phase::Applying);
     terminal::line(
         "\n== apply (the real executor; the simulator limits the rate and spoils requests)",
     )?;
@@ -222,9 +226,9 @@ fn rehearse(
     let apply_config = ApplyConfig::from_arguments(args, sources)?.in_rehearsal(
         config.sim.longest_under_way() + Duration::from_secs(1),
         config.sim.read_delay,
+        presses,
     );
     let started = Instant::now();
-    phase.set(Phase::Applying);
     let applied = apply::run(&apply_config)?;
     phase.set(Phase::Verifying);
     let apply_time = started.elapsed();

@@ -2,12 +2,15 @@
 //! under way); the rehearsal's other phases read the simulated org for minutes at 50,000
 //! accounts and had no handler, so Ctrl-C ended the process with no word. This watcher says
 //! where the rehearsal stopped and that nothing real was touched, except while `apply` runs,
-//! which says so itself.
+//! which says so itself: there it hands each press on to `apply`, which may not be listening
+//! yet (the system gives a press made while nobody listens to no one, and a rehearsal whose
+//! Ctrl-C came as `apply` set out ran to the end).
 
 use crate::terminal::say;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use tokio::sync::watch;
 
 /// What the rehearsal is doing, for the words at Ctrl-C.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,25 +39,38 @@ impl Phase {
     }
 }
 
-/// Shared with the watcher: the phase the rehearsal is in.
+/// Shared with the watcher: the phase the rehearsal is in, and the Ctrl-C presses it handed on
+/// to `apply`.
 #[derive(Clone)]
-pub(super) struct Phases(Arc<AtomicU8>);
+pub(super) struct Phases {
+    phase: Arc<AtomicU8>,
+    presses: Arc<watch::Sender<u32>>,
+}
 
 impl Phases {
     pub(super) fn set(&self, phase: Phase) {
-        self.0.store(phase as u8, Ordering::SeqCst);
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    /// The presses handed on to `apply` from now on (`ApplyConfig::stops`).
+    pub(super) fn presses(&self) -> watch::Receiver<u32> {
+        self.presses.subscribe()
     }
 }
 
 /// Starts the watcher on `runtime` (the simulator's, which runs to the end of the rehearsal).
 /// At Ctrl-C outside `apply` it says where the rehearsal stopped and exits 130.
 pub(super) fn watch(runtime: &tokio::runtime::Runtime, dir: PathBuf) -> Phases {
-    let phases = Phases(Arc::new(AtomicU8::new(Phase::Planning as u8)));
+    let phases = Phases {
+        phase: Arc::new(AtomicU8::new(Phase::Planning as u8)),
+        presses: Arc::new(watch::Sender::new(0)),
+    };
     let seen = phases.clone();
     runtime.spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
-            let phase = Phase::of(seen.0.load(Ordering::SeqCst));
+            let phase = Phase::of(seen.phase.load(Ordering::SeqCst));
             if phase == Phase::Applying {
+                seen.presses.send_modify(|n| *n = n.wrapping_add(1));
                 continue;
             }
             say!(
