@@ -290,6 +290,39 @@ fn a_refused_key_stops_the_run_and_a_journal_of_another_plan_is_refused() {
     assert_eq!(sim.server.write_log().len(), sent);
 }
 
+/// `args` run in `dir` with standard error read as it comes: each line is sent on the channel as
+/// it arrives, and the reader thread gives back all of it.
+fn spawn_heard(
+    dir: &Path,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<Vec<u8>>,
+) {
+    let mut child = command(dir, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, heard) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line.clone());
+            all.extend_from_slice(line.as_bytes());
+            all.push(b'\n');
+        }
+        all
+    });
+    (child, heard, reader)
+}
+
 /// A simulator slow enough (40 ms a request) that a run is surely under way 800 ms after it
 /// starts, and Ctrl-C pressed `presses` times then; returns what the run printed.
 fn interrupted_run(dir: &Path, extra: &[&str], presses: usize) -> (Sim, std::process::Output) {
@@ -309,28 +342,9 @@ fn interrupted_run(dir: &Path, extra: &[&str], presses: usize) -> (Sim, std::pro
     let url = sim.url();
     let mut args = apply_args(&url, &["--no-permission-check"]);
     args.extend_from_slice(extra);
-    let mut child = command(dir, &args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // Standard error is read as it comes, so that each press after the first waits until the
     // run has said it heard the one before: two signals close together are one to the OS.
-    let stderr = child.stderr.take().unwrap();
-    let (lines, heard) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = Vec::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(line.clone());
-            all.extend_from_slice(line.as_bytes());
-            all.push(b'\n');
-        }
-        all
-    });
+    let (child, heard, reader) = spawn_heard(dir, &args);
     // Presses come once writes are under way: after the drift check, and a little more.
     let wait_for = |prefix: &str| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -393,6 +407,38 @@ fn ctrl_c_stops_taking_steps_and_the_same_command_resumes() {
         plan.steps.len(),
         "no step was sent twice"
     );
+}
+
+/// Ctrl-C the moment the last look at the org is said, after the permission reads have listened
+/// for Ctrl-C themselves: the run has not begun to listen, and the press must not be lost. The
+/// run stops before its first write, and the same command then carries out the plan.
+#[test]
+fn ctrl_c_before_the_run_listens_stops_it_before_its_first_write() {
+    let (dir, before) = setup(MIXED);
+    let sim = serve(dir.path(), SimSetup::default());
+    let url = sim.url();
+    let (child, heard, reader) = spawn_heard(dir.path(), &apply_args(&url, &["--rate", "20"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut said = String::new();
+    while let Ok(line) = heard.recv_timeout(deadline - std::time::Instant::now()) {
+        said.push_str(&line);
+        if line.starts_with("Checked the org against the plan") {
+            break;
+        }
+    }
+    assert!(said.contains("Checked who may be written"), "{said}");
+    // SAFETY: sends SIGINT to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(sim.server.write_log().len(), 0, "{stderr}");
+    let out = mailshift(dir.path(), &apply_args(&url, &["--rate", "100"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = read_plan(&dir.path().join("plan.json"));
+    assert_eq!(sim.emails(), planned(&plan, &before));
 }
 
 #[test]

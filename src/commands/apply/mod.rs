@@ -69,6 +69,8 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     if prompted {
         confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
     }
+    // From here every Ctrl-C is the run's, counted until it listens (`listen`).
+    let (runtime, presses) = listen(config)?;
     let (drifted, pace, off_plan) = checked.last_look(
         config,
         &plan,
@@ -128,7 +130,9 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
         announce_pilot(config, &choice);
     }
     let started = Instant::now();
-    let (end, stats) = execute_run(config, &plan, &groups, &states, &choice, opened, pace)?;
+    let (end, stats) = execute_run(
+        config, &plan, &groups, &states, &choice, opened, pace, runtime, presses,
+    )?;
     // The outcome as the journal tells it. If the journal cannot be read back (the trouble
     // that stopped the run, say), the run's own error is the one to report.
     let after = journal::read(&config.journal).and_then(|p| {
@@ -370,8 +374,47 @@ fn first_look(
     Ok(())
 }
 
-/// Runs the chosen steps: the runtime, the Ctrl-C handler, the progress consumer and the
-/// executor, until the run ends.
+/// The run's runtime, and the Ctrl-C presses it is to stop at, counted from now: those a
+/// rehearsal hands on, or else those this process hears from here on. Once a pre-flight read
+/// has listened for Ctrl-C, the system's handler stays, and a press made while nobody listens
+/// goes to no one: made during the last look at the org or while the journal was opened, it was
+/// lost, and the run went on to write.
+fn listen(config: &ApplyConfig) -> Result<(tokio::runtime::Runtime, watch::Receiver<u32>), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    if let Some(presses) = &config.stops {
+        return Ok((runtime, presses.clone()));
+    }
+    let (count, presses) = watch::channel(0u32);
+    #[cfg(unix)]
+    {
+        // Made here, the stream hears every press from now on, before its task first runs.
+        let mut interrupts = {
+            let _in_runtime = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(Error::Runtime)?
+        };
+        runtime.spawn(async move {
+            while interrupts.recv().await.is_some() {
+                count.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    runtime.spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            count.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    });
+    Ok((runtime, presses))
+}
+
+/// Runs the chosen steps: the Ctrl-C handler, the progress consumer and the executor, until the
+/// run ends.
+#[allow(clippy::too_many_arguments)]
 fn execute_run(
     config: &ApplyConfig,
     plan: &Plan,
@@ -380,6 +423,8 @@ fn execute_run(
     choice: &Choice,
     opened: journal::Opened,
     pace: Pacer,
+    runtime: tokio::runtime::Runtime,
+    presses: watch::Receiver<u32>,
 ) -> Result<(End, Stats), Error> {
     let learnt_at = learnt_pace_at(config);
     let runs = opened.parsed.runs();
@@ -397,22 +442,18 @@ fn execute_run(
     }
     let writer = Arc::new(opened.writer);
     let client = Client::new(&config.client)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
     let (events, received) = mpsc::unbounded_channel::<Event>();
     let plan_steps: Arc<[crate::plan::Step]> = plan.steps.clone().into();
     let consumer = progress::start(received, Arc::clone(&plan_steps), config.json);
     let left = choice.steps;
-    let forwarded = config.stops.clone();
+    // A press made before the run listened stops it before its first request.
+    let pressed = presses.has_changed().unwrap_or(false);
     let ended = runtime.block_on(async {
-        let (interrupt, interrupted) = watch::channel(false);
+        let (interrupt, interrupted) = watch::channel(pressed);
         tokio::spawn(async move {
             // SIGTERM (systemd, `timeout`) and SIGHUP (a closed ssh session) stop the run as
             // Ctrl-C does: nothing new is sent, what is under way is waited for and journaled.
-            let Ok(mut stops) = Stops::new(forwarded) else {
+            let Ok(mut stops) = Stops::new(presses) else {
                 return;
             };
             if let Some(first) = stops.next().await {
@@ -782,10 +823,10 @@ fn confirm(
     }
 }
 
-/// The signals that stop a run: Ctrl-C (heard here, or handed on by the caller that owns it,
-/// `ApplyConfig::stops`), and on Unix SIGTERM and SIGHUP.
+/// The signals that stop a run: Ctrl-C (the presses `listen` counts), and on Unix SIGTERM and
+/// SIGHUP.
 struct Stops {
-    presses: Option<watch::Receiver<u32>>,
+    presses: watch::Receiver<u32>,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -793,7 +834,7 @@ struct Stops {
 }
 
 impl Stops {
-    fn new(presses: Option<watch::Receiver<u32>>) -> io::Result<Stops> {
+    fn new(presses: watch::Receiver<u32>) -> io::Result<Stops> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -812,24 +853,15 @@ impl Stops {
         #[cfg(unix)]
         {
             tokio::select! {
-                r = ctrl_c(&mut self.presses) => r,
+                r = self.presses.changed() => r.ok().map(|()| "Ctrl-C"),
                 Some(()) = self.term.recv() => Some("SIGTERM"),
                 Some(()) = self.hup.recv() => Some("SIGHUP"),
             }
         }
         #[cfg(not(unix))]
         {
-            ctrl_c(&mut self.presses).await
+            self.presses.changed().await.ok().map(|()| "Ctrl-C")
         }
-    }
-}
-
-/// The next Ctrl-C: a press handed on and not yet taken (one made before the run listened
-/// counts; presses made at once count as one), or else the next the system delivers.
-async fn ctrl_c(presses: &mut Option<watch::Receiver<u32>>) -> Option<&'static str> {
-    match presses {
-        Some(presses) => presses.changed().await.ok().map(|()| "Ctrl-C"),
-        None => tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C"),
     }
 }
 
@@ -849,7 +881,7 @@ mod tests {
             let presses = watch::Sender::new(0u32);
             let heard = presses.subscribe();
             presses.send_modify(|n| *n += 1);
-            let mut stops = Stops::new(Some(heard)).unwrap();
+            let mut stops = Stops::new(heard).unwrap();
             let first = tokio::time::timeout(std::time::Duration::from_secs(5), stops.next());
             assert_eq!(first.await, Ok(Some("Ctrl-C")));
             // Taken once: the next stop is the next press.
