@@ -37,7 +37,7 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// files read, tables that grow, the plan file's chunks); given back, each page must be faulted
 /// in and zeroed again, which on a virtual machine can cost more than the work. On the bench's
 /// mixed 1M-account org (9 runs each, in turn) the median went from 1.190 s to 1.154 s, the
-/// fastest run was the same, and the slowest went from 1.99 s to 1.55 s; peak memory 757-759
+/// fastest from 1.034 s to 1.016 s and the slowest from 1.988 s to 1.268 s; peak memory 757-759
 /// MiB, was 747-757.
 fn keep_freed_memory() {
     // SAFETY: sets one of mimalloc's options; it takes any value, -1 meaning never.
