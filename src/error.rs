@@ -78,6 +78,9 @@ pub enum Error {
     /// The operator answered something other than "yes".
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
+    /// Ctrl-C at the prompt: a "no".
+    #[error("stopped at Ctrl-C at the prompt; nothing was changed")]
+    StoppedAtPrompt,
     /// Accounts no longer have the addresses the plan expects; nothing was sent.
     #[error(
         "{count} accounts no longer have the address the plan expects (listed above): the org changed since the plan was made. Nothing was changed. Plan again from a fresh export, or run `mailshift apply {} --skip-drifted` to apply the rest and leave those out",
@@ -167,7 +170,8 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> u8 {
         Ok(Outcome::Clean) => 0,
         Ok(Outcome::Blocked) => 2,
         Ok(Outcome::Incomplete) => 3,
-        Ok(Outcome::Interrupted) | Err(Error::PreflightInterrupted { .. }) => 130,
+        Ok(Outcome::Interrupted)
+        | Err(Error::PreflightInterrupted { .. } | Error::StoppedAtPrompt) => 130,
         Err(_) => 1,
     }
 }

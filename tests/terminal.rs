@@ -81,6 +81,18 @@ fn read_until(terminal: &mut File, seen: &mut String, until: &str, deadline: Dur
     }
 }
 
+/// What the terminal shows until `apply` asks for "yes".
+fn until_the_prompt(terminal: &mut File) -> String {
+    let mut seen = String::new();
+    read_until(
+        terminal,
+        &mut seen,
+        "Type yes to go on: ",
+        Duration::from_secs(20),
+    );
+    seen
+}
+
 fn org(dir: &std::path::Path) -> Sim {
     let (accounts, targets) = generated_org(Shapes::renames(40));
     plan_in(dir, &accounts, &targets);
@@ -116,13 +128,7 @@ fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
     let url = sim.url();
     let args = apply(&url);
     let (mut child, mut terminal) = on_terminal(dir.path(), &args, &[]);
-    let mut seen = String::new();
-    read_until(
-        &mut terminal,
-        &mut seen,
-        "Type yes to go on: ",
-        Duration::from_secs(20),
-    );
+    let mut seen = until_the_prompt(&mut terminal);
     assert!(
         seen.contains("About to apply plan.json (40 steps"),
         "{seen}"
@@ -137,6 +143,57 @@ fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
         seen.contains("/40 steps"),
         "no progress bar on the terminal: {seen}"
     );
+}
+
+/// Ctrl-C at the prompt is a "no", whatever listened for it before: the permission reads
+/// before the prompt listen for Ctrl-C, and the system's handler they leave in place used to
+/// swallow a press at the prompt, which then went on waiting for "yes".
+#[test]
+fn ctrl_c_at_the_prompt_ends_the_run_before_anything_is_sent() {
+    for permission_reads in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = org(dir.path());
+        let url = sim.url();
+        // Without `--no-permission-check`, the permission reads run and listen for Ctrl-C.
+        let args = apply(&url);
+        let args = if permission_reads {
+            &args[..8]
+        } else {
+            &args[..]
+        };
+        let (mut child, mut terminal) = on_terminal(dir.path(), args, &[]);
+        let mut seen = until_the_prompt(&mut terminal);
+        assert!(seen.contains("Type yes to go on: "), "no prompt: {seen}");
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: a signal to the child this test started and has not yet waited for.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        read_until(
+            &mut terminal,
+            &mut seen,
+            "nothing was changed",
+            Duration::from_secs(2),
+        );
+        let status = status.unwrap_or_else(|| {
+            panic!("still at the prompt 10 s after Ctrl-C ({permission_reads}): {seen}")
+        });
+        assert_eq!(status.code(), Some(130), "{seen}");
+        assert!(seen.contains("Ctrl-C at the prompt"), "{seen}");
+        assert!(seen.contains("nothing was changed"), "{seen}");
+        assert!(sim.server.write_log().is_empty());
+        assert!(!dir.path().join("plan.json.journal").exists());
+    }
 }
 
 #[test]

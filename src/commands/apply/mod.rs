@@ -65,12 +65,14 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let mut choice = choose(&plan.steps, &groups, &earlier.states, &config.selection)
         .map_err(|e| e.explained(&plan))?;
     let checked = check_live(config, &plan, &groups, &earlier.states, &mut choice, &sha)?;
+    // From here every Ctrl-C is the run's: at the prompt a "no", after it a stop, counted
+    // until the run listens (`listen`).
+    let (runtime, presses) = listen(config)?;
     let prompted = !config.yes && choice.steps > 0;
     if prompted {
-        confirm(&plan, &Counts::of(&earlier.states), &choice, config)?;
+        let counts = Counts::of(&earlier.states);
+        confirm(&plan, &counts, &choice, config, (&runtime, &presses))?;
     }
-    // From here every Ctrl-C is the run's, counted until it listens (`listen`).
-    let (runtime, presses) = listen(config)?;
     let (drifted, pace, off_plan) = checked.last_look(
         config,
         &plan,
@@ -770,12 +772,13 @@ fn interactive() -> bool {
 }
 
 /// On a terminal (`run` has made sure there is one), shows what is about to happen and waits
-/// for "yes".
+/// for "yes" (`await_yes`), or a Ctrl-C among the presses the run counts.
 fn confirm(
     plan: &Plan,
     counts: &Counts,
     choice: &Choice,
     config: &ApplyConfig,
+    (runtime, presses): (&tokio::runtime::Runtime, &watch::Receiver<u32>),
 ) -> Result<(), Error> {
     let s = &plan.summary;
     let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
@@ -811,11 +814,34 @@ fn confirm(
     }
     eprint!("Type yes to go on: ");
     let _ = io::stderr().flush();
-    let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|_| Error::NotConfirmed)?;
+    await_yes(runtime, presses)
+}
+
+/// Waits for the answer to the prompt `confirm` showed: "yes" goes on; anything else, or a
+/// Ctrl-C among `presses`, ends the run before anything is sent. The line is read on a thread
+/// of its own, so that a press is heard while it waits (the handler a pre-flight read left in
+/// place would otherwise swallow it, and the prompt go on waiting); the process ends soon
+/// after a press, and that thread with it.
+fn await_yes(
+    runtime: &tokio::runtime::Runtime,
+    presses: &watch::Receiver<u32>,
+) -> Result<(), Error> {
+    let (line, answered) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("prompt".into())
+        .spawn(move || {
+            let mut answer = String::new();
+            let read = io::stdin().lock().read_line(&mut answer).map(|_| answer);
+            let _ = line.send(read);
+        })
+        .map_err(Error::Runtime)?;
+    let mut presses = presses.clone();
+    let answer = runtime.block_on(async {
+        tokio::select! {
+            Ok(()) = presses.changed() => Err(Error::StoppedAtPrompt),
+            read = answered => read.ok().and_then(Result::ok).ok_or(Error::NotConfirmed),
+        }
+    })?;
     if answer.trim().eq_ignore_ascii_case("yes") {
         Ok(())
     } else {
