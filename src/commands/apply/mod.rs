@@ -376,11 +376,12 @@ fn first_look(
     Ok(())
 }
 
-/// The run's runtime, and the Ctrl-C presses it is to stop at, counted from now: those a
-/// rehearsal hands on, or else those this process hears from here on. Once a pre-flight read
-/// has listened for Ctrl-C, the system's handler stays, and a press made while nobody listens
-/// goes to no one: made during the last look at the org or while the journal was opened, it was
-/// lost, and the run went on to write.
+/// The run's runtime, and the Ctrl-C presses it is to stop at, counted from now (before the
+/// prompt, where a press is a "no"): those a rehearsal hands on, or else those this process
+/// hears from here on. Once a pre-flight read has listened for Ctrl-C, the system's handler
+/// stays, and a press made while nobody listens goes to no one: made at the prompt, during the
+/// last look at the org or while the journal was opened, it was lost (the prompt went on
+/// waiting; the run went on to write).
 fn listen(config: &ApplyConfig) -> Result<(tokio::runtime::Runtime, watch::Receiver<u32>), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
