@@ -5,6 +5,7 @@
 //! the rooms.
 
 pub mod api;
+pub mod cores;
 pub mod exec;
 pub mod hash;
 pub mod inert;

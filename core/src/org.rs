@@ -111,14 +111,10 @@ impl Org {
     /// that repeats an ID or an address takes the row-by-row path of [`Org::new`], which merges
     /// repeated rows and names the first offending line.
     pub fn from_rows(rows: Vec<Account>) -> Result<Org, OrgError> {
-        let (by_id, by_email) = std::thread::scope(|s| {
-            let ids = s.spawn(|| KeyIndex::build(&rows, id_of));
-            let emails = KeyIndex::build(&rows, key_of);
-            let ids = ids
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (ids, emails)
-        });
+        let (by_id, by_email) = crate::cores::side_by_side(
+            || KeyIndex::build(&rows, id_of),
+            || KeyIndex::build(&rows, key_of),
+        );
         match (by_id, by_email) {
             (Some(by_id), Some(by_email)) => Ok(Org {
                 accounts: rows,

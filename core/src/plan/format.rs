@@ -231,9 +231,7 @@ impl Hashing<'_> {
                 self.out.write_all(&buf)
             });
             drop(to_hash);
-            let hasher = hashing
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let hasher = crate::cores::joined(hashing);
             written.map(|()| hasher)
         })?;
         self.raw(if items.is_empty() { b"]" } else { b"\n]" })

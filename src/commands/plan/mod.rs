@@ -22,6 +22,7 @@ use crate::plan::{
 use crate::review;
 use crate::terminal::note;
 use crate::words::counted;
+use mailshift_core::cores::side_by_side;
 use source::Source;
 use std::path::PathBuf;
 use std::thread;
@@ -47,8 +48,8 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
     // Every review names the plan's content hash first: the review is rendered while the file
     // is written (or, for a dry run, the plan is hashed), and held until the hash is known.
     let (tx, rx) = std::sync::mpsc::channel();
-    let (hashed, printed) = thread::scope(|s| {
-        let hasher = s.spawn(|| {
+    let (hashed, printed) = side_by_side(
+        || {
             let sha256 = match &config.out {
                 Some(out) => plan::file::write(out, &plan),
                 None => plan::file::write_to(&plan, &mut std::io::sink()).map_err(|source| {
@@ -64,10 +65,9 @@ pub fn run(config: &PlanConfig) -> Result<Outcome, Error> {
             // The sender goes with this thread: a failed write leaves the review unprinted.
             drop(tx);
             sha256
-        });
-        let printed = print_review_as_hashed(&plan, config.format, rx);
-        (joined(hasher), printed)
-    });
+        },
+        || print_review_as_hashed(&plan, config.format, rx),
+    );
     let sha256 = hashed?;
     match &config.out {
         Some(out) => note!(
@@ -351,20 +351,20 @@ fn read_files(config: &PlanConfig) -> Result<(Option<AccountsInput>, Vec<Targets
         .as_deref()
         .map(crate::input::read)
         .transpose()?;
-    let (accounts, targets) = thread::scope(|s| {
-        let targets = s.spawn(|| {
+    let ((targets, sha256), parsed) = side_by_side(
+        || {
             let targets = read_targets(config);
             let sha256 = accounts_src.as_ref().map(|src| sha256_hex(&src.bytes));
             (targets, sha256)
-        });
-        let parsed = accounts_src
-            .as_ref()
-            .map(|src| parse_accounts(&src.path, &src.bytes))
-            .transpose();
-        let (targets, sha256) = joined(targets);
-        let accounts = parsed.map(|parsed| parsed.zip(sha256));
-        (accounts, targets)
-    });
+        },
+        || {
+            accounts_src
+                .as_ref()
+                .map(|src| parse_accounts(&src.path, &src.bytes))
+                .transpose()
+        },
+    );
+    let accounts = parsed.map(|parsed| parsed.zip(sha256));
     Ok((accounts?, targets?))
 }
 
@@ -465,11 +465,4 @@ fn print_review_as_hashed(
         review::render(plan, format, hash_first::PLACEHOLDER, &mut out)?;
         std::io::Write::flush(&mut out)
     })
-}
-
-/// A worker's result; a worker that panicked carries its panic on to this thread.
-fn joined<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

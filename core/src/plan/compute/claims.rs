@@ -233,19 +233,16 @@ pub(super) fn wanted_and_held<'a>(
     org: &Org,
     claims: &[Claim<'a>],
 ) -> (Wants<'a>, Vec<Option<AccountIx>>) {
-    std::thread::scope(|s| {
-        let held_by = s.spawn(|| {
+    let (held_by, wants) = crate::cores::side_by_side(
+        || {
             claims
                 .iter()
                 .map(|c| org.holder_of_key(c.target.key()).map(AccountIx::of))
                 .collect::<Vec<_>>()
-        });
-        let wants = who_wants(claims);
-        let held_by = held_by
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (wants, held_by)
-    })
+        },
+        || who_wants(claims),
+    );
+    (wants, held_by)
 }
 
 fn who_wants<'a>(claims: &[Claim<'a>]) -> Wants<'a> {
@@ -304,7 +301,7 @@ fn claim<'a>(
 
 /// The account each row means, if the quick lookup finds one.
 fn resolve_all(org: &Org, rows: &[TargetRow]) -> Vec<Option<AccountIx>> {
-    super::in_halves(rows, |_, row| resolve(org, row).ok())
+    crate::cores::in_halves(rows, |_, row| resolve(org, row).ok())
 }
 
 /// Finds the account a row means, by ID, by current address, or by both when they agree.

@@ -130,14 +130,10 @@ pub fn compute(req: &Request) -> Computed {
     );
     // Both only read the steps: who is left behind is found on a second core while the blocked
     // items are sorted and everything is counted (0.05 s and 0.015 s at a million steps).
-    let (left_behind, (blocked, no_account, summary)) = std::thread::scope(|s| {
-        let left = s.spawn(|| left::left_behind(org, &out.steps, &out.accounts));
-        let finished = finish(org, &out.steps, blocked, &sorted.unchanged, &idp);
-        let left = left
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (left, finished)
-    });
+    let (left_behind, (blocked, no_account, summary)) = crate::cores::side_by_side(
+        || left::left_behind(org, &out.steps, &out.accounts),
+        || finish(org, &out.steps, blocked, &sorted.unchanged, &idp),
+    );
     Computed {
         steps: out.steps,
         blocked,
@@ -167,33 +163,6 @@ fn finish(
     summary.idp_changes = idp.len() as u64;
     summary.no_account = no_account.len() as u64;
     (blocked, no_account, summary)
-}
-
-/// `f` of each item, in order. The phases whose work per item only reads (looking rows up,
-/// deciding claims) do a large list's two halves at once, one per core.
-fn in_halves<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    if items.len() < 10_000 {
-        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
-    }
-    let half = items.len() / 2;
-    let (first, second) = items.split_at(half);
-    let f = &f;
-    std::thread::scope(|s| {
-        let tail = s.spawn(move || {
-            second
-                .iter()
-                .enumerate()
-                .map(|(i, t)| f(half + i, t))
-                .collect::<Vec<_>>()
-        });
-        let mut all: Vec<R> = Vec::with_capacity(items.len());
-        all.extend(first.iter().enumerate().map(|(i, t)| f(i, t)));
-        all.extend(
-            tail.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        all
-    })
 }
 
 fn account(org: &Org, a: AccountIx) -> &Account {

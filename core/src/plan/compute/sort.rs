@@ -51,7 +51,7 @@ pub(super) fn sort(
     named: Vec<bool>,
     blocked: &mut Vec<Blocked>,
 ) -> Sorted {
-    let fates = super::in_halves(claims, |ci, c| fate(req, claims, wants, ci, c));
+    let fates = crate::cores::in_halves(claims, |ci, c| fate(req, claims, wants, ci, c));
     let mut sorted = Sorted {
         mover_claim: vec![None; req.org.len()],
         stays: named,

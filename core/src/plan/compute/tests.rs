@@ -825,14 +825,6 @@ fn who_is_left_behind_is_found_on_every_domain_of_a_many_domain_org() {
 }
 
 #[test]
-fn a_large_list_s_halves_give_the_order_and_indices_of_one_pass() {
-    let items: Vec<u32> = (0..25_001).collect();
-    let doubled = in_halves(&items, |i, &t| (i, t * 2));
-    let one_pass: Vec<(usize, u32)> = items.iter().enumerate().map(|(i, &t)| (i, t * 2)).collect();
-    assert_eq!(doubled, one_pass);
-}
-
-#[test]
 fn claims_decided_in_halves_meet_their_rivals_across_the_halves() {
     // Over 10,000 claims, so each half is decided on its own core.
     let n = 12_000;
