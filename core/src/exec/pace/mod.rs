@@ -517,6 +517,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn after_the_first_contact_the_creep_speeds_up_with_the_calm() {
+        // The contact measures the limit from the few answers between one burst's 429s, and a
+        // limit some percent higher reads the same. From just under what it measured, the rate
+        // creeps faster the longer the calm lasts, as past a refusal, rather than at its
+        // slowest (0.3% a second) up to a measure that may be low.
+        let mut p = Pacer::starting(200.0, None);
+        assert!(
+            meet_hidden(&mut p, 100.0, 100.0, 3 * S) > 0,
+            "the burst was met"
+        );
+        let after = p.rate();
+        steady(&mut p, 3 * S, 13 * S);
+        assert!(p.rate() > after * 1.05, "{} from {after}", p.rate());
+    }
+
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
     fn steady(p: &mut Pacer, from: Duration, to: Duration) {
         steady_every(p, from, to, 10 * MS);
