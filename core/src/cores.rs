@@ -3,7 +3,7 @@
 //! panicked carries its panic on to the thread that waits for it, so a bug in a worker fails the
 //! command as it would have on one thread, never with half a result.
 
-use std::thread::{Scope, ScopedJoinHandle};
+use std::thread::ScopedJoinHandle;
 
 /// A worker's result; a worker that panicked carries its panic on to this thread.
 pub fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
@@ -17,7 +17,7 @@ pub fn side_by_side<A: Send, B>(
     there: impl FnOnce() -> A + Send,
     here: impl FnOnce() -> B,
 ) -> (A, B) {
-    std::thread::scope(|s: &Scope<'_, '_>| {
+    std::thread::scope(|s| {
         let there = s.spawn(there);
         let here = here();
         (joined(there), here)

@@ -71,7 +71,7 @@ pub fn run(config: &ApplyConfig) -> Result<Outcome, Error> {
     let prompted = !config.yes && choice.steps > 0;
     if prompted {
         let counts = Counts::of(&earlier.states);
-        confirm(&plan, &counts, &choice, config, (&runtime, &presses))?;
+        confirm(&plan, &counts, &choice, config, &runtime, &presses)?;
     }
     let (drifted, pace, off_plan) = checked.last_look(
         config,
@@ -779,7 +779,8 @@ fn confirm(
     counts: &Counts,
     choice: &Choice,
     config: &ApplyConfig,
-    (runtime, presses): (&tokio::runtime::Runtime, &watch::Receiver<u32>),
+    runtime: &tokio::runtime::Runtime,
+    presses: &watch::Receiver<u32>,
 ) -> Result<(), Error> {
     let s = &plan.summary;
     let flagged = plan.steps.iter().filter(|s| s.flagged()).count();
