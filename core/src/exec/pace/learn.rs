@@ -91,6 +91,11 @@ pub(super) struct Learning {
     /// afresh; a lone 429 takes a second off it (429s no header predicted must not hold the
     /// creep down for good).
     calm_since: Duration,
+    /// When the rate reached `touched` since it was last set: past it, the creep speeds up with
+    /// the calm since then (or since the last 429, if later), not with the calm spent climbing
+    /// back to it. Counted from the cut, the climb back had used up the slow part, and the
+    /// creep went past where the server had refused at up to 4.8% a second.
+    past_since: Option<Duration>,
     /// Answers (not 429) heard so far.
     heard: u64,
     /// Since when requests have gone at the pace without a pause (the start, or a probe's
@@ -100,7 +105,7 @@ pub(super) struct Learning {
     /// The rate at the last cut: where the server last refused (or, once the first contact
     /// measured the limit, the rate that measure set, which is no refusal). Below it the creep
     /// stays at its slowest (the limit is known to be near); past it, it speeds up with the
-    /// calm.
+    /// calm spent past it (`past_since`).
     touched: Option<f64>,
     /// Still finding the limit from a safe start: the rate doubles while answers come, until the
     /// first 429s, the ceiling, or a budget's headers saying it is nearly spent.
@@ -138,6 +143,7 @@ impl Learning {
             known: safe.map(|_| rate),
             recent: VecDeque::new(),
             calm_since: Duration::ZERO,
+            past_since: None,
             heard: 0,
             steady_since: Duration::ZERO,
             touched: safe.map(|_| rate),
@@ -183,6 +189,7 @@ impl Learning {
         self.last_cut = back(self.last_cut);
         self.last_change = back(self.last_change);
         self.calm_since = back(self.calm_since);
+        self.past_since = self.past_since.map(back);
         self.steady_since = back(self.steady_since);
         self.answered = self.answered.iter().map(|&t| back(t)).collect();
         self.recent = self.recent.iter().map(|&(t, l)| (back(t), l)).collect();
@@ -260,6 +267,7 @@ impl Learning {
             self.rate
         };
         self.touched = Some(before);
+        self.past_since = None;
         if self.starting {
             // The first 429s of the start: the rate doubled since one the server took. Half of
             // what went out is below the limit; climb back quickly towards three quarters of
@@ -367,6 +375,7 @@ impl Learning {
         self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
         self.rate = self.rate.min(limit * UNDER).max(self.floor);
         self.touched = Some(self.rate);
+        self.past_since = None;
     }
 
     /// While 429s stay away: back quickly towards the limit last learnt, then creep.
@@ -380,7 +389,13 @@ impl Learning {
         // Far below the limit last learnt, or with none learnt yet: climb quickly; near it,
         // creep, the faster the longer 429s stay away (the limit may be higher than learnt).
         let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
-        let calm_for = now.saturating_sub(self.calm_since).as_secs_f64();
+        if self.past_since.is_none() && self.touched.is_none_or(|t| self.rate >= t) {
+            self.past_since = Some(now);
+        }
+        let since = self
+            .past_since
+            .map_or(self.calm_since, |p| p.max(self.calm_since));
+        let calm_for = now.saturating_sub(since).as_secs_f64();
         let creep = if self.touched.is_some_and(|t| self.rate < t) {
             CREEP
         } else {
@@ -461,6 +476,7 @@ impl Learning {
         // The headers measured the budget: a contact begun before them measures nothing more.
         self.contact = None;
         self.touched = Some(refill);
+        self.past_since = None;
         self.known = Some(refill);
         self.rate = (refill * UNDER)
             .clamp(self.floor, self.ceiling)

@@ -533,6 +533,33 @@ mod tests {
         assert!(p.rate() > after * 1.05, "{} from {after}", p.rate());
     }
 
+    #[test]
+    fn past_the_last_refusal_the_creep_speeds_up_with_the_calm_spent_past_it() {
+        // The server took 100 a second and refused at 102.5: a cut to just under 100, then the
+        // slowest creep back up. The calm spent climbing back is not calm at the rate refused,
+        // so past it the creep starts again at its slowest and speeds up from there; counted
+        // from the cut, it went past at 4.8% a second, and the limit's burst hid that until
+        // it was spent (the pace's harness: a 1× burst from a 10× ceiling, 1.02% 429s).
+        let mut p = Pacer::starting(1000.0, Some(103.0));
+        steady(&mut p, Duration::ZERO, 2 * S);
+        limited(&mut p, 2 * S, 2 * S - 100 * MS, None);
+        let refused = p.rate();
+        limited(&mut p, 2 * S + MS, 2 * S - 99 * MS, None);
+        assert!(p.rate() < 100.0, "cut: {}", p.rate());
+        let mut now = probe_answered(&mut p, 2 * S + 500 * MS);
+        while p.rate() < refused {
+            steady(&mut p, now, now + 100 * MS);
+            now += 100 * MS;
+            assert!(now < 60 * S, "back at {refused} by now: {}", p.rate());
+        }
+        let past = now;
+        steady(&mut p, past, past + 2 * S);
+        assert!(p.rate() < refused * 1.01, "{} past {refused}", p.rate());
+        // The longer it stays calm there, the faster it goes, as before.
+        steady(&mut p, past + 2 * S, past + 15 * S);
+        assert!(p.rate() > refused * 1.05, "{} past {refused}", p.rate());
+    }
+
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
     fn steady(p: &mut Pacer, from: Duration, to: Duration) {
         steady_every(p, from, to, 10 * MS);
