@@ -475,14 +475,27 @@ pub(super) fn best_steady(shape: &Shape, most: f64) -> f64 {
     0.0
 }
 
-/// Each figure's median over three runs with different seeds: one seed's jitter can land a
-/// shape on either side of its bar.
-pub(super) fn median_of_three(shape: Shape) -> Figures {
-    let runs = [7, 1, 2].map(|seed| run(shape, seed));
+/// The seeds each shape runs with. Three let a row through jittered latency land either side
+/// of its bar by chance: with seeds 3, 4, 5 in place of 7, 1, 2, 45 rows missed the whole-run
+/// bar where 39 did, and over 20 seeds the means of such rows sat within 0.003 of the bar.
+const SEEDS: [u64; 7] = [7, 1, 2, 3, 4, 5, 6];
+
+/// Each figure's median over runs with each of `SEEDS`, shared out to both cores: one seed's
+/// jitter can land a shape on either side of its bar.
+pub(super) fn median_of_seeds(shape: Shape) -> Figures {
+    let runs_of = |seeds: &[u64]| {
+        seeds
+            .iter()
+            .map(|&seed| run(shape, seed))
+            .collect::<Vec<_>>()
+    };
+    let (mut runs, here) =
+        crate::cores::side_by_side(|| runs_of(&SEEDS[4..]), || runs_of(&SEEDS[..4]));
+    runs.extend(here);
     let median = |f: fn(&Figures) -> f64| {
-        let mut v = runs.map(|r| f(&r));
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
-        v[1]
+        v[v.len() / 2]
     };
     Figures {
         throughput: median(|f| f.throughput),
@@ -558,7 +571,7 @@ mod tests {
     /// the limit, and even a client sending at the best steady rate takes 0.39 of the limit at
     /// 3% 429s (0.33 at 2%). The pace, which must take these for lone 429s (it cannot tell them
     /// from 429s no header predicted), settles on that curve: 0.34–0.38 at 2.1–2.9% over ten
-    /// seeds, so one median of three can land either side of 0.9 of the best (0.35). It holds
+    /// seeds, so one median of seven can land either side of 0.9 of the best (0.35). It holds
     /// 0.85 of the best, the issue's own ratio for this burst, under the 3%.
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
@@ -699,7 +712,7 @@ mod tests {
         );
         println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         for (name, shape) in &cases {
-            let f = median_of_three(*shape);
+            let f = median_of_seeds(*shape);
             let (least, most) = bar(shape);
             let (floor, ceiling) = held(shape).unwrap_or((least, most));
             // Within any one second, at most two sends more than the ceiling: the slack a late
