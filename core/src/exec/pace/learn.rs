@@ -359,9 +359,11 @@ impl Learning {
     }
 
     /// The first cut's probe is answered, and with it the requests sent before the cut: where
-    /// the contact measured the limit, neither the rate nor the limit learnt stay above it (a
-    /// burst that hid the limit made the start's doubling, or a window's measure, say more).
-    /// The measure rests on the few answers between one burst's 429s and may be some percent
+    /// the contact measured the limit, the rate goes to just under it, and the limit learnt
+    /// stays no higher. Down, where a burst that hid the limit made the start's doubling, or a
+    /// window's measure, say more; up, from the start's cut, which halved what went out as a
+    /// guess: waiting out the calm there and climbing back kept a burst of 0.1× from a 10×
+    /// ceiling at 77% of the limit for a second, and its whole run under 0.95. The measure rests on the few answers between one burst's 429s and may be some percent
     /// low, so it is not taken for a refusal: the creep from the rate it sets is the one past
     /// `touched`, faster the longer the calm lasts. Held at its slowest up to a low measure,
     /// the rate stayed 10% under the limit for 15 s in the shapes' harness (burst 0.1×, jitter).
@@ -373,7 +375,7 @@ impl Learning {
             return;
         };
         self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
-        self.rate = self.rate.min(limit * UNDER).max(self.floor);
+        self.rate = (limit * UNDER).clamp(self.floor, self.ceiling);
         self.touched = Some(self.rate);
         self.past_since = None;
     }

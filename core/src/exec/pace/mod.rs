@@ -560,6 +560,23 @@ mod tests {
         assert!(p.rate() > refused * 1.05, "{} past {refused}", p.rate());
     }
 
+    #[test]
+    fn once_the_first_contact_measured_the_limit_the_rate_goes_just_under_it() {
+        // The start's cut halves what went out, a guess; the contact's measure, taken when the
+        // probe is answered, is the better one. Waiting out the calm at the guess and climbing
+        // from it kept a burst of 0.1× from a 10× ceiling at 77% of the limit for a second.
+        let mut p = Pacer::starting(1000.0, None);
+        assert!(
+            meet_hidden(&mut p, 10.0, 100.0, 1600 * MS) > 0,
+            "the burst was met"
+        );
+        assert!(
+            p.rate() > 95.0 && p.rate() < 100.0,
+            "just under the limit at once: {}",
+            p.rate()
+        );
+    }
+
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
     fn steady(p: &mut Pacer, from: Duration, to: Duration) {
         steady_every(p, from, to, 10 * MS);
