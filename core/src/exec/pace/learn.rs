@@ -85,6 +85,10 @@ pub(super) struct Learning {
     /// What the server accepted when the rate was last cut: the best guess of its limit, which
     /// the rate climbs back to quickly after a deeper cut.
     known: Option<f64>,
+    /// `known` is the start's guess (three quarters of what went out when its first 429s came),
+    /// not a measure, and no measure has come since: the limit may lie anywhere up to
+    /// `touched`, so the creep there speeds up with the calm rather than stay at its slowest.
+    guessed: bool,
     /// Recent answers, 429 or not, for the share of 429s.
     recent: VecDeque<(Duration, bool)>,
     /// Since when it has been calm: the creep speeds up the longer it is. A cut starts the calm
@@ -141,6 +145,7 @@ impl Learning {
             answered: VecDeque::new(),
             left: None,
             known: safe.map(|_| rate),
+            guessed: false,
             recent: VecDeque::new(),
             calm_since: Duration::ZERO,
             past_since: None,
@@ -275,6 +280,7 @@ impl Learning {
             self.starting = false;
             self.rate = before * 0.5;
             self.known = Some(before * 0.75);
+            self.guessed = true;
         } else if measured && accepted > 0.0 {
             // A window of steady sending: what the server accepted is its limit. The cut goes
             // to just under the higher of that and the last second's figure (a climb makes the
@@ -282,6 +288,7 @@ impl Learning {
             // second's figure may hold a burst).
             let limit = accepted.max(self.accepted_since(now, RECENT));
             self.known = Some(accepted);
+            self.guessed = false;
             self.rate = (limit * UNDER).clamp(before * DEEPEST, before * UNDER);
         } else {
             // Too soon after the start or a pause to have measured anything: cut by a fifth,
@@ -375,6 +382,7 @@ impl Learning {
             return;
         };
         self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
+        self.guessed = false;
         self.rate = (limit * UNDER).clamp(self.floor, self.ceiling);
         self.touched = Some(self.rate);
         self.past_since = None;
@@ -398,7 +406,7 @@ impl Learning {
             .past_since
             .map_or(self.calm_since, |p| p.max(self.calm_since));
         let calm_for = now.saturating_sub(since).as_secs_f64();
-        let creep = if self.touched.is_some_and(|t| self.rate < t) {
+        let creep = if !self.guessed && self.touched.is_some_and(|t| self.rate < t) {
             CREEP
         } else {
             1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
@@ -480,6 +488,7 @@ impl Learning {
         self.touched = Some(refill);
         self.past_since = None;
         self.known = Some(refill);
+        self.guessed = false;
         self.rate = (refill * UNDER)
             .clamp(self.floor, self.ceiling)
             .min(self.rate);

@@ -461,8 +461,22 @@ mod tests {
     /// refills `refill` a second and sends no rate headers, each answered 100 ms after it went.
     /// Returns the 429s.
     fn meet_hidden(p: &mut Pacer, burst: f64, refill: f64, until: Duration) -> u32 {
-        let (mut tokens, mut filled, mut now, mut refused) =
-            (burst, Duration::ZERO, Duration::ZERO, 0);
+        let (mut tokens, mut filled) = (burst, Duration::ZERO);
+        meet(p, until, |now| {
+            tokens = (tokens + refill * (now - filled).as_secs_f64()).min(burst);
+            filled = now;
+            let ok = tokens >= 1.0;
+            if ok {
+                tokens -= 1.0;
+            }
+            ok
+        })
+    }
+
+    /// Requests as fast as the pace lets them until `until`, to a server that takes the one
+    /// sent at `now` if `admit(now)`, each answered 100 ms after it went. Returns the 429s.
+    fn meet(p: &mut Pacer, until: Duration, mut admit: impl FnMut(Duration) -> bool) -> u32 {
+        let (mut now, mut refused) = (Duration::ZERO, 0);
         let mut out: VecDeque<(Duration, bool)> = VecDeque::new();
         loop {
             let send = p.ready_at(now);
@@ -485,12 +499,7 @@ mod tests {
                 }
                 continue;
             }
-            tokens = (tokens + refill * (now - filled).as_secs_f64()).min(burst);
-            filled = now;
-            let ok = tokens >= 1.0;
-            if ok {
-                tokens -= 1.0;
-            }
+            let ok = admit(now);
             p.book(now);
             out.push_back((now, ok));
         }
@@ -575,6 +584,26 @@ mod tests {
             "just under the limit at once: {}",
             p.rate()
         );
+    }
+
+    #[test]
+    fn below_the_start_s_guess_of_the_limit_the_creep_speeds_up_with_the_calm() {
+        // Two 429s in a row at 66 a second (a burst of bunched arrivals, or 429s no header
+        // predicted) end the start: the cut halves what went out and guesses the limit at three
+        // quarters of it. Nothing measured the limit there, so below the rate refused the creep
+        // speeds up with the calm: at its slowest (0.3% a second), a budget of 100 a second
+        // was held at half of it for the whole run (the apply bench's tight bucket: 38% of the
+        // limit in one run of eight).
+        let mut p = Pacer::starting(1000.0, None);
+        let mut debt = crate::sim::limiter::Bucket::new(100.0, 10, Duration::ZERO);
+        let mut sent = 0;
+        let refused = meet(&mut p, 20 * S, |at| {
+            sent += 1;
+            !(30..32).contains(&sent)
+                && matches!(debt.take(at), crate::sim::limiter::Verdict::Allowed { .. })
+        });
+        assert_eq!(refused, 2, "only the two");
+        assert!(p.rate() > 60.0, "{}", p.rate());
     }
 
     /// Answers every 10 ms from `from` until `to`, each to a request sent 100 ms before.
