@@ -317,7 +317,7 @@ fn floor_once(dir: &Path, plan_size: u64) {
     let out = dir.join("floor.out");
     let new = dir.join("floor.out.new");
     {
-        let mut file = BufWriter::with_capacity(1 << 20, File::create(&new).expect("create"));
+        let mut file = File::create(&new).expect("create");
         let chunk = vec![b' '; 1 << 20];
         let mut left = plan_size;
         while left > 0 {
@@ -325,7 +325,6 @@ fn floor_once(dir: &Path, plan_size: u64) {
             file.write_all(&chunk[..n]).expect("write");
             left -= n as u64;
         }
-        let file = file.into_inner().expect("flush");
         file.sync_all().expect("sync");
     }
     std::fs::rename(&new, &out).expect("rename over the last");

@@ -477,7 +477,8 @@ pub(super) fn best_steady(shape: &Shape, most: f64) -> f64 {
 
 /// The seeds each shape runs with. Three let a row through jittered latency land either side
 /// of its bar by chance: with seeds 3, 4, 5 in place of 7, 1, 2, 45 rows missed the whole-run
-/// bar where 39 did, and over 20 seeds the means of such rows sat within 0.003 of the bar.
+/// bar where 39 did, and over 20 seeds a 1× bucket from a 10× ceiling averaged 1.00–1.01% 429s
+/// against a bar of 1%.
 const SEEDS: [u64; 7] = [7, 1, 2, 3, 4, 5, 6];
 
 /// Each figure's median over runs with each of `SEEDS`, shared out to both cores: one seed's
@@ -489,8 +490,8 @@ pub(super) fn median_of_seeds(shape: Shape) -> Figures {
             .map(|&seed| run(shape, seed))
             .collect::<Vec<_>>()
     };
-    let (mut runs, here) =
-        crate::cores::side_by_side(|| runs_of(&SEEDS[4..]), || runs_of(&SEEDS[..4]));
+    let (here, there) = SEEDS.split_at(SEEDS.len().div_ceil(2));
+    let (mut runs, here) = crate::cores::side_by_side(|| runs_of(there), || runs_of(here));
     runs.extend(here);
     let median = |f: fn(&Figures) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(f).collect();

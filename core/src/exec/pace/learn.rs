@@ -271,8 +271,7 @@ impl Learning {
         } else {
             self.rate
         };
-        self.touched = Some(before);
-        self.past_since = None;
+        self.touch(before);
         if self.starting {
             // The first 429s of the start: the rate doubled since one the server took. Half of
             // what went out is below the limit; climb back quickly towards three quarters of
@@ -370,9 +369,10 @@ impl Learning {
     /// stays no higher. Down, where a burst that hid the limit made the start's doubling, or a
     /// window's measure, say more; up, from the start's cut, which halved what went out as a
     /// guess: waiting out the calm there and climbing back kept a burst of 0.1× from a 10×
-    /// ceiling at 77% of the limit for a second, and its whole run under 0.95. The measure rests on the few answers between one burst's 429s and may be some percent
-    /// low, so it is not taken for a refusal: the creep from the rate it sets is the one past
-    /// `touched`, faster the longer the calm lasts. Held at its slowest up to a low measure,
+    /// ceiling at 77% of the limit for a second, and its whole run under 0.95. The measure
+    /// rests on the few answers between one burst's 429s and may be some percent low, so it is
+    /// not taken for a refusal: the creep from the rate it sets is the one past `touched`,
+    /// faster the longer the calm lasts. Held at its slowest up to a low measure,
     /// the rate stayed 10% under the limit for 15 s in the shapes' harness (burst 0.1×, jitter).
     fn contact_measured(&mut self) {
         if !self.contact.as_ref().is_some_and(Contact::is_cut) {
@@ -384,7 +384,13 @@ impl Learning {
         self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
         self.guessed = false;
         self.rate = (limit * UNDER).clamp(self.floor, self.ceiling);
-        self.touched = Some(self.rate);
+        self.touch(self.rate);
+    }
+
+    /// `rate` is where the server last refused (or where a measure set the pace): the creep
+    /// past it counts its calm afresh from when the rate gets back there.
+    fn touch(&mut self, rate: f64) {
+        self.touched = Some(rate);
         self.past_since = None;
     }
 
@@ -399,14 +405,15 @@ impl Learning {
         // Far below the limit last learnt, or with none learnt yet: climb quickly; near it,
         // creep, the faster the longer 429s stay away (the limit may be higher than learnt).
         let below = self.known.is_none_or(|k| self.rate < k * UNDER * 0.99);
-        if self.past_since.is_none() && self.touched.is_none_or(|t| self.rate >= t) {
+        let below_touched = self.touched.is_some_and(|t| self.rate < t);
+        if self.past_since.is_none() && !below_touched {
             self.past_since = Some(now);
         }
         let since = self
             .past_since
             .map_or(self.calm_since, |p| p.max(self.calm_since));
         let calm_for = now.saturating_sub(since).as_secs_f64();
-        let creep = if !self.guessed && self.touched.is_some_and(|t| self.rate < t) {
+        let creep = if below_touched && !self.guessed {
             CREEP
         } else {
             1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
@@ -485,8 +492,7 @@ impl Learning {
         self.starting = false;
         // The headers measured the budget: a contact begun before them measures nothing more.
         self.contact = None;
-        self.touched = Some(refill);
-        self.past_since = None;
+        self.touch(refill);
         self.known = Some(refill);
         self.guessed = false;
         self.rate = (refill * UNDER)

@@ -473,6 +473,17 @@ mod tests {
         })
     }
 
+    /// A pace started low under `ceiling` that met a budget of `burst` refilling 100 a second
+    /// (hiding its limit until spent) and sent to it until `until`.
+    fn after_a_hidden_burst(ceiling: f64, burst: f64, until: Duration) -> Pacer {
+        let mut p = Pacer::starting(ceiling, None);
+        assert!(
+            meet_hidden(&mut p, burst, 100.0, until) > 0,
+            "the burst was met"
+        );
+        p
+    }
+
     /// Requests as fast as the pace lets them until `until`, to a server that takes the one
     /// sent at `now` if `admit(now)`, each answered 100 ms after it went. Returns the 429s.
     fn meet(p: &mut Pacer, until: Duration, mut admit: impl FnMut(Duration) -> bool) -> u32 {
@@ -532,11 +543,7 @@ mod tests {
         // limit some percent higher reads the same. From just under what it measured, the rate
         // creeps faster the longer the calm lasts, as past a refusal, rather than at its
         // slowest (0.3% a second) up to a measure that may be low.
-        let mut p = Pacer::starting(200.0, None);
-        assert!(
-            meet_hidden(&mut p, 100.0, 100.0, 3 * S) > 0,
-            "the burst was met"
-        );
+        let mut p = after_a_hidden_burst(200.0, 100.0, 3 * S);
         let after = p.rate();
         steady(&mut p, 3 * S, 13 * S);
         assert!(p.rate() > after * 1.05, "{} from {after}", p.rate());
@@ -544,7 +551,7 @@ mod tests {
 
     #[test]
     fn past_the_last_refusal_the_creep_speeds_up_with_the_calm_spent_past_it() {
-        // The server took 100 a second and refused at 102.5: a cut to just under 100, then the
+        // The server took 100 a second and refused at 103: a cut to just under 100, then the
         // slowest creep back up. The calm spent climbing back is not calm at the rate refused,
         // so past it the creep starts again at its slowest and speeds up from there; counted
         // from the cut, it went past at 4.8% a second, and the limit's burst hid that until
@@ -574,11 +581,7 @@ mod tests {
         // The start's cut halves what went out, a guess; the contact's measure, taken when the
         // probe is answered, is the better one. Waiting out the calm at the guess and climbing
         // from it kept a burst of 0.1× from a 10× ceiling at 77% of the limit for a second.
-        let mut p = Pacer::starting(1000.0, None);
-        assert!(
-            meet_hidden(&mut p, 10.0, 100.0, 1600 * MS) > 0,
-            "the burst was met"
-        );
+        let p = after_a_hidden_burst(1000.0, 10.0, 1600 * MS);
         assert!(
             p.rate() > 95.0 && p.rate() < 100.0,
             "just under the limit at once: {}",
