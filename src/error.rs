@@ -78,6 +78,13 @@ pub enum Error {
     /// The operator answered something other than "yes".
     #[error("not confirmed; nothing was changed")]
     NotConfirmed,
+    /// The prompt could not start, or its answer could not be read: no answer, so no "yes".
+    #[error("cannot {doing}: {source}; nothing was changed")]
+    Prompt {
+        doing: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// Ctrl-C at the prompt: a "no".
     #[error("stopped at Ctrl-C at the prompt; nothing was changed")]
     StoppedAtPrompt,

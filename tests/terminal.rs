@@ -121,19 +121,45 @@ fn apply(url: &str) -> [&str; 9] {
     ]
 }
 
-#[test]
-fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
+/// `apply` started on a terminal against a fresh org, read up to its prompt: the org's
+/// directory, its server, the child, the terminal and what it showed so far.
+struct AtThePrompt {
+    dir: tempfile::TempDir,
+    sim: Sim,
+    child: Child,
+    terminal: File,
+    seen: String,
+}
+
+fn at_the_prompt() -> AtThePrompt {
     let dir = tempfile::tempdir().unwrap();
     let sim = org(dir.path());
     let url = sim.url();
-    let args = apply(&url);
-    let (mut child, mut terminal) = on_terminal(dir.path(), &args, &[]);
-    let mut seen = until_the_prompt(&mut terminal);
+    let (child, mut terminal) = on_terminal(dir.path(), &apply(&url), &[]);
+    let seen = until_the_prompt(&mut terminal);
+    assert!(seen.contains("Type yes to go on: "), "no prompt: {seen}");
+    AtThePrompt {
+        dir,
+        sim,
+        child,
+        terminal,
+        seen,
+    }
+}
+
+#[test]
+fn on_a_terminal_apply_asks_first_and_draws_a_bar() {
+    let AtThePrompt {
+        dir: _dir,
+        sim: _sim,
+        mut child,
+        mut terminal,
+        mut seen,
+    } = at_the_prompt();
     assert!(
         seen.contains("About to apply plan.json (40 steps"),
         "{seen}"
     );
-    assert!(seen.contains("Type yes to go on: "), "no prompt: {seen}");
     terminal.write_all(b"yes\n").unwrap();
     read_until(&mut terminal, &mut seen, "done  ", Duration::from_secs(30));
     let status = child.wait().unwrap();
@@ -194,6 +220,36 @@ fn ctrl_c_at_the_prompt_ends_the_run_before_anything_is_sent() {
         assert!(sim.server.write_log().is_empty());
         assert!(!dir.path().join("plan.json.journal").exists());
     }
+}
+
+/// An answer that cannot be read is said as such, not as a "no": bytes that are not UTF-8 make
+/// reading the line fail, and the run used to end with "not confirmed", as if someone had
+/// typed "no".
+#[test]
+fn an_answer_that_cannot_be_read_is_said_and_nothing_is_sent() {
+    let AtThePrompt {
+        dir,
+        sim,
+        mut child,
+        mut terminal,
+        mut seen,
+    } = at_the_prompt();
+    terminal.write_all(b"y\xffes\n").unwrap();
+    read_until(
+        &mut terminal,
+        &mut seen,
+        "nothing was changed",
+        Duration::from_secs(10),
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(
+        seen.contains("cannot read the answer at the prompt"),
+        "{seen}"
+    );
+    assert!(!seen.contains("not confirmed"), "{seen}");
+    assert!(sim.server.write_log().is_empty());
+    assert!(!dir.path().join("plan.json.journal").exists());
 }
 
 #[test]

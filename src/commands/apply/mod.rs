@@ -836,12 +836,23 @@ fn await_yes(
             let read = io::stdin().lock().read_line(&mut answer).map(|_| answer);
             let _ = line.send(read);
         })
-        .map_err(Error::Runtime)?;
+        .map_err(|source| Error::Prompt {
+            doing: "start the prompt",
+            source,
+        })?;
     let mut presses = presses.clone();
     let answer = runtime.block_on(async {
         tokio::select! {
             Ok(()) = presses.changed() => Err(Error::StoppedAtPrompt),
-            read = answered => read.ok().and_then(Result::ok).ok_or(Error::NotConfirmed),
+            read = answered => match read {
+                Ok(Ok(line)) => Ok(line),
+                Ok(Err(source)) => Err(Error::Prompt {
+                    doing: "read the answer at the prompt",
+                    source,
+                }),
+                // The prompt's thread ended without a word: it cannot have read a "yes".
+                Err(_) => Err(Error::NotConfirmed),
+            },
         }
     })?;
     if answer.trim().eq_ignore_ascii_case("yes") {
