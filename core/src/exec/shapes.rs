@@ -567,19 +567,35 @@ mod tests {
     }
 
     /// Where the pace does not reach its bar, the figure it holds instead, so that a regression
-    /// still fails. A burst of 2 (0.02×) reached through latency jittered before it: arrivals
-    /// bunch whatever the client sends, so 429s come at random at any rate above a quarter of
-    /// the limit, and even a client sending at the best steady rate takes 0.39 of the limit at
-    /// 3% 429s (0.33 at 2%). The pace, which must take these for lone 429s (it cannot tell them
-    /// from 429s no header predicted), settles on that curve: 0.34–0.38 at 2.1–2.9% over ten
-    /// seeds, so one median of seven can land either side of 0.9 of the best (0.35). It holds
-    /// 0.85 of the best, the issue's own ratio for this burst, under the 3%.
+    /// still fails.
+    /// - A burst of 2 (0.02×) reached through latency jittered before it: arrivals bunch
+    ///   whatever the client sends, so 429s come at random at any rate above a quarter of the
+    ///   limit, and even a client sending at the best steady rate takes 0.39 of the limit at 3%
+    ///   429s (0.33 at 2%). The pace settles on that curve. Since it judges the share of 429s
+    ///   over at least 200 answers, it takes more than 2% of them (its lone share) for a
+    ///   budget, and sits at 0.31–0.32 at 1.3–1.9%, where it had taken the 4 of 70 answers in
+    ///   2 s for lone 429s and sat at 0.35–0.36 at 2.3–2.6%. It holds 0.85 of the best a steady
+    ///   client can do at that 2%, under the 3%.
+    /// - A limit of 10 a second: the calm and the creep are timed in seconds, and a touch of
+    ///   the limit costs a tenth of a second's requests, so 429s come at 1.2–1.3% after the
+    ///   first 10 s (9–11% before the share was judged over 200 answers). Held under 2%.
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
             Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.jitter => {
-                Some((0.85 * best_steady(shape, 0.03), 0.03))
+                Some((0.85 * best_steady(shape, 0.02), 0.03))
             }
+            Limit::Bucket { rate, .. } if rate < 100.0 => Some((0.95, 0.02)),
             _ => None,
+        }
+    }
+
+    /// What a row that misses its whole-run bar holds over the whole run instead: 0.92 of the
+    /// limit under 2% 429s, and under 3% at 10 a second, where the start's first contact (a
+    /// tenth of a second's requests in flight at twice the limit) costs 0.8% on its own.
+    fn whole_held(shape: &Shape) -> (f64, f64) {
+        match shape.limit {
+            Limit::Bucket { rate, .. } if rate < 100.0 => (0.92, 0.03),
+            _ => (0.92, 0.02),
         }
     }
 
@@ -655,6 +671,28 @@ mod tests {
                 }
             }
         }
+        // A limit of 10 a second (community scripts space calls 300 ms apart): one 429 is a
+        // tenth of a second's requests, where the other rows' 100 a second make it a hundredth.
+        for ceiling in [2.0, 10.0] {
+            for jitter in [false, true] {
+                cases.push((
+                    if ceiling == 2.0 {
+                        "bucket burst 1x, 10/s".to_owned()
+                    } else {
+                        format!("bucket burst 1x, 10/s, ceiling {ceiling}x")
+                    },
+                    Shape {
+                        limit: Limit::Bucket {
+                            rate: 10.0,
+                            burst: 10.0,
+                        },
+                        jitter,
+                        ceiling,
+                        ..BASE
+                    },
+                ));
+            }
+        }
         for ceiling in [0.5, 1.0] {
             cases.push((
                 format!("bucket burst 0.1x, ceiling {ceiling}x"),
@@ -727,7 +765,10 @@ mod tests {
             // the limit must meet it.
             let whole_ok = whole_met
                 || shape.learnt.is_none()
-                    && whole.is_some_and(|_| f.whole >= 0.92 && f.whole_limited < 0.02);
+                    && whole.is_some_and(|_| {
+                        let (least, most) = whole_held(shape);
+                        f.whole >= least && f.whole_limited < most
+                    });
             let ok =
                 f.throughput >= floor && f.limited < ceiling && f.peak <= peak_bound && whole_ok;
             let met = f.throughput >= least && f.limited < most;

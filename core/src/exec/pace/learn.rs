@@ -36,6 +36,10 @@ const RECENT: Duration = Duration::from_secs(1);
 const CALM: Duration = Duration::from_secs(1);
 /// The creep: this factor every `STEP` of calm.
 const CREEP: f64 = 1.0003;
+/// The rate at and above which the creep goes at its speed per second; below, it goes at the
+/// same speed per request (slower per second), so that the touches of the limit it leads to
+/// cost a like share of the requests at 10 a second.
+const PER_REQUEST_AT: f64 = 50.0;
 /// The climb back towards the limit last learnt, every `STEP` of calm.
 const CLIMB: f64 = 1.02;
 /// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
@@ -43,6 +47,13 @@ const ISOLATED: f64 = 0.02;
 /// 429s in the window below which their share says nothing: with 200 answers in the window,
 /// 429s no header predicted at 0.5% come four at once one window in fifty.
 const EVIDENCE: usize = 5;
+/// The fewest answers a measure over `WINDOW` of what the server accepted rests on, however
+/// long they took to come (and half as many over `RECENT`).
+const MEASURE_OF: usize = 100;
+/// The fewest answers the share of 429s is taken over, however long they took to come: at 10
+/// requests a second, `WINDOW` holds 20, and one 429 a second (10% of them) came fewer than
+/// `EVIDENCE` at a time, each taken as a lone one.
+const SHARE_OF: usize = 200;
 /// Answers (not 429) heard before which every 429 is taken as a budget spent.
 const FEW: u64 = 10;
 /// The calm a lone 429 takes away.
@@ -418,6 +429,7 @@ impl Learning {
         } else {
             1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
         };
+        let creep = 1.0 + (creep - 1.0) * (self.rate / PER_REQUEST_AT).min(1.0);
         let factor = if below { CLIMB } else { creep };
         let mut rate = self.rate * factor.powf(steps);
         if let (true, Some(k)) = (below, self.known) {
@@ -506,13 +518,14 @@ impl Learning {
         true
     }
 
-    /// Keeps the outcomes of the last `WINDOW`.
+    /// Keeps the outcomes of the last `WINDOW`, and at least the last `SHARE_OF`.
     fn note(&mut self, now: Duration, limited: bool) {
         self.recent.push_back((now, limited));
-        while self
-            .recent
-            .front()
-            .is_some_and(|&(t, _)| now.saturating_sub(t) > WINDOW)
+        while self.recent.len() > SHARE_OF
+            && self
+                .recent
+                .front()
+                .is_some_and(|&(t, _)| now.saturating_sub(t) > WINDOW)
         {
             self.recent.pop_front();
         }
@@ -529,15 +542,27 @@ impl Learning {
         self.accepted_since(now, WINDOW)
     }
 
-    /// Requests per second answered (not 429) over the last `span` (at most `WINDOW`).
+    /// Requests per second answered (not 429) over the last `span` (at most `WINDOW`), or over
+    /// the last `MEASURE_OF` × `span` ÷ `WINDOW` answers where those took longer: at 10 a
+    /// second, a second holds 10 answers, and one more or less at its edges moved the measure
+    /// by 10%.
     fn accepted_since(&mut self, now: Duration, span: Duration) -> f64 {
-        while self
-            .answered
-            .front()
-            .is_some_and(|&t| now.saturating_sub(t) > WINDOW)
+        while self.answered.len() > MEASURE_OF
+            && self
+                .answered
+                .front()
+                .is_some_and(|&t| now.saturating_sub(t) > WINDOW)
         {
             self.answered.pop_front();
         }
+        let least = (MEASURE_OF as f64 * span.as_secs_f64() / WINDOW.as_secs_f64()) as usize;
+        let span = self
+            .answered
+            .len()
+            .checked_sub(least)
+            .and_then(|i| self.answered.get(i))
+            .or(self.answered.front())
+            .map_or(span, |&t| span.max(now.saturating_sub(t)));
         super::per_second(&self.answered, now, span)
     }
 }

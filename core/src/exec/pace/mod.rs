@@ -4,11 +4,12 @@
 //! budget. It never sends faster than the ceiling (`--rate`), and does not start there: it
 //! starts at a rate an earlier run learnt, or low (`START`), doubling while answers come until
 //! the first 429s halve what went out; then
-//! - on a lone 429 (fewer than five in 2 s, or under 2% of the answers, and not right after
-//!   another 429) nudges the rate down half a percent, with no pause;
+//! - on a lone 429 (fewer than five in the last 2 s or 200 answers, whichever is longer, or
+//!   under 2% of those answers, and not right after another 429) nudges the rate down half a
+//!   percent, with no pause;
 //! - on the first 429 of a burst cuts the rate once: to just under what the server accepted over
-//!   the last 2 s if requests went at the pace, unpaused, for all of them (a measure of its
-//!   limit), else by a fifth (at the start or just after a pause nothing was measured); and
+//!   the last 2 s (or 100 answers, if longer) if requests went at the pace, unpaused, for all of
+//!   them (a measure of its limit), else by a fifth (at the start or just after a pause nothing was measured); and
 //!   pauses everyone briefly: the shortest wait that can help, growing while 429s go on, never
 //!   longer than the server's `Retry-After` or `X-RateLimit-Reset` (whole seconds and
 //!   minute-precision resets are often far longer than the budget needs);
@@ -18,8 +19,9 @@
 //! - after a pause sends one request alone, a probe, and opens up again only once it is
 //!   answered without a 429, so that a budget still spent costs one 429, not a herd of them;
 //! - while 429s stay away, climbs back quickly to just under the limit learnt (halfway to where
-//!   an unmeasured cut began), then creeps (0.3% a second; past the rate of the last cut, faster
-//!   the longer the calm, for a limit that has risen), and where
+//!   an unmeasured cut began), then creeps (0.3% a second, or as much per request below 50 a
+//!   second; past the rate of the last cut, faster the longer the calm, for a limit that has
+//!   risen), and where
 //!   answers carry `X-RateLimit-Remaining`, only while that is not near zero.
 //!
 //! `exec::shapes` holds it to the server's limit on token buckets of every burst and on fixed
@@ -729,6 +731,81 @@ mod tests {
         limited(&mut p, t, t - 100 * MS, None);
         assert!(p.paused_until() > t, "a pause");
         assert!(p.rate() < 40.0, "cut to what was accepted: {}", p.rate());
+    }
+
+    /// At 10 a second, 2 s hold 20 answers: one 429 a second came fewer than five at a time,
+    /// each taken for a lone one, and the pace settled 10% above the limit, where 9% of its
+    /// requests were refused. The share is judged over 200 answers, however long they take.
+    #[test]
+    fn at_ten_a_second_429s_one_a_second_are_a_share_worth_a_cut() {
+        // Learnt a little above a budget of 10 a second (a burst of 10), as the run after one
+        // against a faster server would start.
+        let mut p = Pacer::starting(20.0, Some(11.0));
+        let (mut tokens, mut filled, mut sent) = (10.0f64, Duration::ZERO, 0u32);
+        let refused = meet(&mut p, 300 * S, |now| {
+            tokens = (tokens + 10.0 * (now - filled).as_secs_f64()).min(10.0);
+            filled = now;
+            sent += 1;
+            let ok = tokens >= 1.0;
+            if ok {
+                tokens -= 1.0;
+            }
+            ok
+        });
+        let share = f64::from(refused) / f64::from(sent);
+        assert!(
+            share < 0.03,
+            "{refused} of {sent} refused ({:.1}%)",
+            share * 100.0
+        );
+        assert!(
+            f64::from(sent - refused) > 0.95 * 10.0 * 300.0,
+            "{sent} sent, {refused} refused"
+        );
+    }
+
+    /// A cut at 10 a second, with the answers at 10.6 a second, lands at 97% of 10.6 wherever
+    /// its 429s fall between two answers: 2 s hold 21 or 22 answers and the last second 10 or
+    /// 11, and over 20 such phases the cut landed at 9.81–10.28 (now 10.18–10.28).
+    #[test]
+    fn at_ten_a_second_a_cut_rests_on_a_hundred_answers() {
+        let gap = Duration::from_secs_f64(1.0 / 10.6);
+        for phase in 0..20u32 {
+            let mut p = Pacer::at_ceiling(20.0);
+            steady_every(&mut p, Duration::ZERO, 20 * S, gap);
+            // The 429s come anywhere between two answers.
+            let now = 20 * S + gap.mul_f64(f64::from(phase) / 20.0);
+            limited(&mut p, now, now - 100 * MS, None);
+            limited(&mut p, now + MS, now - 99 * MS, None);
+            let rate = p.rate();
+            assert!(
+                (rate - 0.97 * 10.6).abs() < 0.97 * 10.6 * 0.02,
+                "phase {phase}: cut to {rate}"
+            );
+        }
+    }
+
+    /// Below 50 a second the creep goes by the request: at 10 a second, a fifth of its speed
+    /// per second at 50, so that the touches of the limit it leads to come as many requests
+    /// apart.
+    #[test]
+    fn below_fifty_a_second_the_creep_goes_by_the_request() {
+        let mut p = Pacer::at_ceiling(20.0);
+        let tenth = 100 * MS;
+        steady_every(&mut p, Duration::ZERO, 20 * S, tenth);
+        limited(&mut p, 20 * S, 20 * S - tenth, None);
+        limited(&mut p, 20 * S + MS, 20 * S - 99 * MS, None);
+        let cut = p.rate();
+        assert!(cut < 10.0, "cut to {cut}");
+        let open = probe_answered(&mut p, 20 * S);
+        // Ten seconds to climb back to just under what was accepted, then 90 s of creep.
+        steady_every(&mut p, open, open + 10 * S, tenth);
+        let back = p.rate();
+        steady_every(&mut p, open + 10 * S, open + 100 * S, tenth);
+        // 0.3% a second for 90 s is ×1.31; by the request, a fifth of that speed: ×1.05.
+        let crept = p.rate() / back;
+        assert!(crept > 1.02, "it creeps: {back} to {}", p.rate());
+        assert!(crept < 1.1, "by the request: {back} to {}", p.rate());
     }
 
     #[test]
