@@ -578,7 +578,7 @@ mod tests {
     ///   client can do at that 2%, under the 3%.
     /// - A limit of 10 a second: the calm and the creep are timed in seconds, and a touch of
     ///   the limit costs a tenth of a second's requests, so 429s come at 1.2–1.3% after the
-    ///   first 10 s (9–11% before the share was judged over 200 answers). Held under 2%.
+    ///   first 10 s (6–12% before the share was judged over 200 answers). Held under 2%.
     fn held(shape: &Shape) -> Option<(f64, f64)> {
         match shape.limit {
             Limit::Bucket { burst, rate } if burst / rate < 0.1 && shape.jitter => {

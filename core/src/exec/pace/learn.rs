@@ -42,7 +42,8 @@ const CREEP: f64 = 1.0003;
 const PER_REQUEST_AT: f64 = 50.0;
 /// The climb back towards the limit last learnt, every `STEP` of calm.
 const CLIMB: f64 = 1.02;
-/// A 429 share (over `WINDOW`) at or below which a 429 is taken as a lone one.
+/// A 429 share (over `WINDOW` or the last `SHARE_OF` answers, whichever is longer) at or below
+/// which a 429 is taken as a lone one.
 const ISOLATED: f64 = 0.02;
 /// 429s in the window below which their share says nothing: with 200 answers in the window,
 /// 429s no header predicted at 0.5% come four at once one window in fifty.
@@ -88,8 +89,8 @@ pub(super) struct Learning {
     last_change: Duration,
     /// 429s in a row without a success, for the doubling pause.
     strikes: u32,
-    /// When the requests of the last `WINDOW` were answered (not 429), for the rate the server
-    /// accepts.
+    /// When the requests of the last `WINDOW` (and at least the last `MEASURE_OF`) were
+    /// answered (not 429), for the rate the server accepts.
     answered: VecDeque<Duration>,
     /// The last `X-RateLimit-Remaining` ÷ `X-RateLimit-Limit`, if answers carry them.
     left: Option<f64>,
