@@ -425,12 +425,12 @@ impl Learning {
             .past_since
             .map_or(self.calm_since, |p| p.max(self.calm_since));
         let calm_for = now.saturating_sub(since).as_secs_f64();
-        let creep = if below_touched && !self.guessed {
-            CREEP
+        let speed = if below_touched && !self.guessed {
+            1.0
         } else {
-            1.0 + (CREEP - 1.0) * (calm_for / 5.0).max(1.0).powi(2).min(16.0)
+            (calm_for / 5.0).max(1.0).powi(2).min(16.0)
         };
-        let creep = 1.0 + (creep - 1.0) * (self.rate / PER_REQUEST_AT).min(1.0);
+        let creep = 1.0 + (CREEP - 1.0) * speed * (self.rate / PER_REQUEST_AT).min(1.0);
         let factor = if below { CLIMB } else { creep };
         let mut rate = self.rate * factor.powf(steps);
         if let (true, Some(k)) = (below, self.known) {

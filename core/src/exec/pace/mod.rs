@@ -462,22 +462,25 @@ mod tests {
     /// Requests as fast as the pace lets them until `until`, to a budget of `burst` that
     /// refills `refill` a second and sends no rate headers, each answered 100 ms after it went.
     /// Returns the 429s.
-    fn meet_hidden(p: &mut Pacer, burst: f64, refill: f64, until: Duration) -> u32 {
-        let (mut tokens, mut filled) = (burst, Duration::ZERO);
-        meet(p, until, |now| {
-            tokens = (tokens + refill * (now - filled).as_secs_f64()).min(burst);
-            filled = now;
-            let ok = tokens >= 1.0;
-            if ok {
-                tokens -= 1.0;
-            }
-            ok
-        })
+    fn meet_hidden(p: &mut Pacer, burst: u32, refill: f64, until: Duration) -> u32 {
+        meet(p, until, plain_bucket(refill, burst))
+    }
+
+    /// A bucket of `burst` refilling `refill` a second that charges nothing for a refusal (the
+    /// simulator's, forgiving): whether it takes a request at `now`.
+    fn plain_bucket(refill: f64, burst: u32) -> impl FnMut(Duration) -> bool {
+        let mut bucket = crate::sim::limiter::Bucket::new(refill, burst, Duration::ZERO);
+        move |now| {
+            matches!(
+                bucket.take_with(now, false),
+                crate::sim::limiter::Verdict::Allowed { .. }
+            )
+        }
     }
 
     /// A pace started low under `ceiling` that met a budget of `burst` refilling 100 a second
     /// (hiding its limit until spent) and sent to it until `until`.
-    fn after_a_hidden_burst(ceiling: f64, burst: f64, until: Duration) -> Pacer {
+    fn after_a_hidden_burst(ceiling: f64, burst: u32, until: Duration) -> Pacer {
         let mut p = Pacer::starting(ceiling, None);
         assert!(
             meet_hidden(&mut p, burst, 100.0, until) > 0,
@@ -528,7 +531,7 @@ mod tests {
         // of 90–110 a second.
         for ceiling in [200.0, 1000.0] {
             let mut p = Pacer::starting(ceiling, None);
-            let first = meet_hidden(&mut p, 100.0, 100.0, 3 * S);
+            let first = meet_hidden(&mut p, 100, 100.0, 3 * S);
             assert!(first > 0, "the burst was met");
             let rate = p.rate();
             assert!(
@@ -545,7 +548,7 @@ mod tests {
         // limit some percent higher reads the same. From just under what it measured, the rate
         // creeps faster the longer the calm lasts, as past a refusal, rather than at its
         // slowest (0.3% a second) up to a measure that may be low.
-        let mut p = after_a_hidden_burst(200.0, 100.0, 3 * S);
+        let mut p = after_a_hidden_burst(200.0, 100, 3 * S);
         let after = p.rate();
         steady(&mut p, 3 * S, 13 * S);
         assert!(p.rate() > after * 1.05, "{} from {after}", p.rate());
@@ -583,7 +586,7 @@ mod tests {
         // The start's cut halves what went out, a guess; the contact's measure, taken when the
         // probe is answered, is the better one. Waiting out the calm at the guess and climbing
         // from it kept a burst of 0.1× from a 10× ceiling at 77% of the limit for a second.
-        let p = after_a_hidden_burst(1000.0, 10.0, 1600 * MS);
+        let p = after_a_hidden_burst(1000.0, 10, 1600 * MS);
         assert!(
             p.rate() > 95.0 && p.rate() < 100.0,
             "just under the limit at once: {}",
@@ -741,16 +744,10 @@ mod tests {
         // Learnt a little above a budget of 10 a second (a burst of 10), as the run after one
         // against a faster server would start.
         let mut p = Pacer::starting(20.0, Some(11.0));
-        let (mut tokens, mut filled, mut sent) = (10.0f64, Duration::ZERO, 0u32);
+        let (mut bucket, mut sent) = (plain_bucket(10.0, 10), 0u32);
         let refused = meet(&mut p, 300 * S, |now| {
-            tokens = (tokens + 10.0 * (now - filled).as_secs_f64()).min(10.0);
-            filled = now;
             sent += 1;
-            let ok = tokens >= 1.0;
-            if ok {
-                tokens -= 1.0;
-            }
-            ok
+            bucket(now)
         });
         let share = f64::from(refused) / f64::from(sent);
         assert!(
