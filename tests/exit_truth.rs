@@ -487,8 +487,14 @@ const LATE_ARGS: [&str; 9] = [
 /// group's writes can have landed, so a late write is seen, not the address from before it.
 #[test]
 fn a_lagging_settle_read_cannot_pass_a_late_write_for_done() {
-    for seed in [3, 11] {
-        // Enough groups that some late write lands after its group's last step in every run.
+    // Whether a late write lands after its group's last step is the machine's timing: a loaded
+    // CI host once ran seed 11 with none that did. Every run must be truthful; seeds go on until
+    // two runs met a late write, so that a quiet run proves nothing and fails nothing.
+    let mut met = 0;
+    for seed in [3, 11, 17, 23, 29, 31] {
+        if met == 2 {
+            break;
+        }
         let (dir, before) = org(Shapes {
             swaps: 40,
             cycles: 10,
@@ -504,10 +510,16 @@ fn a_lagging_settle_read_cannot_pass_a_late_write_for_done() {
         // Late writes still under way land before the org is compared.
         std::thread::sleep(Duration::from_millis(1500));
         let off = assert_truthful(out.status.code(), &said, &sim, dir.path(), &before);
-        // The run met what it is about: late writes that left accounts off plan.
-        assert!(sim.server.counters().late > 0);
-        assert!(off > 0 || said.contains("lateWrite"), "seed {seed}: {said}");
+        assert!(sim.server.counters().late > 0, "seed {seed}: no late write");
+        if off > 0 || said.contains("lateWrite") {
+            met += 1;
+        }
     }
+    // The runs met what they are about: late writes that left accounts off plan.
+    assert_eq!(
+        met, 2,
+        "fewer than two of six seeds had a write land after its group"
+    );
 }
 
 /// A stop between a group's end and its settle re-read (SIGTERM, `kill -9`) leaves the re-read
