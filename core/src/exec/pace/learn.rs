@@ -39,9 +39,9 @@ const CREEP: f64 = 1.0003;
 /// The rate at and above which the creep goes at its speed per second; below, it goes at the
 /// same speed per request (slower per second), so that the touches of the limit it leads to
 /// cost a like share of the requests at 10 a second. Below it, once a limit is learnt, a lone
-/// 429's nudge goes deeper by the request too, up to twice `NUDGE`'s depth: creep and nudge settle where 429s come at
-/// the creep's speed over the nudge's depth, 1.2% of the requests at 10 a second with the
-/// nudge's depth fixed, 0.6% with it doubled (as at 100 a second).
+/// 429's nudge goes deeper by the request too, up to twice `NUDGE`'s depth: creep and nudge
+/// settle where 429s come at the creep's speed over the nudge's depth, 1.2% of the requests
+/// at 10 a second with the nudge's depth fixed, 0.6% with it doubled (as at 100 a second).
 const PER_REQUEST_AT: f64 = 50.0;
 /// The climb back towards the limit last learnt, every `STEP` of calm.
 const CLIMB: f64 = 1.02;
@@ -72,6 +72,12 @@ const FALLING_SPAN: Duration = Duration::from_millis(300);
 /// The least share of what the server took, while the budget fell, that it must have refilled
 /// for the measure to be taken as a refill rate.
 const REFILLED: f64 = 0.25;
+
+/// The share of its speed per second the creep goes at `rate`: all of it at `PER_REQUEST_AT`
+/// and above, below as much per request as there. A lone 429's nudge goes as much deeper.
+fn by_request(rate: f64) -> f64 {
+    (rate / PER_REQUEST_AT).min(1.0)
+}
 
 /// What a 429 calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,7 +266,7 @@ impl Learning {
             // (nudged by the request there too, part 4 of the apply bench sat at 0.41 of the
             // limit in two of six runs).
             let deeper = if self.touched.is_some() && self.contact.is_none() {
-                (PER_REQUEST_AT / self.rate).clamp(1.0, 2.0)
+                (1.0 / by_request(self.rate)).min(2.0)
             } else {
                 1.0
             };
@@ -441,7 +447,7 @@ impl Learning {
         } else {
             (calm_for / 5.0).max(1.0).powi(2).min(16.0)
         };
-        let creep = 1.0 + (CREEP - 1.0) * speed * (self.rate / PER_REQUEST_AT).min(1.0);
+        let creep = 1.0 + (CREEP - 1.0) * speed * by_request(self.rate);
         let factor = if below { CLIMB } else { creep };
         let mut rate = self.rate * factor.powf(steps);
         if let (true, Some(k)) = (below, self.known) {

@@ -478,6 +478,20 @@ mod tests {
         }
     }
 
+    /// Of `sent` requests, `refused` are under `share` of them, and the rest over `taken`.
+    fn held_to(refused: u32, sent: u32, share: f64, taken: f64) {
+        let refused_share = f64::from(refused) / f64::from(sent);
+        assert!(
+            refused_share < share,
+            "{refused} of {sent} refused ({:.2}%)",
+            refused_share * 100.0
+        );
+        assert!(
+            f64::from(sent - refused) > taken,
+            "{sent} sent, {refused} refused"
+        );
+    }
+
     /// A pace started low under `ceiling` that met a budget of `burst` refilling 100 a second
     /// (hiding its limit until spent) and sent to it until `until`.
     fn after_a_hidden_burst(ceiling: f64, burst: u32, until: Duration) -> Pacer {
@@ -749,16 +763,7 @@ mod tests {
             sent += 1;
             bucket(now)
         });
-        let share = f64::from(refused) / f64::from(sent);
-        assert!(
-            share < 0.03,
-            "{refused} of {sent} refused ({:.1}%)",
-            share * 100.0
-        );
-        assert!(
-            f64::from(sent - refused) > 0.95 * 10.0 * 300.0,
-            "{sent} sent, {refused} refused"
-        );
+        held_to(refused, sent, 0.03, 0.95 * 10.0 * 300.0);
     }
 
     /// A cut at 10 a second, with the answers at 10.6 a second, lands at 97% of 10.6 wherever
@@ -823,16 +828,7 @@ mod tests {
             }
             took
         });
-        let share = f64::from(refused) / f64::from(sent);
-        assert!(
-            share < 0.009,
-            "{refused} of {sent} refused ({:.2}%)",
-            share * 100.0
-        );
-        assert!(
-            f64::from(sent - refused) > 0.97 * 10.0 * 540.0,
-            "{sent} sent, {refused} refused"
-        );
+        held_to(refused, sent, 0.009, 0.97 * 10.0 * 540.0);
     }
 
     #[test]
