@@ -64,6 +64,11 @@ const FEW: u64 = 10;
 const LONE_COST: Duration = Duration::from_secs(1);
 /// The cut for a lone 429 at `PER_REQUEST_AT` and above.
 pub(super) const NUDGE: f64 = 0.995;
+/// A first contact's measure on few answers under this share of the limit learnt before it
+/// (most often the start's guess) is doubted (`contact_measured`). In the shapes' harness, the
+/// stragglers of a charging budget measured 0.20–0.43 of it, and good measures on few answers
+/// 0.30–0.50, where a burst hid the limit from the start (doubted, those pay one more cut).
+const DOUBTED: f64 = 0.44;
 const STEP: Duration = Duration::from_millis(100);
 /// With rate headers, no creep while less than this share of the budget is left.
 const LOW: f64 = 0.2;
@@ -403,17 +408,26 @@ impl Learning {
     /// not taken for a refusal: the creep from the rate it sets is the one past `touched`,
     /// faster the longer the calm lasts. Held at its slowest up to a low measure,
     /// the rate stayed 10% under the limit for 15 s in the shapes' harness (burst 0.1×, jitter).
+    /// A measure on a handful of answers far under the limit learnt before it may be a
+    /// charging budget's stragglers: the rate goes down to it, but the limit learnt stays the
+    /// guess, so that the climb back is the quick one and the next 429s measure again.
     fn contact_measured(&mut self) {
         if !self.contact.as_ref().is_some_and(Contact::is_cut) {
             return;
         }
-        let Some(limit) = self.contact.take().and_then(|c| c.limit()) else {
+        let Some(contact) = self.contact.take() else {
             return;
         };
-        self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
-        self.guessed = false;
+        let Some(limit) = contact.limit() else {
+            return;
+        };
         self.rate = (limit * UNDER).clamp(self.floor, self.ceiling);
         self.touch(self.rate);
+        if contact.rests_on_few() && self.known.is_some_and(|k| limit < k * DOUBTED) {
+            return;
+        }
+        self.known = Some(self.known.map_or(limit, |k| k.min(limit)));
+        self.guessed = false;
     }
 
     /// `rate` is where the server last refused (or where a measure set the pace): the creep
