@@ -640,6 +640,33 @@ mod tests {
     }
 
     #[test]
+    fn a_doubted_measure_that_was_right_costs_a_few_429s_not_a_storm() {
+        // The other side of doubting: a burst of 10 s of budget hides a limit of 40 a second
+        // from the start, which runs far past it; the contact's few answers measure 40.0,
+        // right but under 0.44 of the limit learnt before (731), so the measure is doubted and
+        // the climb back meets the limit again. That cost 6 more 429s in 30 s (114 of 1,698
+        // requests, against 108 of 1,688 settled on), nearly all of them the start's, and the
+        // pace settles at the limit.
+        let mut p = Pacer::starting(1000.0, None);
+        let mut budget = plain_bucket(40.0, 400);
+        let mut sent = 0u32;
+        let mut refused_late = 0u32;
+        let mut sent_late = 0u32;
+        let first = meet(&mut p, 30 * S, |now| {
+            let ok = budget(now);
+            sent += 1;
+            if now >= 10 * S {
+                sent_late += 1;
+                refused_late += u32::from(!ok);
+            }
+            ok
+        });
+        assert!(first < 130, "{first} of {sent} refused");
+        held_to(refused_late, sent_late, 0.01, 0.9 * 40.0 * 20.0);
+        assert!((36.0..=42.0).contains(&p.rate()), "{}", p.rate());
+    }
+
+    #[test]
     fn below_the_start_s_guess_of_the_limit_the_creep_speeds_up_with_the_calm() {
         // Two 429s in a row at 66 a second (a burst of bunched arrivals, or 429s no header
         // predicted) end the start: the cut halves what went out and guesses the limit at three
