@@ -83,6 +83,8 @@ pub(super) struct Figures {
     pub whole: f64,
     /// Share of all requests answered 429 that the budget explains, warm-up included.
     pub whole_limited: f64,
+    /// The lowest `whole` of the seeds (`median_of_seeds`): a median hides one stuck far below.
+    pub lowest_whole: f64,
 }
 
 struct Budget {
@@ -356,6 +358,9 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
     }
     let span = last_done.saturating_sub(WARM_UP).as_secs_f64().max(1.0);
     let peak = peak_per_second(&sends);
+    let whole = served.iter().filter(|&&t| t <= last_done).count() as f64
+        / last_done.as_secs_f64().max(1.0)
+        / limit_rate;
     Figures {
         throughput: served
             .iter()
@@ -366,10 +371,9 @@ pub(super) fn run(shape: Shape, seed: u64) -> Figures {
         limited: limited as f64 / total.max(1) as f64,
         surprised: surprised as f64 / total.max(1) as f64,
         peak: peak / ceiling,
-        whole: served.iter().filter(|&&t| t <= last_done).count() as f64
-            / last_done.as_secs_f64().max(1.0)
-            / limit_rate,
+        whole,
         whole_limited: refused as f64 / arrived.max(1) as f64,
+        lowest_whole: whole,
     }
 }
 
@@ -505,6 +509,7 @@ pub(super) fn median_of_seeds(shape: Shape) -> Figures {
         peak: runs.iter().map(|f| f.peak).fold(0.0, f64::max),
         whole: median(|f| f.whole),
         whole_limited: median(|f| f.whole_limited),
+        lowest_whole: runs.iter().map(|f| f.whole).fold(f64::INFINITY, f64::min),
     }
 }
 
@@ -590,6 +595,10 @@ mod tests {
     /// limit under 2% 429s (at 10 a second, 1.32–1.57% over the whole run against 0.68–0.95%
     /// after the first 10 s).
     const WHOLE_HELD: (f64, f64) = (0.92, 0.02);
+
+    /// The least any one seed of a row held to a whole-run bar takes of the limit over the
+    /// whole run.
+    const LOWEST_WHOLE: f64 = 0.8;
 
     /// The bar over the whole run, warm-up included (throughput ÷ limit, most 429
     /// share), for the shapes it covers: every bucket with a burst of 0.1× or more, from a
@@ -789,8 +798,15 @@ mod tests {
                         let (least, most) = WHOLE_HELD;
                         f.whole >= least && f.whole_limited < most
                     });
-            let ok =
-                f.throughput >= floor && f.limited < ceiling && f.peak <= peak_bound && whole_ok;
+            // No seed of a row held to a whole-run bar stuck far under the limit: the median
+            // hid runs of the simulator's bucket at 0.41–0.61 of it (seeds 59–197; today every
+            // seed of those rows takes 0.87 or more).
+            let no_seed_stuck = whole.is_none() || f.lowest_whole >= LOWEST_WHOLE;
+            let ok = f.throughput >= floor
+                && f.limited < ceiling
+                && f.peak <= peak_bound
+                && whole_ok
+                && no_seed_stuck;
             let met = f.throughput >= least && f.limited < most;
             println!(
                 "| {name} | {} | {:?} | {} | {:.3} | ≥ {least:.2}, < {:.0}% | {:.2}% | {:.2}% | {:.2} | {:.3} | {:.2}% | {} | {} |",
