@@ -409,13 +409,10 @@ impl Learning {
     /// faster the longer the calm lasts. Held at its slowest up to a low measure,
     /// the rate stayed 10% under the limit for 15 s in the shapes' harness (burst 0.1×, jitter).
     /// A measure on a handful of answers far under the limit learnt before it may be a
-    /// charging budget's stragglers: the rate goes down to it, but the limit learnt stays the
-    /// guess, so that the climb back is the quick one and the next 429s measure again.
+    /// charging budget's stragglers: the rate goes down to it, but the limit learnt stays where
+    /// it was, so that the climb back is the quick one and the next 429s measure again.
     fn contact_measured(&mut self) {
-        if !self.contact.as_ref().is_some_and(Contact::is_cut) {
-            return;
-        }
-        let Some(contact) = self.contact.take() else {
+        let Some(contact) = self.contact.take_if(|c| c.is_cut()) else {
             return;
         };
         let Some(limit) = contact.limit() else {
