@@ -51,6 +51,12 @@ const ISOLATED: f64 = 0.02;
 /// 429s in the window below which their share says nothing: with 200 answers in the window,
 /// 429s no header predicted at 0.5% come four at once one window in fifty.
 const EVIDENCE: usize = 5;
+/// A share of 429s at or above which a second 429 is a budget still spent, not a lone one. The
+/// share is over the last `WINDOW` or `SHARE_OF` answers, which a cut empties, so only in the
+/// first few answers after a cut (or at the start) can two 429s make it: at 10 a second, a cut
+/// by a fifth from well above the limit leaves the rate above it, where one request in three to
+/// five is refused, and each such 429 came with answers between.
+const STILL_SPENT: f64 = 0.2;
 /// The fewest answers a measure over `WINDOW` of what the server accepted rests on, however
 /// long they took to come (and half as many over `RECENT`).
 const MEASURE_OF: usize = 100;
@@ -257,11 +263,14 @@ impl Learning {
         let (share, count) = self.limited_share();
         let measured = now.saturating_sub(self.steady_since) >= WINDOW;
         // Lone: fewer than `EVIDENCE` 429s in the window (too few to tell a share by), or a
-        // small share of many answers; but before the server has answered a few, nothing tells
-        // it from a spent budget. At the start, a budget met answers 429 to the requests behind
-        // the first one (they go faster than it refills), so a 429 alone is not the start's end.
+        // small share of many answers, unless two already make `STILL_SPENT` of the few answers
+        // since a cut; but before the server has answered a few, nothing tells it from a spent
+        // budget. At the start, a budget met answers 429 to the requests behind the first one
+        // (they go faster than it refills), so a 429 alone is not the start's end.
+        let still_spent = count >= 2 && share >= STILL_SPENT;
         let lone = (self.heard >= FEW || self.starting)
             && !after_429
+            && !still_spent
             && (count < EVIDENCE || share <= ISOLATED);
         if lone && !probe_answer && self.strikes == 0 {
             // One 429 among many answers (a budget just touched, or a limit no header

@@ -824,6 +824,23 @@ mod tests {
         held_to(refused, sent, 0.03, 0.95 * 10.0 * 300.0);
     }
 
+    /// From a ceiling of 10× a budget of 10 a second, the start's cut and the cuts by a fifth
+    /// after it leave the rate above the limit three times, where one request in three to five
+    /// is refused. Each of those 429s came with answers between, too few to cut for until the
+    /// fifth: 33 of 640 requests were refused over the first minute. From the second 429 of
+    /// such a share, a cut: 22 of 630, and as many taken.
+    #[test]
+    fn at_ten_a_second_429s_that_are_a_fifth_of_the_answers_since_a_cut_cut_again() {
+        let mut p = Pacer::starting(100.0, None);
+        let (mut bucket, mut sent) = (plain_bucket(10.0, 10), 0u32);
+        let refused = meet(&mut p, 60 * S, |now| {
+            sent += 1;
+            bucket(now)
+        });
+        assert!(refused < 27, "{refused} of {sent} refused");
+        assert!(sent - refused > 600, "{sent} sent, {refused} refused");
+    }
+
     /// A cut at 10 a second, with the answers at 10.6 a second, lands at 97% of 10.6 wherever
     /// its 429s fall between two answers: 2 s hold 21 or 22 answers and the last second 10 or
     /// 11, and over 20 such phases the cut landed at 9.81–10.28 (now 10.18–10.28).
