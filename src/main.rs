@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    no_transparent_huge_pages();
     ignore_file_size_signal();
     let cli = match mailshift::cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -44,6 +45,21 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) }
 }
 
+/// No transparent huge pages for this process: mimalloc asks the kernel for them
+/// (`MADV_HUGEPAGE`), and where the kernel compacts memory to find them on the fault itself
+/// (`defrag` set to `madvise`, the usual default), the first touch of each 2 MiB waits on it.
+/// On the bench's mixed 1M-account org (20 runs in turn with a build without it), `plan` took
+/// a median 1.949 s, 0.843 s of it in the kernel (1.786 s at worst); without them, 1.569 s and
+/// 0.433 s.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sets a flag of this process; no pointer is passed. Where the kernel refuses, the
+    // process runs as before.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// A write past the file-size limit (`ulimit -f`) would kill the process with SIGXFSZ and no
 /// word; ignored, the write fails with EFBIG and the journal's error says what happened.
 fn ignore_file_size_signal() {
@@ -57,6 +73,17 @@ fn ignore_file_size_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn this_process_is_given_no_transparent_huge_pages() {
+        no_transparent_huge_pages();
+        // SAFETY: reads a flag of this process; no pointer is passed.
+        assert_eq!(
+            unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
+            1
+        );
+    }
 
     #[test]
     fn freed_memory_is_kept_by_the_option_mimalloc_documents_for_it() {
