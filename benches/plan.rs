@@ -468,8 +468,8 @@ fn bench(n: usize, runs: usize) {
         "  floor (a process that reads both CSVs into byte records on two cores, then writes and syncs a file of the plan's size over the last): median {floor:.3} s; plan / floor = {:.2} (target <= 2.0 at 1M)",
         median / floor
     );
-    // The medians swing with how many runs met pages the machine had to fault in afresh (the
-    // kernel's time, `sys`): the fastest runs of each say what the work itself costs.
+    // The medians swing with the kernel's time (`sys`), spent on memory touched for the first
+    // time: the fastest runs of each say what the work itself costs.
     let fastest = |runs: &[(f64, f64)]| runs.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
     let sys = |runs: &[(f64, f64)]| measure::median(runs.iter().map(|r| r.1).collect());
     println!(

@@ -208,7 +208,8 @@ fn kill_9_while_slow_and_late_writes_outlive_the_process_and_resume_at_once() {
 fn kills_of_every_kind_inside_settle_windows_with_late_writes_and_lagging_reads() {
     // Enough steps that 20 kills cannot see the plan done: one kill in three comes 1-4 s into
     // a run's writes (80-320 steps), and with 2,060 steps, seed 13482383463029477187 drew so
-    // many of those that its 18th run found nothing left to write and ended by itself.
+    // many of those that after 18 or 19 kills the next run found nothing left to write and
+    // ended by itself.
     let shapes = Shapes {
         renames: 1900,
         frees: 60,

@@ -7,9 +7,8 @@ use std::time::Instant;
 
 pub(crate) struct Measured {
     pub wall: f64,
-    /// CPU seconds in the process itself and in the kernel on its behalf (faulting in and
-    /// zeroing the pages it touches for the first time, on a virtual machine most of it).
-    pub user: f64,
+    /// Seconds the kernel worked on the process's behalf: for `plan`, most of it goes to the
+    /// memory it touches for the first time.
     pub sys: f64,
     pub peak_mib: f64,
     /// The exit code; `None` if a signal ended the process.
@@ -32,7 +31,6 @@ pub(crate) fn measured(command: &mut Command) -> Measured {
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         wall,
-        user: seconds(usage.ru_utime),
         sys: seconds(usage.ru_stime),
         peak_mib: usage.ru_maxrss as f64 / 1024.0,
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
