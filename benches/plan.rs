@@ -408,8 +408,8 @@ fn bench(n: usize, runs: usize) {
     let (mut script_walls, mut script_peak, mut script_counts) = (Vec::new(), 0.0f64, Vec::new());
     let mut walls = Vec::new();
     let mut floors = Vec::new();
-    // Each run's wall and kernel seconds, plan and floor, for the fastest runs and the sys time.
-    let (mut plan_runs, mut floor_runs) = (Vec::new(), Vec::new());
+    // Each run's kernel seconds, plan and floor.
+    let (mut plan_sys, mut floor_sys) = (Vec::new(), Vec::new());
     let mut peak: f64 = 0.0;
     let (mut base_walls, mut base_peak) = (Vec::new(), 0.0f64);
     for _ in 0..runs {
@@ -425,11 +425,11 @@ fn bench(n: usize, runs: usize) {
         // on purpose: exit 2.
         assert_eq!(run.code, Some(expected_code()), "plan's exit code");
         walls.push(run.wall);
-        plan_runs.push((run.wall, run.sys));
+        plan_sys.push(run.sys);
         peak = peak.max(run.peak_mib);
         let floor = floor_in_child(&dir);
         floors.push(floor.wall);
-        floor_runs.push((floor.wall, floor.sys));
+        floor_sys.push(floor.sys);
         if script_walls.len() < script_runs {
             let (run, counts) = script_once(&dir);
             script_walls.push(run.wall);
@@ -439,6 +439,7 @@ fn bench(n: usize, runs: usize) {
     }
     let _ = std::fs::remove_file(dir.join("floor.out"));
     walls.sort_by(f64::total_cmp);
+    let fastest_floor = floors.iter().copied().fold(f64::INFINITY, f64::min);
     let floor = measure::median(floors);
     let summary = summary_of(&dir.join("plan.json"));
     println!(
@@ -470,15 +471,12 @@ fn bench(n: usize, runs: usize) {
     );
     // The medians swing with the kernel's time (`sys`), spent on memory touched for the first
     // time: the fastest runs of each say what the work itself costs.
-    let fastest = |runs: &[(f64, f64)]| runs.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
-    let sys = |runs: &[(f64, f64)]| measure::median(runs.iter().map(|r| r.1).collect());
     println!(
-        "  fastest run: plan {:.3} s, floor {:.3} s; plan / floor = {:.2}; kernel time, median: plan {:.3} s, floor {:.3} s",
-        fastest(&plan_runs),
-        fastest(&floor_runs),
-        fastest(&plan_runs) / fastest(&floor_runs),
-        sys(&plan_runs),
-        sys(&floor_runs)
+        "  fastest run: plan {:.3} s, floor {fastest_floor:.3} s; plan / floor = {:.2}; kernel time, median: plan {:.3} s, floor {:.3} s",
+        walls[0],
+        walls[0] / fastest_floor,
+        measure::median(plan_sys),
+        measure::median(floor_sys)
     );
     println!("  peak RSS: {peak:.0} MiB (target <= 1024 MiB)");
     if !script_walls.is_empty() {
